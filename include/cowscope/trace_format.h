@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/* The cowscope trace file format, version 1.0: the contract between shim and analyzer. */
+#ifndef COWSCOPE_TRACE_FORMAT_H
+#define COWSCOPE_TRACE_FORMAT_H
+
+#include <stdint.h>
+
+/*
+ * A run directory holds one file per process image ("<pid>.<gen>.cst",
+ * written by the shim inside that process) and one file per sampled process
+ * ("<pid>.<gen>.samples.cst", written by `cowscope run` from outside). <gen>
+ * counts exec generations of one pid from 0.
+ *
+ * File header (32 bytes, host byte order; byte_order tells the reader):
+ *
+ *   offset size field
+ *   0      8    magic          "COWSCOPE"
+ *   8      2    version_major  CS_TRACE_MAJOR; a reader refuses a newer major
+ *   10     2    version_minor  CS_TRACE_MINOR; a reader skips unknown record types
+ *   12     4    header_bytes   32; a reader skips to this offset
+ *   16     4    byte_order     0x01020304 as written by the producer
+ *   20     4    file_kind      CS_FILE_PROCESS or CS_FILE_SAMPLES
+ *   24     4    pid            the traced process
+ *   28     4    gen            exec generation
+ *
+ * Records follow, each starting with cs_rec_hdr_t:
+ *
+ *   0      2    type           CS_REC_*
+ *   2      2    flags          0 in v1.0
+ *   4      4    size           whole record in bytes, header included,
+ *                              a multiple of 8, >= 8, <= CS_REC_MAX_BYTES
+ *
+ * Records are appended with one write(2) each on an O_APPEND descriptor, so
+ * they never interleave. A file that ends inside a record was cut short (crash,
+ * SIGKILL, full disk): the reader keeps every whole record before it and marks
+ * the process incomplete.
+ *
+ * Strings inside records are length-prefixed (u16 length, then bytes, no NUL)
+ * and the record is zero-padded to a multiple of 8.
+ */
+
+#define CS_TRACE_MAGIC "COWSCOPE"
+#define CS_TRACE_MAGIC_LEN 8
+#define CS_TRACE_MAJOR 1
+#define CS_TRACE_MINOR 0
+#define CS_TRACE_BYTE_ORDER 0x01020304u
+#define CS_REC_MAX_BYTES (16u << 20)
+#define CS_TRACE_SUFFIX ".cst"
+#define CS_SAMPLES_SUFFIX ".samples.cst"
+
+enum cs_file_kind { CS_FILE_PROCESS = 1, CS_FILE_SAMPLES = 2 };
+
+typedef struct cs_file_hdr {
+	char magic[CS_TRACE_MAGIC_LEN];
+	uint16_t version_major;
+	uint16_t version_minor;
+	uint32_t header_bytes;
+	uint32_t byte_order;
+	uint32_t file_kind;
+	uint32_t pid;
+	uint32_t gen;
+} cs_file_hdr_t;
+
+typedef struct cs_rec_hdr {
+	uint16_t type;
+	uint16_t flags;
+	uint32_t size;
+} cs_rec_hdr_t;
+
+enum cs_rec_type {
+	CS_REC_PROC = 1,      /* cs_rec_proc_t + strings: who this process is */
+	CS_REC_BACKEND = 2,   /* cs_rec_backend_t + entries: which backend and why */
+	CS_REC_SNAP_BEGIN = 3, /* cs_rec_snap_t: a page-state snapshot starts */
+	CS_REC_MAPPING = 4,   /* cs_rec_mapping_t + name: one mapping in a snapshot */
+	CS_REC_PAGES = 5,     /* cs_rec_pages_t + runs: one page set, part of a snapshot */
+	CS_REC_PFNS = 6,      /* cs_rec_pfns_t + u64 pfns: frame numbers of a run */
+	CS_REC_SNAP_END = 7,  /* cs_rec_snap_end_t: the snapshot is whole */
+	CS_REC_FORK = 8,      /* cs_rec_fork_t: this process forked a child */
+	CS_REC_CHILD_EXIT = 9, /* cs_rec_child_exit_t: this process reaped a child */
+	CS_REC_END = 10,      /* cs_rec_end_t: the process image ends */
+	CS_REC_RESUME = 11,   /* cs_rec_resume_t: an exec failed; the image goes on */
+	CS_REC_COUNTERS = 12, /* cs_rec_counters_t + u64 values, see CS_COUNTERS */
+	CS_REC_NOTE = 13,     /* cs_rec_note_t + text: a degradation, with its reason */
+	CS_REC_SHIM_RANGE = 14, /* cs_rec_shim_range_t: memory the shim owns, excluded */
+};
+
+/* Process roles. */
+enum cs_role { CS_ROLE_ROOT = 0, CS_ROLE_CHILD = 1 };
+
+/* How a child came to be. */
+enum cs_fork_via { CS_VIA_NONE = 0, CS_VIA_FORK = 1, CS_VIA_UNDERSCORE_FORK = 2 };
+
+/* Page-tracking backends, best first. */
+enum cs_backend {
+	CS_BACKEND_NONE = 0,
+	CS_BACKEND_UFFD_WP = 1,
+	CS_BACKEND_SOFT_DIRTY = 2,
+	CS_BACKEND_PFN = 3,
+	CS_BACKEND_EXCLUSIVE = 4,
+	CS_BACKEND_COUNT = 5,
+};
+
+typedef struct cs_rec_proc {
+	cs_rec_hdr_t h;
+	uint32_t pid;
+	uint32_t ppid;
+	uint32_t gen;
+	uint8_t role;        /* enum cs_role */
+	uint8_t fork_via;    /* enum cs_fork_via */
+	uint16_t pad0;
+	uint32_t page_size;
+	uint32_t pad1;
+	uint64_t start_ns;   /* CLOCK_MONOTONIC */
+	uint64_t parent_fork_seq; /* index of the fork in the parent (CS_REC_FORK.seq) */
+	/* then: str cmdline (arguments joined by NUL), str exe, str shim_path */
+} cs_rec_proc_t;
+
+/* One entry per backend in CS_REC_BACKEND, after the fixed part. */
+typedef struct cs_backend_entry {
+	uint8_t backend;   /* enum cs_backend */
+	uint8_t usable;    /* 1 if its probe passed */
+	uint16_t reason_len;
+	int32_t err;       /* errno of the failing step, 0 if none */
+	/* then reason_len bytes of text, padded to 8 */
+} cs_backend_entry_t;
+
+typedef struct cs_rec_backend {
+	cs_rec_hdr_t h;
+	uint8_t chosen;    /* enum cs_backend actually in use */
+	uint8_t requested; /* COWSCOPE_BACKEND, or CS_BACKEND_NONE for "auto" */
+	uint8_t scan;      /* 1 if PAGEMAP_SCAN is available */
+	uint8_t nentries;
+	uint32_t pad;
+	/* then nentries cs_backend_entry_t, each followed by its reason */
+} cs_rec_backend_t;
+
+/* Why a snapshot was taken. */
+enum cs_snap_reason {
+	CS_SNAP_FORK = 1,   /* the child, first thing after fork: the shared set */
+	CS_SNAP_EXIT = 2,   /* exit() or return from main */
+	CS_SNAP__EXIT = 3,  /* _exit() / _Exit() */
+	CS_SNAP_EXEC = 4,   /* just before exec* */
+	CS_SNAP_API = 5,    /* cowscope_snapshot() */
+	CS_SNAP_SAMPLE = 6, /* `cowscope run` sampling from outside */
+};
+
+typedef struct cs_rec_snap {
+	cs_rec_hdr_t h;
+	uint32_t seq;        /* snapshot number within the file */
+	uint8_t reason;      /* enum cs_snap_reason */
+	uint8_t backend;     /* enum cs_backend whose sets follow */
+	uint16_t pad;
+	uint64_t t_ns;       /* CLOCK_MONOTONIC */
+	uint64_t minflt;     /* minor faults of the process so far */
+	uint64_t majflt;
+} cs_rec_snap_t;
+
+typedef struct cs_rec_snap_end {
+	cs_rec_hdr_t h;
+	uint32_t seq;
+	uint32_t flags;      /* CS_SNAPF_* */
+	uint64_t cost_ns;    /* time the snapshot took */
+} cs_rec_snap_end_t;
+
+#define CS_SNAPF_TRUNCATED 1u /* some set was cut short (limit or error); see notes */
+
+/* Mapping kinds. */
+enum cs_map_kind {
+	CS_MAP_HEAP = 1,     /* [heap] */
+	CS_MAP_STACK = 2,    /* [stack] */
+	CS_MAP_ANON = 3,     /* private anonymous */
+	CS_MAP_FILE = 4,     /* private file mapping (.data/.bss of a module, ...) */
+	CS_MAP_SHARED = 5,   /* MAP_SHARED: never copied on write */
+	CS_MAP_OTHER = 6,    /* anything else that is writable */
+};
+
+/* Mapping flags. */
+#define CS_MAPF_ARMED 1u   /* the backend tracks writes here (uffd-wp registered) */
+#define CS_MAPF_HUGE 2u    /* huge pages seen: figures approximate */
+#define CS_MAPF_SHIM 4u    /* the shim's own memory: excluded from every figure */
+#define CS_MAPF_SKIPPED 8u /* too large or unreadable: not scanned */
+
+typedef struct cs_rec_mapping {
+	cs_rec_hdr_t h;
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	uint32_t seq;        /* snapshot this belongs to */
+	uint8_t kind;        /* enum cs_map_kind */
+	uint8_t prot;        /* PROT_* bits */
+	uint16_t flags;      /* CS_MAPF_* */
+	/* then str name (path or [heap] etc., may be empty) */
+} cs_rec_mapping_t;
+
+/* Page sets. Each is a list of runs of page numbers (address >> page shift). */
+enum cs_pageset {
+	CS_SET_PRESENT = 1,  /* present or swapped, private (not file/shared) and not the zero page */
+	CS_SET_WRITTEN = 2,  /* uffd-wp: written since armed; soft-dirty: dirty since cleared */
+	CS_SET_EXCL = 3,     /* pagemap bit 56: mapped exactly once */
+	CS_SET_HUGE = 4,     /* backed by a huge page */
+};
+
+typedef struct cs_run {
+	uint64_t first_page;
+	uint64_t npages;
+} cs_run_t;
+
+typedef struct cs_rec_pages {
+	cs_rec_hdr_t h;
+	uint32_t seq;
+	uint8_t set;         /* enum cs_pageset */
+	uint8_t pad[3];
+	/* then (size - 16) / 16 cs_run_t, ascending and non-overlapping */
+} cs_rec_pages_t;
+
+typedef struct cs_rec_pfns {
+	cs_rec_hdr_t h;
+	uint32_t seq;
+	uint32_t count;
+	uint64_t first_page;
+	/* then count u64 frame numbers, one per page from first_page */
+} cs_rec_pfns_t;
+
+typedef struct cs_rec_fork {
+	cs_rec_hdr_t h;
+	uint32_t child_pid;
+	uint8_t via;         /* enum cs_fork_via */
+	uint8_t pad[3];
+	uint64_t seq;        /* fork number within this process */
+	uint64_t t_ns;
+} cs_rec_fork_t;
+
+typedef struct cs_rec_child_exit {
+	cs_rec_hdr_t h;
+	uint32_t pid;
+	int32_t status;      /* as from waitpid(2) */
+	uint64_t t_ns;
+} cs_rec_child_exit_t;
+
+/* How a process image ended. */
+enum cs_end_how {
+	CS_END_UNKNOWN = 0,
+	CS_END_EXIT = 1,     /* exit() or return from main */
+	CS_END__EXIT = 2,    /* _exit() / _Exit() */
+	CS_END_EXEC = 3,     /* replaced by exec */
+	CS_END_SIGNAL = 4,   /* killed by a signal (seen from outside) */
+};
+
+typedef struct cs_rec_end {
+	cs_rec_hdr_t h;
+	uint8_t how;         /* enum cs_end_how */
+	uint8_t pad[3];
+	int32_t status;      /* exit status (or signal number) */
+	uint64_t t_ns;
+} cs_rec_end_t;
+
+typedef struct cs_rec_resume {
+	cs_rec_hdr_t h;
+	int32_t err;         /* errno of the failed exec */
+	uint32_t pad;
+	uint64_t t_ns;
+} cs_rec_resume_t;
+
+/*
+ * Counters, an X-macro list: X(id, "name"). Values are written in this order in
+ * CS_REC_COUNTERS; a reader takes as many as the record holds.
+ */
+#define CS_COUNTERS(X)                                   \
+	X(CS_CNT_TRACE_REOPEN, "trace_reopened")            \
+	X(CS_CNT_WRITE_FAIL, "trace_write_failed")          \
+	X(CS_CNT_ARM_FAIL, "arm_failed_mappings")           \
+	X(CS_CNT_ARM_OK, "armed_mappings")                  \
+	X(CS_CNT_SNAP_BUSY, "snapshots_skipped_busy")       \
+	X(CS_CNT_SNAP_FAIL, "snapshots_failed")             \
+	X(CS_CNT_MAPS_SKIPPED, "mappings_skipped")          \
+	X(CS_CNT_FORKS, "forks")                            \
+	X(CS_CNT_UNTRACKED_CHILD, "untracked_children")
+
+enum cs_counter_id {
+#define CS_X_ENUM(id, name) id,
+	CS_COUNTERS(CS_X_ENUM)
+#undef CS_X_ENUM
+	CS_CNT__COUNT
+};
+
+typedef struct cs_rec_counters {
+	cs_rec_hdr_t h;
+	uint32_t count;
+	uint32_t pad;
+	/* then count u64 values in CS_COUNTERS order */
+} cs_rec_counters_t;
+
+/* Note codes: why something degraded. */
+enum cs_note_code {
+	CS_NOTE_BACKEND_FALLBACK = 1, /* the requested backend was not usable */
+	CS_NOTE_ARM_FAILED = 2,       /* arming tracking failed; figures from the fallback */
+	CS_NOTE_SCAN_FAILED = 3,      /* a snapshot could not read page state */
+	CS_NOTE_OPTION = 4,           /* a bad COWSCOPE_* value */
+	CS_NOTE_TRACE = 5,            /* the trace file needed reopening */
+	CS_NOTE_LIMIT = 6,            /* a mapping was too large to scan */
+};
+
+typedef struct cs_rec_note {
+	cs_rec_hdr_t h;
+	uint32_t code;       /* enum cs_note_code */
+	int32_t err;
+	/* then str text */
+} cs_rec_note_t;
+
+/* Memory the shim itself owns in this process (its arena); never counted. */
+typedef struct cs_rec_shim_range {
+	cs_rec_hdr_t h;
+	uint64_t start;
+	uint64_t end;
+} cs_rec_shim_range_t;
+
+#endif
