@@ -48,7 +48,14 @@
 #define CS_TRACE_SUFFIX ".cst"
 #define CS_SAMPLES_SUFFIX ".samples.cst"
 
-enum cs_file_kind { CS_FILE_PROCESS = 1, CS_FILE_SAMPLES = 2 };
+/*
+ * `cowscope run` also writes "run.cst" (CS_FILE_RUN, pid = its own): one
+ * CS_REC_RUN, a CS_REC_CHILD_EXIT for every process it reaped (CMD and the
+ * orphans it adopted as subreaper), and a CS_REC_RUN_END.
+ */
+#define CS_RUN_FILE "run.cst"
+
+enum cs_file_kind { CS_FILE_PROCESS = 1, CS_FILE_SAMPLES = 2, CS_FILE_RUN = 3 };
 
 typedef struct cs_file_hdr {
 	char magic[CS_TRACE_MAGIC_LEN];
@@ -82,6 +89,8 @@ enum cs_rec_type {
 	CS_REC_COUNTERS = 12, /* cs_rec_counters_t + u64 values, see CS_COUNTERS */
 	CS_REC_NOTE = 13,     /* cs_rec_note_t + text: a degradation, with its reason */
 	CS_REC_SHIM_RANGE = 14, /* cs_rec_shim_range_t: memory the shim owns, excluded */
+	CS_REC_RUN = 15,      /* cs_rec_run_t + strings: a `cowscope run` (run.cst only) */
+	CS_REC_RUN_END = 16,  /* cs_rec_run_end_t: the supervised tree is done (run.cst only) */
 };
 
 /* Process roles. */
@@ -313,5 +322,25 @@ typedef struct cs_rec_shim_range {
 	uint64_t start;
 	uint64_t end;
 } cs_rec_shim_range_t;
+
+typedef struct cs_rec_run {
+	cs_rec_hdr_t h;
+	uint64_t start_ns;   /* CLOCK_MONOTONIC */
+	uint32_t root_pid;   /* CMD's pid */
+	uint32_t interval_ms;
+	uint32_t linger_ms;
+	uint8_t backend;     /* requested backend, CS_BACKEND_NONE for auto */
+	uint8_t pad[3];
+	/* then str cmdline (arguments joined by NUL), str cwd */
+} cs_rec_run_t;
+
+typedef struct cs_rec_run_end {
+	cs_rec_hdr_t h;
+	uint64_t t_ns;
+	int32_t root_status; /* CMD's wait status */
+	uint32_t still_running; /* descendants still alive when waiting stopped */
+	uint64_t samples;    /* samples taken */
+	uint64_t sample_ns;  /* time spent sampling */
+} cs_rec_run_end_t;
 
 #endif
