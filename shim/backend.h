@@ -30,6 +30,13 @@ typedef struct cs_probe {
  */
 void cs_backend_probe(cs_probe_t *p);
 
+/*
+ * Like cs_backend_probe, but skips soft-dirty (whose probe writes clear_refs,
+ * write-protecting the whole process once) unless it is requested or no better
+ * backend works; its entry then says it was not tried. init-only.
+ */
+void cs_backend_probe_for(cs_probe_t *p, uint8_t requested);
+
 /* Backend name ("uffd-wp", "soft-dirty", "pfn", "exclusive", "none"). */
 const char *cs_backend_name(int backend);
 

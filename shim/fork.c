@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* Following fork: atfork handlers that only flip state, and the child's start (raw syscalls only). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include "cowscope/trace_format.h"
+#include "harvest.h"
+#include "pagemap.h"
+#include "prim.h"
+#include "state.h"
+
+__thread uint64_t cs_tls_fork_seq __attribute__((tls_model("initial-exec")));
+
+static void on_prepare(void)
+{
+	cs_tls_fork_seq = __atomic_add_fetch(&cs_st.fork_seq, 1, __ATOMIC_RELAXED);
+}
+
+static void on_child(void)
+{
+	cs_fork_child_start(CS_VIA_FORK);
+}
+
+int cs_fork_register(void)
+{
+	int r = pthread_atfork(on_prepare, NULL, on_child);
+
+	return r ? -r : 0;
+}
+
+/* uffd-wp arming of one mapping: register for write-protect, then protect it. */
+static int arm_uffd(void *arg, const cs_vma_t *v)
+{
+	struct uffdio_register reg = {.range = {v->start, v->end - v->start},
+				      .mode = UFFDIO_REGISTER_MODE_WP};
+	struct uffdio_writeprotect wp = {.range = {v->start, v->end - v->start},
+					 .mode = UFFDIO_WRITEPROTECT_MODE_WP};
+
+	(void)arg;
+	if (cs_prim_ioctl(cs_st.uffd, UFFDIO_REGISTER, &reg) < 0 ||
+	    cs_prim_ioctl(cs_st.uffd, UFFDIO_WRITEPROTECT, &wp) < 0) {
+		cs_st.counters[CS_CNT_ARM_FAIL]++;
+		return 0;
+	}
+	cs_st.counters[CS_CNT_ARM_OK]++;
+	return CS_MAPF_ARMED;
+}
+
+/* soft-dirty was cleared for the whole process: every mapping is tracked. */
+static int arm_all(void *arg, const cs_vma_t *v)
+{
+	(void)arg;
+	(void)v;
+	return CS_MAPF_ARMED;
+}
+
+static int start_uffd(void)
+{
+	struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC};
+	int fd = cs_prim_userfaultfd(O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY), r;
+
+	if (fd < 0)
+		return fd;
+	r = (int)cs_prim_ioctl(fd, UFFDIO_API, &api);
+	if (r < 0) {
+		cs_prim_close(fd);
+		return r;
+	}
+	cs_st.uffd = cs_prim_dupfd_high(fd);
+	return 0;
+}
+
+static int start_soft_dirty(void)
+{
+	int fd = cs_prim_openat(AT_FDCWD, "/proc/self/clear_refs", O_WRONLY | O_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return fd;
+	r = cs_prim_write_all(fd, "4", 1);
+	cs_prim_close(fd);
+	return r;
+}
+
+/* Prepare the backend; on failure fall to the next usable one and say so. */
+static int (*start_backend(void))(void *, const cs_vma_t *)
+{
+	for (;;) {
+		int r = 0;
+
+		if (cs_st.backend == CS_BACKEND_UFFD_WP && (r = start_uffd()) == 0)
+			return arm_uffd;
+		if (cs_st.backend == CS_BACKEND_SOFT_DIRTY && (r = start_soft_dirty()) == 0)
+			return arm_all;
+		if (r == 0)
+			return NULL; /* pfn, exclusive, none: nothing to arm */
+		cs_rec_note(CS_NOTE_ARM_FAILED, -r, "cowscope: arming page tracking failed in a "
+						    "child; falling back to the next backend");
+		cs_st.probe.b[cs_st.backend].usable = 0;
+		cs_st.backend = cs_backend_choose(&cs_st.probe, CS_BACKEND_NONE, NULL);
+	}
+}
+
+static void reset_for_child(uint8_t via)
+{
+	if (cs_st.w.fd >= 0)
+		cs_prim_close(cs_st.w.fd);
+	if (cs_st.pagemap_fd >= 0)
+		cs_prim_close(cs_st.pagemap_fd);
+	if (cs_st.uffd >= 0)
+		cs_prim_close(cs_st.uffd);
+	cs_st.w.fd = cs_st.pagemap_fd = cs_st.uffd = -1;
+	cs_st.pid = cs_prim_getpid();
+	cs_st.ppid = cs_prim_getppid();
+	cs_st.role = CS_ROLE_CHILD;
+	cs_st.fork_via = via;
+	cs_st.parent_fork_seq = cs_tls_fork_seq;
+	cs_st.fork_seq = 0;
+	cs_st.snap_seq = 0;
+	cs_st.snap_busy = 0;
+	cs_st.exit_status_known = 0;
+	cs_st.start_ns = cs_prim_now_ns();
+	memset(cs_st.counters, 0, sizeof(cs_st.counters));
+	/* Without MADV_WIPEONFORK, take fresh scratch rather than copy the parent's. */
+	if (!cs_st.wipeonfork)
+		cs_st.arena = cs_prim_mmap_anon(CS_ARENA_BYTES);
+}
+
+void cs_fork_child_start(uint8_t via)
+{
+	int (*arm)(void *, const cs_vma_t *);
+	uint8_t before;
+
+	if (!cs_st.ready)
+		return;
+	reset_for_child(via);
+	if (!cs_st.arena || cs_boot_open_trace() < 0) {
+		cs_st.ready = 0;
+		return;
+	}
+	cs_st.pagemap_fd = cs_prim_dupfd_high(
+		cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0));
+	before = cs_st.backend;
+	arm = start_backend();
+	if (cs_st.backend != before)
+		cs_boot_put_backend(); /* arming fell back: the last backend record rules */
+	if (cs_st.backend != CS_BACKEND_NONE)
+		cs_snapshot_arm(CS_SNAP_FORK, arm);
+}

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/* Harvest: mappings and page sets of one process, streamed into trace records. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "cowscope/trace_format.h"
+#include "harvest.h"
+#include "pagemap.h"
+#include "prim.h"
+#include "record.h"
+
+#define MAPS_BYTES (16u * 1024u)
+#define RAW_ENTRIES 4096u
+#define SCAN_REGIONS 1024u
+#define SET_BYTES (16u * 1024u)
+#define PFN_BYTES (32u * 1024u)
+#define NSETS 4 /* CS_SET_PRESENT .. CS_SET_HUGE */
+
+/* Builder of one CS_REC_PAGES record: header then runs, flushed when full. */
+typedef struct set_builder {
+	cs_rec_pages_t *rec;
+	cs_run_t *runs;
+	uint32_t n;
+	uint32_t cap;
+} set_builder_t;
+
+typedef struct pfn_builder {
+	cs_rec_pfns_t *rec;
+	uint64_t *pfns;
+	uint32_t cap;
+} pfn_builder_t;
+
+/* Scratch carved into its parts. */
+typedef struct harvest_mem {
+	char *maps;
+	uint64_t *raw;
+	struct page_region *regions;
+	set_builder_t sets[NSETS + 1]; /* indexed by enum cs_pageset */
+	pfn_builder_t pfn;
+} harvest_mem_t;
+
+static int put(cs_harvest_t *h, const void *rec, uint32_t size)
+{
+	int r = cs_writer_put(h->w, rec, size);
+
+	if (r < 0)
+		h->snap_flags |= CS_SNAPF_TRUNCATED;
+	return r;
+}
+
+static void carve(cs_harvest_t *h, harvest_mem_t *m)
+{
+	uint8_t *p = h->scratch;
+	int s;
+
+	m->maps = (char *)p;
+	p += MAPS_BYTES;
+	m->raw = (uint64_t *)p;
+	p += RAW_ENTRIES * 8;
+	m->regions = (struct page_region *)p;
+	p += SCAN_REGIONS * sizeof(struct page_region);
+	for (s = 1; s <= NSETS; s++) {
+		m->sets[s].rec = (cs_rec_pages_t *)p;
+		m->sets[s].runs = (cs_run_t *)(p + sizeof(cs_rec_pages_t));
+		m->sets[s].cap = (SET_BYTES - sizeof(cs_rec_pages_t)) / sizeof(cs_run_t);
+		m->sets[s].n = 0;
+		p += SET_BYTES;
+	}
+	m->pfn.rec = (cs_rec_pfns_t *)p;
+	m->pfn.pfns = (uint64_t *)(p + sizeof(cs_rec_pfns_t));
+	m->pfn.cap = (PFN_BYTES - sizeof(cs_rec_pfns_t)) / 8;
+	m->pfn.rec->count = 0;
+}
+
+static int set_flush(cs_harvest_t *h, set_builder_t *b, uint8_t set)
+{
+	uint32_t size = (uint32_t)(sizeof(cs_rec_pages_t) + b->n * sizeof(cs_run_t));
+
+	if (b->n == 0)
+		return 0;
+	memset(b->rec, 0, sizeof(*b->rec));
+	b->rec->h.type = CS_REC_PAGES;
+	b->rec->h.size = size;
+	b->rec->seq = h->seq;
+	b->rec->set = set;
+	b->n = 0;
+	return put(h, b->rec, size);
+}
+
+/* Add pages [first, first + n) to a set, merging with the previous run. */
+static int set_add(cs_harvest_t *h, harvest_mem_t *m, uint8_t set, uint64_t first, uint64_t n)
+{
+	set_builder_t *b = &m->sets[set];
+	cs_run_t *last = b->n ? &b->runs[b->n - 1] : NULL;
+	int r;
+
+	if (last && last->first_page + last->npages == first) {
+		last->npages += n;
+		return 0;
+	}
+	if (b->n == b->cap && (r = set_flush(h, b, set)) < 0)
+		return r;
+	b->runs[b->n].first_page = first;
+	b->runs[b->n].npages = n;
+	b->n++;
+	return 0;
+}
+
+static int pfn_flush(cs_harvest_t *h, pfn_builder_t *b)
+{
+	uint32_t count = b->rec->count;
+	uint64_t first = b->rec->first_page;
+
+	if (count == 0)
+		return 0;
+	memset(b->rec, 0, sizeof(*b->rec));
+	b->rec->h.type = CS_REC_PFNS;
+	b->rec->h.size = (uint32_t)(sizeof(cs_rec_pfns_t) + count * 8u);
+	b->rec->seq = h->seq;
+	b->rec->first_page = first;
+	b->rec->count = count;
+	count = b->rec->h.size;
+	b->rec->count = 0;
+	return put(h, b->rec, count);
+}
+
+static int pfn_add(cs_harvest_t *h, pfn_builder_t *b, uint64_t page, uint64_t pfn)
+{
+	int r;
+
+	if (b->rec->count && (b->rec->first_page + b->rec->count != page || b->rec->count == b->cap))
+		if ((r = pfn_flush(h, b)) < 0)
+			return r;
+	if (b->rec->count == 0)
+		b->rec->first_page = page;
+	b->pfns[b->rec->count++] = pfn;
+	return 0;
+}
+
+/*
+ * Read raw pagemap entries for [first, first + n) and feed them to the sets.
+ * from_scan: PRESENT (and WRITTEN for uffd-wp) already came from PAGEMAP_SCAN.
+ */
+static int raw_pages(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t n, int from_scan)
+{
+	int want_sd = h->backend == CS_BACKEND_SOFT_DIRTY && h->reason != CS_SNAP_FORK;
+	int r = 0;
+
+	while (n > 0 && r == 0) {
+		uint64_t k = n < RAW_ENTRIES ? n : RAW_ENTRIES, i;
+		long got = cs_prim_pread(h->pagemap_fd, m->raw, k * 8, first * 8);
+
+		if (got != (long)(k * 8))
+			return got < 0 ? (int)got : -EIO;
+		for (i = 0; i < k && r == 0; i++) {
+			uint64_t e = m->raw[i], p = first + i;
+
+			if (!cs_pm_private(e))
+				continue;
+			if (!from_scan)
+				r = set_add(h, m, CS_SET_PRESENT, p, 1);
+			if (r == 0 && (e & CS_PM_EXCLUSIVE))
+				r = set_add(h, m, CS_SET_EXCL, p, 1);
+			if (r == 0 && want_sd && (e & CS_PM_SOFT_DIRTY))
+				r = set_add(h, m, CS_SET_WRITTEN, p, 1);
+			if (r == 0 && h->backend == CS_BACKEND_PFN)
+				r = pfn_add(h, &m->pfn, p, cs_pm_pfn(e));
+		}
+		first += k;
+		n -= k;
+	}
+	return r;
+}
+
+/* One PAGEMAP_SCAN region: private present pages go to the sets. */
+static int scan_region(cs_harvest_t *h, harvest_mem_t *m, const struct page_region *g,
+		       uint16_t *flags)
+{
+	uint64_t first = g->start >> h->page_shift, n = (g->end - g->start) >> h->page_shift;
+	int want_written = h->backend == CS_BACKEND_UFFD_WP && h->reason != CS_SNAP_FORK;
+	int r;
+
+	/* The kernel may return pte_none regions with no category: filter here. */
+	if (!(g->categories & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)) ||
+	    (g->categories & (PAGE_IS_FILE | PAGE_IS_PFNZERO)) || n == 0)
+		return 0;
+	r = set_add(h, m, CS_SET_PRESENT, first, n);
+	if (r == 0 && want_written && (g->categories & PAGE_IS_WRITTEN))
+		r = set_add(h, m, CS_SET_WRITTEN, first, n);
+	if (r == 0 && (g->categories & PAGE_IS_HUGE)) {
+		*flags |= CS_MAPF_HUGE;
+		r = set_add(h, m, CS_SET_HUGE, first, n);
+	}
+	return r ? r : raw_pages(h, m, first, n, 1);
+}
+
+static int scan_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint16_t *flags)
+{
+	uint64_t addr = v->start;
+
+	while (addr < v->end) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = addr,
+			.end = v->end,
+			.vec = (uint64_t)(uintptr_t)m->regions,
+			.vec_len = SCAN_REGIONS,
+			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE |
+				       PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_HUGE,
+		};
+		long k = cs_prim_ioctl(h->pagemap_fd, PAGEMAP_SCAN, &a), i;
+		int r = 0;
+
+		if (k < 0)
+			return (int)k;
+		for (i = 0; i < k && r == 0; i++)
+			r = scan_region(h, m, &m->regions[i], flags);
+		if (r < 0)
+			return r;
+		if (a.walk_end <= addr)
+			break;
+		addr = a.walk_end;
+	}
+	return 0;
+}
+
+static int raw_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint16_t *flags)
+{
+	if (v->end - v->start > CS_HARVEST_RAW_LIMIT_BYTES) {
+		*flags |= CS_MAPF_SKIPPED;
+		return 0;
+	}
+	return raw_pages(h, m, v->start >> h->page_shift, (v->end - v->start) >> h->page_shift,
+			 0);
+}
+
+static const char *const special[] = {"[vvar]", "[vdso]", "[vsyscall]", "[vvar_vclock]",
+				       "[uprobes]"};
+
+static int is_special(const cs_vma_t *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (strcmp(v->name, special[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static uint8_t classify(const cs_vma_t *v)
+{
+	if (v->shared)
+		return CS_MAP_SHARED;
+	if (strcmp(v->name, "[heap]") == 0)
+		return CS_MAP_HEAP;
+	if (strcmp(v->name, "[stack]") == 0)
+		return CS_MAP_STACK;
+	if (v->name[0] == '/')
+		return CS_MAP_FILE;
+	if (v->name[0] == 0 || strncmp(v->name, "[anon", 5) == 0)
+		return CS_MAP_ANON;
+	return CS_MAP_OTHER;
+}
+
+static int put_mapping(cs_harvest_t *h, const cs_vma_t *v, uint8_t kind, uint16_t flags)
+{
+	uint8_t buf[sizeof(cs_rec_mapping_t) + CS_VMA_NAME_MAX + 16];
+	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_rec_mapping_t *rec = cs_rec_begin(&b, CS_REC_MAPPING, sizeof(*rec));
+
+	rec->start = v->start;
+	rec->end = v->end;
+	rec->offset = v->offset;
+	rec->seq = h->seq;
+	rec->kind = kind;
+	rec->prot = (uint8_t)v->prot;
+	rec->flags = flags;
+	cs_rec_put_str(&b, v->name, v->name_len);
+	h->mappings++;
+	return put(h, buf, cs_rec_finish(&b));
+}
+
+/* Scan one private mapping; on a PAGEMAP_SCAN failure fall back to raw reads. */
+static int scan_private(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint16_t *flags)
+{
+	int r = -ENOTTY;
+
+	if (h->arm && h->reason == CS_SNAP_FORK)
+		*flags |= (uint16_t)h->arm(h->arm_arg, v);
+	if (h->scan)
+		r = scan_vma(h, m, v, flags);
+	if (r == -ENOTTY || r == -EINVAL || r == -EOPNOTSUPP)
+		r = raw_vma(h, m, v, flags);
+	return r;
+}
+
+static int do_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v)
+{
+	uint8_t kind = classify(v);
+	uint16_t flags = 0;
+	int r = 0;
+
+	if (!(v->prot & PROT_WRITE) || is_special(v))
+		return 0;
+	if (h->shim_path && h->shim_path[0] && strcmp(v->name, h->shim_path) == 0)
+		flags |= CS_MAPF_SHIM;
+	else if (kind != CS_MAP_SHARED)
+		r = scan_private(h, m, v, &flags);
+	if (r < 0 && h->strict)
+		return r;
+	if (r < 0 || (flags & CS_MAPF_SKIPPED)) {
+		flags |= CS_MAPF_SKIPPED;
+		h->skipped++;
+		h->snap_flags |= CS_SNAPF_TRUNCATED;
+	}
+	return put_mapping(h, v, kind, flags);
+}
+
+static int put_begin(cs_harvest_t *h, uint64_t t, uint64_t minflt, uint64_t majflt)
+{
+	cs_rec_snap_t s;
+
+	memset(&s, 0, sizeof(s));
+	s.h.type = CS_REC_SNAP_BEGIN;
+	s.h.size = sizeof(s);
+	s.seq = h->seq;
+	s.reason = h->reason;
+	s.backend = h->backend;
+	s.t_ns = t;
+	s.minflt = minflt;
+	s.majflt = majflt;
+	return put(h, &s, sizeof(s));
+}
+
+static int put_end(cs_harvest_t *h, uint64_t t0)
+{
+	cs_rec_snap_end_t e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = CS_REC_SNAP_END;
+	e.h.size = sizeof(e);
+	e.seq = h->seq;
+	e.flags = h->snap_flags;
+	e.cost_ns = cs_prim_now_ns() - t0;
+	return put(h, &e, sizeof(e));
+}
+
+static int flush_all(cs_harvest_t *h, harvest_mem_t *m)
+{
+	int s, r = 0;
+
+	for (s = 1; s <= NSETS && r == 0; s++)
+		r = set_flush(h, &m->sets[s], (uint8_t)s);
+	return r ? r : pfn_flush(h, &m->pfn);
+}
+
+int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
+{
+	uint64_t t0 = cs_prim_now_ns();
+	cs_maps_reader_t mr;
+	harvest_mem_t m;
+	cs_vma_t v;
+	int r, more = 0;
+
+	carve(h, &m);
+	h->snap_flags = 0;
+	h->mappings = h->skipped = 0;
+	r = cs_maps_open(&mr, h->proc_fd, m.maps, MAPS_BYTES);
+	if (r < 0)
+		return r;
+	r = put_begin(h, t0, minflt, majflt);
+	while (r == 0 && (more = cs_maps_next(&mr, &v)) > 0)
+		r = do_vma(h, &m, &v);
+	if (r == 0 && more < 0)
+		r = more;
+	cs_maps_close(&mr);
+	if (r == 0 && h->mappings == 0)
+		r = -ESRCH; /* no memory at all: the process is gone, not empty */
+	if (r == 0)
+		r = flush_all(h, &m);
+	return r ? r : put_end(h, t0);
+}

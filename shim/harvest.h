@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* Harvest: write one snapshot of a process's private writable memory as trace records. */
+#ifndef CS_HARVEST_H
+#define CS_HARVEST_H
+
+#include <stdint.h>
+#include "maps.h"
+#include "writer.h"
+
+/* Scratch memory a harvest needs (maps buffer, pagemap chunk, scan vector, record builders). */
+#define CS_HARVEST_SCRATCH (192u * 1024u)
+
+/* Mappings larger than this are not read entry by entry without PAGEMAP_SCAN. */
+#define CS_HARVEST_RAW_LIMIT_BYTES (64ull << 30)
+
+typedef struct cs_harvest {
+	/* Set by the caller. */
+	int proc_fd;          /* open /proc/<pid> directory, or -1 for this process */
+	int pagemap_fd;       /* that process's pagemap, O_RDONLY */
+	uint8_t backend;      /* enum cs_backend: which sets to produce */
+	uint8_t scan;         /* PAGEMAP_SCAN usable */
+	uint8_t reason;       /* enum cs_snap_reason */
+	uint32_t seq;         /* snapshot number in the file */
+	unsigned page_shift;
+	const char *shim_path; /* mappings of this file are the shim's: excluded */
+	/* Called for each tracked mapping when reason == CS_SNAP_FORK; returns CS_MAPF_ARMED or 0. */
+	int (*arm)(void *arg, const cs_vma_t *v);
+	void *arm_arg;
+	uint8_t strict;       /* any unreadable mapping fails the whole snapshot */
+	cs_writer_t *w;
+	uint8_t *scratch;     /* CS_HARVEST_SCRATCH bytes, owned by the caller */
+	/* Results. */
+	uint32_t snap_flags;  /* CS_SNAPF_* */
+	uint32_t mappings;    /* mappings written */
+	uint32_t skipped;     /* mappings too large or unreadable */
+} cs_harvest_t;
+
+/*
+ * Write CS_REC_SNAP_BEGIN, a CS_REC_MAPPING for every writable mapping, the page
+ * sets of the private ones (CS_SET_PRESENT, CS_SET_EXCL, CS_SET_HUGE, and
+ * CS_SET_WRITTEN / CS_REC_PFNS as the backend has them) and CS_REC_SNAP_END.
+ * minflt/majflt go into the begin record. Cost: one PAGEMAP_SCAN walk plus a
+ * pagemap read of the present pages (about 3 ms per GiB), or a full pagemap
+ * read without PAGEMAP_SCAN. Returns 0 or -errno (the snapshot then has no
+ * end record and readers ignore it). fork-child-safe; not reentrant (uses
+ * h->scratch).
+ */
+int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt);
+
+#endif

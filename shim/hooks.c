@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/* The interposers: fork family, exit family, exec family, wait family. They forward and record. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cowscope/trace_format.h"
+#include "prim.h"
+#include "state.h"
+
+/* Interposers must stay visible although the shim builds with hidden visibility. */
+#define CS_HOOK __attribute__((visibility("default")))
+
+/* Recursion guard: a hook reached from inside the shim only forwards. */
+static __thread int in_hook __attribute__((tls_model("initial-exec")));
+
+#define REAL_FUNCS(X)                                                                  \
+	X(pid_t, fork, (void))                                                         \
+	X(pid_t, _Fork, (void))                                                        \
+	X(void, exit, (int))                                                           \
+	X(void, _exit, (int))                                                          \
+	X(void, _Exit, (int))                                                          \
+	X(int, execve, (const char *, char *const[], char *const[]))                  \
+	X(int, execv, (const char *, char *const[]))                                   \
+	X(int, execvp, (const char *, char *const[]))                                  \
+	X(int, execvpe, (const char *, char *const[], char *const[]))                 \
+	X(int, fexecve, (int, char *const[], char *const[]))                          \
+	X(int, execveat, (int, const char *, char *const[], char *const[], int))      \
+	X(pid_t, wait, (int *))                                                        \
+	X(pid_t, waitpid, (pid_t, int *, int))                                         \
+	X(pid_t, wait3, (int *, int, struct rusage *))                                 \
+	X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                          \
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))
+
+#define X_PTR(ret, name, args) static ret(*real_##name) args;
+REAL_FUNCS(X_PTR)
+#undef X_PTR
+
+/* Resolve the next definitions once; called at load and, if needed, on first use. */
+__attribute__((constructor(101))) static void resolve(void)
+{
+#define X_RESOLVE(ret, name, args)                                                     \
+	if (!real_##name)                                                              \
+		*(void **)&real_##name = dlsym(RTLD_NEXT, #name);
+	REAL_FUNCS(X_RESOLVE)
+#undef X_RESOLVE
+}
+
+#define REAL(name) (real_##name ? real_##name : (resolve(), real_##name))
+
+static int enter(void)
+{
+	if (in_hook || !cs_traced_here())
+		return 0;
+	in_hook = 1;
+	return 1;
+}
+
+static void leave(void)
+{
+	in_hook = 0;
+}
+
+/* ---- fork family ---- */
+
+CS_HOOK pid_t fork(void)
+{
+	pid_t pid = REAL(fork)();
+
+	if (pid > 0 && enter()) {
+		cs_rec_fork(pid, CS_VIA_FORK, cs_tls_fork_seq);
+		leave();
+	}
+	return pid;
+}
+
+/* _Fork runs no atfork handlers: start the child here. */
+CS_HOOK pid_t _Fork(void)
+{
+	int traced = cs_traced_here();
+	pid_t pid;
+
+	if (traced)
+		cs_tls_fork_seq = __atomic_add_fetch(&cs_st.fork_seq, 1, __ATOMIC_RELAXED);
+	pid = REAL(_Fork)();
+	if (pid == 0 && traced)
+		cs_fork_child_start(CS_VIA_UNDERSCORE_FORK);
+	else if (pid > 0 && enter()) {
+		cs_rec_fork(pid, CS_VIA_UNDERSCORE_FORK, cs_tls_fork_seq);
+		leave();
+	}
+	return pid;
+}
+
+/* ---- exit family ---- */
+
+CS_HOOK void exit(int status)
+{
+	if (cs_traced_here()) {
+		cs_st.exit_status = status;
+		cs_st.exit_status_known = 1;
+	}
+	REAL(exit)(status);
+	__builtin_unreachable();
+}
+
+static void finish_now(int status)
+{
+	if (enter()) {
+		cs_finish(CS_END__EXIT, status);
+		cs_st.ready = 0;
+		leave();
+	}
+}
+
+CS_HOOK void _exit(int status)
+{
+	finish_now(status);
+	if (real__exit)
+		real__exit(status);
+	cs_prim_syscall6(SYS_exit_group, status, 0, 0, 0, 0, 0);
+	__builtin_unreachable();
+}
+
+CS_HOOK void _Exit(int status)
+{
+	finish_now(status);
+	if (real__Exit)
+		real__Exit(status);
+	cs_prim_syscall6(SYS_exit_group, status, 0, 0, 0, 0, 0);
+	__builtin_unreachable();
+}
+
+/* ---- exec family: snapshot before the address space goes; resume if exec fails ---- */
+
+static int before_exec(void)
+{
+	if (!enter())
+		return 0;
+	cs_finish(CS_END_EXEC, 0);
+	leave();
+	return 1;
+}
+
+static int after_exec(int traced, int ret)
+{
+	if (traced) {
+		int err = errno;
+
+		cs_rec_resume(err);
+		errno = err;
+	}
+	return ret;
+}
+
+CS_HOOK int execve(const char *path, char *const argv[], char *const envp[])
+{
+	int t = before_exec();
+
+	return after_exec(t, REAL(execve)(path, argv, envp));
+}
+
+CS_HOOK int execv(const char *path, char *const argv[])
+{
+	int t = before_exec();
+
+	return after_exec(t, REAL(execv)(path, argv));
+}
+
+CS_HOOK int execvp(const char *file, char *const argv[])
+{
+	int t = before_exec();
+
+	return after_exec(t, REAL(execvp)(file, argv));
+}
+
+CS_HOOK int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	int t = before_exec();
+
+	return after_exec(t, REAL(execvpe)(file, argv, envp));
+}
+
+CS_HOOK int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	int t = before_exec();
+
+	return after_exec(t, REAL(fexecve)(fd, argv, envp));
+}
+
+CS_HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	int t = before_exec();
+
+	return after_exec(t, REAL(execveat)(dirfd, path, argv, envp, flags));
+}
+
+/* Count the variadic arguments up to the terminating NULL. */
+static size_t count_args(const char *arg0, va_list ap)
+{
+	size_t n = 1;
+	va_list aq;
+
+	va_copy(aq, ap);
+	if (arg0)
+		while (va_arg(aq, const char *))
+			n++;
+	va_end(aq);
+	return n;
+}
+
+/* Fill argv[0..n] from the variadic list, NULL-terminated; the NULL is consumed. */
+static void fill_args(char **argv, size_t n, const char *arg0, va_list *ap)
+{
+	argv[0] = (char *)arg0;
+	for (size_t i = 1; i < n; i++)
+		argv[i] = va_arg(*ap, char *);
+	argv[n] = NULL;
+	if (arg0)
+		(void)va_arg(*ap, char *);
+}
+
+CS_HOOK int execl(const char *path, const char *arg0, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg0);
+	n = count_args(arg0, ap);
+	char *argv[n + 1];
+	fill_args(argv, n, arg0, &ap);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+CS_HOOK int execlp(const char *file, const char *arg0, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg0);
+	n = count_args(arg0, ap);
+	char *argv[n + 1];
+	fill_args(argv, n, arg0, &ap);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+CS_HOOK int execle(const char *path, const char *arg0, ...)
+{
+	va_list ap;
+	char *const *envp;
+	size_t n;
+
+	va_start(ap, arg0);
+	n = count_args(arg0, ap);
+	char *argv[n + 1];
+	fill_args(argv, n, arg0, &ap);
+	envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* ---- wait family: note how each child ended ---- */
+
+static void note_status(pid_t pid, int status)
+{
+	if (pid > 0 && (WIFEXITED(status) || WIFSIGNALED(status)) && enter()) {
+		cs_rec_child_exit(pid, status);
+		leave();
+	}
+}
+
+CS_HOOK pid_t wait(int *wstatus)
+{
+	int st = 0;
+	pid_t pid = REAL(wait)(&st);
+
+	note_status(pid, st);
+	if (wstatus && pid > 0)
+		*wstatus = st;
+	return pid;
+}
+
+CS_HOOK pid_t waitpid(pid_t which, int *wstatus, int options)
+{
+	int st = 0;
+	pid_t pid = REAL(waitpid)(which, &st, options);
+
+	note_status(pid, st);
+	if (wstatus && pid > 0)
+		*wstatus = st;
+	return pid;
+}
+
+CS_HOOK pid_t wait3(int *wstatus, int options, struct rusage *ru)
+{
+	int st = 0;
+	pid_t pid = REAL(wait3)(&st, options, ru);
+
+	note_status(pid, st);
+	if (wstatus && pid > 0)
+		*wstatus = st;
+	return pid;
+}
+
+CS_HOOK pid_t wait4(pid_t which, int *wstatus, int options, struct rusage *ru)
+{
+	int st = 0;
+	pid_t pid = REAL(wait4)(which, &st, options, ru);
+
+	note_status(pid, st);
+	if (wstatus && pid > 0)
+		*wstatus = st;
+	return pid;
+}
+
+/* waitid reports through siginfo; turn it into a wait status. */
+static int status_of(const siginfo_t *si)
+{
+	if (si->si_code == CLD_EXITED)
+		return (si->si_status & 0xff) << 8;
+	if (si->si_code == CLD_KILLED)
+		return si->si_status & 0x7f;
+	if (si->si_code == CLD_DUMPED)
+		return (si->si_status & 0x7f) | 0x80;
+	return 0xffff; /* stopped/continued: neither exited nor signalled */
+}
+
+CS_HOOK int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)
+{
+	siginfo_t si;
+	int r;
+
+	memset(&si, 0, sizeof(si));
+	r = REAL(waitid)(idtype, id, &si, options);
+	if (r == 0 && si.si_pid > 0)
+		note_status(si.si_pid, status_of(&si));
+	if (infop && r == 0)
+		*infop = si;
+	return r;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* The shim's COWSCOPE_* options: one table, read once at init. */
+#ifndef CS_OPTIONS_H
+#define CS_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CS_PATH_MAX 1024
+
+typedef struct cs_options {
+	char out[CS_PATH_MAX]; /* COWSCOPE_OUT: run directory ("" = default name in the cwd) */
+	uint8_t backend;       /* COWSCOPE_BACKEND: enum cs_backend, CS_BACKEND_NONE = auto */
+	uint8_t verbose;       /* COWSCOPE_VERBOSE: 0..2 */
+} cs_options_t;
+
+/* Looks a variable up; returns NULL when unset. getenv fits. */
+typedef const char *(*cs_getenv_fn)(const char *name);
+
+/* Receives one warning line (no newline) for a bad value. */
+typedef void (*cs_warn_fn)(const char *msg, size_t n);
+
+/*
+ * Fill *o with defaults, then read every COWSCOPE_* variable of the table
+ * through get. A bad value keeps the default and produces exactly one warning
+ * naming the variable, the value and what is accepted. Returns the number of
+ * warnings. init-only (pure apart from the two callbacks).
+ */
+int cs_options_load(cs_options_t *o, cs_getenv_fn get, cs_warn_fn warn);
+
+#endif

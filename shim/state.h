@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* The shim's per-process state and the operations the hooks call. */
+#ifndef CS_STATE_H
+#define CS_STATE_H
+
+#include <stdint.h>
+#include "backend.h"
+#include "maps.h"
+#include "options.h"
+#include "writer.h"
+
+#define CS_CMDLINE_MAX 2048
+#define CS_ARENA_BYTES (256u * 1024u)
+
+typedef struct cs_state {
+	volatile int ready;    /* tracing on in this process */
+	int pid;               /* the process this state describes; hooks compare getpid() */
+	int ppid;
+	uint8_t role;          /* enum cs_role */
+	uint8_t fork_via;      /* enum cs_fork_via */
+	uint8_t backend;       /* enum cs_backend in use here */
+	uint8_t wipeonfork;    /* the arena is MADV_WIPEONFORK */
+	int fell_back;
+	unsigned page_shift;
+	int dirfd;
+	int pagemap_fd;
+	int uffd;
+	int snap_busy;
+	int exit_status;
+	int exit_status_known;
+	uint32_t snap_seq;
+	uint64_t fork_seq;         /* forks made by this process */
+	uint64_t parent_fork_seq;  /* which fork of the parent made this process */
+	uint64_t start_ns;
+	uint8_t *arena;            /* scratch for snapshots, CS_ARENA_BYTES */
+	uint64_t counters[CS_CNT__COUNT];
+	cs_options_t opt;
+	cs_probe_t probe;
+	cs_writer_t w;
+	uint32_t cmdline_len;
+	uint32_t exe_len;
+	char cmdline[CS_CMDLINE_MAX];
+	char exe[CS_PATH_MAX];
+	char shim_path[CS_PATH_MAX];
+	char out_dir[CS_PATH_MAX];
+} cs_state_t;
+
+extern cs_state_t cs_st;
+
+/* Per-thread: which fork of this process the thread is making (read by the child). */
+extern __thread uint64_t cs_tls_fork_seq __attribute__((tls_model("initial-exec")));
+
+/* True when tracing is on and the caller is the traced process (not a vfork child). hook-safe. */
+int cs_traced_here(void);
+
+/* Set up tracing in this process. init-only (constructor). */
+void cs_boot_init(void);
+
+/* Open this process's trace and write its identity records. fork-child-safe. */
+int cs_boot_open_trace(void);
+
+/* Become the tracked child after fork: new trace, arm tracking, fork snapshot. fork-child-safe. */
+void cs_fork_child_start(uint8_t via);
+
+/* Register the atfork handlers. init-only. */
+int cs_fork_register(void);
+
+/* Take a snapshot now (enum cs_snap_reason). 0, -EBUSY or -errno. hook-safe (not reentrant). */
+int cs_snapshot(uint8_t reason);
+
+/* The same, arming each tracked mapping with arm (the fork snapshot). fork-child-safe. */
+int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v));
+
+/* Write a CS_REC_BACKEND record for the backend now in use. fork-child-safe. */
+void cs_boot_put_backend(void);
+
+/* Final records: snapshot (children), counters, end. hook-safe. */
+void cs_finish(uint8_t how, int status);
+
+/* Small records. All hook-safe and async-signal-safe. */
+void cs_rec_fork(int child_pid, uint8_t via, uint64_t seq);
+void cs_rec_child_exit(int pid, int status);
+void cs_rec_resume(int err);
+void cs_rec_note(uint32_t code, int err, const char *text);
+
+/* Write a line to stderr (raw write). hook-safe. */
+void cs_say(const char *msg);
+
+#endif
