@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Integration driver: runs a fixture under `cowscope run` and checks the JSON report exactly."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+N = 256  # pages the fixture maps and writes before forking
+# Pages a child copies besides the fixture's region: its stack top, libc/ld.so
+# data (stdio, locks reset after fork, errno/TLS), the fixture's .data/.bss and
+# heap pages touched at exit. Measured 3-9 on this machine; 16 leaves room for
+# other libc builds without hiding a miscount of the region (K >= 20 here).
+ALLOWANCE = 16
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def eq(got, want, what):
+    check(got == want, f"{what}: got {got!r}, want {want!r}")
+
+
+class Run:
+    """One `cowscope run` of the fixture, with its report."""
+
+    def __init__(self, opts, args, interval=100, env=None):
+        self.dir = tempfile.mkdtemp(prefix="cowtest.")
+        self.info = os.path.join(self.dir, "info")
+        self.out = os.path.join(self.dir, "run")
+        e = dict(os.environ, COW_FIXTURE_INFO=self.info, **(env or {}))
+        cmd = [opts.cowscope, "run", "-q", "-o", self.out, "--interval", str(interval),
+               "--backend", opts.backend, "--", opts.fixture] + [str(a) for a in args]
+        p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=120)
+        self.status, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
+        if p.returncode == 4 and b"not usable" in p.stderr:
+            print(p.stderr.decode().strip())
+            sys.exit(SKIP)
+        with open(self.info) as f:
+            self.start, self.end = (int(x, 16) for x in f.read().split())
+        r = subprocess.run([opts.cowscope, "report", "--format", "json", self.out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        check(r.returncode == 0, f"report failed ({r.returncode}): {r.stderr.decode()}")
+        self.report = json.loads(r.stdout)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def procs(self, role=None):
+        return [p for p in self.report["processes"] if role is None or p["role"] == role]
+
+    def children(self):
+        return sorted(self.procs("child"), key=lambda p: p["pid"])
+
+    def region(self, proc):
+        """The fixture's mapping in proc's report."""
+        for m in proc["mappings"]:
+            if int(m["start"]) == self.start:
+                return m
+        raise Failure(f"pid {proc['pid']}: no mapping at {self.start:#x}")
+
+
+def exclusive(opts):
+    return opts.backend == "exclusive"
+
+
+def expect_copied(opts, proc, region, k, what):
+    """Region copied exactly k by the child; the process within the allowance."""
+    if exclusive(opts):
+        eq(region["child_copied_pages"], None, what + " region child_copied (unknowable)")
+        eq(region.get("unshared_pages"), k, what + " region unshared")
+        return
+    eq(region["child_copied_pages"], k, what + " region child_copied")
+    eq(region["parent_unshared_pages"], 0, what + " region parent_unshared")
+    c = proc["child_copied_pages"]
+    check(k <= c <= k + ALLOWANCE, f"{what}: process child_copied {c} not in [{k}, {k + ALLOWANCE}]")
+
+
+def scenario_child_writes(opts, end):
+    k = 37
+    run = Run(opts, ["child-writes", N, k, end], interval=20 if end == "sigkill" else 0)
+    try:
+        kids = run.children()
+        eq(len(kids), 1, "children")
+        c = kids[0]
+        want_end = {"return": "exit", "sigkill": "signal", "api-sigkill": "signal"}.get(end, end)
+        eq(c["ended"], want_end, "ended")
+        eq(c["complete"], end not in ("sigkill", "api-sigkill"), "complete")
+        reg = run.region(c)
+        eq(reg["shared_at_fork_pages"], N, "region shared_at_fork")
+        expect_copied(opts, c, reg, k, f"child-writes/{end}")
+        check(c["shared_at_fork_pages"] >= N, "process shared_at_fork >= N")
+        if end == "sigkill":
+            check(len(c["timeline"]) >= 2, "a time series of samples")
+        if end == "exec":
+            img = [p for p in run.procs() if p["pid"] == c["pid"] and p["gen"] == 1]
+            eq(len(img), 1, "the exec'd image appears as gen 1")
+            eq(img[0]["ended"], "exit", "exec'd image ended")
+        eq(run.status, 0, "cowscope run exit status (the fixture's)")
+    finally:
+        run.cleanup()
+
+
+def scenario_parent_writes(opts):
+    p = 20
+    run = Run(opts, ["parent-writes", N, p], interval=0)
+    try:
+        c = run.children()[0]
+        reg = run.region(c)
+        eq(reg["shared_at_fork_pages"], N, "region shared_at_fork")
+        if exclusive(opts):
+            eq(reg["parent_unshared_pages"], None, "parent_unshared (unknowable)")
+            eq(reg["unshared_pages"], p, "region unshared")
+        else:
+            eq(reg["parent_unshared_pages"], p, "region parent_unshared")
+            eq(reg["child_copied_pages"], 0, "region child_copied")
+            check(c["child_copied_pages"] <= ALLOWANCE, "process child_copied within allowance")
+    finally:
+        run.cleanup()
+
+
+def scenario_child_new(opts):
+    m = 50
+    run = Run(opts, ["child-new", N, m], interval=0)
+    try:
+        c = run.children()[0]
+        reg = run.region(c)
+        eq(reg["child_new_pages"], 0, "region child_new")
+        if not exclusive(opts):
+            eq(reg["child_copied_pages"], 0, "region child_copied")
+        new = [x for x in c["mappings"] if x["child_new_pages"] == m]
+        check(len(new) == 1, f"one mapping with exactly {m} child-new pages: {c['mappings']}")
+        eq(new[0]["shared_at_fork_pages"], 0, "the new mapping was not shared")
+        n = c["child_new_pages"]
+        check(m <= n <= m + ALLOWANCE, f"process child_new {n} not in [{m}, {m + ALLOWANCE}]")
+    finally:
+        run.cleanup()
+
+
+def scenario_shared(opts):
+    run = Run(opts, ["shared", 64, 10, "exit"], interval=0)
+    try:
+        c = run.children()[0]
+        reg = run.region(c)
+        eq(reg["kind"], "shared", "region kind")
+        eq(reg["shared_at_fork_pages"], 0, "MAP_SHARED pages are not COW-shared")
+        eq(reg["child_copied_pages"], 0, "MAP_SHARED never copied")
+        if not exclusive(opts):
+            check(c["child_copied_pages"] <= ALLOWANCE, "process child_copied within allowance")
+    finally:
+        run.cleanup()
+
+
+def scenario_grandchild(opts):
+    k = 25
+    run = Run(opts, ["grandchild", N, k], interval=0)
+    try:
+        kids = run.children()
+        eq(len(kids), 2, "child and grandchild")
+        root = run.procs("root")[0]
+        mid = [p for p in kids if p["ppid"] == root["pid"]]
+        grand = [p for p in kids if p["ppid"] != root["pid"]]
+        eq((len(mid), len(grand)), (1, 1), "tree shape")
+        eq(grand[0]["ppid"], mid[0]["pid"], "grandchild's parent")
+        expect_copied(opts, grand[0], run.region(grand[0]), k, "grandchild")
+        if not exclusive(opts):
+            eq(run.region(mid[0])["child_copied_pages"], 0, "middle child copied nothing")
+    finally:
+        run.cleanup()
+
+
+def scenario_concurrent(opts):
+    k = 20
+    run = Run(opts, ["concurrent", N, k], interval=10)
+    try:
+        kids = run.children()
+        eq(len(kids), 3, "three children")
+        got = sorted(run.region(c)["child_copied_pages" if not exclusive(opts) else "unshared_pages"]
+                     for c in kids)
+        eq(got, [k, 2 * k, 3 * k], "each child's copies")
+        for c in kids:
+            eq(c["ended"], "exit", "ended")
+            eq(c["complete"], True, "complete")
+    finally:
+        run.cleanup()
+
+
+def scenario_threads(opts):
+    k = 20
+    run = Run(opts, ["threads", N, k], interval=0)
+    try:
+        kids = run.children()
+        eq(len(kids), 20, "twenty children forked while threads allocate")
+        for c in kids:
+            if not exclusive(opts):
+                eq(run.region(c)["child_copied_pages"], k, "each child's copies")
+            eq(c["complete"], True, "complete")
+        eq(run.stdout.count(b"child exited 0"), 20, "all children exited 0")
+    finally:
+        run.cleanup()
+
+
+def scenario_underscore_fork(opts):
+    k = 30
+    run = Run(opts, ["underscore-fork", N, k], interval=0)
+    try:
+        c = run.children()[0]
+        expect_copied(opts, c, run.region(c), k, "_Fork child")
+        eq(c["ended"], "_exit", "ended")
+    finally:
+        run.cleanup()
+
+
+def plain(opts, args, preload):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    d = tempfile.mkdtemp(prefix="cowtest.")
+    if preload:
+        env.update(LD_PRELOAD=opts.shim, COWSCOPE_OUT=os.path.join(d, "run"),
+                   COWSCOPE_BACKEND=opts.backend)
+    try:
+        p = subprocess.run([opts.fixture] + args, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        files = os.listdir(os.path.join(d, "run")) if preload else []
+        return p.returncode, p.stdout, p.stderr, files
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def scenario_identical(opts):
+    """stdout, stderr and exit status byte-identical with and without the shim."""
+    for args in (["spawn"], ["child-writes", "64", "5", "exit"], ["child-writes", "64", "5", "exec"],
+                 ["concurrent", "64", "3"], ["bogus"]):
+        a = plain(opts, args, False)
+        b = plain(opts, args, True)
+        eq(b[:3], a[:3], f"{args}: (status, stdout, stderr) with the shim")
+        check(len(b[3]) >= 1, f"{args}: the shim wrote traces")
+    a = plain(opts, ["spawn"], False)
+    check(b"from-system" in a[1] and b"from-vfork" in a[1] and b"from-popen" in a[1],
+          "spawn fixture ran all its children")
+
+
+def scenario_spawn(opts):
+    """posix_spawn/system/popen/vfork children are not tracked as fork children, and work."""
+    run = Run(opts, ["spawn"], interval=0)
+    try:
+        eq(len(run.children()), 0, "no COW-tracked children (no fork happened)")
+        for s in (b"spawned", b"from-system", b"system returned 4", b"popen read from-popen",
+                  b"pclose 0", b"from-vfork", b"child exited 5"):
+            check(s in run.stdout, f"fixture output has {s!r}")
+        eq(run.status, 0, "exit status")
+    finally:
+        run.cleanup()
+
+
+SCENARIOS = {
+    "child-writes-exit": lambda o: scenario_child_writes(o, "exit"),
+    "child-writes-_exit": lambda o: scenario_child_writes(o, "_exit"),
+    "child-writes-exec": lambda o: scenario_child_writes(o, "exec"),
+    "child-writes-return": lambda o: scenario_child_writes(o, "return"),
+    "child-writes-sigkill": lambda o: scenario_child_writes(o, "sigkill"),
+    "child-writes-api": lambda o: scenario_child_writes(o, "api-sigkill"),
+    "parent-writes": scenario_parent_writes,
+    "child-new": scenario_child_new,
+    "shared": scenario_shared,
+    "grandchild": scenario_grandchild,
+    "concurrent": scenario_concurrent,
+    "threads": scenario_threads,
+    "underscore-fork": scenario_underscore_fork,
+    "identical-output": scenario_identical,
+    "spawn": scenario_spawn,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cowscope", required=True)
+    ap.add_argument("--shim", required=True)
+    ap.add_argument("--fixture", required=True)
+    ap.add_argument("--backend", required=True)
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    opts = ap.parse_args()
+    try:
+        SCENARIOS[opts.scenario](opts)
+    except Failure as e:
+        print(f"FAIL {opts.scenario} [{opts.backend}]: {e}")
+        return 1
+    print(f"ok {opts.scenario} [{opts.backend}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
