@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: the writer's descriptor guard and a harvest of this very process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "backend.h"
+#include "harvest.h"
+#include "record.h"
+#include "writer.h"
+
+static char dir[64];
+static int dirfd_;
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/cs_unit.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	dirfd_ = open(dir, O_RDONLY | O_DIRECTORY);
+	return dirfd_ < 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	close(dirfd_);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static long file_size(const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd_, name, &st, 0) == 0 ? (long)st.st_size : -1;
+}
+
+static void test_create_is_exclusive_and_private(void **state)
+{
+	cs_writer_t a, b;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(cs_writer_create(&a, dirfd_, CS_FILE_PROCESS, 42, ".cst"), 0);
+	assert_int_equal(cs_writer_create(&b, dirfd_, CS_FILE_PROCESS, 42, ".cst"), 0);
+	assert_string_equal(a.name, "42.0.cst");
+	assert_string_equal(b.name, "42.1.cst"); /* the next exec generation */
+	assert_int_equal(fstatat(dirfd_, "42.0.cst", &st, 0), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(file_size("42.0.cst"), sizeof(cs_file_hdr_t));
+	assert_int_equal(cs_writer_create_gen(&b, dirfd_, CS_FILE_PROCESS, 42, 0, ".cst"), -EEXIST);
+	assert_true(a.fd >= 700 || a.fd >= 3);
+	cs_writer_close(&a);
+}
+
+/* A program closes our descriptor and opens its own file on the same number. */
+static void test_reused_descriptor_is_not_written(void **state)
+{
+	cs_writer_t w;
+	char victim[96], rec[8] = {1, 0, 0, 0, 8, 0, 0, 0};
+	int fd;
+
+	(void)state;
+	assert_int_equal(cs_writer_create(&w, dirfd_, CS_FILE_PROCESS, 43, ".cst"), 0);
+	close(w.fd);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	fd = open(victim, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	if (fd != w.fd) {
+		assert_int_equal(dup2(fd, w.fd), w.fd);
+		close(fd);
+	}
+	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), 0);
+	assert_int_equal(w.reopens, 1);
+	assert_int_equal(file_size("victim"), 0);
+	assert_int_equal(file_size("43.0.cst"), sizeof(cs_file_hdr_t) + sizeof(rec));
+	cs_writer_close(&w);
+}
+
+/* Count pages of a set in [lo, hi) over every CS_REC_PAGES record of snapshot seq. */
+static uint64_t count_set(const uint8_t *d, size_t n, uint8_t set, uint64_t lo, uint64_t hi)
+{
+	uint64_t total = 0;
+
+	for (size_t off = sizeof(cs_file_hdr_t); off + 8 <= n;) {
+		const cs_rec_hdr_t *h = (const void *)(d + off);
+
+		if (h->type == CS_REC_PAGES && ((const cs_rec_pages_t *)h)->set == set) {
+			const cs_run_t *r = (const void *)(d + off + sizeof(cs_rec_pages_t));
+
+			for (size_t i = 0; i < (h->size - sizeof(cs_rec_pages_t)) / 16; i++) {
+				uint64_t a = r[i].first_page > lo ? r[i].first_page : lo;
+				uint64_t b = r[i].first_page + r[i].npages;
+
+				b = b < hi ? b : hi;
+				total += b > a ? b - a : 0;
+			}
+		}
+		off += h->size;
+	}
+	return total;
+}
+
+static void test_harvest_of_self(void **state)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned shift = (unsigned)__builtin_ctzl((unsigned long)ps);
+	size_t n = 100;
+	char *p = mmap(NULL, (n + 2) * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *scratch = malloc(CS_HARVEST_SCRATCH), d[1 << 16];
+	cs_probe_t probe;
+	cs_writer_t w;
+	cs_harvest_t h;
+	uint64_t lo, hi;
+	int fd;
+	long got;
+
+	(void)state;
+	assert_true(p != MAP_FAILED);
+	p += ps;
+	assert_int_equal(mprotect(p, n * ps, PROT_READ | PROT_WRITE), 0);
+	for (size_t i = 0; i < 60; i++) /* 60 of 100 pages present */
+		p[i * ps] = 1;
+	cs_backend_probe(&probe);
+	assert_int_equal(cs_writer_create(&w, dirfd_, CS_FILE_PROCESS, 44, ".cst"), 0);
+	memset(&h, 0, sizeof(h));
+	h.proc_fd = -1;
+	h.pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	h.backend = CS_BACKEND_EXCLUSIVE;
+	h.scan = probe.scan;
+	h.reason = CS_SNAP_API;
+	h.page_shift = shift;
+	h.w = &w;
+	h.scratch = scratch;
+	assert_int_equal(cs_harvest_run(&h, 0, 0), 0);
+	assert_true(h.mappings > 3);
+	lo = (uint64_t)(uintptr_t)p >> shift;
+	hi = lo + n;
+	fd = openat(dirfd_, "44.0.cst", O_RDONLY);
+	got = read(fd, d, sizeof(d));
+	assert_true(got > 0);
+	assert_int_equal(count_set(d, (size_t)got, CS_SET_PRESENT, lo, hi), 60);
+	assert_int_equal(count_set(d, (size_t)got, CS_SET_EXCL, lo, hi), 60);
+	assert_int_equal(count_set(d, (size_t)got, CS_SET_WRITTEN, lo, hi), 0);
+	close(fd);
+	close(h.pagemap_fd);
+	cs_writer_close(&w);
+	free(scratch);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_is_exclusive_and_private),
+		cmocka_unit_test(test_reused_descriptor_is_not_written),
+		cmocka_unit_test(test_harvest_of_self),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
