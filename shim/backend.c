@@ -32,6 +32,21 @@ static const char *const precisions[CS_BACKEND_COUNT] = {
 				 "parent-unshared are unknown, only their sum (unshared)",
 };
 
+int cs_thp_possible(void)
+{
+	char buf[128];
+	int fd = cs_prim_openat(AT_FDCWD, "/sys/kernel/mm/transparent_hugepage/enabled",
+				O_RDONLY | O_CLOEXEC, 0);
+	long n = fd >= 0 ? cs_prim_read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		cs_prim_close(fd);
+	if (n <= 0)
+		return 0; /* no THP support in this kernel */
+	buf[n] = 0;
+	return strstr(buf, "[never]") == NULL;
+}
+
 const char *cs_backend_name(int backend)
 {
 	return backend >= 0 && backend < CS_BACKEND_COUNT ? names[backend] : "unknown";

@@ -37,6 +37,9 @@ void cs_backend_probe(cs_probe_t *p);
  */
 void cs_backend_probe_for(cs_probe_t *p, uint8_t requested);
 
+/* 1 unless transparent huge pages are "never" on this machine. init-only. */
+int cs_thp_possible(void);
+
 /* Backend name ("uffd-wp", "soft-dirty", "pfn", "exclusive", "none"). */
 const char *cs_backend_name(int backend);
 

@@ -213,6 +213,7 @@ static int make_arena(void)
 static void choose_backend(void)
 {
 	cs_backend_probe_for(&cs_st.probe, cs_st.opt.backend);
+	cs_st.thp = (uint8_t)cs_thp_possible();
 	cs_st.backend = cs_backend_choose(&cs_st.probe, cs_st.opt.backend, &cs_st.fell_back);
 }
 

@@ -78,6 +78,7 @@ int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
 		.pagemap_fd = cs_st.pagemap_fd,
 		.backend = cs_st.backend,
 		.scan = cs_st.probe.scan,
+		.thp = cs_st.thp,
 		.reason = reason,
 		.page_shift = cs_st.page_shift,
 		.shim_path = cs_st.shim_path,

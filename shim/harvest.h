@@ -10,8 +10,11 @@
 /* Scratch memory a harvest needs (maps buffer, pagemap chunk, scan vector, record builders). */
 #define CS_HARVEST_SCRATCH (192u * 1024u)
 
-/* Mappings larger than this are not read entry by entry without PAGEMAP_SCAN. */
+/* Mappings larger than this are not scanned (flagged skipped). */
 #define CS_HARVEST_RAW_LIMIT_BYTES (64ull << 30)
+
+/* At the fork, anonymous mappings larger than this take their present set from mincore(). */
+#define CS_HARVEST_E0_LIMIT_BYTES (8ull << 20)
 
 typedef struct cs_harvest {
 	/* Set by the caller. */
@@ -19,6 +22,7 @@ typedef struct cs_harvest {
 	int pagemap_fd;       /* that process's pagemap, O_RDONLY */
 	uint8_t backend;      /* enum cs_backend: which sets to produce */
 	uint8_t scan;         /* PAGEMAP_SCAN usable */
+	uint8_t thp;          /* transparent huge pages may be in use: look for them */
 	uint8_t reason;       /* enum cs_snap_reason */
 	uint32_t seq;         /* snapshot number in the file */
 	unsigned page_shift;
@@ -39,10 +43,11 @@ typedef struct cs_harvest {
  * Write CS_REC_SNAP_BEGIN, a CS_REC_MAPPING for every writable mapping, the page
  * sets of the private ones (CS_SET_PRESENT, CS_SET_EXCL, CS_SET_HUGE, and
  * CS_SET_WRITTEN / CS_REC_PFNS as the backend has them) and CS_REC_SNAP_END.
- * minflt/majflt go into the begin record. Cost: one PAGEMAP_SCAN walk plus a
- * pagemap read of the present pages (about 3 ms per GiB), or a full pagemap
- * read without PAGEMAP_SCAN. Returns 0 or -errno (the snapshot then has no
- * end record and readers ignore it). fork-child-safe; not reentrant (uses
+ * minflt/majflt go into the begin record. Cost on Linux 6.18, per GiB
+ * resident: mincore 0.5 ms, pagemap entries 7.7 ms (skipped for large
+ * anonymous mappings at the fork), the written set 0.4 ms, huge pages 0.8 ms;
+ * arming (h->arm) adds about 8 ms. Returns 0 or -errno (the snapshot then has
+ * no end record and readers ignore it). fork-child-safe; not reentrant (uses
  * h->scratch).
  */
 int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt);

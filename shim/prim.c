@@ -154,6 +154,11 @@ int cs_prim_madvise(void *p, size_t n, int advice)
 	return (int)SYS(SYS_madvise, p, n, advice, 0);
 }
 
+int cs_prim_mincore(void *p, size_t n, unsigned char *vec)
+{
+	return (int)SYS(SYS_mincore, p, n, vec, 0);
+}
+
 int cs_prim_getpid(void)
 {
 	return (int)SYS(SYS_getpid, 0, 0, 0, 0);

@@ -37,6 +37,7 @@ long cs_prim_readlink(const char *path, char *buf, size_t n);
 void *cs_prim_mmap_anon(size_t n);
 int cs_prim_munmap(void *p, size_t n);
 int cs_prim_madvise(void *p, size_t n, int advice);
+int cs_prim_mincore(void *p, size_t n, unsigned char *vec);
 
 int cs_prim_getpid(void);
 int cs_prim_getppid(void);

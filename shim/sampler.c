@@ -18,6 +18,7 @@ struct cs_sampler {
 	int pagemap_fd;
 	uint8_t backend;
 	uint8_t scan;
+	uint8_t thp;
 	uint32_t seq;
 	unsigned page_shift;
 	cs_writer_t w;
@@ -67,6 +68,7 @@ int cs_sampler_open(cs_sampler_t **out, int dirfd, int pid, uint32_t gen, uint8_
 	if (r < 0)
 		goto fail;
 	s->scan = backend == CS_BACKEND_UFFD_WP; /* uffd-wp implies PAGEMAP_SCAN works */
+	s->thp = (uint8_t)cs_thp_possible();
 	r = cs_writer_create_gen(&s->w, dirfd, CS_FILE_SAMPLES, pid, gen, CS_SAMPLES_SUFFIX);
 	if (r < 0)
 		goto fail;
@@ -106,6 +108,7 @@ int cs_sampler_take(cs_sampler_t *s, uint64_t *cost_ns)
 		.pagemap_fd = s->pagemap_fd,
 		.backend = s->backend,
 		.scan = s->scan,
+		.thp = s->thp,
 		.reason = CS_SNAP_SAMPLE,
 		.seq = s->seq,
 		.page_shift = s->page_shift,

@@ -20,6 +20,7 @@ typedef struct cs_state {
 	uint8_t fork_via;      /* enum cs_fork_via */
 	uint8_t backend;       /* enum cs_backend in use here */
 	uint8_t wipeonfork;    /* the arena is MADV_WIPEONFORK */
+	uint8_t thp;           /* transparent huge pages are not "never" */
 	int fell_back;
 	unsigned page_shift;
 	int dirfd;
