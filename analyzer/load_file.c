@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading one trace file: a dispatch table of record handlers, each bounds-checking its fields. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "load_file.h"
+#include "vec.h"
+
+/* File kinds a record is meaningful in. */
+#define IN_P (1u << CS_FILE_PROCESS)
+#define IN_S (1u << CS_FILE_SAMPLES)
+#define IN_R (1u << CS_FILE_RUN)
+
+typedef struct loader {
+	cs_trace_t *t;
+	cs_diag_t *d;
+	cs_proc_t *p;
+	cs_runinfo_t *run;
+	bool samples;
+} loader_t;
+
+typedef int (*handler_fn)(loader_t *l, const cs_rec_t *r);
+
+static int bad(loader_t *l, const cs_rec_t *r, const char *what)
+{
+	return cs_trace_bad(l->t, r, l->d, what);
+}
+
+static int nomem(loader_t *l)
+{
+	cs_diag_set(l->d, "out of memory reading %s", l->t->path);
+	return -ENOMEM;
+}
+
+/* Fixed part of r into out, or the "too short" error. */
+static int fixed(loader_t *l, const cs_rec_t *r, void *out, size_t n, cs_cur_t *c)
+{
+	if (cs_rec_fixed(r, out, n, c))
+		return bad(l, r, "record too short for its type");
+	return 0;
+}
+
+/* A string field copied to a NUL-terminated heap string (*len its length). */
+static int take_str(loader_t *l, const cs_rec_t *r, cs_cur_t *c, char **out, size_t *len)
+{
+	cs_str_t s;
+	char *p;
+
+	if (cs_cur_str(c, &s))
+		return bad(l, r, "bad string length");
+	p = malloc((size_t)s.len + 1);
+	if (!p)
+		return nomem(l);
+	memcpy(p, s.p, s.len);
+	p[s.len] = 0;
+	free(*out);
+	*out = p;
+	if (len)
+		*len = s.len;
+	return 0;
+}
+
+static bool page_size_ok(uint32_t ps)
+{
+	return ps >= 512 && ps <= (1u << 30) && !(ps & (ps - 1));
+}
+
+static int on_proc(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_proc_t rec;
+	cs_cur_t c;
+	char *shim = NULL;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	if (l->t->has_hdr && rec.pid != l->t->hdr.pid)
+		return bad(l, r, "process id differs from the file header's");
+	if (rec.role > CS_ROLE_CHILD)
+		return bad(l, r, "bad process role");
+	if (!page_size_ok(rec.page_size))
+		return bad(l, r, "bad page size");
+	err = take_str(l, r, &c, &l->p->cmdline, &l->p->cmdline_len);
+	if (!err)
+		err = take_str(l, r, &c, &l->p->exe, NULL);
+	if (!err)
+		err = take_str(l, r, &c, &shim, NULL);
+	free(shim);
+	if (err)
+		return err;
+	l->p->has_proc = true;
+	l->p->ppid = rec.ppid;
+	l->p->role = rec.role;
+	l->p->fork_via = rec.fork_via;
+	l->p->page_size = rec.page_size;
+	l->p->start_ns = rec.start_ns;
+	return 0;
+}
+
+/* One backend entry: fixed part then the reason, padded to 8. */
+static int take_probe(loader_t *l, const cs_rec_t *r, cs_cur_t *c, cs_probed_t *out)
+{
+	cs_backend_entry_t e;
+	const void *p;
+	size_t padded;
+
+	if (cs_cur_bytes(c, sizeof(e), &p))
+		return bad(l, r, "bad backend entry count");
+	memcpy(&e, p, sizeof(e));
+	padded = ((size_t)e.reason_len + 7) & ~(size_t)7;
+	if (cs_cur_bytes(c, padded, &p))
+		return bad(l, r, "bad backend reason length");
+	out->reason = strndup(p, e.reason_len);
+	if (!out->reason)
+		return nomem(l);
+	out->backend = e.backend;
+	out->usable = e.usable;
+	out->err = e.err;
+	return 0;
+}
+
+static void free_probed(cs_proc_t *p)
+{
+	for (size_t i = 0; i < p->nprobed; i++)
+		free(p->probed[i].reason);
+	free(p->probed);
+	p->probed = NULL;
+	p->nprobed = 0;
+}
+
+static int on_backend(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_backend_t rec;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	free_probed(l->p);
+	l->p->probed = calloc(rec.nentries ? rec.nentries : 1, sizeof(*l->p->probed));
+	if (!l->p->probed)
+		return nomem(l);
+	for (size_t i = 0; i < rec.nentries; i++) {
+		err = take_probe(l, r, &c, &l->p->probed[i]);
+		if (err)
+			return err;
+		l->p->nprobed++;
+	}
+	l->p->has_backend = true;
+	l->p->backend = rec.chosen;
+	l->p->requested = rec.requested;
+	return 0;
+}
+
+/* The snapshot being assembled with this seq, in this file, or NULL. */
+static cs_snap_t *open_snap(loader_t *l, uint32_t seq)
+{
+	for (size_t i = l->p->nsnaps; i-- > 0;) {
+		cs_snap_t *s = &l->p->snaps[i];
+
+		if (s->open && s->seq == seq && s->from_samples == l->samples)
+			return s;
+	}
+	return NULL;
+}
+
+static int on_snap_begin(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_snap_t rec;
+	cs_snap_t *s;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	s = open_snap(l, rec.seq);
+	if (s)
+		s->open = false; /* begun again: the first one was cut short */
+	if (CS_VEC_GROW(l->p->snaps, l->p->nsnaps, l->p->capsnaps))
+		return nomem(l);
+	s = &l->p->snaps[l->p->nsnaps++];
+	*s = (cs_snap_t){ .seq = rec.seq, .reason = rec.reason, .backend = rec.backend,
+			  .from_samples = l->samples, .open = true, .t_ns = rec.t_ns,
+			  .minflt = rec.minflt, .majflt = rec.majflt };
+	return 0;
+}
+
+static int on_snap_end(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_snap_end_t rec;
+	cs_snap_t *s;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	s = open_snap(l, rec.seq);
+	if (!s)
+		return 0;
+	s->open = false;
+	s->complete = true;
+	s->end_flags = rec.flags;
+	s->cost_ns = rec.cost_ns;
+	return 0;
+}
+
+static int on_mapping(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_mapping_t rec;
+	cs_mapping_t *m;
+	cs_snap_t *s;
+	cs_cur_t c;
+	char *name = NULL;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (!err && rec.start > rec.end)
+		err = bad(l, r, "mapping ends before it starts");
+	if (!err)
+		err = take_str(l, r, &c, &name, NULL);
+	s = err ? NULL : open_snap(l, rec.seq);
+	if (!s)
+		goto out;
+	if (CS_VEC_GROW(s->maps, s->nmaps, s->capmaps)) {
+		err = nomem(l);
+		goto out;
+	}
+	m = &s->maps[s->nmaps++];
+	*m = (cs_mapping_t){ .start = rec.start, .end = rec.end, .offset = rec.offset,
+			     .kind = rec.kind, .prot = rec.prot, .flags = rec.flags,
+			     .name = name };
+	name = NULL;
+out:
+	free(name);
+	return err;
+}
+
+static int add_runs(loader_t *l, const cs_rec_t *r, cs_cur_t *c, cs_pageset_t *set)
+{
+	cs_run_t run;
+	const void *p;
+
+	while (cs_cur_left(c) >= sizeof(run)) {
+		cs_cur_bytes(c, sizeof(run), &p);
+		memcpy(&run, p, sizeof(run));
+		if (run.npages > UINT64_MAX - run.first_page)
+			return bad(l, r, "page run overflows");
+		if (cs_pageset_add(set, run.first_page, run.first_page + run.npages))
+			return nomem(l);
+	}
+	return 0;
+}
+
+static int on_pages(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_pages_t rec;
+	cs_snap_t *s;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	if (cs_cur_left(&c) % sizeof(cs_run_t))
+		return bad(l, r, "bad run count");
+	s = open_snap(l, rec.seq);
+	if (!s || rec.set == 0 || rec.set >= CS_NSETS)
+		return 0; /* cut-short snapshot, or a set from a newer minor */
+	return add_runs(l, r, &c, &s->sets[rec.set]);
+}
+
+static int on_pfns(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_pfns_t rec;
+	cs_pfnrun_t *run;
+	const void *p;
+	cs_snap_t *s;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	if (rec.count > cs_cur_left(&c) / 8 || rec.first_page > UINT64_MAX - rec.count)
+		return bad(l, r, "bad frame number count");
+	s = open_snap(l, rec.seq);
+	if (!s || rec.count == 0)
+		return 0;
+	cs_cur_bytes(&c, (size_t)rec.count * 8, &p);
+	if (CS_VEC_GROW(s->pfns, s->npfns, s->cappfns))
+		return nomem(l);
+	run = &s->pfns[s->npfns];
+	run->pfn = malloc((size_t)rec.count * 8);
+	if (!run->pfn)
+		return nomem(l);
+	memcpy(run->pfn, p, (size_t)rec.count * 8);
+	run->first_page = rec.first_page;
+	run->count = rec.count;
+	s->npfns++;
+	return 0;
+}
+
+static int on_fork(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_fork_t rec;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	if (CS_VEC_GROW(l->p->forks, l->p->nforks, l->p->capforks))
+		return nomem(l);
+	l->p->forks[l->p->nforks++] = (cs_forked_t){ .child_pid = rec.child_pid, .via = rec.via,
+						     .seq = rec.seq, .t_ns = rec.t_ns };
+	return 0;
+}
+
+static int on_child_exit(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_child_exit_t rec;
+	cs_reaped_t **arr = l->run ? &l->run->reaped : &l->p->reaped;
+	size_t *n = l->run ? &l->run->nreaped : &l->p->nreaped;
+	size_t *cap = l->run ? &l->run->capreaped : &l->p->capreaped;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	if (cs_vec_reserve((void **)arr, cap, *n, 1, sizeof(**arr)))
+		return nomem(l);
+	(*arr)[(*n)++] = (cs_reaped_t){ .pid = rec.pid, .status = rec.status, .t_ns = rec.t_ns };
+	return 0;
+}
+
+static int on_end(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_end_t rec;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	l->p->has_end = true;
+	l->p->end_how = rec.how <= CS_END_SIGNAL ? rec.how : CS_END_UNKNOWN;
+	l->p->end_status = rec.status;
+	l->p->end_ns = rec.t_ns;
+	return 0;
+}
+
+static int on_resume(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_resume_t rec;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (!err)
+		l->p->has_end = false; /* the exec failed: the image went on */
+	return err;
+}
+
+static int on_counters(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_counters_t rec;
+	const void *p;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	if (rec.count > cs_cur_left(&c) / 8)
+		return bad(l, r, "bad counter count");
+	l->p->ncounters = rec.count < CS_CNT__COUNT ? rec.count : CS_CNT__COUNT;
+	cs_cur_bytes(&c, (size_t)l->p->ncounters * 8, &p);
+	memcpy(l->p->counters, p, (size_t)l->p->ncounters * 8);
+	l->p->has_counters = true;
+	return 0;
+}
+
+static int on_note(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_note_t rec;
+	cs_note_t *n;
+	cs_cur_t c;
+	char *text = NULL;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (!err)
+		err = take_str(l, r, &c, &text, NULL);
+	if (!err && CS_VEC_GROW(l->p->notes, l->p->nnotes, l->p->capnotes))
+		err = nomem(l);
+	if (err) {
+		free(text);
+		return err;
+	}
+	n = &l->p->notes[l->p->nnotes++];
+	*n = (cs_note_t){ .code = rec.code, .err = rec.err, .text = text };
+	return 0;
+}
+
+static int on_shim_range(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_shim_range_t rec;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	if (rec.start > rec.end)
+		return bad(l, r, "shim range ends before it starts");
+	if (CS_VEC_GROW(l->p->shim, l->p->nshim, l->p->capshim))
+		return nomem(l);
+	l->p->shim[l->p->nshim++] = (cs_brange_t){ rec.start, rec.end };
+	return 0;
+}
+
+static int on_run(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_run_t rec;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (!err)
+		err = take_str(l, r, &c, &l->run->cmdline, &l->run->cmdline_len);
+	if (!err)
+		err = take_str(l, r, &c, &l->run->cwd, NULL);
+	if (err)
+		return err;
+	l->run->has_run = true;
+	l->run->start_ns = rec.start_ns;
+	l->run->root_pid = rec.root_pid;
+	l->run->interval_ms = rec.interval_ms;
+	l->run->linger_ms = rec.linger_ms;
+	l->run->backend = rec.backend;
+	return 0;
+}
+
+static int on_run_end(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_run_end_t rec;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (err)
+		return err;
+	l->run->has_end = true;
+	l->run->end_ns = rec.t_ns;
+	l->run->root_status = rec.root_status;
+	l->run->still_running = rec.still_running;
+	l->run->samples = rec.samples;
+	l->run->sample_ns = rec.sample_ns;
+	return 0;
+}
+
+static const struct {
+	handler_fn fn;
+	unsigned kinds; /* file kinds the record is read from; skipped elsewhere */
+} handlers[] = {
+	[CS_REC_PROC] = { on_proc, IN_P },
+	[CS_REC_BACKEND] = { on_backend, IN_P },
+	[CS_REC_SNAP_BEGIN] = { on_snap_begin, IN_P | IN_S },
+	[CS_REC_MAPPING] = { on_mapping, IN_P | IN_S },
+	[CS_REC_PAGES] = { on_pages, IN_P | IN_S },
+	[CS_REC_PFNS] = { on_pfns, IN_P | IN_S },
+	[CS_REC_SNAP_END] = { on_snap_end, IN_P | IN_S },
+	[CS_REC_FORK] = { on_fork, IN_P },
+	[CS_REC_CHILD_EXIT] = { on_child_exit, IN_P | IN_R },
+	[CS_REC_END] = { on_end, IN_P },
+	[CS_REC_RESUME] = { on_resume, IN_P },
+	[CS_REC_COUNTERS] = { on_counters, IN_P },
+	[CS_REC_NOTE] = { on_note, IN_P },
+	[CS_REC_SHIM_RANGE] = { on_shim_range, IN_P },
+	[CS_REC_RUN] = { on_run, IN_R },
+	[CS_REC_RUN_END] = { on_run_end, IN_R },
+};
+
+static int dispatch(loader_t *l, const cs_rec_t *r, unsigned kind)
+{
+	size_t n = sizeof(handlers) / sizeof(handlers[0]);
+
+	if (r->type >= n || !handlers[r->type].fn || !(handlers[r->type].kinds & kind))
+		return 0; /* a newer minor's record, or one that does not belong here */
+	return handlers[r->type].fn(l, r);
+}
+
+void cs_snap_free(cs_snap_t *s)
+{
+	for (size_t i = 0; i < s->nmaps; i++)
+		free(s->maps[i].name);
+	free(s->maps);
+	for (size_t i = 0; i < CS_NSETS; i++)
+		cs_pageset_free(&s->sets[i]);
+	for (size_t i = 0; i < s->npfns; i++)
+		free(s->pfns[i].pfn);
+	free(s->pfns);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Drop the snapshots this file began but never ended. */
+static void drop_open_snaps(cs_proc_t *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nsnaps; i++) {
+		if (p->snaps[i].complete) {
+			p->snaps[n++] = p->snaps[i];
+			continue;
+		}
+		cs_snap_free(&p->snaps[i]);
+	}
+	p->nsnaps = n;
+}
+
+static int load_records(loader_t *l, unsigned kind)
+{
+	cs_rec_t r;
+	int got, err = 0;
+
+	while ((got = cs_trace_next(l->t, &r, l->d)) > 0) {
+		err = dispatch(l, &r, kind);
+		if (err)
+			return err;
+	}
+	return got;
+}
+
+int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d)
+{
+	loader_t l = { .t = t, .d = d, .p = p, .samples = samples };
+	int err = load_records(&l, samples ? IN_S : IN_P);
+
+	drop_open_snaps(p);
+	if (samples)
+		p->has_samples = true;
+	else
+		p->has_file = true;
+	if (!samples && t->truncated)
+		p->truncated = true;
+	return err;
+}
+
+int cs_load_run_file(cs_runinfo_t *run, cs_trace_t *t, cs_diag_t *d)
+{
+	loader_t l = { .t = t, .d = d, .run = run };
+	int err = load_records(&l, IN_R);
+
+	run->present = true;
+	if (t->truncated)
+		run->truncated = true;
+	if (t->has_hdr)
+		run->sup_pid = t->hdr.pid;
+	return err;
+}
+
+void cs_proc_free(cs_proc_t *p)
+{
+	free(p->cmdline);
+	free(p->exe);
+	free_probed(p);
+	for (size_t i = 0; i < p->nsnaps; i++)
+		cs_snap_free(&p->snaps[i]);
+	free(p->snaps);
+	free(p->forks);
+	free(p->reaped);
+	for (size_t i = 0; i < p->nnotes; i++)
+		free(p->notes[i].text);
+	free(p->notes);
+	free(p->shim);
+	free(p->fig.maps);
+	free(p->fig.timeline);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading the records of one trace file into the model (internal to the model). */
+#ifndef CS_LOAD_FILE_H
+#define CS_LOAD_FILE_H
+
+#include <stdbool.h>
+#include "diag.h"
+#include "model.h"
+#include "trace_read.h"
+
+/*
+ * Read every record of an open process file (samples = false) or samples file
+ * (samples = true) into p: identity, backend, snapshots (those without a
+ * SNAP_END are dropped), forks, reaped children, end, counters, notes, shim
+ * ranges. Unknown record types and sets are skipped. Sets p->truncated for a
+ * process file cut short. Returns 0, -EBADMSG naming file and record in d, or
+ * -ENOMEM.
+ */
+int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d);
+
+/* Read run.cst (an open CS_FILE_RUN trace) into run. Same returns. */
+int cs_load_run_file(cs_runinfo_t *run, cs_trace_t *t, cs_diag_t *d);
+
+/* Free the contents of a snapshot. */
+void cs_snap_free(cs_snap_t *s);
+
+/* Free the contents of a process. */
+void cs_proc_free(cs_proc_t *p);
+
+#endif

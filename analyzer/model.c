@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading a run directory: listing its trace files, reading each, and putting processes in order. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "figures.h"
+#include "load_file.h"
+#include "model_link.h"
+#include "vec.h"
+
+typedef struct names {
+	char **v;
+	size_t n, cap;
+} names_t;
+
+static void names_free(names_t *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n > k && !strcmp(s + n - k, suffix);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.cst names in the directory, sorted. */
+static int list_traces(DIR *dir, names_t *ns)
+{
+	struct dirent *e;
+
+	errno = 0;
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.' || !has_suffix(e->d_name, CS_TRACE_SUFFIX))
+			continue;
+		if (CS_VEC_GROW(ns->v, ns->n, ns->cap))
+			return -ENOMEM;
+		ns->v[ns->n] = strdup(e->d_name);
+		if (!ns->v[ns->n])
+			return -ENOMEM;
+		ns->n++;
+	}
+	if (errno)
+		return -errno;
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_str);
+	return 0;
+}
+
+/* The process (pid, gen), added if new. Linear: used while loading. */
+static cs_proc_t *proc_get(cs_model_t *m, uint32_t pid, uint32_t gen)
+{
+	cs_proc_t *p;
+
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid == pid && m->procs[i].gen == gen)
+			return &m->procs[i];
+	if (CS_VEC_GROW(m->procs, m->nprocs, m->capprocs))
+		return NULL;
+	p = &m->procs[m->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->gen = gen;
+	p->ppid = CS_UNKNOWN;
+	p->role = CS_ROLE_ROOT; /* until its PROC record, or a parent's FORK, says otherwise */
+	cs_figures_init(&p->fig);
+	return p;
+}
+
+/* File kind, pid and gen from a name, for a file cut short inside its header. */
+static int kind_from_name(const char *name, cs_file_hdr_t *h)
+{
+	unsigned pid, gen;
+	int len = 0;
+
+	if (!strcmp(name, CS_RUN_FILE)) {
+		h->file_kind = CS_FILE_RUN;
+		return 0;
+	}
+	if (sscanf(name, "%u.%u%n", &pid, &gen, &len) != 2)
+		return -EINVAL;
+	h->pid = pid;
+	h->gen = gen;
+	if (!strcmp(name + len, CS_SAMPLES_SUFFIX))
+		h->file_kind = CS_FILE_SAMPLES;
+	else if (!strcmp(name + len, CS_TRACE_SUFFIX))
+		h->file_kind = CS_FILE_PROCESS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int load_proc_kind(cs_model_t *m, cs_trace_t *t, const cs_file_hdr_t *h, cs_diag_t *d)
+{
+	cs_proc_t *p = proc_get(m, h->pid, h->gen);
+
+	if (!p) {
+		cs_diag_set(d, "out of memory");
+		return -ENOMEM;
+	}
+	if (!t->has_hdr) {
+		p->has_file = p->has_file || h->file_kind == CS_FILE_PROCESS;
+		p->truncated = p->truncated || h->file_kind == CS_FILE_PROCESS;
+		p->has_samples = p->has_samples || h->file_kind == CS_FILE_SAMPLES;
+		return 0;
+	}
+	return cs_load_proc_file(p, t, h->file_kind == CS_FILE_SAMPLES, d);
+}
+
+static int load_kind(cs_model_t *m, cs_trace_t *t, const cs_file_hdr_t *h, cs_diag_t *d)
+{
+	switch (h->file_kind) {
+	case CS_FILE_PROCESS:
+	case CS_FILE_SAMPLES:
+		return load_proc_kind(m, t, h, d);
+	case CS_FILE_RUN:
+		m->run.present = true;
+		m->run.truncated = m->run.truncated || !t->has_hdr;
+		return t->has_hdr ? cs_load_run_file(&m->run, t, d) : 0;
+	}
+	if (t->hdr.version_minor > CS_TRACE_MINOR)
+		return 0; /* a file kind of a newer minor version */
+	cs_diag_set(d, "%s: unknown file kind %u", t->path, (unsigned)h->file_kind);
+	return -EBADMSG;
+}
+
+static int load_one(cs_model_t *m, int dirfd, const char *name, cs_diag_t *d)
+{
+	cs_file_hdr_t h = { 0 };
+	cs_trace_t t;
+	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", m->dir, name);
+	err = cs_trace_open(&t, dirfd, name, path, d);
+	if (err)
+		return err;
+	if (t.has_hdr)
+		h = t.hdr;
+	else if (kind_from_name(name, &h))
+		goto out; /* cut short inside the header, and no name we know */
+	err = load_kind(m, &t, &h, d);
+out:
+	cs_trace_close(&t);
+	return err;
+}
+
+static int open_dir(cs_model_t *m, int *dirfd, DIR **dir, cs_diag_t *d)
+{
+	*dirfd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd >= 0)
+		*dir = fdopendir(dup(*dirfd));
+	if (*dirfd < 0 || !*dir) {
+		cs_diag_set(d, "cannot read run directory '%s': %s", m->dir, strerror(errno));
+		return errno ? -errno : -EIO;
+	}
+	return 0;
+}
+
+static int load_files(cs_model_t *m, cs_diag_t *d)
+{
+	names_t ns = { 0 };
+	DIR *dir = NULL;
+	int dirfd = -1, err;
+
+	err = open_dir(m, &dirfd, &dir, d);
+	if (!err && (err = list_traces(dir, &ns)))
+		cs_diag_set(d, "cannot read run directory '%s': %s", m->dir, strerror(-err));
+	if (!err && ns.n == 0) {
+		cs_diag_set(d, "no cowscope traces in %s", m->dir);
+		err = -ENOENT;
+	}
+	for (size_t i = 0; !err && i < ns.n; i++)
+		err = load_one(m, dirfd, ns.v[i], d);
+	names_free(&ns);
+	if (dir)
+		closedir(dir);
+	if (dirfd >= 0)
+		close(dirfd);
+	return err;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const cs_proc_t *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->gen > y->gen) - (x->gen < y->gen);
+}
+
+void cs_model_sort(cs_model_t *m)
+{
+	if (m->nprocs > 1)
+		qsort(m->procs, m->nprocs, sizeof(*m->procs), cmp_proc);
+}
+
+long cs_model_find(const cs_model_t *m, uint32_t pid, uint32_t gen)
+{
+	cs_proc_t key = { .pid = pid, .gen = gen };
+	const cs_proc_t *p = bsearch(&key, m->procs, m->nprocs, sizeof(*m->procs), cmp_proc);
+
+	return p ? p - m->procs : -1;
+}
+
+static int init(cs_model_t *m, const char *dir, cs_diag_t *d)
+{
+	char *abs;
+
+	memset(m, 0, sizeof(*m));
+	m->root = -1;
+	m->dir = strdup(dir);
+	abs = realpath(dir, NULL);
+	m->absdir = abs ? abs : strdup(dir);
+	if (!m->dir || !m->absdir) {
+		cs_diag_set(d, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
+{
+	int err = init(m, dir, d);
+
+	if (!err)
+		err = load_files(m, d);
+	if (!err)
+		err = cs_model_link(m, d);
+	for (size_t i = 0; !err && i < m->nprocs; i++)
+		err = cs_figures_compute(&m->procs[i], d);
+	if (err)
+		cs_model_free(m);
+	return err;
+}
+
+void cs_model_free(cs_model_t *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		cs_proc_free(&m->procs[i]);
+	free(m->procs);
+	free(m->run.cmdline);
+	free(m->run.cwd);
+	free(m->run.reaped);
+	free(m->dir);
+	free(m->absdir);
+	memset(m, 0, sizeof(*m));
+	m->root = -1;
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* The run model: every process of a run directory, its snapshots, how it ended, and its figures. */
+#ifndef CS_MODEL_H
+#define CS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "cowscope/trace_format.h"
+#include "diag.h"
+#include "pageset.h"
+
+/* A figure that may be unknown: CS_UNKNOWN prints as null. */
+#define CS_UNKNOWN (-1)
+
+/* Page sets in a snapshot, indexed by enum cs_pageset. */
+#define CS_NSETS 5
+
+/* How a process image ended, as the report names it. */
+enum cs_ended {
+	CS_ENDED_UNKNOWN = 0,
+	CS_ENDED_EXIT,
+	CS_ENDED__EXIT,
+	CS_ENDED_EXEC,
+	CS_ENDED_SIGNAL,
+};
+
+typedef struct cs_mapping {
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	uint8_t kind;        /* enum cs_map_kind (unknown values kept) */
+	uint8_t prot;
+	uint16_t flags;      /* CS_MAPF_* */
+	char *name;
+} cs_mapping_t;
+
+/* Frame numbers of pages first_page .. first_page + count - 1 (0 = unknown). */
+typedef struct cs_pfnrun {
+	uint64_t first_page;
+	uint64_t count;
+	uint64_t *pfn;
+} cs_pfnrun_t;
+
+typedef struct cs_snap {
+	uint32_t seq;
+	uint8_t reason;      /* enum cs_snap_reason */
+	uint8_t backend;     /* enum cs_backend */
+	bool complete;       /* its SNAP_END was read */
+	bool from_samples;   /* read from the samples file */
+	bool open;           /* begun, not yet ended, while loading */
+	uint32_t end_flags;  /* CS_SNAPF_* */
+	uint64_t t_ns;
+	uint64_t minflt;
+	uint64_t majflt;
+	uint64_t cost_ns;
+	cs_mapping_t *maps;
+	size_t nmaps, capmaps;
+	cs_pageset_t sets[CS_NSETS];
+	cs_pfnrun_t *pfns;   /* sorted by first_page after loading */
+	size_t npfns, cappfns;
+} cs_snap_t;
+
+typedef struct cs_probed {
+	uint8_t backend;
+	uint8_t usable;
+	int32_t err;
+	char *reason;
+} cs_probed_t;
+
+typedef struct cs_note {
+	uint32_t code;       /* enum cs_note_code */
+	int32_t err;
+	char *text;
+} cs_note_t;
+
+typedef struct cs_forked {
+	uint32_t child_pid;
+	uint8_t via;
+	uint64_t seq;
+	uint64_t t_ns;
+} cs_forked_t;
+
+typedef struct cs_reaped {
+	uint32_t pid;
+	int32_t status;      /* wait status */
+	uint64_t t_ns;
+} cs_reaped_t;
+
+/* A byte range the shim owns in a process. */
+typedef struct cs_brange {
+	uint64_t start;
+	uint64_t end;
+} cs_brange_t;
+
+/* Per mapping figures of one child. */
+typedef struct cs_mapfig {
+	const char *name;
+	uint8_t kind;
+	uint64_t start;
+	uint64_t end;
+	int64_t size_pages;
+	int64_t shared_at_fork;
+	int64_t child_copied;     /* CS_UNKNOWN when the backend cannot split */
+	int64_t parent_unshared;
+	int64_t unshared;
+	int64_t child_new;
+	bool approximate;
+} cs_mapfig_t;
+
+/* One point of a child's timeline. */
+typedef struct cs_tpoint {
+	double t_ms;
+	uint8_t reason;
+	int64_t child_copied;
+	int64_t parent_unshared;
+	int64_t unshared;
+} cs_tpoint_t;
+
+/* The figures of one process; CS_UNKNOWN (or NaN) where unknown. */
+typedef struct cs_figures {
+	int64_t shared_at_fork;
+	int64_t child_copied;
+	int64_t parent_unshared;
+	int64_t unshared;
+	int64_t child_new;
+	int64_t minor_faults;
+	double share_retained;
+	bool partial;        /* some of S lay in unarmed mappings: split unknown there */
+	int64_t unarmed_pages;
+	cs_mapfig_t *maps;
+	size_t nmaps, capmaps;
+	cs_tpoint_t *timeline;
+	size_t ntimeline, captimeline;
+} cs_figures_t;
+
+typedef struct cs_proc {
+	uint32_t pid;
+	uint32_t gen;
+	int64_t ppid;        /* CS_UNKNOWN if not known */
+	uint8_t role;        /* enum cs_role */
+	uint8_t fork_via;
+	uint32_t page_size;  /* 0 if not known */
+	uint64_t start_ns;
+	char *cmdline;       /* arguments joined by NUL */
+	size_t cmdline_len;
+	char *exe;
+	bool has_file;       /* a process file exists */
+	bool has_proc;       /* its CS_REC_PROC was read */
+	bool has_samples;    /* a samples file exists */
+	bool truncated;      /* the process file ends inside a record */
+	bool has_backend;
+	uint8_t backend;     /* CS_REC_BACKEND.chosen */
+	uint8_t requested;
+	cs_probed_t *probed;
+	size_t nprobed;
+	cs_snap_t *snaps;    /* sorted by t_ns after loading */
+	size_t nsnaps, capsnaps;
+	cs_forked_t *forks;
+	size_t nforks, capforks;
+	cs_reaped_t *reaped;
+	size_t nreaped, capreaped;
+	cs_note_t *notes;
+	size_t nnotes, capnotes;
+	cs_brange_t *shim;
+	size_t nshim, capshim;
+	bool has_end;        /* an END not followed by a RESUME */
+	uint8_t end_how;
+	int32_t end_status;
+	uint64_t end_ns;
+	bool has_counters;
+	uint32_t ncounters;  /* values known, <= CS_CNT__COUNT */
+	uint64_t counters[CS_CNT__COUNT];
+	/* resolved after loading */
+	int ended;           /* enum cs_ended */
+	int exit_status;     /* CS_UNKNOWN unless ended by exit/_exit */
+	int signal;          /* CS_UNKNOWN unless killed by a signal */
+	bool complete;
+	const char *incomplete; /* why not complete, or NULL */
+	bool still_running;  /* alive when `cowscope run` stopped waiting */
+	long parent;         /* index in the model's procs, -1 for a tree root */
+	cs_figures_t fig;
+} cs_proc_t;
+
+/* What run.cst says. */
+typedef struct cs_runinfo {
+	bool present;        /* run.cst exists */
+	bool has_run;
+	bool has_end;
+	bool truncated;
+	uint32_t sup_pid;    /* the supervisor (file header pid) */
+	uint64_t start_ns;
+	uint32_t root_pid;
+	uint32_t interval_ms;
+	uint32_t linger_ms;
+	uint8_t backend;     /* requested; CS_BACKEND_NONE for auto */
+	char *cmdline;
+	size_t cmdline_len;
+	char *cwd;
+	cs_reaped_t *reaped;
+	size_t nreaped, capreaped;
+	uint64_t end_ns;
+	int32_t root_status;
+	uint32_t still_running;
+	uint64_t samples;
+	uint64_t sample_ns;
+} cs_runinfo_t;
+
+typedef struct cs_model {
+	char *dir;           /* as given */
+	char *absdir;        /* resolved, or a copy of dir */
+	cs_runinfo_t run;
+	cs_proc_t *procs;    /* sorted by (pid, gen) */
+	size_t nprocs, capprocs;
+	long root;           /* index of the run's root process, -1 if none */
+} cs_model_t;
+
+/*
+ * Load run directory `dir`: read every *.cst file in it, assemble snapshots,
+ * add processes known only from other processes' records, resolve how each
+ * ended and whether it is complete, build the tree and compute the figures.
+ * Returns 0; -ENOENT/-errno if the directory cannot be read or holds no
+ * traces; -EBADMSG or -EPROTONOSUPPORT for a bad trace; -ENOMEM. d says what,
+ * naming the file and record. On error *m is freed. Cost: reads every file
+ * whole; set operations linear in runs.
+ */
+int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d);
+
+/* Free everything the model holds. */
+void cs_model_free(cs_model_t *m);
+
+/* Index of process (pid, gen) in a loaded model, or -1. O(log n). */
+long cs_model_find(const cs_model_t *m, uint32_t pid, uint32_t gen);
+
+/* Name of an enum cs_ended value ("exit", "_exit", "exec", "signal", "unknown"). */
+const char *cs_ended_name(int ended);
+
+/* Name of a mapping kind ("heap", "stack", "anon", "file", "shared", "other"). */
+const char *cs_map_kind_name(int kind);
+
+/* Name of a note code ("backend_fallback", ...; "other" for a code this version does not know). */
+const char *cs_note_code_name(uint32_t code);
+
+/*
+ * Write the command line of a NUL-joined argument list into buf as words
+ * separated by spaces (cut to fit). Returns buf.
+ */
+char *cs_cmdline_str(const char *cmdline, size_t len, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/* Linking a run: processes known only from others' records, how each ended, the tree. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "figures.h"
+#include "model_link.h"
+#include "vec.h"
+
+/* A process to add because another record names it. */
+typedef struct want {
+	uint32_t pid;
+	uint32_t gen;
+	int64_t ppid;
+	uint8_t role;
+	size_t order;   /* keeps the first claim first after sorting */
+} want_t;
+
+typedef struct wants {
+	want_t *v;
+	size_t n, cap;
+} wants_t;
+
+/* Every reaped record of the run, sorted by (pid, time). */
+typedef struct reaped_index {
+	cs_reaped_t *v;
+	size_t n, cap;
+} reaped_index_t;
+
+static int cmp_snap(const void *a, const void *b)
+{
+	const cs_snap_t *x = a, *y = b;
+
+	if (x->t_ns != y->t_ns)
+		return x->t_ns < y->t_ns ? -1 : 1;
+	if (x->from_samples != y->from_samples)
+		return x->from_samples ? 1 : -1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int cmp_pfnrun(const void *a, const void *b)
+{
+	const cs_pfnrun_t *x = a, *y = b;
+
+	return (x->first_page > y->first_page) - (x->first_page < y->first_page);
+}
+
+static void normalize_snap(cs_snap_t *s)
+{
+	for (size_t i = 0; i < CS_NSETS; i++)
+		cs_pageset_normalize(&s->sets[i]);
+	if (s->npfns > 1)
+		qsort(s->pfns, s->npfns, sizeof(*s->pfns), cmp_pfnrun);
+}
+
+static void normalize_all(cs_model_t *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		cs_proc_t *p = &m->procs[i];
+
+		for (size_t k = 0; k < p->nsnaps; k++)
+			normalize_snap(&p->snaps[k]);
+		if (p->nsnaps > 1)
+			qsort(p->snaps, p->nsnaps, sizeof(*p->snaps), cmp_snap);
+	}
+}
+
+/* Index of the first process with this pid (any gen), or -1. */
+static long first_of_pid(const cs_model_t *m, uint32_t pid)
+{
+	size_t lo = 0, hi = m->nprocs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (m->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->nprocs && m->procs[lo].pid == pid ? (long)lo : -1;
+}
+
+static bool last_gen(const cs_model_t *m, size_t i)
+{
+	return i + 1 == m->nprocs || m->procs[i + 1].pid != m->procs[i].pid;
+}
+
+static int want(wants_t *w, uint32_t pid, uint32_t gen, int64_t ppid, uint8_t role)
+{
+	if (CS_VEC_GROW(w->v, w->n, w->cap))
+		return -ENOMEM;
+	w->v[w->n] = (want_t){ pid, gen, ppid, role, w->n };
+	w->n++;
+	return 0;
+}
+
+static int cmp_want(const void *a, const void *b)
+{
+	const want_t *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->gen != y->gen)
+		return x->gen < y->gen ? -1 : 1;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+static bool present(const cs_model_t *m, const want_t *x, bool any_gen)
+{
+	return any_gen ? first_of_pid(m, x->pid) >= 0 : cs_model_find(m, x->pid, x->gen) >= 0;
+}
+
+/* Add each wanted process not yet in the model (first claim wins), then re-sort. */
+static int add_wanted(cs_model_t *m, wants_t *w, bool any_gen)
+{
+	size_t n = 0;
+
+	if (w->n > 1)
+		qsort(w->v, w->n, sizeof(*w->v), cmp_want);
+	for (size_t i = 0; i < w->n; i++) {
+		const want_t *x = &w->v[i];
+
+		if (i && x->pid == w->v[i - 1].pid && (any_gen || x->gen == w->v[i - 1].gen))
+			continue;
+		if (!present(m, x, any_gen))
+			w->v[n++] = *x; /* searches stay on the sorted model until we append */
+	}
+	if (cs_vec_reserve((void **)&m->procs, &m->capprocs, m->nprocs, n, sizeof(*m->procs)))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		cs_proc_t *p = &m->procs[m->nprocs++];
+
+		*p = (cs_proc_t){ .pid = w->v[i].pid, .gen = w->v[i].gen, .ppid = w->v[i].ppid,
+				  .role = w->v[i].role };
+		cs_figures_init(&p->fig);
+	}
+	cs_model_sort(m);
+	return 0;
+}
+
+static int wants_from_records(const cs_model_t *m, wants_t *w)
+{
+	const cs_runinfo_t *run = &m->run;
+	int err = 0;
+
+	for (size_t i = 0; i < m->nprocs && !err; i++) {
+		const cs_proc_t *p = &m->procs[i];
+
+		for (size_t k = 0; k < p->nforks && !err; k++)
+			err = want(w, p->forks[k].child_pid, 0, p->pid, CS_ROLE_CHILD);
+		for (size_t k = 0; k < p->nreaped && !err; k++) /* no FORK: spawned, not COW */
+			err = want(w, p->reaped[k].pid, 0, p->pid, CS_ROLE_ROOT);
+	}
+	if (!err && run->has_run)
+		err = want(w, run->root_pid, 0, run->sup_pid, CS_ROLE_ROOT);
+	for (size_t k = 0; k < run->nreaped && !err; k++) {
+		uint32_t pid = run->reaped[k].pid;
+		bool root = run->has_run && pid == run->root_pid;
+
+		err = want(w, pid, 0, root ? (int64_t)run->sup_pid : CS_UNKNOWN, CS_ROLE_ROOT);
+	}
+	return err;
+}
+
+static int cmp_reaped(const void *a, const void *b)
+{
+	const cs_reaped_t *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->t_ns > y->t_ns) - (x->t_ns < y->t_ns);
+}
+
+static int index_add(reaped_index_t *ri, const cs_reaped_t *v, size_t n)
+{
+	if (cs_vec_reserve((void **)&ri->v, &ri->cap, ri->n, n, sizeof(*ri->v)))
+		return -ENOMEM;
+	if (n)
+		memcpy(ri->v + ri->n, v, n * sizeof(*v));
+	ri->n += n;
+	return 0;
+}
+
+static int index_reaped(const cs_model_t *m, reaped_index_t *ri)
+{
+	int err = index_add(ri, m->run.reaped, m->run.nreaped);
+
+	for (size_t i = 0; i < m->nprocs && !err; i++)
+		err = index_add(ri, m->procs[i].reaped, m->procs[i].nreaped);
+	if (!err && ri->n > 1)
+		qsort(ri->v, ri->n, sizeof(*ri->v), cmp_reaped);
+	return err;
+}
+
+/* The last time pid was reaped at or after `after` ns, or NULL. O(log n + reaps of pid). */
+static const cs_reaped_t *find_reaped(const reaped_index_t *ri, uint32_t pid, uint64_t after)
+{
+	const cs_reaped_t *found = NULL;
+	size_t lo = 0, hi = ri->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ri->v[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ri->n && ri->v[lo].pid == pid; lo++)
+		if (ri->v[lo].t_ns >= after)
+			found = &ri->v[lo];
+	return found;
+}
+
+/* Exec'd images that left no trace of their own but were reaped: gen + 1. */
+static int wants_from_exec(const cs_model_t *m, const reaped_index_t *ri, wants_t *w)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < m->nprocs && !err; i++) {
+		const cs_proc_t *p = &m->procs[i];
+
+		if (!last_gen(m, i) || !p->has_end || p->end_how != CS_END_EXEC)
+			continue;
+		if (find_reaped(ri, p->pid, p->end_ns))
+			err = want(w, p->pid, p->gen + 1, p->ppid, CS_ROLE_ROOT);
+	}
+	return err;
+}
+
+static void from_end(cs_proc_t *p)
+{
+	static const int ended[] = {
+		[CS_END_UNKNOWN] = CS_ENDED_UNKNOWN, [CS_END_EXIT] = CS_ENDED_EXIT,
+		[CS_END__EXIT] = CS_ENDED__EXIT, [CS_END_EXEC] = CS_ENDED_EXEC,
+		[CS_END_SIGNAL] = CS_ENDED_SIGNAL,
+	};
+
+	p->ended = ended[p->end_how];
+	if ((p->ended == CS_ENDED_EXIT || p->ended == CS_ENDED__EXIT) && p->end_status >= 0)
+		p->exit_status = p->end_status;
+	if (p->ended == CS_ENDED_SIGNAL && p->end_status > 0)
+		p->signal = p->end_status;
+}
+
+static void from_status(cs_proc_t *p, int status)
+{
+	if (WIFSIGNALED(status)) {
+		p->ended = CS_ENDED_SIGNAL;
+		p->signal = WTERMSIG(status);
+	} else if (WIFEXITED(status)) {
+		p->ended = CS_ENDED_EXIT;
+		p->exit_status = WEXITSTATUS(status);
+	}
+}
+
+static const char *why_incomplete(const cs_proc_t *p)
+{
+	bool child = p->role == CS_ROLE_CHILD;
+
+	if (!p->has_file)
+		return "no trace file: known only from other processes' records";
+	if (p->truncated)
+		return "its trace was cut short";
+	if (!p->has_end && p->still_running)
+		return "still running when cowscope stopped waiting";
+	if (!p->has_end && p->ended == CS_ENDED_SIGNAL)
+		return "killed by a signal before it could end its trace";
+	if (!p->has_end)
+		return "no end record (killed, or still running)";
+	if (child && !cs_fork_snap(p))
+		return "no snapshot at fork";
+	if (child && !cs_final_snap(p))
+		return "no snapshot after the fork";
+	return NULL;
+}
+
+static void resolve_end(cs_model_t *m, size_t i, const reaped_index_t *ri)
+{
+	cs_proc_t *p = &m->procs[i];
+	const cs_reaped_t *r = last_gen(m, i) ? find_reaped(ri, p->pid, p->start_ns) : NULL;
+
+	p->ended = CS_ENDED_UNKNOWN;
+	p->exit_status = p->signal = CS_UNKNOWN;
+	if (p->has_end)
+		from_end(p);
+	else if (r)
+		from_status(p, r->status);
+	if (p->ended == CS_ENDED_EXIT && p->exit_status < 0 && r && WIFEXITED(r->status))
+		p->exit_status = WEXITSTATUS(r->status); /* exit() with a status not seen */
+	p->still_running = !p->has_end && !r && m->run.has_end && m->run.still_running > 0;
+	p->incomplete = why_incomplete(p);
+	p->complete = !p->incomplete;
+}
+
+/* The generation of ppid that forked p: the one with the FORK record, else by time. */
+static long parent_gen(const cs_model_t *m, const cs_proc_t *p)
+{
+	long first = first_of_pid(m, (uint32_t)p->ppid), best = first;
+
+	for (long k = first; k >= 0 && (size_t)k < m->nprocs && m->procs[k].pid == p->ppid; k++) {
+		const cs_proc_t *q = &m->procs[k];
+
+		for (size_t f = 0; f < q->nforks; f++)
+			if (q->forks[f].child_pid == p->pid)
+				return k;
+		if (q->has_proc && p->has_proc && q->start_ns <= p->start_ns)
+			best = k;
+	}
+	return best;
+}
+
+static bool reaches(const cs_model_t *m, size_t from, size_t target)
+{
+	long x = m->procs[from].parent;
+
+	for (size_t steps = 0; x >= 0 && steps <= m->nprocs; steps++) {
+		if ((size_t)x == target)
+			return true;
+		x = m->procs[x].parent;
+	}
+	return false;
+}
+
+static void link_tree(cs_model_t *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		cs_proc_t *p = &m->procs[i];
+
+		p->parent = -1;
+		if (p->gen > 0 && i > 0 && m->procs[i - 1].pid == p->pid)
+			p->parent = (long)i - 1;
+		else if (p->ppid >= 0 && p->ppid <= UINT32_MAX && p->ppid != p->pid)
+			p->parent = parent_gen(m, p);
+	}
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (reaches(m, i, i))
+			m->procs[i].parent = -1; /* a cycle from forged ppids: cut it here */
+}
+
+static void find_root(cs_model_t *m)
+{
+	m->root = -1;
+	if (m->run.has_run)
+		m->root = cs_model_find(m, m->run.root_pid, 0);
+	for (size_t i = 0; m->root < 0 && i < m->nprocs; i++)
+		if (m->procs[i].role == CS_ROLE_ROOT && m->procs[i].parent < 0)
+			m->root = (long)i;
+}
+
+/* Processes whose PROC record is missing are children if a FORK names them. */
+static void roles_from_forks(cs_model_t *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const cs_proc_t *p = &m->procs[i];
+
+		for (size_t k = 0; k < p->nforks; k++) {
+			long c = cs_model_find(m, p->forks[k].child_pid, 0);
+
+			if (c >= 0 && !m->procs[c].has_proc) {
+				m->procs[c].role = CS_ROLE_CHILD;
+				m->procs[c].ppid = p->pid;
+			}
+		}
+	}
+}
+
+static int add_known_only(cs_model_t *m, reaped_index_t *ri)
+{
+	wants_t w = { 0 };
+	int err = wants_from_records(m, &w);
+
+	if (!err)
+		err = add_wanted(m, &w, true);
+	if (!err)
+		err = index_reaped(m, ri);
+	w.n = 0;
+	if (!err)
+		err = wants_from_exec(m, ri, &w);
+	if (!err)
+		err = add_wanted(m, &w, false);
+	free(w.v);
+	return err;
+}
+
+int cs_model_link(cs_model_t *m, cs_diag_t *d)
+{
+	reaped_index_t ri = { 0 };
+	int err;
+
+	normalize_all(m);
+	cs_model_sort(m);
+	roles_from_forks(m);
+	err = add_known_only(m, &ri);
+	if (err) {
+		cs_diag_set(d, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < m->nprocs; i++)
+		resolve_end(m, i, &ri);
+	link_tree(m);
+	find_root(m);
+out:
+	free(ri.v);
+	return err;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Names the report gives to the model's enums, and command lines made printable. */
+#include <string.h>
+#include "model.h"
+
+static const char *const ended_names[] = {
+	[CS_ENDED_UNKNOWN] = "unknown",
+	[CS_ENDED_EXIT] = "exit",
+	[CS_ENDED__EXIT] = "_exit",
+	[CS_ENDED_EXEC] = "exec",
+	[CS_ENDED_SIGNAL] = "signal",
+};
+
+static const char *const kind_names[] = {
+	[CS_MAP_HEAP] = "heap",
+	[CS_MAP_STACK] = "stack",
+	[CS_MAP_ANON] = "anon",
+	[CS_MAP_FILE] = "file",
+	[CS_MAP_SHARED] = "shared",
+	[CS_MAP_OTHER] = "other",
+};
+
+static const char *const note_names[] = {
+	[CS_NOTE_BACKEND_FALLBACK] = "backend_fallback",
+	[CS_NOTE_ARM_FAILED] = "arm_failed",
+	[CS_NOTE_SCAN_FAILED] = "scan_failed",
+	[CS_NOTE_OPTION] = "option",
+	[CS_NOTE_TRACE] = "trace",
+	[CS_NOTE_LIMIT] = "limit",
+};
+
+#define NAMEOF(table, i, dflt) \
+	((i) >= 0 && (size_t)(i) < sizeof(table) / sizeof(table[0]) && table[i] ? table[i] : (dflt))
+
+const char *cs_ended_name(int ended)
+{
+	return NAMEOF(ended_names, ended, "unknown");
+}
+
+const char *cs_map_kind_name(int kind)
+{
+	return NAMEOF(kind_names, kind, "other");
+}
+
+const char *cs_note_code_name(uint32_t code)
+{
+	return code < sizeof(note_names) / sizeof(note_names[0]) && note_names[code]
+		       ? note_names[code] : "other";
+}
+
+char *cs_cmdline_str(const char *cmdline, size_t len, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (!size)
+		return buf;
+	while (len && !cmdline[len - 1])
+		len--; /* the trailing NUL of the last argument */
+	for (size_t i = 0; i < len && n + 1 < size; i++)
+		buf[n++] = cmdline[i] ? cmdline[i] : ' ';
+	buf[n] = 0;
+	return buf;
+}

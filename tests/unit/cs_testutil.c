@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit-test helpers: temporary run directories and trace files built with record.h. */
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cs_testutil.h"
+#include "record.h"
+
+static uint8_t recbuf[1 << 20];
+
+char *tu_mkdtemp(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *path;
+
+	if (asprintf(&path, "%s/cs_unit.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+		abort();
+	if (!mkdtemp(path))
+		abort();
+	return path;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void tu_rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void tu_put(int fd, const void *p, size_t n)
+{
+	if (write(fd, p, n) != (ssize_t)n)
+		abort();
+}
+
+int tu_open(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint32_t gen)
+{
+	cs_file_hdr_t h;
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		abort();
+	cs_file_hdr_init(&h, kind, pid, gen);
+	tu_put(fd, &h, sizeof(h));
+	return fd;
+}
+
+void tu_write_file(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		abort();
+	tu_put(fd, p, n);
+	close(fd);
+}
+
+char *tu_slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+		abort();
+	buf = malloc((size_t)len + 1);
+	if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len)
+		abort();
+	buf[len] = 0;
+	fclose(f);
+	*n = (size_t)len;
+	return buf;
+}
+
+static cs_recbuf_t rec_start(void)
+{
+	return (cs_recbuf_t){ .buf = recbuf, .cap = sizeof(recbuf) };
+}
+
+static void rec_finish(int fd, cs_recbuf_t *b)
+{
+	tu_put(fd, b->buf, cs_rec_finish(b));
+}
+
+void tu_proc(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, const char *cmd)
+{
+	tu_proc_args(fd, pid, ppid, gen, role, cmd, strlen(cmd) + 1);
+}
+
+void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
+		  const char *args, size_t len)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_proc_t *r = cs_rec_begin(&b, CS_REC_PROC, sizeof(*r));
+
+	r->pid = pid;
+	r->ppid = ppid;
+	r->gen = gen;
+	r->role = role;
+	r->fork_via = role == CS_ROLE_CHILD ? CS_VIA_FORK : CS_VIA_NONE;
+	r->page_size = TU_PAGE;
+	r->start_ns = 1000;
+	cs_rec_put_str(&b, args, len); /* each argument ends with NUL */
+	cs_rec_put_str(&b, "/bin/x", 6);
+	cs_rec_put_str(&b, "/lib/libcowscope.so", 19);
+	rec_finish(fd, &b);
+}
+
+static void backend_entry(cs_recbuf_t *b, uint8_t backend, uint8_t usable, const char *reason)
+{
+	cs_backend_entry_t e = { .backend = backend, .usable = usable,
+				 .reason_len = (uint16_t)strlen(reason), .err = usable ? 0 : 38 };
+	static const uint8_t zeros[8];
+
+	cs_rec_put(b, &e, sizeof(e));
+	cs_rec_put(b, reason, e.reason_len);
+	cs_rec_put(b, zeros, (8 - (e.reason_len & 7)) & 7);
+}
+
+void tu_backend(int fd, uint8_t chosen, const char *unusable_reason)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_backend_t *r = cs_rec_begin(&b, CS_REC_BACKEND, sizeof(*r));
+
+	r->chosen = chosen;
+	r->nentries = CS_BACKEND_COUNT - 1;
+	for (uint8_t i = 1; i < CS_BACKEND_COUNT; i++)
+		backend_entry(&b, i, i >= chosen, i >= chosen ? "works" : unusable_reason);
+	rec_finish(fd, &b);
+}
+
+void tu_snap_begin(int fd, uint32_t seq, uint8_t reason, uint8_t backend, uint64_t t_ns,
+		   uint64_t minflt)
+{
+	cs_rec_snap_t r = { .h = { CS_REC_SNAP_BEGIN, 0, sizeof(r) }, .seq = seq, .reason = reason,
+			    .backend = backend, .t_ns = t_ns, .minflt = minflt };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_snap_end(int fd, uint32_t seq)
+{
+	cs_rec_snap_end_t r = { .h = { CS_REC_SNAP_END, 0, sizeof(r) }, .seq = seq };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_mapping(int fd, uint32_t seq, uint64_t start, uint64_t end, uint8_t kind, uint16_t flags,
+		const char *name)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_mapping_t *r = cs_rec_begin(&b, CS_REC_MAPPING, sizeof(*r));
+
+	r->start = start;
+	r->end = end;
+	r->seq = seq;
+	r->kind = kind;
+	r->prot = 3;
+	r->flags = flags;
+	cs_rec_put_str(&b, name, strlen(name));
+	rec_finish(fd, &b);
+}
+
+void tu_pages(int fd, uint32_t seq, uint8_t set, const cs_run_t *runs, size_t n)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_pages_t *r = cs_rec_begin(&b, CS_REC_PAGES, sizeof(*r));
+
+	r->seq = seq;
+	r->set = set;
+	cs_rec_put(&b, runs, n * sizeof(*runs));
+	rec_finish(fd, &b);
+}
+
+void tu_pfns(int fd, uint32_t seq, uint64_t first_page, const uint64_t *pfn, uint32_t count)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_pfns_t *r = cs_rec_begin(&b, CS_REC_PFNS, sizeof(*r));
+
+	r->seq = seq;
+	r->count = count;
+	r->first_page = first_page;
+	cs_rec_put(&b, pfn, (size_t)count * 8);
+	rec_finish(fd, &b);
+}
+
+void tu_fork(int fd, uint32_t child, uint64_t seq, uint64_t t_ns)
+{
+	cs_rec_fork_t r = { .h = { CS_REC_FORK, 0, sizeof(r) }, .child_pid = child,
+			    .via = CS_VIA_FORK, .seq = seq, .t_ns = t_ns };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_child_exit(int fd, uint32_t pid, int32_t status, uint64_t t_ns)
+{
+	cs_rec_child_exit_t r = { .h = { CS_REC_CHILD_EXIT, 0, sizeof(r) }, .pid = pid,
+				  .status = status, .t_ns = t_ns };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_end(int fd, uint8_t how, int32_t status, uint64_t t_ns)
+{
+	cs_rec_end_t r = { .h = { CS_REC_END, 0, sizeof(r) }, .how = how, .status = status,
+			   .t_ns = t_ns };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_resume(int fd, int32_t err)
+{
+	cs_rec_resume_t r = { .h = { CS_REC_RESUME, 0, sizeof(r) }, .err = err };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_note(int fd, uint32_t code, int32_t err, const char *text)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_note_t *r = cs_rec_begin(&b, CS_REC_NOTE, sizeof(*r));
+
+	r->code = code;
+	r->err = err;
+	cs_rec_put_str(&b, text, strlen(text));
+	rec_finish(fd, &b);
+}
+
+void tu_shim_range(int fd, uint64_t start, uint64_t end)
+{
+	cs_rec_shim_range_t r = { .h = { CS_REC_SHIM_RANGE, 0, sizeof(r) }, .start = start,
+				  .end = end };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_counters(int fd, const uint64_t *v, uint32_t n)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_counters_t *r = cs_rec_begin(&b, CS_REC_COUNTERS, sizeof(*r));
+
+	r->count = n;
+	cs_rec_put(&b, v, (size_t)n * 8);
+	rec_finish(fd, &b);
+}
+
+void tu_run(int fd, uint32_t root_pid, uint32_t interval_ms, const char *cmd)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_run_t *r = cs_rec_begin(&b, CS_REC_RUN, sizeof(*r));
+
+	r->root_pid = root_pid;
+	r->interval_ms = interval_ms;
+	r->linger_ms = 10000;
+	cs_rec_put_str(&b, cmd, strlen(cmd) + 1);
+	cs_rec_put_str(&b, "/tmp", 4);
+	rec_finish(fd, &b);
+}
+
+void tu_run_end(int fd, int32_t root_status, uint32_t still_running, uint64_t samples)
+{
+	cs_rec_run_end_t r = { .h = { CS_REC_RUN_END, 0, sizeof(r) }, .root_status = root_status,
+			       .still_running = still_running, .samples = samples };
+
+	tu_put(fd, &r, sizeof(r));
+}

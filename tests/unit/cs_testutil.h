@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit-test helpers: temporary run directories and trace files built with record.h. */
+#ifndef CS_TESTUTIL_H
+#define CS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cowscope/trace_format.h"
+
+#define TU_PAGE 4096u
+
+/* A new empty directory under $TMPDIR (or /tmp); the caller frees the path. */
+char *tu_mkdtemp(void);
+
+/* Remove a directory tree made by the tests. */
+void tu_rmtree(const char *dir);
+
+/* Create dir/name holding a file header; returns its fd (O_APPEND). */
+int tu_open(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint32_t gen);
+
+/* Create dir/name holding exactly these bytes. */
+void tu_write_file(const char *dir, const char *name, const void *p, size_t n);
+
+/* Append raw bytes. */
+void tu_put(int fd, const void *p, size_t n);
+
+/* Records: each appends one record to fd. */
+void tu_proc(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, const char *cmd);
+/* PROC with arguments as the shim writes them: each ends with a NUL, len counts them all. */
+void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
+		  const char *args, size_t len);
+void tu_backend(int fd, uint8_t chosen, const char *unusable_reason);
+void tu_snap_begin(int fd, uint32_t seq, uint8_t reason, uint8_t backend, uint64_t t_ns,
+		   uint64_t minflt);
+void tu_snap_end(int fd, uint32_t seq);
+void tu_mapping(int fd, uint32_t seq, uint64_t start, uint64_t end, uint8_t kind, uint16_t flags,
+		const char *name);
+void tu_pages(int fd, uint32_t seq, uint8_t set, const cs_run_t *runs, size_t n);
+void tu_pfns(int fd, uint32_t seq, uint64_t first_page, const uint64_t *pfn, uint32_t count);
+void tu_fork(int fd, uint32_t child, uint64_t seq, uint64_t t_ns);
+void tu_child_exit(int fd, uint32_t pid, int32_t status, uint64_t t_ns);
+void tu_end(int fd, uint8_t how, int32_t status, uint64_t t_ns);
+void tu_resume(int fd, int32_t err);
+void tu_note(int fd, uint32_t code, int32_t err, const char *text);
+void tu_shim_range(int fd, uint64_t start, uint64_t end);
+void tu_counters(int fd, const uint64_t *v, uint32_t n);
+void tu_run(int fd, uint32_t root_pid, uint32_t interval_ms, const char *cmd);
+void tu_run_end(int fd, int32_t root_status, uint32_t still_running, uint64_t samples);
+
+/* A file's whole content (malloc'd, *n its size). */
+char *tu_slurp(const char *path, size_t *n);
+
+#endif
