@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Renderers of a loaded run model, and the figures they share (totals, the run's backend). */
+#ifndef CS_RENDER_H
+#define CS_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "model.h"
+
+typedef struct cs_render_opts {
+	unsigned top;        /* mappings listed per child in the text report */
+} cs_render_opts_t;
+
+/* Sums over the children; a sum is CS_UNKNOWN if a measured child lacks that figure. */
+typedef struct cs_totals {
+	size_t children;     /* processes with role child */
+	size_t measured;     /* children with a known shared-at-fork set */
+	int64_t shared_at_fork;
+	int64_t child_copied;
+	int64_t parent_unshared;
+	int64_t unshared;
+	int64_t child_new;
+	double shared_bytes, copied_bytes, punshared_bytes, unshared_bytes, new_bytes;
+	double share_retained;  /* NaN when unknown */
+	int64_t page_size;   /* common to the measured children, else CS_UNKNOWN */
+} cs_totals_t;
+
+/* Compute the totals of a loaded model. */
+void cs_totals_compute(const cs_model_t *m, cs_totals_t *t);
+
+/*
+ * The process whose backend stands for the run: the root if it recorded one,
+ * else the first process that did. -1 if none.
+ */
+long cs_run_backend_proc(const cs_model_t *m);
+
+/*
+ * Write the report as JSON (schema_version 1, see DESIGN.md) to f. Returns 0,
+ * or -EIO if writing failed.
+ */
+int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/* Write the report as text for a person to f. Returns 0 or -EIO. */
+int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
+ * Format a byte count as MiB: "0", "<0.1", one decimal below 10 (without a
+ * trailing ".0"), else a whole number. Returns buf.
+ */
+char *cs_fmt_mib(double bytes, char *buf, size_t size);
+
+/* Format a percentage with one decimal ("<0.1" for a tiny nonzero one). Returns buf. */
+char *cs_fmt_pct(double pct, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* The JSON report, schema_version 1: stable keys, null for what a backend cannot know. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include "backend.h"
+#include "json.h"
+#include "record.h"
+#include "render.h"
+
+#define CS_SCHEMA_VERSION 1
+
+static void str_or_null(cs_json_t *j, const char *key, bool known, const char *s)
+{
+	if (known)
+		cs_json_str(j, key, s);
+	else
+		cs_json_null(j, key);
+}
+
+static void cmdline(cs_json_t *j, const char *key, const char *cmd, size_t len)
+{
+	char *buf = cmd ? malloc(len + 1) : NULL;
+
+	str_or_null(j, key, buf, buf ? cs_cmdline_str(cmd, len, buf, len + 1) : NULL);
+	free(buf);
+}
+
+static void backend_fields(cs_json_t *j, bool known, int backend)
+{
+	str_or_null(j, "backend", known, cs_backend_name(backend));
+	str_or_null(j, "backend_precision", known, cs_backend_precision(backend));
+}
+
+static void run_status(cs_json_t *j, const cs_runinfo_t *r)
+{
+	bool exited = r->has_end && WIFEXITED(r->root_status);
+	bool killed = r->has_end && WIFSIGNALED(r->root_status);
+
+	cs_json_opt(j, "exit_status", exited ? WEXITSTATUS(r->root_status) : CS_UNKNOWN);
+	cs_json_opt(j, "signal", killed ? WTERMSIG(r->root_status) : CS_UNKNOWN);
+	cs_json_opt(j, "still_running", r->has_end ? (int64_t)r->still_running : CS_UNKNOWN);
+	cs_json_opt(j, "samples", r->has_end ? (int64_t)r->samples : CS_UNKNOWN);
+	cs_json_num(j, "sample_ms", r->has_end ? (double)r->sample_ns / 1e6 : NAN, 3);
+	cs_json_bool(j, "complete", r->has_end && !r->truncated);
+}
+
+static void run_obj(cs_json_t *j, const cs_model_t *m)
+{
+	const cs_runinfo_t *r = &m->run;
+	const cs_proc_t *root = m->root >= 0 ? &m->procs[m->root] : NULL;
+	long b = cs_run_backend_proc(m);
+
+	cs_json_obj(j, "run");
+	cs_json_str(j, "dir", m->absdir);
+	if (r->has_run)
+		cmdline(j, "cmd", r->cmdline, r->cmdline_len);
+	else
+		cmdline(j, "cmd", root ? root->cmdline : NULL, root ? root->cmdline_len : 0);
+	str_or_null(j, "cwd", r->has_run, r->cwd);
+	cs_json_opt(j, "root_pid", root ? (int64_t)root->pid : CS_UNKNOWN);
+	backend_fields(j, b >= 0, b >= 0 ? m->procs[b].backend : 0);
+	str_or_null(j, "backend_requested", r->has_run,
+		    r->backend == CS_BACKEND_NONE ? "auto" : cs_backend_name(r->backend));
+	cs_json_opt(j, "interval_ms", r->has_run ? (int64_t)r->interval_ms : CS_UNKNOWN);
+	cs_json_opt(j, "linger_ms", r->has_run ? (int64_t)r->linger_ms : CS_UNKNOWN);
+	run_status(j, r);
+	cs_json_end_obj(j);
+}
+
+static void counters(cs_json_t *j, const cs_proc_t *p)
+{
+	cs_json_obj(j, "counters");
+	for (uint32_t i = 0; i < p->ncounters; i++)
+		cs_json_int(j, cs_counter_names[i], (int64_t)p->counters[i]);
+	cs_json_end_obj(j);
+}
+
+static void notes(cs_json_t *j, const cs_proc_t *p)
+{
+	cs_json_arr(j, "notes");
+	for (size_t i = 0; i < p->nnotes; i++) {
+		cs_json_obj(j, NULL);
+		cs_json_str(j, "code", cs_note_code_name(p->notes[i].code));
+		cs_json_int(j, "errno", p->notes[i].err);
+		cs_json_str(j, "text", p->notes[i].text);
+		cs_json_end_obj(j);
+	}
+	cs_json_end_arr(j);
+}
+
+static void probed(cs_json_t *j, const cs_proc_t *p)
+{
+	cs_json_arr(j, "backends_probed");
+	for (size_t i = 0; i < p->nprobed; i++) {
+		cs_json_obj(j, NULL);
+		cs_json_str(j, "name", cs_backend_name(p->probed[i].backend));
+		cs_json_bool(j, "usable", p->probed[i].usable);
+		cs_json_str(j, "reason", p->probed[i].reason);
+		cs_json_int(j, "errno", p->probed[i].err);
+		cs_json_end_obj(j);
+	}
+	cs_json_end_arr(j);
+}
+
+static void mapping(cs_json_t *j, const cs_mapfig_t *mf)
+{
+	cs_json_obj(j, NULL);
+	cs_json_str(j, "name", mf->name);
+	cs_json_str(j, "kind", cs_map_kind_name(mf->kind));
+	cs_json_uint(j, "start", mf->start);
+	cs_json_uint(j, "end", mf->end);
+	cs_json_opt(j, "size_pages", mf->size_pages);
+	cs_json_opt(j, "shared_at_fork_pages", mf->shared_at_fork);
+	cs_json_opt(j, "child_copied_pages", mf->child_copied);
+	cs_json_opt(j, "parent_unshared_pages", mf->parent_unshared);
+	cs_json_opt(j, "unshared_pages", mf->unshared);
+	cs_json_opt(j, "child_new_pages", mf->child_new);
+	cs_json_bool(j, "approximate", mf->approximate);
+	cs_json_end_obj(j);
+}
+
+static void timeline(cs_json_t *j, const cs_figures_t *f)
+{
+	cs_json_arr(j, "timeline");
+	for (size_t i = 0; i < f->ntimeline; i++) {
+		cs_json_obj(j, NULL);
+		cs_json_num(j, "t_ms", f->timeline[i].t_ms, 3);
+		cs_json_opt(j, "child_copied_pages", f->timeline[i].child_copied);
+		cs_json_opt(j, "parent_unshared_pages", f->timeline[i].parent_unshared);
+		cs_json_opt(j, "unshared_pages", f->timeline[i].unshared);
+		cs_json_end_obj(j);
+	}
+	cs_json_end_arr(j);
+}
+
+static void lists(cs_json_t *j, const cs_proc_t *p)
+{
+	counters(j, p);
+	notes(j, p);
+	probed(j, p);
+	cs_json_arr(j, "mappings");
+	for (size_t i = 0; i < p->fig.nmaps; i++)
+		mapping(j, &p->fig.maps[i]);
+	cs_json_end_arr(j);
+	cs_json_arr(j, "sites");
+	cs_json_end_arr(j);
+	cs_json_arr(j, "writers");
+	cs_json_end_arr(j);
+	timeline(j, &p->fig);
+}
+
+static void figures(cs_json_t *j, const cs_figures_t *f)
+{
+	cs_json_opt(j, "shared_at_fork_pages", f->shared_at_fork);
+	cs_json_opt(j, "child_copied_pages", f->child_copied);
+	cs_json_opt(j, "parent_unshared_pages", f->parent_unshared);
+	cs_json_opt(j, "unshared_pages", f->unshared);
+	cs_json_opt(j, "child_new_pages", f->child_new);
+	cs_json_num(j, "share_retained", f->share_retained, 6);
+	cs_json_opt(j, "minor_faults", f->minor_faults);
+	cs_json_null(j, "changed_bytes");
+	cs_json_null(j, "noop_copied_pages");
+	cs_json_null(j, "amplification");
+	cs_json_bool(j, "precision_partial", f->partial);
+}
+
+static void identity(cs_json_t *j, const cs_proc_t *p)
+{
+	cs_json_int(j, "pid", p->pid);
+	cs_json_int(j, "gen", p->gen);
+	cs_json_opt(j, "ppid", p->ppid);
+	cmdline(j, "cmd", p->cmdline, p->cmdline_len);
+	cs_json_str(j, "exe", p->exe);
+	cs_json_str(j, "role", p->role == CS_ROLE_CHILD ? "child" : "root");
+	backend_fields(j, p->has_backend, p->backend);
+	cs_json_opt(j, "page_size", p->page_size ? (int64_t)p->page_size : CS_UNKNOWN);
+	cs_json_str(j, "ended", cs_ended_name(p->ended));
+	cs_json_opt(j, "exit_status", p->exit_status);
+	cs_json_opt(j, "signal", p->signal);
+	cs_json_bool(j, "complete", p->complete);
+	cs_json_str(j, "incomplete_reason", p->incomplete);
+	cs_json_bool(j, "still_running", p->still_running);
+}
+
+static void process(cs_json_t *j, const cs_proc_t *p)
+{
+	cs_json_obj(j, NULL);
+	identity(j, p);
+	figures(j, &p->fig);
+	lists(j, p);
+	cs_json_end_obj(j);
+}
+
+static void totals(cs_json_t *j, const cs_model_t *m)
+{
+	cs_totals_t t;
+
+	cs_totals_compute(m, &t);
+	cs_json_obj(j, "totals");
+	cs_json_int(j, "children", (int64_t)t.children);
+	cs_json_int(j, "children_measured", (int64_t)t.measured);
+	cs_json_opt(j, "shared_at_fork_pages", t.shared_at_fork);
+	cs_json_opt(j, "child_copied_pages", t.child_copied);
+	cs_json_opt(j, "parent_unshared_pages", t.parent_unshared);
+	cs_json_opt(j, "unshared_pages", t.unshared);
+	cs_json_opt(j, "child_new_pages", t.child_new);
+	cs_json_num(j, "share_retained", t.share_retained, 6);
+	cs_json_opt(j, "page_size", t.page_size);
+	cs_json_end_obj(j);
+}
+
+int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
+{
+	cs_json_t j;
+
+	cs_json_init(&j, f);
+	cs_json_obj(&j, NULL);
+	cs_json_int(&j, "schema_version", CS_SCHEMA_VERSION);
+	run_obj(&j, m);
+	cs_json_arr(&j, "processes");
+	for (size_t i = 0; i < m->nprocs; i++)
+		process(&j, &m->procs[i]);
+	cs_json_end_arr(&j);
+	totals(&j, m);
+	cs_json_end_obj(&j);
+	return cs_json_finish(&j);
+}

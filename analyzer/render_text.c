@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/* The text report for a person: tree, per-child table, top mappings, backend, totals. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "backend.h"
+#include "figures.h"
+#include "render.h"
+
+#define TREE_MAX_INDENT 24
+
+typedef struct text {
+	FILE *f;
+	const cs_model_t *m;
+	const cs_render_opts_t *o;
+} text_t;
+
+/* s made safe for a terminal: control characters become '?'. */
+static char *clean(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; s && i < len && n + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[n++] = c == 0 ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	buf[n] = 0;
+	while (n && buf[n - 1] == ' ')
+		buf[--n] = 0;
+	return buf;
+}
+
+static char *cmd_of(const cs_proc_t *p, char *buf, size_t size)
+{
+	if (!p->cmdline)
+		return strcpy(buf, "?");
+	return clean(p->cmdline, p->cmdline_len, buf, size);
+}
+
+static char *pages_mib(int64_t pages, uint32_t page_size, char *buf, size_t size)
+{
+	if (pages < 0 || !page_size)
+		return strcpy(buf, "-");
+	return cs_fmt_mib((double)pages * page_size, buf, size);
+}
+
+static const char *signame(int sig, char *buf, size_t size)
+{
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+
+	if (abbrev)
+		snprintf(buf, size, "SIG%s", abbrev);
+	else
+		snprintf(buf, size, "signal %d", sig);
+	return buf;
+}
+
+static char *ended_str(const cs_proc_t *p, char *buf, size_t size)
+{
+	char sig[32];
+
+	switch (p->ended) {
+	case CS_ENDED_EXIT:
+	case CS_ENDED__EXIT:
+		snprintf(buf, size, "%s %d", cs_ended_name(p->ended), p->exit_status);
+		break;
+	case CS_ENDED_EXEC:
+		snprintf(buf, size, "exec");
+		break;
+	case CS_ENDED_SIGNAL:
+		snprintf(buf, size, "killed by %s", signame(p->signal, sig, sizeof(sig)));
+		break;
+	default:
+		snprintf(buf, size, p->still_running ? "still running" : "end unknown");
+	}
+	return buf;
+}
+
+static void header(text_t *t)
+{
+	const cs_runinfo_t *r = &t->m->run;
+	char cmd[512], sig[32];
+
+	fprintf(t->f, "cowscope: run directory %s\n", t->m->absdir);
+	if (!r->has_run)
+		return;
+	fprintf(t->f, "command: %s (pid %u)", clean(r->cmdline, r->cmdline_len, cmd,
+						       sizeof(cmd)), (unsigned)r->root_pid);
+	if (r->has_end && WIFEXITED(r->root_status))
+		fprintf(t->f, ", exit status %d", WEXITSTATUS(r->root_status));
+	else if (r->has_end && WIFSIGNALED(r->root_status))
+		fprintf(t->f, ", killed by %s", signame(WTERMSIG(r->root_status), sig, sizeof(sig)));
+	else if (!r->has_end)
+		fprintf(t->f, ", run not finished (or cowscope was killed)");
+	fputc('\n', t->f);
+}
+
+static void backend(text_t *t)
+{
+	long b = cs_run_backend_proc(t->m);
+	const cs_proc_t *p = b >= 0 ? &t->m->procs[b] : NULL;
+	char reason[256];
+
+	if (!p) {
+		fprintf(t->f, "backend: unknown (no process recorded one)\n");
+		return;
+	}
+	fprintf(t->f, "backend: %s (%s)\n", cs_backend_name(p->backend),
+		cs_backend_precision(p->backend));
+	for (size_t i = 0; i < p->nprobed; i++) {
+		const cs_probed_t *e = &p->probed[i];
+
+		if (e->usable || e->backend >= p->backend || e->backend == CS_BACKEND_NONE)
+			continue;
+		fprintf(t->f, "  %s was not usable: %s\n", cs_backend_name(e->backend),
+			clean(e->reason, strlen(e->reason), reason, sizeof(reason)));
+	}
+}
+
+static void sampling(text_t *t)
+{
+	const cs_runinfo_t *r = &t->m->run;
+
+	if (!r->has_run)
+		return;
+	if (!r->interval_ms)
+		fprintf(t->f, "sampling: off\n");
+	else if (r->has_end)
+		fprintf(t->f, "sampling: every %u ms, %" PRIu64 " samples taking %.1f ms\n",
+			(unsigned)r->interval_ms, r->samples, (double)r->sample_ns / 1e6);
+	else
+		fprintf(t->f, "sampling: every %u ms\n", (unsigned)r->interval_ms);
+}
+
+static void tree_line(text_t *t, const cs_proc_t *p, size_t depth)
+{
+	char cmd[160], end[64];
+	int pad = (int)(2 * (depth < TREE_MAX_INDENT ? depth : TREE_MAX_INDENT) + 2);
+
+	fprintf(t->f, "%*s%u", pad, "", (unsigned)p->pid);
+	if (p->gen)
+		fprintf(t->f, " (exec #%u)", (unsigned)p->gen);
+	fprintf(t->f, " %s  [%s, %s", cmd_of(p, cmd, sizeof(cmd)),
+		p->role == CS_ROLE_CHILD ? "child" : "root", ended_str(p, end, sizeof(end)));
+	if (!p->complete)
+		fprintf(t->f, "; INCOMPLETE: %s", p->incomplete);
+	fputs("]\n", t->f);
+}
+
+/* Children lists of the process tree; slot nprocs is the forest's root. */
+typedef struct forest {
+	long *first;
+	long *next;
+	long *cursor;
+	size_t *stack;
+} forest_t;
+
+static void forest_free(forest_t *fo)
+{
+	free(fo->first);
+	free(fo->next);
+	free(fo->cursor);
+	free(fo->stack);
+}
+
+static int forest_build(forest_t *fo, const cs_model_t *m)
+{
+	size_t n = m->nprocs;
+
+	fo->first = malloc((n + 1) * sizeof(long));
+	fo->next = malloc((n + 1) * sizeof(long));
+	fo->cursor = malloc((n + 1) * sizeof(long));
+	fo->stack = malloc((n + 1) * sizeof(size_t));
+	if (!fo->first || !fo->next || !fo->cursor || !fo->stack)
+		return -ENOMEM;
+	for (size_t i = 0; i <= n; i++)
+		fo->first[i] = -1;
+	for (size_t i = n; i-- > 0;) {
+		size_t parent = m->procs[i].parent >= 0 ? (size_t)m->procs[i].parent : n;
+
+		fo->next[i] = fo->first[parent];
+		fo->first[parent] = (long)i;
+	}
+	return 0;
+}
+
+/* Depth-first without recursion (forged ppids may make the tree deep). */
+static int tree(text_t *t)
+{
+	forest_t fo = { 0 };
+	size_t sp = 0, top, n = t->m->nprocs;
+	long c;
+	int err = forest_build(&fo, t->m);
+
+	if (err)
+		goto out;
+	fprintf(t->f, "\nprocess tree:\n");
+	fo.stack[sp++] = n;
+	fo.cursor[n] = fo.first[n];
+	while (sp) {
+		top = fo.stack[sp - 1];
+		c = fo.cursor[top];
+		if (c < 0) {
+			sp--;
+			continue;
+		}
+		fo.cursor[top] = fo.next[c];
+		tree_line(t, &t->m->procs[c], sp - 1);
+		fo.cursor[c] = fo.first[c];
+		fo.stack[sp++] = (size_t)c;
+	}
+out:
+	forest_free(&fo);
+	return err;
+}
+
+static void child_row(text_t *t, const cs_proc_t *p)
+{
+	const cs_figures_t *f = &p->fig;
+	char id[24], a[16], b[16], c[16], d[16], e[16], end[64];
+	uint32_t ps = p->page_size;
+
+	snprintf(id, sizeof(id), p->gen ? "%u.%u" : "%u", (unsigned)p->pid, (unsigned)p->gen);
+	if (f->share_retained == f->share_retained)
+		snprintf(e, sizeof(e), "%.1f%%", 100.0 * f->share_retained);
+	else
+		strcpy(e, "-");
+	fprintf(t->f, "  %8s %9s %9s %10s %9s %9s", id, pages_mib(f->shared_at_fork, ps, a, 16),
+		pages_mib(f->child_copied, ps, b, 16), pages_mib(f->parent_unshared, ps, c, 16), e,
+		pages_mib(f->child_new, ps, d, 16));
+	if (f->minor_faults >= 0)
+		fprintf(t->f, " %10" PRId64, f->minor_faults);
+	else
+		fprintf(t->f, " %10s", "-");
+	fprintf(t->f, "  %s%s\n", ended_str(p, end, sizeof(end)), p->complete ? "" : ", incomplete");
+}
+
+static void children(text_t *t)
+{
+	const cs_model_t *m = t->m;
+	bool any = false;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		if (m->procs[i].role != CS_ROLE_CHILD)
+			continue;
+		if (!any)
+			fprintf(t->f, "\nchildren (MiB; - = unknown):\n  %8s %9s %9s %10s %9s %9s"
+				" %10s  %s\n", "PID", "SHARED", "COPIED", "P-UNSHARED", "RETAINED",
+				"NEW", "MINFLT", "ENDED");
+		any = true;
+		child_row(t, &m->procs[i]);
+	}
+}
+
+/* Sort key of a mapping: child-copied pages, or unshared when the split is unknown. */
+static int64_t map_key(const cs_mapfig_t *mf)
+{
+	return mf->child_copied >= 0 ? mf->child_copied : mf->unshared;
+}
+
+static int cmp_mapfig(const void *a, const void *b)
+{
+	const cs_mapfig_t *x = *(const cs_mapfig_t *const *)a, *y = *(const cs_mapfig_t *const *)b;
+
+	if (map_key(x) != map_key(y))
+		return map_key(x) > map_key(y) ? -1 : 1;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+static void map_row(text_t *t, const cs_proc_t *p, const cs_mapfig_t *mf)
+{
+	char name[48], a[16], b[16], c[16], d[16];
+	uint32_t ps = p->page_size;
+
+	clean(mf->name, strlen(mf->name), name, sizeof(name));
+	fprintf(t->f, "    %-30s %9s %9s %10s %9s%s\n", name[0] ? name : "[anon]",
+		pages_mib(mf->shared_at_fork, ps, a, 16), pages_mib(mf->child_copied, ps, b, 16),
+		pages_mib(mf->parent_unshared, ps, c, 16), pages_mib(mf->child_new, ps, d, 16),
+		mf->approximate ? "  ~ huge pages: approximate" : "");
+}
+
+static int top_maps(text_t *t, const cs_proc_t *p)
+{
+	const cs_mapfig_t **v = malloc((p->fig.nmaps + 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->fig.nmaps; i++)
+		if (map_key(&p->fig.maps[i]) > 0)
+			v[n++] = &p->fig.maps[i];
+	qsort(v, n, sizeof(*v), cmp_mapfig);
+	fprintf(t->f, "  pid %u:%s\n", (unsigned)p->pid, n ? "" : " no pages copied");
+	for (size_t i = 0; i < n && i < t->o->top; i++)
+		map_row(t, p, v[i]);
+	free(v);
+	return 0;
+}
+
+static int mappings(text_t *t)
+{
+	const cs_model_t *m = t->m;
+	bool any = false;
+	int err = 0;
+
+	for (size_t i = 0; i < m->nprocs && !err && t->o->top; i++) {
+		const cs_proc_t *p = &m->procs[i];
+
+		if (p->role != CS_ROLE_CHILD || p->fig.shared_at_fork < 0)
+			continue;
+		if (!any)
+			fprintf(t->f, "\ntop %u mappings by child-copied pages (MiB):\n    %-30s %9s %9s"
+				" %10s %9s\n", t->o->top, "MAPPING", "SHARED", "COPIED", "P-UNSHARED",
+				"NEW");
+		any = true;
+		err = top_maps(t, p);
+	}
+	return err;
+}
+
+static void proc_notes(text_t *t, const cs_proc_t *p)
+{
+	char text[256], mib[16];
+
+	for (size_t i = 0; i < p->nnotes; i++) {
+		const cs_note_t *n = &p->notes[i];
+
+		fprintf(t->f, "  pid %u: %s: %s", (unsigned)p->pid, cs_note_code_name(n->code),
+			clean(n->text, strlen(n->text), text, sizeof(text)));
+		fprintf(t->f, n->err ? " (%s)\n" : "\n", strerror(n->err));
+	}
+	if (p->fig.partial)
+		fprintf(t->f, "  pid %u: %s MiB shared at fork lay in mappings the backend could not "
+			"arm: copies there count as unshared, not split child/parent\n",
+			(unsigned)p->pid, pages_mib(p->fig.unarmed_pages, p->page_size, mib, 16));
+	if (!p->complete && p->fig.ntimeline && cs_final_snap(p) && cs_final_snap(p)->from_samples)
+		fprintf(t->f, "  pid %u: incomplete (%s): figures are from its last sample\n",
+			(unsigned)p->pid, p->incomplete);
+	else if (!p->complete)
+		fprintf(t->f, "  pid %u: incomplete: %s\n", (unsigned)p->pid, p->incomplete);
+}
+
+static void notes(text_t *t)
+{
+	const cs_model_t *m = t->m;
+
+	fprintf(t->f, "\n");
+	for (size_t i = 0; i < m->nprocs; i++)
+		proc_notes(t, &m->procs[i]);
+	if (m->run.has_end && m->run.still_running)
+		fprintf(t->f, "%u process%s still running when cowscope stopped waiting; "
+			"figures are from the last sample\n", (unsigned)m->run.still_running,
+			m->run.still_running == 1 ? " was" : "es were");
+}
+
+static void totals_line(text_t *t)
+{
+	cs_totals_t s;
+	char a[16], b[16], c[16], pct[16];
+
+	cs_totals_compute(t->m, &s);
+	fprintf(t->f, "%zu %s: ", s.children, s.children == 1 ? "child" : "children");
+	if (!s.measured) {
+		fprintf(t->f, "no figures (no fork snapshot)\n");
+		return;
+	}
+	cs_fmt_mib(s.shared_bytes, a, sizeof(a));
+	if (s.child_copied >= 0 && s.parent_unshared >= 0)
+		fprintf(t->f, "%s MiB shared at fork, %s MiB copied (%s%%), %s MiB unshared by the "
+			"parent\n", a, cs_fmt_mib(s.copied_bytes, b, 16), cs_fmt_pct(s.shared_bytes > 0
+			? 100.0 * s.copied_bytes / s.shared_bytes : 0, pct, 16),
+			cs_fmt_mib(s.punshared_bytes, c, 16));
+	else
+		fprintf(t->f, "%s MiB shared at fork, %s MiB unshared (%s%%); the backend cannot "
+			"tell child copies from parent writes\n", a, s.unshared < 0 ? "?" :
+			cs_fmt_mib(s.unshared_bytes, b, 16), cs_fmt_pct(s.shared_bytes > 0 ? 100.0 *
+			s.unshared_bytes / s.shared_bytes : 0, pct, 16));
+	if (s.measured < s.children)
+		fprintf(t->f, "  (%zu of them without figures: see above)\n", s.children - s.measured);
+}
+
+int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
+{
+	text_t t = { .f = f, .m = m, .o = o };
+	int err;
+
+	header(&t);
+	backend(&t);
+	sampling(&t);
+	err = tree(&t);
+	children(&t);
+	if (!err)
+		err = mappings(&t);
+	notes(&t);
+	totals_line(&t);
+	if (!err && ferror(f))
+		err = -EIO;
+	return err;
+}

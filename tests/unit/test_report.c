@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: the JSON and text reports of synthetic runs, exact values, and `report`'s exits. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "cli.h"
+#include "cs_testutil.h"
+#include "model.h"
+#include "render.h"
+
+#define MS 1000000ull
+#define S_PAGES 16384u /* 64 MiB of 4 KiB pages */
+
+static char *dir;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = tu_mkdtemp();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tu_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+/* A child sharing S_PAGES of heap, copying `copied` of them; the parent wrote `punshared`. */
+static void child(uint32_t pid, uint8_t backend, uint64_t copied, uint64_t punshared,
+		  const char *cmd, bool end)
+{
+	char name[32];
+	uint64_t base = 0x10000;
+	cs_run_t all = { base, S_PAGES }, w = { base, copied }, x = { base, copied + punshared };
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.0.cst", pid);
+	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
+	tu_proc(fd, pid, 100, 0, CS_ROLE_CHILD, cmd);
+	tu_backend(fd, backend, "userfaultfd: Operation not permitted");
+	tu_snap_begin(fd, 0, CS_SNAP_FORK, backend, 1 * MS, 0);
+	tu_mapping(fd, 0, base * TU_PAGE, (base + S_PAGES) * TU_PAGE, CS_MAP_HEAP, CS_MAPF_ARMED,
+		   "[heap]");
+	tu_pages(fd, 0, CS_SET_PRESENT, &all, 1);
+	tu_snap_end(fd, 0);
+	tu_snap_begin(fd, 1, CS_SNAP_EXIT, backend, 3 * MS, 1234);
+	tu_mapping(fd, 1, base * TU_PAGE, (base + S_PAGES) * TU_PAGE, CS_MAP_HEAP, CS_MAPF_ARMED,
+		   "[heap]");
+	tu_pages(fd, 1, CS_SET_PRESENT, &all, 1);
+	tu_pages(fd, 1, CS_SET_WRITTEN, &w, 1);
+	tu_pages(fd, 1, CS_SET_EXCL, &x, 1);
+	tu_snap_end(fd, 1);
+	if (end)
+		tu_end(fd, CS_END_EXIT, 0, 4 * MS);
+	close(fd);
+}
+
+/* Root 100 forking children 101..100+n, and run.cst. */
+static void root(unsigned n)
+{
+	int fd = tu_open(dir, "100.0.cst", CS_FILE_PROCESS, 100, 0);
+
+	tu_proc_args(fd, 100, 99, 0, CS_ROLE_ROOT, "server\0--preload", 17);
+	tu_backend(fd, CS_BACKEND_SOFT_DIRTY, "userfaultfd: Operation not permitted");
+	for (unsigned i = 1; i <= n; i++) {
+		tu_fork(fd, 100 + i, i, 1 * MS);
+		tu_child_exit(fd, 100 + i, i == 5 ? 9 : 0, 5 * MS);
+	}
+	tu_end(fd, CS_END_EXIT, 0, 6 * MS);
+	close(fd);
+	fd = tu_open(dir, "run.cst", CS_FILE_RUN, 99, 0);
+	tu_run(fd, 100, 100, "server");
+	tu_child_exit(fd, 100, 0, 7 * MS);
+	tu_run_end(fd, 0, 0, 12);
+	close(fd);
+}
+
+/* The four children of the DESIGN example: 256 MiB shared, 40 copied, 2 unshared by the parent. */
+static void example_run(void)
+{
+	root(4);
+	for (uint32_t i = 1; i <= 4; i++)
+		child(100 + i, CS_BACKEND_SOFT_DIRTY, 2560, 128, "worker", true);
+}
+
+static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
+{
+	cs_render_opts_t o = { .top = 5 };
+	cs_diag_t d = { "" };
+	cs_model_t m;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(cs_model_load(&m, dir, &d), 0);
+	assert_int_equal(fn(f, &m, &o), 0);
+	fclose(f);
+	cs_model_free(&m);
+	return buf;
+}
+
+/* --- a minimal JSON syntax checker ------------------------------------------------------ */
+
+static const char *ws(const char *p)
+{
+	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *value(const char *p, int depth);
+
+static const char *string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	while (*p && *p != '"') {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\' && strchr("\"\\/bfnrtu", p[1]) == NULL)
+			return NULL;
+		p += *p == '\\' ? 2 : 1;
+	}
+	return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *members(const char *p, char close, int depth, bool keyed)
+{
+	p = ws(p);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (keyed) {
+			p = string(ws(p));
+			if (!p || *(p = ws(p)) != ':')
+				return NULL;
+			p++;
+		}
+		p = value(p, depth + 1);
+		if (!p)
+			return NULL;
+		p = ws(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static const char *value(const char *p, int depth)
+{
+	p = ws(p);
+	if (depth > 64)
+		return NULL;
+	if (*p == '{')
+		return members(p + 1, '}', depth, true);
+	if (*p == '[')
+		return members(p + 1, ']', depth, false);
+	if (*p == '"')
+		return string(p);
+	for (const char *lit = "true\0false\0null\0"; *lit; lit += strlen(lit) + 1)
+		if (!strncmp(p, lit, strlen(lit)))
+			return p + strlen(lit);
+	if (*p == '-' || (*p >= '0' && *p <= '9')) {
+		char *end;
+		strtod(p, &end);
+		return end;
+	}
+	return NULL;
+}
+
+static void assert_valid_json(const char *doc)
+{
+	const char *end = value(doc, 0);
+
+	assert_non_null(end);
+	assert_string_equal(ws(end), "");
+}
+
+/* The text of `"key": VALUE` inside the object of process pid (top-level keys only, by order). */
+static char *field(const char *doc, unsigned pid, const char *key)
+{
+	static char out[256];
+	char pat[64];
+	const char *p, *next, *v;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\"pid\": %u,", pid);
+	p = strstr(doc, pat);
+	assert_non_null(p);
+	next = strstr(p + 1, "\"pid\": ");
+	snprintf(pat, sizeof(pat), "\n      \"%s\": ", key);
+	v = strstr(p, pat);
+	assert_non_null(v);
+	assert_true(!next || v < next);
+	v += strlen(pat);
+	n = strcspn(v, ",\n");
+	assert_true(n < sizeof(out));
+	memcpy(out, v, n);
+	out[n] = 0;
+	return out;
+}
+
+/* --- tests ------------------------------------------------------------------------------- */
+
+static void test_json_exact_values(void **state)
+{
+	char *doc;
+
+	(void)state;
+	example_run();
+	doc = render(cs_render_json);
+	assert_valid_json(doc);
+	assert_non_null(strstr(doc, "{\n  \"schema_version\": 1,\n  \"run\": {\n"));
+	assert_string_equal(field(doc, 101, "role"), "\"child\"");
+	assert_string_equal(field(doc, 101, "ppid"), "100");
+	assert_string_equal(field(doc, 101, "backend"), "\"soft-dirty\"");
+	assert_string_equal(field(doc, 101, "page_size"), "4096");
+	assert_string_equal(field(doc, 101, "ended"), "\"exit\"");
+	assert_string_equal(field(doc, 101, "exit_status"), "0");
+	assert_string_equal(field(doc, 101, "signal"), "null");
+	assert_string_equal(field(doc, 101, "complete"), "true");
+	assert_string_equal(field(doc, 101, "shared_at_fork_pages"), "16384");
+	assert_string_equal(field(doc, 101, "child_copied_pages"), "2560");
+	assert_string_equal(field(doc, 101, "parent_unshared_pages"), "128");
+	assert_string_equal(field(doc, 101, "unshared_pages"), "2688");
+	assert_string_equal(field(doc, 101, "child_new_pages"), "0");
+	assert_string_equal(field(doc, 101, "share_retained"), "0.835938");
+	assert_string_equal(field(doc, 101, "minor_faults"), "1234");
+	assert_string_equal(field(doc, 101, "changed_bytes"), "null");
+	assert_string_equal(field(doc, 101, "noop_copied_pages"), "null");
+	assert_string_equal(field(doc, 101, "amplification"), "null");
+	assert_string_equal(field(doc, 100, "role"), "\"root\"");
+	assert_string_equal(field(doc, 100, "cmd"), "\"server --preload\"");
+	assert_string_equal(field(doc, 100, "shared_at_fork_pages"), "null");
+	assert_non_null(strstr(doc, "\"timeline\": [\n        {\n          \"t_ms\": 2.000,\n"
+				    "          \"child_copied_pages\": 2560,\n"
+				    "          \"parent_unshared_pages\": 128,\n"));
+	assert_non_null(strstr(doc, "\"sites\": [],\n      \"writers\": [],\n"));
+	assert_non_null(strstr(doc, "\"totals\": {\n    \"children\": 4,\n    \"children_measured\": 4,\n"
+				    "    \"shared_at_fork_pages\": 65536,\n"
+				    "    \"child_copied_pages\": 10240,\n"
+				    "    \"parent_unshared_pages\": 512,\n"
+				    "    \"unshared_pages\": 10752,\n"
+				    "    \"child_new_pages\": 0,\n"
+				    "    \"share_retained\": 0.835938,\n"
+				    "    \"page_size\": 4096\n  }\n}\n"));
+	assert_non_null(strstr(doc, "\"root_pid\": 100,"));
+	assert_non_null(strstr(doc, "\"samples\": 12,"));
+	free(doc);
+}
+
+static void test_json_mapping_and_counters(void **state)
+{
+	char *doc;
+
+	(void)state;
+	example_run();
+	doc = render(cs_render_json);
+	assert_non_null(strstr(doc, "\"mappings\": [\n        {\n          \"name\": \"[heap]\",\n"
+				    "          \"kind\": \"heap\",\n"
+				    "          \"start\": 268435456,\n"
+				    "          \"end\": 335544320,\n"
+				    "          \"size_pages\": 16384,\n"
+				    "          \"shared_at_fork_pages\": 16384,\n"
+				    "          \"child_copied_pages\": 2560,\n"
+				    "          \"parent_unshared_pages\": 128,\n"));
+	assert_non_null(strstr(doc, "\"backends_probed\": [\n        {\n          \"name\": \"uffd-wp\",\n"
+				    "          \"usable\": false,\n"
+				    "          \"reason\": \"userfaultfd: Operation not permitted\",\n"));
+	free(doc);
+}
+
+static void test_json_escapes_untrusted_strings(void **state)
+{
+	char *doc;
+
+	(void)state;
+	root(1);
+	child(101, CS_BACKEND_EXCLUSIVE, 10, 5, "q\"b\\c\x01\n\xff\xc3\xa9\xed\xa0\x80", true);
+	doc = render(cs_render_json);
+	assert_valid_json(doc);
+	assert_string_equal(field(doc, 101, "cmd"),
+			    "\"q\\\"b\\\\c\\u0001\\n\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\"");
+	assert_string_equal(field(doc, 101, "child_copied_pages"), "null");
+	assert_string_equal(field(doc, 101, "parent_unshared_pages"), "null");
+	assert_string_equal(field(doc, 101, "unshared_pages"), "15");
+	free(doc);
+}
+
+static void test_text_totals_line(void **state)
+{
+	char *doc, want[4200];
+
+	(void)state;
+	example_run();
+	doc = render(cs_render_text);
+	snprintf(want, sizeof(want), "cowscope: run directory %s\n", dir);
+	assert_memory_equal(doc, want, strlen(want));
+	assert_non_null(strstr(doc, "\n4 children: 256 MiB shared at fork, 40 MiB copied (15.6%), "
+				    "2 MiB unshared by the parent\n"));
+	assert_non_null(strstr(doc, "\nbackend: soft-dirty ("));
+	assert_non_null(strstr(doc, "\n  uffd-wp was not usable: userfaultfd: Operation not "
+				    "permitted\n"));
+	assert_non_null(strstr(doc, "\n  100 server --preload  [root, exit 0]\n"));
+	assert_non_null(strstr(doc, "\n    101 worker  [child, exit 0]\n"));
+	assert_non_null(strstr(doc, "\n       101        64        10        0.5     83.6%         0"
+				    "       1234  exit 0\n"));
+	free(doc);
+}
+
+static void test_text_marks_incomplete(void **state)
+{
+	char *doc;
+
+	(void)state;
+	root(5);
+	for (uint32_t i = 1; i <= 5; i++)
+		child(100 + i, CS_BACKEND_SOFT_DIRTY, 2560, 128, "worker", i != 5);
+	doc = render(cs_render_text);
+	assert_non_null(strstr(doc, "\n    105 worker  [child, killed by SIGKILL; INCOMPLETE: "
+				    "killed by a signal before it could end its trace]\n"));
+	assert_non_null(strstr(doc, "\n  pid 105: incomplete: killed by a signal"));
+	assert_non_null(strstr(doc, "\n5 children: 320 MiB shared at fork, 50 MiB copied (15.6%), "
+				    "2.5 MiB unshared by the parent\n"));
+	free(doc);
+}
+
+/* Run `cowscope report ARGS` with stdout to /dev/null; returns its exit code. */
+static int report_exit(int argc, char **argv)
+{
+	static const cs_cmd_t *const cmds[] = { &cs_cmd_report, &cs_cmd_help };
+	const cs_cli_t cli = { cmds, 2 };
+	int saved = dup(1), null = open("/dev/null", O_WRONLY), rc;
+
+	fflush(stdout);
+	dup2(null, 1);
+	rc = cs_cmd_report.main(&cli, argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	close(null);
+	return rc;
+}
+
+static void test_report_exit_codes(void **state)
+{
+	char *empty;
+	char junk[64];
+
+	(void)state;
+	example_run();
+	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "json", dir, NULL }), 0);
+	assert_int_equal(report_exit(2, (char *[]){ "report", dir, NULL }), 0);
+	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "folded", dir, NULL }), 2);
+	assert_int_equal(report_exit(4, (char *[]){ "report", "--top", "x", dir, NULL }), 2);
+	assert_int_equal(report_exit(3, (char *[]){ "report", dir, dir, NULL }), 2);
+	assert_int_equal(report_exit(1, (char *[]){ "report", NULL }), 2);
+	assert_int_equal(report_exit(2, (char *[]){ "report", "--bogus", NULL }), 2);
+	assert_int_equal(report_exit(2, (char *[]){ "report", "--help", NULL }), 0);
+	assert_int_equal(report_exit(2, (char *[]){ "report", "/nonexistent/run", NULL }), 3);
+	empty = tu_mkdtemp();
+	assert_int_equal(report_exit(2, (char *[]){ "report", empty, NULL }), 3);
+	memset(junk, 'j', sizeof(junk));
+	tu_write_file(empty, "1.0.cst", junk, sizeof(junk));
+	assert_int_equal(report_exit(2, (char *[]){ "report", empty, NULL }), 3);
+	tu_rmtree(empty);
+	free(empty);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_json_exact_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_mapping_and_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_escapes_untrusted_strings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_totals_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_marks_incomplete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_exit_codes, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
