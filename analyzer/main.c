@@ -7,6 +7,7 @@
 #include "cs_config.h"
 
 static const cs_cmd_t *const commands[] = {
+	&cs_cmd_run,
 	&cs_cmd_report,
 	&cs_cmd_help,
 };

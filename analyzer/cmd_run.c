@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/* `cowscope run`: run a command under the shim, supervise its tree, report when it ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+#include "backend.h"
+#include "cli.h"
+#include "cs_config.h"
+#include "model.h"
+#include "record.h"
+#include "render.h"
+#include "supervise.h"
+#include "vec.h"
+
+#define INTERVAL_DEFAULT_MS 100
+#define INTERVAL_MAX_MS 3600000
+#define LINGER_DEFAULT_S 10
+#define LINGER_MAX_S 86400
+#define REPORT_TOP 5
+
+extern char **environ;
+
+typedef struct run_ctx {
+	const char *out;        /* -o DIR */
+	const char *backend_name;
+	uint8_t backend;        /* requested; CS_BACKEND_NONE for auto */
+	unsigned interval_ms;
+	unsigned linger_s;
+	bool quiet;
+	bool help;
+	char **cmd;             /* CMD [ARG...] */
+	/* while running */
+	char *shim;
+	char *dir;              /* absolute */
+	int dirfd;
+	int runfd;
+	int sigfd;
+	sigset_t oldmask;
+	char **envp;
+	pid_t root;
+	uint64_t start_ns;
+} run_ctx_t;
+
+static int set_backend(run_ctx_t *ctx, const char *name)
+{
+	if (cs_backend_parse(name, &ctx->backend))
+		return cs_usage_error(&cs_cmd_run, "unknown backend '%s' (auto, uffd-wp, soft-dirty, "
+				      "pfn or exclusive)", name);
+	ctx->backend_name = name;
+	return 0;
+}
+
+static int set_number(const char *opt, const char *s, unsigned long max, unsigned *out)
+{
+	unsigned long v;
+
+	if (cs_parse_uint(s, max, &v))
+		return cs_usage_error(&cs_cmd_run, "%s wants a number from 0 to %lu, not '%s'", opt,
+				      max, s);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_opt(run_ctx_t *ctx, int opt, char **argv)
+{
+	switch (opt) {
+	case 'o':
+		ctx->out = optarg;
+		return 0;
+	case 'b':
+		return set_backend(ctx, optarg);
+	case 'i':
+		return set_number("--interval", optarg, INTERVAL_MAX_MS, &ctx->interval_ms);
+	case 'l':
+		return set_number("--linger", optarg, LINGER_MAX_S, &ctx->linger_s);
+	case 'q':
+		ctx->quiet = true;
+		return 0;
+	case 'h':
+		ctx->help = true;
+		return 0;
+	}
+	return cs_getopt_error(&cs_cmd_run, opt, argv);
+}
+
+static int parse_args(run_ctx_t *ctx, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "linger", required_argument, NULL, 'l' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, err = 0;
+
+	optind = 0;
+	opterr = 0;
+	while (!err && (opt = getopt_long(argc, argv, "+:o:b:i:l:qh", longs, NULL)) != -1)
+		err = parse_opt(ctx, opt, argv);
+	if (err || ctx->help)
+		return err;
+	if (optind >= argc)
+		return cs_usage_error(&cs_cmd_run, "no command given (cowscope run [options] -- CMD "
+				      "[ARG...])");
+	ctx->cmd = argv + optind;
+	return 0;
+}
+
+/* Print "cowscope: " and the message on stderr; returns CS_EXIT_SYSTEM. */
+static int sys_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int sys_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cowscope: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CS_EXIT_SYSTEM;
+}
+
+/* The build tree's shim for a build-tree cowscope, else the installed one. */
+static const char *default_shim(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = 0;
+		if (!strncmp(exe, CS_BUILDDIR "/", strlen(CS_BUILDDIR "/")))
+			return CS_SHIM_BUILDDIR;
+	}
+	return CS_SHIM_INSTALLED;
+}
+
+static int resolve_shim(run_ctx_t *ctx)
+{
+	const char *env = getenv("COWSCOPE_SHIM");
+	const char *path = env && *env ? env : default_shim();
+
+	if (path[0] != '/')
+		return sys_error("the shim path must be absolute: '%s'", path);
+	if (strpbrk(path, ": \t\n"))
+		return sys_error("the shim path '%s' cannot go in LD_PRELOAD (it holds ':' or a "
+				 "space)", path);
+	if (access(path, R_OK))
+		return sys_error("cannot use the shim '%s': %s", path, strerror(errno));
+	ctx->shim = strdup(path);
+	return ctx->shim ? 0 : sys_error("out of memory");
+}
+
+static int check_backend(run_ctx_t *ctx)
+{
+	cs_probe_t p;
+
+	if (ctx->backend == CS_BACKEND_NONE || ctx->backend >= CS_BACKEND_COUNT)
+		return 0;
+	cs_backend_probe_for(&p, ctx->backend); /* probes the requested one for sure */
+	if (p.b[ctx->backend].usable)
+		return 0;
+	return sys_error("backend %s is not usable here: %s", cs_backend_name(ctx->backend),
+			 p.b[ctx->backend].reason);
+}
+
+/* An existing run directory is fine if it is an empty directory. */
+static int check_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int err = 0;
+
+	if (!d)
+		return sys_error("%s exists and is not a usable directory: %s", path, strerror(errno));
+	while (!err && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			err = sys_error("%s exists and is not empty", path);
+	closedir(d);
+	return err;
+}
+
+/* "cowscope.<basename of CMD>.<our pid>", with the name made safe for a path. */
+static void default_dir(const run_ctx_t *ctx, char *buf, size_t size)
+{
+	const char *slash = strrchr(ctx->cmd[0], '/');
+	const char *base = slash && slash[1] ? slash + 1 : ctx->cmd[0];
+	char name[65];
+	size_t n = 0;
+
+	for (; base[n] && n < sizeof(name) - 1; n++)
+		name[n] = strchr("/\\\n\t ", base[n]) ? '_' : base[n];
+	name[n] = 0;
+	snprintf(buf, size, "cowscope.%s.%d", n ? name : "cmd", (int)getpid());
+}
+
+static int make_run_dir(run_ctx_t *ctx)
+{
+	char name[128];
+	const char *path = ctx->out;
+	int err;
+
+	if (!path) {
+		default_dir(ctx, name, sizeof(name));
+		path = name;
+	}
+	if (mkdir(path, 0700)) {
+		if (errno != EEXIST)
+			return sys_error("cannot create run directory '%s': %s", path, strerror(errno));
+		if ((err = check_empty(path)))
+			return err;
+	}
+	ctx->dir = realpath(path, NULL);
+	if (!ctx->dir)
+		return sys_error("cannot resolve run directory '%s': %s", path, strerror(errno));
+	ctx->dirfd = open(ctx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (ctx->dirfd < 0)
+		return sys_error("cannot open run directory '%s': %s", ctx->dir, strerror(errno));
+	return 0;
+}
+
+static int open_run_file(run_ctx_t *ctx)
+{
+	cs_file_hdr_t h;
+
+	ctx->runfd = openat(ctx->dirfd, CS_RUN_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC | O_APPEND, 0600);
+	if (ctx->runfd < 0)
+		return sys_error("cannot create %s/" CS_RUN_FILE ": %s", ctx->dir, strerror(errno));
+	cs_file_hdr_init(&h, CS_FILE_RUN, (uint32_t)getpid(), 0);
+	if (write(ctx->runfd, &h, sizeof(h)) != (ssize_t)sizeof(h))
+		return sys_error("cannot write %s/" CS_RUN_FILE ": %s", ctx->dir, strerror(errno));
+	return 0;
+}
+
+static bool has_key(const char *entry, const char *key)
+{
+	size_t n = strlen(key);
+
+	return !strncmp(entry, key, n) && entry[n] == '=';
+}
+
+/* "KEY=a:b" (or "KEY=a" when b is NULL), in a new string. */
+static char *env_entry(const char *key, const char *a, const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, "%s=%s%s%s", key, a, b ? ":" : "", b ? b : "") < 0)
+		return NULL;
+	return s;
+}
+
+/* CMD's environment: ours, with the shim preloaded and the run directory set. */
+static int build_env(run_ctx_t *ctx)
+{
+	const char *preload = getenv("LD_PRELOAD");
+	bool set_backend = ctx->backend != CS_BACKEND_NONE;
+	size_t n = 0, k = 0;
+
+	while (environ[n])
+		n++;
+	ctx->envp = calloc(n + 4, sizeof(char *));
+	if (!ctx->envp)
+		return sys_error("out of memory");
+	ctx->envp[k++] = env_entry("LD_PRELOAD", ctx->shim, preload && *preload ? preload : NULL);
+	ctx->envp[k++] = env_entry("COWSCOPE_OUT", ctx->dir, NULL);
+	if (set_backend)
+		ctx->envp[k++] = env_entry("COWSCOPE_BACKEND", ctx->backend_name, NULL);
+	for (size_t i = 0; i < k; i++)
+		if (!ctx->envp[i])
+			return sys_error("out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!has_key(environ[i], "LD_PRELOAD") && !has_key(environ[i], "COWSCOPE_OUT") &&
+		    !(set_backend && has_key(environ[i], "COWSCOPE_BACKEND")))
+			ctx->envp[k++] = environ[i];
+	return 0;
+}
+
+static void free_env(run_ctx_t *ctx)
+{
+	if (!ctx->envp)
+		return;
+	for (size_t i = 0; ctx->envp[i] && i < 3; i++)
+		if (has_key(ctx->envp[i], "LD_PRELOAD") || has_key(ctx->envp[i], "COWSCOPE_OUT") ||
+		    has_key(ctx->envp[i], "COWSCOPE_BACKEND"))
+			free(ctx->envp[i]);
+	free(ctx->envp);
+}
+
+/*
+ * Block the signals the supervisor waits for (SIGCHLD, SIGTERM, SIGHUP: read
+ * from a signalfd) and SIGINT/SIGQUIT (ignored once CMD runs: the terminal
+ * sends them to CMD too). CMD gets the old mask back before exec.
+ */
+static int block_signals(run_ctx_t *ctx)
+{
+	sigset_t all, waited;
+
+	sigemptyset(&waited);
+	sigaddset(&waited, SIGCHLD);
+	sigaddset(&waited, SIGTERM);
+	sigaddset(&waited, SIGHUP);
+	all = waited;
+	sigaddset(&all, SIGINT);
+	sigaddset(&all, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &all, &ctx->oldmask))
+		return sys_error("cannot block signals: %s", strerror(errno));
+	ctx->sigfd = signalfd(-1, &waited, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ctx->sigfd < 0)
+		return sys_error("cannot create a signalfd: %s", strerror(errno));
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		return sys_error("cannot become a child subreaper: %s", strerror(errno));
+	return 0;
+}
+
+static __attribute__((noreturn)) void exec_cmd(run_ctx_t *ctx)
+{
+	int err;
+
+	sigprocmask(SIG_SETMASK, &ctx->oldmask, NULL);
+	execvpe(ctx->cmd[0], ctx->cmd, ctx->envp);
+	err = errno;
+	dprintf(2, "cowscope: cannot run '%s': %s\n", ctx->cmd[0], strerror(err));
+	_exit(err == EACCES ? 126 : 127);
+}
+
+/* One record into run.cst: the command line (arguments joined by NUL) and cwd. */
+static int put_run(run_ctx_t *ctx)
+{
+	static uint8_t buf[2 * 65536 + 256];
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
+	cs_rec_run_t *r = cs_rec_begin(&b, CS_REC_RUN, sizeof(*r));
+	char *cmdline = NULL, cwd[PATH_MAX];
+	const char *dir = getcwd(cwd, sizeof(cwd)) ? cwd : "";
+	size_t len = 0;
+	FILE *f = open_memstream(&cmdline, &len);
+
+	for (char **a = ctx->cmd; f && *a; a++)
+		fwrite(*a, 1, strlen(*a) + 1, f);
+	if (!f || fclose(f))
+		return sys_error("out of memory");
+	r->start_ns = ctx->start_ns;
+	r->root_pid = (uint32_t)ctx->root;
+	r->interval_ms = ctx->interval_ms;
+	r->linger_ms = ctx->linger_s * 1000u;
+	r->backend = ctx->backend;
+	cs_rec_put_str(&b, cmdline, len);
+	cs_rec_put_str(&b, dir, strlen(dir));
+	free(cmdline);
+	if (write(ctx->runfd, buf, cs_rec_finish(&b)) < 0)
+		return sys_error("cannot write %s/" CS_RUN_FILE ": %s", ctx->dir, strerror(errno));
+	return 0;
+}
+
+static int spawn(run_ctx_t *ctx)
+{
+	ctx->start_ns = cs_now_ns();
+	ctx->root = fork();
+	if (ctx->root < 0)
+		return sys_error("cannot fork: %s", strerror(errno));
+	if (ctx->root == 0)
+		exec_cmd(ctx);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	put_run(ctx); /* CMD runs either way: a lost record must not harm it */
+	return 0;
+}
+
+static int put_run_end(run_ctx_t *ctx, const cs_sup_t *s)
+{
+	cs_rec_run_end_t r = { .h = { CS_REC_RUN_END, 0, sizeof(r) }, .t_ns = cs_now_ns(),
+			       .root_status = s->root_status, .still_running = s->still_running,
+			       .samples = s->samples, .sample_ns = s->sample_ns };
+
+	if (write(ctx->runfd, &r, sizeof(r)) != (ssize_t)sizeof(r) || s->write_failed)
+		return sys_error("cannot write %s/" CS_RUN_FILE ": %s", ctx->dir,
+				 s->write_failed ? "a record was lost" : strerror(errno));
+	return 0;
+}
+
+/* The report on stderr; its errors do not change the exit status. */
+static void report(const run_ctx_t *ctx)
+{
+	cs_render_opts_t o = { .top = REPORT_TOP };
+	cs_diag_t d = { "" };
+	cs_model_t m;
+
+	if (ctx->quiet)
+		return;
+	if (cs_model_load(&m, ctx->dir, &d)) {
+		fprintf(stderr, "cowscope: no report: %s\n", d.msg);
+		return;
+	}
+	fputc('\n', stderr);
+	if (cs_render_text(stderr, &m, &o))
+		fprintf(stderr, "cowscope: the report could not be written in full\n");
+	cs_model_free(&m);
+}
+
+/* CMD's status as a shell would give it. */
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return CS_EXIT_SYSTEM;
+}
+
+static int supervise(run_ctx_t *ctx)
+{
+	cs_sup_t s = { .dirfd = ctx->dirfd, .runfd = ctx->runfd, .sigfd = ctx->sigfd,
+		       .root = ctx->root, .interval_ms = ctx->interval_ms,
+		       .linger_ms = ctx->linger_s * 1000u };
+	int err = cs_supervise(&s);
+
+	if (err)
+		sys_error("waiting for the command failed: %s", strerror(-err));
+	put_run_end(ctx, &s);
+	close(ctx->runfd);
+	ctx->runfd = -1;
+	report(ctx);
+	return s.root_done ? exit_code(s.root_status) : CS_EXIT_SYSTEM;
+}
+
+/* The steps before CMD runs, in order; each returns 0 or an exit code. */
+static int (*const steps[])(run_ctx_t *ctx) = {
+	resolve_shim, check_backend, make_run_dir, open_run_file, build_env, block_signals, spawn,
+};
+
+static void cleanup(run_ctx_t *ctx)
+{
+	free(ctx->shim);
+	free(ctx->dir);
+	free_env(ctx);
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
+	if (ctx->runfd >= 0)
+		close(ctx->runfd);
+	if (ctx->sigfd >= 0)
+		close(ctx->sigfd);
+}
+
+static int run(run_ctx_t *ctx)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < sizeof(steps) / sizeof(steps[0]); i++)
+		rc = steps[i](ctx);
+	if (!rc)
+		rc = supervise(ctx);
+	cleanup(ctx);
+	return rc;
+}
+
+static int run_main(const cs_cli_t *cli, int argc, char **argv)
+{
+	run_ctx_t ctx = { .interval_ms = INTERVAL_DEFAULT_MS, .linger_s = LINGER_DEFAULT_S,
+			  .dirfd = -1, .runfd = -1, .sigfd = -1 };
+	int err = parse_args(&ctx, argc, argv);
+
+	if (err)
+		return err;
+	if (ctx.help) {
+		cs_help_command(stdout, &cs_cmd_run);
+		return CS_EXIT_OK;
+	}
+	return run(&ctx);
+}
+
+const cs_cmd_t cs_cmd_run = {
+	.name = "run",
+	.summary = "run a command under cowscope and report its copy-on-write sharing",
+	.usage = "run [-o DIR] [--backend NAME] [--interval MS] [--linger SECONDS] [-q] -- CMD "
+		 "[ARG...]",
+	.help =
+		"Runs CMD with the cowscope shim preloaded, supervises its process tree, samples its\n"
+		"forked children from outside, writes the traces to a run directory, prints the\n"
+		"report on stderr when CMD ends, and exits with CMD's status (128+N if a signal N\n"
+		"killed it).\n"
+		"\n"
+		"options:\n"
+		"  -o, --output DIR     run directory (default: cowscope.<CMD>.<pid> here); created\n"
+		"                       mode 0700; an existing one must be empty\n"
+		"  -b, --backend NAME   auto (default), uffd-wp, soft-dirty, pfn or exclusive; a named\n"
+		"                       backend that is not usable here is an error\n"
+		"  -i, --interval MS    sample live children every MS ms (default 100; 0: never).\n"
+		"                       Sampling throttles itself: when a round takes longer than 2%\n"
+		"                       of the interval, the next pause is stretched so sampling\n"
+		"                       stays within about 2% of wall time\n"
+		"  -l, --linger SECONDS after CMD ends, wait this long for its remaining descendants\n"
+		"                       (default 10), then report them as still running\n"
+		"  -q, --quiet          do not print the report (read it with `cowscope report DIR`)\n"
+		"  -h, --help           show this help\n"
+		"\n"
+		"environment: COWSCOPE_SHIM overrides the shim's path (absolute). CMD gets\n"
+		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, with --backend, COWSCOPE_BACKEND.\n"
+		"While CMD runs, cowscope ignores SIGINT and SIGQUIT (the terminal sends them to CMD)\n"
+		"and forwards SIGTERM and SIGHUP to it.\n"
+		"\n"
+		"exit status: CMD's; 2 usage error; 4 cowscope could not start CMD (no shim, backend\n"
+		"not usable, run directory not usable); 126/127 CMD could not be executed.\n",
+	.main = run_main,
+};

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/* Supervising a `cowscope run`: reap, follow process files as they grow, sample, stop. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cowscope/trace_format.h"
+#include "sampler.h"
+#include "supervise.h"
+#include "vec.h"
+
+#define SCAN_MAX_RECORDS 100000  /* per file per tick: bounded work on a huge file */
+#define SAMPLE_SHARE 50          /* sampling gets at most 1/50 (2%) of wall time */
+#define DESC_MAX 1000000         /* descendants counted at most */
+
+struct cs_seen {
+	uint32_t pid;
+	uint32_t gen;
+	uint64_t off;           /* next record to read in its process file; 0: header not read */
+	bool have_proc;
+	bool fork_done;         /* its fork snapshot is complete: sampling may start */
+	bool ended;             /* it wrote its END: no more samples */
+	bool done;              /* nothing left to do for it */
+	bool fork_seq_known;
+	uint8_t role;
+	uint8_t backend;
+	uint32_t fork_seq;
+	uint64_t start_ns;
+	bool identity_known;
+	unsigned long long starttime; /* /proc/PID/stat field 22, once checked */
+	cs_sampler_t *sampler;
+};
+
+uint64_t cs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void put_record(cs_sup_t *s, const void *rec, size_t n)
+{
+	ssize_t w;
+
+	do
+		w = write(s->runfd, rec, n);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)n)
+		s->write_failed = true;
+}
+
+static void put_child_exit(cs_sup_t *s, pid_t pid, int status)
+{
+	cs_rec_child_exit_t r = { .h = { CS_REC_CHILD_EXIT, 0, sizeof(r) }, .pid = (uint32_t)pid,
+				  .status = status, .t_ns = cs_now_ns() };
+
+	put_record(s, &r, sizeof(r));
+}
+
+static void reaped(cs_sup_t *s, pid_t pid, int status)
+{
+	put_child_exit(s, pid, status);
+	if (pid != s->root)
+		return;
+	s->root_done = true;
+	s->root_status = status;
+	s->deadline_ns = cs_now_ns() + (uint64_t)s->linger_ms * 1000000u;
+}
+
+/* Reap every child that has ended; note when none is left at all. */
+static int reap(cs_sup_t *s)
+{
+	int status;
+	pid_t pid;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG | __WALL);
+		if (pid > 0) {
+			reaped(s, pid, status);
+			continue;
+		}
+		if (pid == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == ECHILD) {
+			s->no_children = true;
+			return 0;
+		}
+		return -errno;
+	}
+}
+
+static void forward_signals(cs_sup_t *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGTERM && si.ssi_signo != SIGHUP)
+			continue;
+		if (!s->root_done)
+			kill(s->root, (int)si.ssi_signo);
+		else
+			s->deadline_ns = 0; /* lingering: stop waiting now */
+	}
+}
+
+/* /proc/PID/stat field 22, the start time in clock ticks after boot. */
+static int proc_starttime(uint32_t pid, unsigned long long *out)
+{
+	char path[64], buf[1024];
+	const char *q;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", (unsigned)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = 0;
+	q = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	for (int i = 0; q && i < 20; i++)
+		q = strchr(q + 1, ' ');
+	if (!q || sscanf(q + 1, "%llu", out) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* CLOCK_BOOTTIME - CLOCK_MONOTONIC: time spent suspended. */
+static uint64_t suspended_ns(void)
+{
+	struct timespec b, m;
+
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return (uint64_t)(b.tv_sec - m.tv_sec) * 1000000000u + (uint64_t)(b.tv_nsec - m.tv_nsec);
+}
+
+/*
+ * Whether pid is still the process that wrote the trace: first time, it must
+ * have started no later than the trace says it did (a reused pid starts
+ * later); after that, its start time must not change.
+ */
+static bool same_process(cs_seen_t *e)
+{
+	unsigned long long t;
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t boot_ns;
+
+	if (proc_starttime(e->pid, &t) || hz <= 0)
+		return false;
+	if (e->identity_known)
+		return t == e->starttime;
+	boot_ns = (uint64_t)(t * (1000000000.0 / (double)hz));
+	if (e->start_ns && boot_ns > e->start_ns + suspended_ns() + 3u * 1000000000u / (uint64_t)hz)
+		return false;
+	e->identity_known = true;
+	e->starttime = t;
+	return true;
+}
+
+static void close_sampler(cs_seen_t *e)
+{
+	cs_sampler_close(e->sampler);
+	e->sampler = NULL;
+}
+
+static void finish(cs_seen_t *e)
+{
+	close_sampler(e);
+	e->done = true;
+}
+
+/* Read exactly n bytes at off; 1 if got, 0 if the file is shorter (still growing). */
+static int read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+	ssize_t r;
+
+	do
+		r = pread(fd, buf, n, (off_t)off);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return (size_t)r == n;
+}
+
+static int scan_header(cs_seen_t *e, int fd)
+{
+	cs_file_hdr_t h;
+	int got = read_at(fd, &h, sizeof(h), 0);
+
+	if (got <= 0)
+		return got;
+	if (memcmp(h.magic, CS_TRACE_MAGIC, CS_TRACE_MAGIC_LEN) || h.version_major != CS_TRACE_MAJOR ||
+	    h.byte_order != CS_TRACE_BYTE_ORDER || h.header_bytes < sizeof(h))
+		return -EBADMSG;
+	e->off = h.header_bytes;
+	return 1;
+}
+
+/* The fixed parts of the records the supervisor reads. */
+typedef union head_rec {
+	cs_rec_hdr_t h;
+	cs_rec_proc_t proc;
+	cs_rec_backend_t backend;
+	cs_rec_snap_t snap;
+	cs_rec_snap_end_t snap_end;
+	cs_rec_end_t end;
+	cs_rec_resume_t resume;
+} head_rec_t;
+
+static void on_record(cs_seen_t *e, const head_rec_t *r)
+{
+	switch (r->h.type) {
+	case CS_REC_PROC:
+		e->have_proc = true;
+		e->role = r->proc.role;
+		e->start_ns = r->proc.start_ns;
+		break;
+	case CS_REC_BACKEND:
+		e->backend = r->backend.chosen; /* the last one rules */
+		break;
+	case CS_REC_SNAP_BEGIN:
+		e->fork_seq_known |= r->snap.reason == CS_SNAP_FORK;
+		e->fork_seq = r->snap.reason == CS_SNAP_FORK ? r->snap.seq : e->fork_seq;
+		break;
+	case CS_REC_SNAP_END:
+		e->fork_done |= e->fork_seq_known && r->snap_end.seq == e->fork_seq;
+		break;
+	case CS_REC_END:
+	case CS_REC_RESUME:
+		e->ended = r->h.type == CS_REC_END;
+		break;
+	}
+}
+
+/* Fixed part the supervisor reads of each record type (0: skipped). */
+static size_t fixed_size(uint16_t type)
+{
+	static const size_t sizes[] = {
+		[CS_REC_PROC] = sizeof(cs_rec_proc_t),
+		[CS_REC_BACKEND] = sizeof(cs_rec_backend_t),
+		[CS_REC_SNAP_BEGIN] = sizeof(cs_rec_snap_t),
+		[CS_REC_SNAP_END] = sizeof(cs_rec_snap_end_t),
+		[CS_REC_END] = sizeof(cs_rec_end_t),
+		[CS_REC_RESUME] = sizeof(cs_rec_resume_t),
+	};
+
+	return type < sizeof(sizes) / sizeof(sizes[0]) ? sizes[type] : 0;
+}
+
+/* Read the records appended since the last scan, stopping at a partial one. */
+static int scan_records(cs_seen_t *e, int fd)
+{
+	head_rec_t r;
+	size_t need;
+	int got;
+
+	for (int i = 0; i < SCAN_MAX_RECORDS; i++) {
+		got = read_at(fd, &r.h, sizeof(r.h), e->off);
+		if (got <= 0)
+			return got;
+		if (r.h.size < sizeof(r.h) || r.h.size % 8 || r.h.size > CS_REC_MAX_BYTES)
+			return -EBADMSG;
+		need = fixed_size(r.h.type);
+		if (need > r.h.size)
+			return -EBADMSG;
+		got = read_at(fd, (uint8_t *)&r + sizeof(r.h), 1, e->off + r.h.size - 1);
+		if (got <= 0)
+			return got; /* the record is not all there yet */
+		if (need && (got = read_at(fd, &r, need, e->off)) <= 0)
+			return got;
+		if (need)
+			on_record(e, &r);
+		e->off += r.h.size;
+	}
+	return 0;
+}
+
+static void scan_file(cs_sup_t *s, cs_seen_t *e, const char *name)
+{
+	int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int got = 1;
+
+	if (fd < 0)
+		return;
+	if (e->off == 0)
+		got = scan_header(e, fd);
+	if (got > 0)
+		got = scan_records(e, fd);
+	close(fd);
+	if (got < 0)
+		finish(e); /* not a trace we can follow: the report will say what is wrong */
+}
+
+/* The entry for (pid, gen), inserted in order if new. O(log n) to find. */
+static cs_seen_t *seen_get(cs_sup_t *s, uint32_t pid, uint32_t gen)
+{
+	size_t lo = 0, hi = s->nseen, mid;
+	uint64_t key = (uint64_t)pid << 32 | gen, k;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		k = (uint64_t)s->seen[mid].pid << 32 | s->seen[mid].gen;
+		if (k == key)
+			return &s->seen[mid];
+		if (k < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (CS_VEC_GROW(s->seen, s->nseen, s->capseen))
+		return NULL;
+	memmove(&s->seen[lo + 1], &s->seen[lo], (s->nseen - lo) * sizeof(*s->seen));
+	s->nseen++;
+	s->seen[lo] = (cs_seen_t){ .pid = pid, .gen = gen };
+	return &s->seen[lo];
+}
+
+/* A newer image of pid exists: the older ones exec'd, stop sampling them. */
+static void supersede(cs_sup_t *s, const cs_seen_t *e)
+{
+	for (const cs_seen_t *x = e; x-- > s->seen && x->pid == e->pid;)
+		finish((cs_seen_t *)x);
+}
+
+static void maybe_sample(cs_sup_t *s, cs_seen_t *e)
+{
+	int err;
+
+	if (e->ended || (e->have_proc && e->role != CS_ROLE_CHILD)) {
+		finish(e);
+		return;
+	}
+	if (e->sampler || !e->fork_done || e->backend == CS_BACKEND_NONE)
+		return;
+	if (!same_process(e)) {
+		finish(e);
+		return;
+	}
+	err = cs_sampler_open(&e->sampler, s->dirfd, (int)e->pid, e->gen, e->backend);
+	if (err) {
+		e->sampler = NULL;
+		finish(e);
+	}
+}
+
+static bool parse_name(const char *name, uint32_t *pid, uint32_t *gen)
+{
+	unsigned p, g;
+	int n = 0;
+
+	if (name[0] < '0' || name[0] > '9' || sscanf(name, "%u.%u%n", &p, &g, &n) != 2)
+		return false;
+	*pid = p;
+	*gen = g;
+	return !strcmp(name + n, CS_TRACE_SUFFIX);
+}
+
+static void visit(cs_sup_t *s, const char *name)
+{
+	uint32_t pid, gen;
+	cs_seen_t *e;
+
+	if (!parse_name(name, &pid, &gen) || !(e = seen_get(s, pid, gen)))
+		return;
+	supersede(s, e);
+	if (e->done)
+		return;
+	scan_file(s, e, name);
+	if (!e->done)
+		maybe_sample(s, e);
+}
+
+/* Follow every process file of the run directory. */
+static void discover(cs_sup_t *s)
+{
+	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(dir)))
+		visit(s, de->d_name);
+	closedir(dir);
+}
+
+static void sample_one(cs_sup_t *s, cs_seen_t *e)
+{
+	uint64_t cost = 0;
+
+	if (!same_process(e)) {
+		finish(e);
+		return;
+	}
+	if (cs_sampler_take(e->sampler, &cost)) {
+		finish(e); /* -ESRCH: it exited; anything else: stop trying */
+		return;
+	}
+	s->samples++;
+}
+
+/* One sampling round; returns the wall time it took. */
+static uint64_t tick(cs_sup_t *s)
+{
+	uint64_t t0 = cs_now_ns(), cost;
+
+	discover(s);
+	for (size_t i = 0; i < s->nseen; i++)
+		if (s->seen[i].sampler)
+			sample_one(s, &s->seen[i]);
+	cost = cs_now_ns() - t0;
+	s->sample_ns += cost;
+	return cost;
+}
+
+/* Children of every thread of pid, appended to *v. */
+static int add_children(uint32_t pid, uint32_t **v, size_t *n, size_t *cap)
+{
+	char path[96];
+	unsigned c;
+	DIR *tasks;
+	struct dirent *t;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/task", (unsigned)pid);
+	tasks = opendir(path);
+	if (!tasks)
+		return -errno;
+	while ((t = readdir(tasks)) && *n < DESC_MAX) {
+		if (t->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%.20s/children", (unsigned)pid, t->d_name);
+		f = fopen(path, "re");
+		while (f && fscanf(f, "%u", &c) == 1 && *n < DESC_MAX &&
+		       !cs_vec_reserve((void **)v, cap, *n, 1, sizeof(**v)))
+			(*v)[(*n)++] = c;
+		if (f)
+			fclose(f);
+	}
+	closedir(tasks);
+	return 0;
+}
+
+/* Our live descendants (breadth first through /proc/PID/task/TID/children). */
+static uint32_t count_descendants(const cs_sup_t *s)
+{
+	uint32_t *v = NULL, count = 0;
+	size_t n = 0, cap = 0;
+	bool ok = add_children((uint32_t)getpid(), &v, &n, &cap) == 0;
+
+	for (size_t i = 0; ok && i < n; i++)
+		add_children(v[i], &v, &n, &cap);
+	free(v);
+	if (ok)
+		return (uint32_t)n;
+	for (size_t i = 0; i < s->nseen; i++) /* no children files: count traced ones alive */
+		count += s->seen[i].identity_known && kill((pid_t)s->seen[i].pid, 0) == 0;
+	return count;
+}
+
+/* Sleep until a signal arrives or timeout_ms passes (-1: no timeout). */
+static void wait_event(cs_sup_t *s, int timeout_ms)
+{
+	struct pollfd p = { .fd = s->sigfd, .events = POLLIN };
+
+	if (poll(&p, 1, timeout_ms) > 0)
+		forward_signals(s);
+}
+
+static int ms_until(uint64_t now, uint64_t t)
+{
+	uint64_t ms = t > now ? (t - now + 999999) / 1000000 : 0;
+
+	return ms > 3600000 ? 3600000 : (int)ms;
+}
+
+/* How long to sleep: until the next sample or the linger deadline. */
+static int next_timeout(const cs_sup_t *s, uint64_t next_sample)
+{
+	uint64_t now = cs_now_ns();
+	int t = s->interval_ms ? ms_until(now, next_sample) : -1;
+	int d = s->root_done ? ms_until(now, s->deadline_ns) : -1;
+
+	if (t < 0 || (d >= 0 && d < t))
+		return d;
+	return t;
+}
+
+int cs_supervise(cs_sup_t *s)
+{
+	uint64_t interval_ns = (uint64_t)s->interval_ms * 1000000u, next = cs_now_ns() + interval_ns;
+	uint64_t cost;
+	int err;
+
+	for (;;) {
+		err = reap(s);
+		if (err || (s->root_done && s->no_children))
+			break;
+		if (s->root_done && cs_now_ns() >= s->deadline_ns) {
+			s->still_running = count_descendants(s);
+			break;
+		}
+		if (s->interval_ms && cs_now_ns() >= next) {
+			cost = tick(s); /* stretch the pause so sampling stays <= 1/50 of the time */
+			next = cs_now_ns() + (cost * (SAMPLE_SHARE - 1) > interval_ns
+						      ? cost * (SAMPLE_SHARE - 1) : interval_ns);
+		}
+		wait_event(s, next_timeout(s, next));
+	}
+	for (size_t i = 0; i < s->nseen; i++)
+		close_sampler(&s->seen[i]);
+	free(s->seen);
+	s->seen = NULL;
+	s->nseen = s->capseen = 0;
+	return err;
+}
