@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `cowscope help [COMMAND]`, and the help texts' layout shared by every command. */
+#include <string.h>
 #include "cli.h"
 #include "cs_config.h"
 
@@ -31,6 +32,10 @@ static int help_main(const cs_cli_t *cli, int argc, char **argv)
 		return cs_usage_error(&cs_cmd_help, "too many arguments");
 	if (argc < 2) {
 		cs_help_overview(stdout, cli);
+		return CS_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		cs_help_command(stdout, &cs_cmd_help);
 		return CS_EXIT_OK;
 	}
 	if (argv[1][0] == '-' && argv[1][1])

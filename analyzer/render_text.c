@@ -114,8 +114,9 @@ static void backend(text_t *t)
 	for (size_t i = 0; i < p->nprobed; i++) {
 		const cs_probed_t *e = &p->probed[i];
 
-		if (e->usable || e->backend >= p->backend || e->backend == CS_BACKEND_NONE)
-			continue;
+		if (e->usable || e->backend == CS_BACKEND_NONE || p->requested == p->backend ||
+		    (e->backend >= p->backend && e->backend != p->requested))
+			continue; /* only better ones, or the one asked for, that did not work */
 		fprintf(t->f, "  %s was not usable: %s\n", cs_backend_name(e->backend),
 			clean(e->reason, strlen(e->reason), reason, sizeof(reason)));
 	}
@@ -271,16 +272,29 @@ static int cmp_mapfig(const void *a, const void *b)
 	return (x->start > y->start) - (x->start < y->start);
 }
 
+/* A mapping's name in at most 30 columns: a long path keeps its end. */
+static const char *map_name(const cs_mapfig_t *mf, char *buf, size_t size)
+{
+	size_t n = strlen(mf->name);
+
+	if (n == 0)
+		return "[anon]";
+	if (n <= 30)
+		return clean(mf->name, n, buf, size);
+	buf[0] = buf[1] = buf[2] = '.';
+	clean(mf->name + n - 27, 27, buf + 3, size - 3);
+	return buf;
+}
+
 static void map_row(text_t *t, const cs_proc_t *p, const cs_mapfig_t *mf)
 {
-	char name[48], a[16], b[16], c[16], d[16];
+	char name[48], a[16], b[16], c[16], d[16], e[16];
 	uint32_t ps = p->page_size;
 
-	clean(mf->name, strlen(mf->name), name, sizeof(name));
-	fprintf(t->f, "    %-30s %9s %9s %10s %9s%s\n", name[0] ? name : "[anon]",
+	fprintf(t->f, "    %-30s %9s %9s %10s %9s %9s%s\n", map_name(mf, name, sizeof(name)),
 		pages_mib(mf->shared_at_fork, ps, a, 16), pages_mib(mf->child_copied, ps, b, 16),
-		pages_mib(mf->parent_unshared, ps, c, 16), pages_mib(mf->child_new, ps, d, 16),
-		mf->approximate ? "  ~ huge pages: approximate" : "");
+		pages_mib(mf->parent_unshared, ps, c, 16), pages_mib(mf->unshared, ps, e, 16),
+		pages_mib(mf->child_new, ps, d, 16), mf->approximate ? "  ~ huge pages: approximate" : "");
 }
 
 static int top_maps(text_t *t, const cs_proc_t *p)
@@ -314,8 +328,8 @@ static int mappings(text_t *t)
 			continue;
 		if (!any)
 			fprintf(t->f, "\ntop %u mappings by child-copied pages (MiB):\n    %-30s %9s %9s"
-				" %10s %9s\n", t->o->top, "MAPPING", "SHARED", "COPIED", "P-UNSHARED",
-				"NEW");
+				" %10s %9s %9s\n", t->o->top, "MAPPING", "SHARED", "COPIED", "P-UNSHARED",
+				"UNSHARED", "NEW");
 		any = true;
 		err = top_maps(t, p);
 	}
