@@ -310,19 +310,31 @@ static long parent_gen(const cs_model_t *m, const cs_proc_t *p)
 	return best;
 }
 
-static bool reaches(const cs_model_t *m, size_t from, size_t target)
+/*
+ * Cut cycles that forged ppids can make: walk up from each node, marking the
+ * path; meeting the path again means a cycle, cut at the node we came from.
+ * O(n): each node is walked once.
+ */
+static int cut_cycles(cs_model_t *m)
 {
-	long x = m->procs[from].parent;
+	uint8_t *state = calloc(m->nprocs + 1, 1); /* 0 new, 1 on the path, 2 done */
+	long x, prev;
 
-	for (size_t steps = 0; x >= 0 && steps <= m->nprocs; steps++) {
-		if ((size_t)x == target)
-			return true;
-		x = m->procs[x].parent;
+	if (!state)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		for (x = (long)i, prev = -1; x >= 0 && state[x] == 0; prev = x, x = m->procs[x].parent)
+			state[x] = 1;
+		if (x >= 0 && state[x] == 1)
+			m->procs[prev].parent = -1;
+		for (x = (long)i; x >= 0 && state[x] == 1; x = m->procs[x].parent)
+			state[x] = 2;
 	}
-	return false;
+	free(state);
+	return 0;
 }
 
-static void link_tree(cs_model_t *m)
+static int link_tree(cs_model_t *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		cs_proc_t *p = &m->procs[i];
@@ -333,9 +345,7 @@ static void link_tree(cs_model_t *m)
 		else if (p->ppid >= 0 && p->ppid <= UINT32_MAX && p->ppid != p->pid)
 			p->parent = parent_gen(m, p);
 	}
-	for (size_t i = 0; i < m->nprocs; i++)
-		if (reaches(m, i, i))
-			m->procs[i].parent = -1; /* a cycle from forged ppids: cut it here */
+	return cut_cycles(m);
 }
 
 static void find_root(cs_model_t *m)
@@ -398,7 +408,11 @@ int cs_model_link(cs_model_t *m, cs_diag_t *d)
 	}
 	for (size_t i = 0; i < m->nprocs; i++)
 		resolve_end(m, i, &ri);
-	link_tree(m);
+	err = link_tree(m);
+	if (err) {
+		cs_diag_set(d, "out of memory");
+		goto out;
+	}
 	find_root(m);
 out:
 	free(ri.v);

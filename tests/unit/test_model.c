@@ -463,13 +463,18 @@ static void test_forged_ppid_cycle(void **state)
 	int fd = tu_open(dir, "700.0.cst", CS_FILE_PROCESS, 700, 0);
 
 	(void)state;
-	tu_proc(fd, 700, 701, 0, CS_ROLE_CHILD, "a");
+	tu_proc(fd, 700, 702, 0, CS_ROLE_CHILD, "a");
 	close(fd);
 	fd = tu_open(dir, "701.0.cst", CS_FILE_PROCESS, 701, 0);
 	tu_proc(fd, 701, 700, 0, CS_ROLE_CHILD, "b");
 	close(fd);
+	fd = tu_open(dir, "702.0.cst", CS_FILE_PROCESS, 702, 0);
+	tu_proc(fd, 702, 701, 0, CS_ROLE_CHILD, "c");
+	close(fd);
 	assert_int_equal(cs_model_load(&m, dir, &d), 0);
-	assert_true(m.procs[0].parent < 0 || m.procs[1].parent < 0);
+	assert_int_equal(m.nprocs, 3);
+	assert_int_equal((m.procs[0].parent < 0) + (m.procs[1].parent < 0) + (m.procs[2].parent < 0),
+			 1); /* one edge cut, the rest of the chain kept */
 	cs_model_free(&m);
 }
 

@@ -350,44 +350,70 @@ static void test_not_a_regular_file(void **state)
 	assert_non_null(strstr(d.msg, "3.0.cst: not a regular file"));
 }
 
-/* Flip bytes of a valid multi-record trace at random: any result but a crash. */
-static void test_mutations_never_crash(void **state)
+/* Flip bytes of file `name` at random, or cut it short: any result but a crash. */
+static void mutate(fx_t *f, const char *name, int rounds, uint32_t *x)
 {
-	fx_t *f = *state;
 	cs_diag_t d = { "" };
 	cs_model_t m;
-	cs_run_t runs[] = { { 16, 4 }, { 30, 2 } };
-	uint64_t pfn[4] = { 1, 2, 3, 4 };
 	size_t n;
-	char *orig;
-	uint32_t x = 12345;
-	int fd = tu_open(f->dir, "9.0.cst", CS_FILE_PROCESS, 9, 0);
+	char *orig = tu_slurp(path_of(f, name), &n);
 
-	tu_proc(fd, 9, 1, 0, CS_ROLE_CHILD, "child");
-	tu_backend(fd, CS_BACKEND_PFN, "no");
-	tu_snap_begin(fd, 0, CS_SNAP_FORK, CS_BACKEND_PFN, 100, 0);
-	tu_mapping(fd, 0, 16 * TU_PAGE, 40 * TU_PAGE, CS_MAP_HEAP, 1, "[heap]");
-	tu_pages(fd, 0, CS_SET_PRESENT, runs, 2);
-	tu_pfns(fd, 0, 16, pfn, 4);
-	tu_snap_end(fd, 0);
-	tu_note(fd, CS_NOTE_LIMIT, 0, "a note");
-	tu_end(fd, CS_END_EXIT, 0, 200);
-	close(fd);
-	orig = tu_slurp(path_of(f, "9.0.cst"), &n);
-	for (int i = 0; i < 3000; i++) {
+	for (int i = 0; i < rounds; i++) {
 		char *mut = malloc(n);
 
 		memcpy(mut, orig, n);
 		for (int k = 0; k < 1 + i % 4; k++) {
-			x = x * 1664525u + 1013904223u;
-			mut[(x >> 8) % n] = (char)(x >> 24);
+			*x = *x * 1664525u + 1013904223u;
+			mut[(*x >> 8) % n] = (char)(*x >> 24);
 		}
-		tu_write_file(f->dir, "9.0.cst", mut, (i % 7) ? n : (x >> 4) % n);
+		tu_write_file(f->dir, name, mut, (i % 7) ? n : (*x >> 4) % n);
 		if (cs_model_load(&m, f->dir, &d) == 0)
 			cs_model_free(&m);
 		free(mut);
 	}
+	tu_write_file(f->dir, name, orig, n);
 	free(orig);
+}
+
+/* A run of every file kind, each mutated in turn. */
+static void test_mutations_never_crash(void **state)
+{
+	fx_t *f = *state;
+	cs_run_t runs[] = { { 16, 4 }, { 30, 2 } };
+	uint64_t pfn[4] = { 1, 2, 3, 4 };
+	uint32_t x = 12345;
+	int fd = tu_open(f->dir, "9.0.cst", CS_FILE_PROCESS, 9, 0);
+
+	tu_proc(fd, 9, 8, 0, CS_ROLE_CHILD, "child");
+	tu_backend(fd, CS_BACKEND_PFN, "no");
+	tu_shim_range(fd, 20 * TU_PAGE, 21 * TU_PAGE);
+	tu_snap_begin(fd, 0, CS_SNAP_FORK, CS_BACKEND_PFN, 100, 0);
+	tu_mapping(fd, 0, 16 * TU_PAGE, 40 * TU_PAGE, CS_MAP_HEAP, 1, "[heap]");
+	tu_pages(fd, 0, CS_SET_PRESENT, runs, 2);
+	tu_pages(fd, 0, CS_SET_EXCL, runs, 1);
+	tu_pfns(fd, 0, 16, pfn, 4);
+	tu_snap_end(fd, 0);
+	tu_note(fd, CS_NOTE_LIMIT, 0, "a note");
+	tu_counters(fd, pfn, 4);
+	tu_fork(fd, 10, 0, 150);
+	tu_end(fd, CS_END_EXEC, 0, 200);
+	close(fd);
+	fd = tu_open(f->dir, "9.0.samples.cst", CS_FILE_SAMPLES, 9, 0);
+	tu_snap_begin(fd, 0, CS_SNAP_SAMPLE, CS_BACKEND_PFN, 150, 0);
+	tu_mapping(fd, 0, 16 * TU_PAGE, 40 * TU_PAGE, CS_MAP_HEAP, 1, "[heap]");
+	tu_pages(fd, 0, CS_SET_PRESENT, runs, 2);
+	tu_pages(fd, 0, CS_SET_EXCL, runs, 2);
+	tu_pfns(fd, 0, 17, pfn, 4);
+	tu_snap_end(fd, 0);
+	close(fd);
+	fd = tu_open(f->dir, "run.cst", CS_FILE_RUN, 8, 0);
+	tu_run(fd, 9, 100, "child");
+	tu_child_exit(fd, 9, 0, 300);
+	tu_run_end(fd, 0, 1, 1);
+	close(fd);
+	mutate(f, "9.0.cst", 2000, &x);
+	mutate(f, "9.0.samples.cst", 1000, &x);
+	mutate(f, "run.cst", 1000, &x);
 }
 
 int main(void)
