@@ -50,6 +50,7 @@ typedef struct run_ctx {
 	int runfd;
 	int sigfd;
 	sigset_t oldmask;
+	struct sigaction oldchld; /* CMD gets it back: an ignored SIGCHLD stays ignored there */
 	char **envp;
 	pid_t root;
 	uint64_t start_ns;
@@ -307,7 +308,8 @@ static void free_env(run_ctx_t *ctx)
 /*
  * Block the signals the supervisor waits for (SIGCHLD, SIGTERM, SIGHUP: read
  * from a signalfd) and SIGINT/SIGQUIT (ignored once CMD runs: the terminal
- * sends them to CMD too). CMD gets the old mask back before exec.
+ * sends them to CMD too); make sure SIGCHLD is not ignored, or the kernel
+ * would reap for us. CMD gets the old mask and SIGCHLD action back before exec.
  */
 static int block_signals(run_ctx_t *ctx)
 {
@@ -322,6 +324,8 @@ static int block_signals(run_ctx_t *ctx)
 	sigaddset(&all, SIGQUIT);
 	if (sigprocmask(SIG_BLOCK, &all, &ctx->oldmask))
 		return sys_error("cannot block signals: %s", strerror(errno));
+	if (sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = SIG_DFL }, &ctx->oldchld))
+		return sys_error("cannot reset SIGCHLD: %s", strerror(errno));
 	ctx->sigfd = signalfd(-1, &waited, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (ctx->sigfd < 0)
 		return sys_error("cannot create a signalfd: %s", strerror(errno));
@@ -334,6 +338,7 @@ static __attribute__((noreturn)) void exec_cmd(run_ctx_t *ctx)
 {
 	int err;
 
+	sigaction(SIGCHLD, &ctx->oldchld, NULL);
 	sigprocmask(SIG_SETMASK, &ctx->oldmask, NULL);
 	execvpe(ctx->cmd[0], ctx->cmd, ctx->envp);
 	err = errno;
