@@ -115,20 +115,21 @@ static int set_add(cs_harvest_t *h, harvest_mem_t *m, uint8_t set, uint64_t firs
 
 static int pfn_flush(cs_harvest_t *h, pfn_builder_t *b)
 {
-	uint32_t count = b->rec->count;
+	uint32_t count = b->rec->count, size = (uint32_t)(sizeof(cs_rec_pfns_t) + count * 8u);
 	uint64_t first = b->rec->first_page;
+	int r;
 
 	if (count == 0)
 		return 0;
 	memset(b->rec, 0, sizeof(*b->rec));
 	b->rec->h.type = CS_REC_PFNS;
-	b->rec->h.size = (uint32_t)(sizeof(cs_rec_pfns_t) + count * 8u);
+	b->rec->h.size = size;
 	b->rec->seq = h->seq;
 	b->rec->first_page = first;
 	b->rec->count = count;
-	count = b->rec->h.size;
+	r = put(h, b->rec, size);
 	b->rec->count = 0;
-	return put(h, b->rec, count);
+	return r;
 }
 
 static int pfn_add(cs_harvest_t *h, pfn_builder_t *b, uint64_t page, uint64_t pfn)

@@ -2,6 +2,7 @@
 /* The interposers: fork family, exit family, exec family, wait family. They forward and record. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,7 +203,7 @@ CS_HOOK int execveat(int dirfd, const char *path, char *const argv[], char *cons
 	return after_exec(t, REAL(execveat)(dirfd, path, argv, envp, flags));
 }
 
-/* Count the variadic arguments up to the terminating NULL. */
+/* Count the variadic arguments up to the terminating NULL (as glibc does, at most INT_MAX). */
 static size_t count_args(const char *arg0, va_list ap)
 {
 	size_t n = 1;
@@ -210,7 +211,7 @@ static size_t count_args(const char *arg0, va_list ap)
 
 	va_copy(aq, ap);
 	if (arg0)
-		while (va_arg(aq, const char *))
+		while (va_arg(aq, const char *) && n < INT_MAX)
 			n++;
 	va_end(aq);
 	return n;
@@ -234,6 +235,11 @@ CS_HOOK int execl(const char *path, const char *arg0, ...)
 
 	va_start(ap, arg0);
 	n = count_args(arg0, ap);
+	if (n >= INT_MAX) {
+		va_end(ap);
+		errno = E2BIG; /* glibc's execl* refuse the same */
+		return -1;
+	}
 	char *argv[n + 1];
 	fill_args(argv, n, arg0, &ap);
 	va_end(ap);
@@ -247,6 +253,11 @@ CS_HOOK int execlp(const char *file, const char *arg0, ...)
 
 	va_start(ap, arg0);
 	n = count_args(arg0, ap);
+	if (n >= INT_MAX) {
+		va_end(ap);
+		errno = E2BIG; /* glibc's execl* refuse the same */
+		return -1;
+	}
 	char *argv[n + 1];
 	fill_args(argv, n, arg0, &ap);
 	va_end(ap);
@@ -261,6 +272,11 @@ CS_HOOK int execle(const char *path, const char *arg0, ...)
 
 	va_start(ap, arg0);
 	n = count_args(arg0, ap);
+	if (n >= INT_MAX) {
+		va_end(ap);
+		errno = E2BIG; /* glibc's execl* refuse the same */
+		return -1;
+	}
 	char *argv[n + 1];
 	fill_args(argv, n, arg0, &ap);
 	envp = va_arg(ap, char *const *);
