@@ -66,7 +66,10 @@ static char *ended_str(const cs_proc_t *p, char *buf, size_t size)
 	switch (p->ended) {
 	case CS_ENDED_EXIT:
 	case CS_ENDED__EXIT:
-		snprintf(buf, size, "%s %d", cs_ended_name(p->ended), p->exit_status);
+		if (p->exit_status < 0) /* return from main under plain LD_PRELOAD: not seen */
+			snprintf(buf, size, "%s ?", cs_ended_name(p->ended));
+		else
+			snprintf(buf, size, "%s %d", cs_ended_name(p->ended), p->exit_status);
 		break;
 	case CS_ENDED_EXEC:
 		snprintf(buf, size, "exec");
