@@ -34,9 +34,6 @@ static __thread int in_hook __attribute__((tls_model("initial-exec")));
 	X(int, execvpe, (const char *, char *const[], char *const[]))                 \
 	X(int, fexecve, (int, char *const[], char *const[]))                          \
 	X(int, execveat, (int, const char *, char *const[], char *const[], int))      \
-	X(pid_t, wait, (int *))                                                        \
-	X(pid_t, waitpid, (pid_t, int *, int))                                         \
-	X(pid_t, wait3, (int *, int, struct rusage *))                                 \
 	X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                          \
 	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))
 
@@ -228,60 +225,59 @@ static void fill_args(char **argv, size_t n, const char *arg0, va_list *ap)
 		(void)va_arg(*ap, char *);
 }
 
-CS_HOOK int execl(const char *path, const char *arg0, ...)
-{
-	va_list ap;
-	size_t n;
+enum exec_list_kind { EXEC_L, EXEC_LP, EXEC_LE };
 
-	va_start(ap, arg0);
-	n = count_args(arg0, ap);
+/* execl, execlp and execle: gather the list into argv (and envp) and call the v-form hook. */
+static int exec_list(enum exec_list_kind kind, const char *path, const char *arg0, va_list *ap)
+{
+	size_t n = count_args(arg0, *ap);
+	char *const *envp;
+
 	if (n >= INT_MAX) {
-		va_end(ap);
 		errno = E2BIG; /* glibc's execl* refuse the same */
 		return -1;
 	}
 	char *argv[n + 1];
-	fill_args(argv, n, arg0, &ap);
+	fill_args(argv, n, arg0, ap);
+	if (kind == EXEC_L)
+		return execv(path, argv);
+	if (kind == EXEC_LP)
+		return execvp(path, argv);
+	envp = va_arg(*ap, char *const *);
+	return execve(path, argv, envp);
+}
+
+CS_HOOK int execl(const char *path, const char *arg0, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, arg0);
+	r = exec_list(EXEC_L, path, arg0, &ap);
 	va_end(ap);
-	return execv(path, argv);
+	return r;
 }
 
 CS_HOOK int execlp(const char *file, const char *arg0, ...)
 {
 	va_list ap;
-	size_t n;
+	int r;
 
 	va_start(ap, arg0);
-	n = count_args(arg0, ap);
-	if (n >= INT_MAX) {
-		va_end(ap);
-		errno = E2BIG; /* glibc's execl* refuse the same */
-		return -1;
-	}
-	char *argv[n + 1];
-	fill_args(argv, n, arg0, &ap);
+	r = exec_list(EXEC_LP, file, arg0, &ap);
 	va_end(ap);
-	return execvp(file, argv);
+	return r;
 }
 
 CS_HOOK int execle(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	char *const *envp;
-	size_t n;
+	int r;
 
 	va_start(ap, arg0);
-	n = count_args(arg0, ap);
-	if (n >= INT_MAX) {
-		va_end(ap);
-		errno = E2BIG; /* glibc's execl* refuse the same */
-		return -1;
-	}
-	char *argv[n + 1];
-	fill_args(argv, n, arg0, &ap);
-	envp = va_arg(ap, char *const *);
+	r = exec_list(EXEC_LE, path, arg0, &ap);
 	va_end(ap);
-	return execve(path, argv, envp);
+	return r;
 }
 
 /* ---- wait family: note how each child ended ---- */
@@ -294,40 +290,8 @@ static void note_status(pid_t pid, int status)
 	}
 }
 
-CS_HOOK pid_t wait(int *wstatus)
-{
-	int st = 0;
-	pid_t pid = REAL(wait)(&st);
-
-	note_status(pid, st);
-	if (wstatus && pid > 0)
-		*wstatus = st;
-	return pid;
-}
-
-CS_HOOK pid_t waitpid(pid_t which, int *wstatus, int options)
-{
-	int st = 0;
-	pid_t pid = REAL(waitpid)(which, &st, options);
-
-	note_status(pid, st);
-	if (wstatus && pid > 0)
-		*wstatus = st;
-	return pid;
-}
-
-CS_HOOK pid_t wait3(int *wstatus, int options, struct rusage *ru)
-{
-	int st = 0;
-	pid_t pid = REAL(wait3)(&st, options, ru);
-
-	note_status(pid, st);
-	if (wstatus && pid > 0)
-		*wstatus = st;
-	return pid;
-}
-
-CS_HOOK pid_t wait4(pid_t which, int *wstatus, int options, struct rusage *ru)
+/* wait, waitpid and wait3 are wait4 with defaults: one path forwards to the real wait4. */
+static pid_t reap(pid_t which, int *wstatus, int options, struct rusage *ru)
 {
 	int st = 0;
 	pid_t pid = REAL(wait4)(which, &st, options, ru);
@@ -336,6 +300,26 @@ CS_HOOK pid_t wait4(pid_t which, int *wstatus, int options, struct rusage *ru)
 	if (wstatus && pid > 0)
 		*wstatus = st;
 	return pid;
+}
+
+CS_HOOK pid_t wait(int *wstatus)
+{
+	return reap(-1, wstatus, 0, NULL);
+}
+
+CS_HOOK pid_t waitpid(pid_t which, int *wstatus, int options)
+{
+	return reap(which, wstatus, options, NULL);
+}
+
+CS_HOOK pid_t wait3(int *wstatus, int options, struct rusage *ru)
+{
+	return reap(-1, wstatus, options, ru);
+}
+
+CS_HOOK pid_t wait4(pid_t which, int *wstatus, int options, struct rusage *ru)
+{
+	return reap(which, wstatus, options, ru);
 }
 
 /* waitid reports through siginfo; turn it into a wait status. */

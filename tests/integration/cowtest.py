@@ -94,7 +94,8 @@ def scenario_child_writes(opts, end):
         kids = run.children()
         eq(len(kids), 1, "children")
         c = kids[0]
-        want_end = {"return": "exit", "sigkill": "signal", "api-sigkill": "signal"}.get(end, end)
+        want_end = {"return": "exit", "sigkill": "signal", "api-sigkill": "signal",
+                    "execlp": "exec", "execle": "exec"}.get(end, end)
         eq(c["ended"], want_end, "ended")
         eq(c["complete"], end not in ("sigkill", "api-sigkill"), "complete")
         reg = run.region(c)
@@ -103,7 +104,7 @@ def scenario_child_writes(opts, end):
         check(c["shared_at_fork_pages"] >= N, "process shared_at_fork >= N")
         if end == "sigkill":
             check(len(c["timeline"]) >= 2, "a time series of samples")
-        if end == "exec":
+        if end.startswith("exec"):
             img = [p for p in run.procs() if p["pid"] == c["pid"] and p["gen"] == 1]
             eq(len(img), 1, "the exec'd image appears as gen 1")
             eq(img[0]["ended"], "exit", "exec'd image ended")
@@ -268,6 +269,8 @@ SCENARIOS = {
     "child-writes-exit": lambda o: scenario_child_writes(o, "exit"),
     "child-writes-_exit": lambda o: scenario_child_writes(o, "_exit"),
     "child-writes-exec": lambda o: scenario_child_writes(o, "exec"),
+    "child-writes-execlp": lambda o: scenario_child_writes(o, "execlp"),
+    "child-writes-execle": lambda o: scenario_child_writes(o, "execle"),
     "child-writes-return": lambda o: scenario_child_writes(o, "return"),
     "child-writes-sigkill": lambda o: scenario_child_writes(o, "sigkill"),
     "child-writes-api": lambda o: scenario_child_writes(o, "api-sigkill"),
