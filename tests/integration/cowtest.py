@@ -212,6 +212,54 @@ def scenario_threads(opts):
         run.cleanup()
 
 
+def scenario_huge(opts):
+    """A MADV_HUGEPAGE region is flagged approximate; its fork-time set is still whole."""
+    with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+        if "[never]" in f.read():
+            print("transparent huge pages are disabled here ([never])")
+            sys.exit(SKIP)
+    n, k = 2048, 37
+    run = Run(opts, ["huge", n, k, "exit"], interval=0)
+    try:
+        c = run.children()[0]
+        reg = run.region(c)
+        eq(reg["approximate"], True, "huge-page region approximate")
+        eq(reg["shared_at_fork_pages"], n, "region shared_at_fork")
+        got = reg["unshared_pages"]
+        check(k <= got <= n, f"region unshared {got} not in [{k}, {n}]")
+    finally:
+        run.cleanup()
+
+
+def scenario_fallback(opts):
+    """Under plain LD_PRELOAD, an unusable COWSCOPE_BACKEND falls back and the trace says so."""
+    probe = subprocess.run([opts.cowscope, "run", "-q", "-o", tempfile.mkdtemp(prefix="cowtest."),
+                            "--interval", "0", "--backend", opts.backend, "--", "true"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if probe.returncode == 0:
+        print(f"backend {opts.backend} is usable here: nothing falls back")
+        sys.exit(SKIP)
+    d = tempfile.mkdtemp(prefix="cowtest.")
+    try:
+        env = dict(os.environ, LD_PRELOAD=opts.shim, COWSCOPE_OUT=os.path.join(d, "run"),
+                   COWSCOPE_BACKEND=opts.backend)
+        p = subprocess.run([opts.fixture, "child-writes", "64", "20", "exit"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        eq(p.returncode, 0, "fixture status")
+        eq(p.stderr, b"", "nothing printed by the shim")
+        r = subprocess.run([opts.cowscope, "report", "--format", "json", os.path.join(d, "run")],
+                           stdout=subprocess.PIPE, timeout=60)
+        rep = json.loads(r.stdout)
+        for proc in rep["processes"]:
+            check(proc["backend"] != opts.backend, f"pid {proc['pid']} did not use {opts.backend}")
+            codes = [n["code"] for n in proc["notes"]]
+            check("backend_fallback" in codes, f"pid {proc['pid']}: fallback noted ({codes})")
+        kid = [x for x in rep["processes"] if x["role"] == "child"][0]
+        check(kid["unshared_pages"] >= 20, "the fallback backend still measured the child")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def scenario_underscore_fork(opts):
     k = 30
     run = Run(opts, ["underscore-fork", N, k], interval=0)
@@ -281,6 +329,8 @@ SCENARIOS = {
     "concurrent": scenario_concurrent,
     "threads": scenario_threads,
     "underscore-fork": scenario_underscore_fork,
+    "huge": scenario_huge,
+    "fallback": scenario_fallback,
     "identical-output": scenario_identical,
     "spawn": scenario_spawn,
 }
