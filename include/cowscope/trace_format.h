@@ -282,8 +282,7 @@ typedef struct cs_rec_resume {
 	X(CS_CNT_SNAP_BUSY, "snapshots_skipped_busy")       \
 	X(CS_CNT_SNAP_FAIL, "snapshots_failed")             \
 	X(CS_CNT_MAPS_SKIPPED, "mappings_skipped")          \
-	X(CS_CNT_FORKS, "forks")                            \
-	X(CS_CNT_UNTRACKED_CHILD, "untracked_children")
+	X(CS_CNT_FORKS, "forks")
 
 enum cs_counter_id {
 #define CS_X_ENUM(id, name) id,
