@@ -68,7 +68,7 @@ static void find_shim_path(void)
 }
 
 /* Default run directory: cowscope.<program>.<pid> in the current directory. */
-static void default_out(char *out, size_t cap)
+static void default_out(char *out)
 {
 	const char *base = strrchr(cs_st.exe, '/');
 	size_t n;
@@ -79,7 +79,6 @@ static void default_out(char *out, size_t cap)
 	memcpy(out + 9, base, n);
 	out[9 + n] = '.';
 	cs_utoa(out + 10 + n, (uint64_t)cs_st.pid);
-	(void)cap;
 }
 
 /* Absolute run directory path in cs_st.out_dir. */
@@ -91,7 +90,7 @@ static int resolve_out(void)
 	if (cs_st.opt.out[0])
 		memcpy(rel, cs_st.opt.out, sizeof(rel));
 	else
-		default_out(rel, sizeof(rel));
+		default_out(rel);
 	if (rel[0] == '/') {
 		memcpy(cs_st.out_dir, rel, sizeof(rel));
 		return 0;
