@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The cowscope trace file format, version 1.0: the contract between shim and analyzer. */
+/* The cowscope trace file format, version 1.1: the contract between shim and analyzer. */
 #ifndef COWSCOPE_TRACE_FORMAT_H
 #define COWSCOPE_TRACE_FORMAT_H
 
@@ -42,7 +42,7 @@
 #define CS_TRACE_MAGIC "COWSCOPE"
 #define CS_TRACE_MAGIC_LEN 8
 #define CS_TRACE_MAJOR 1
-#define CS_TRACE_MINOR 0
+#define CS_TRACE_MINOR 1
 #define CS_TRACE_BYTE_ORDER 0x01020304u
 #define CS_REC_MAX_BYTES (16u << 20)
 #define CS_TRACE_SUFFIX ".cst"
@@ -91,6 +91,13 @@ enum cs_rec_type {
 	CS_REC_SHIM_RANGE = 14, /* cs_rec_shim_range_t: memory the shim owns, excluded */
 	CS_REC_RUN = 15,      /* cs_rec_run_t + strings: a `cowscope run` (run.cst only) */
 	CS_REC_RUN_END = 16,  /* cs_rec_run_end_t: the supervised tree is done (run.cst only) */
+	/* 1.1: allocation sites */
+	CS_REC_SAMPLING = 17, /* cs_rec_sampling_t: how allocations are sampled in this process */
+	CS_REC_MODULE = 18,   /* cs_rec_module_t + segments + build-id + path: a loaded object */
+	CS_REC_STACK = 19,    /* cs_rec_stack_t + u64 frames: an interned call stack */
+	CS_REC_ALLOCS = 20,   /* cs_rec_events_t + cs_alloc_ev_t[]: sampled allocations */
+	CS_REC_FREES = 21,    /* cs_rec_events_t + cs_free_ev_t[]: frees of (possibly) sampled ones */
+	CS_REC_FORK_POINT = 22, /* cs_rec_fork_point_t: in a child, where the parent's history stops */
 };
 
 /* Process roles. */
@@ -341,5 +348,102 @@ typedef struct cs_rec_run_end {
 	uint64_t samples;    /* samples taken */
 	uint64_t sample_ns;  /* time spent sampling */
 } cs_rec_run_end_t;
+
+/*
+ * ---- 1.1: allocation sites ----
+ *
+ * The shim samples allocations by bytes: each thread draws a geometric byte
+ * interval of mean CS_REC_SAMPLING.mean_bytes; the allocation that crosses it
+ * is recorded with weight_bytes = size / (1 - exp(-size / mean)), so summing
+ * weights estimates bytes without bias. mean_bytes == 1 records every
+ * allocation (exact mode, weight == size).
+ *
+ * Events carry a sequence number from one per-process counter, so events
+ * written from different threads' buffers can be put back in order. A child
+ * inherits its parent's live allocations: those of the parent's (and its
+ * ancestors') events with seq < CS_REC_FORK_POINT.alloc_seq. Stack ids are
+ * shared the same way: a child's stack id below FORK_POINT.stack_id is one its
+ * parent (or an ancestor) interned and wrote.
+ *
+ * CS_REC_FREES holds the frees of sampled allocations and, rarely, of
+ * unsampled ones (the shim filters frees through a Bloom filter of sampled
+ * pointers): a reader ignores frees of pointers it does not know.
+ */
+
+/* Allocation kinds. */
+enum cs_alloc_kind {
+	CS_ALLOC_MALLOC = 1,   /* malloc, calloc, realloc, memalign & co, operator new */
+	CS_ALLOC_MMAP = 2,     /* an anonymous private mmap by the program (an arena) */
+};
+
+/* Free kinds. */
+enum cs_free_kind {
+	CS_FREE_FREE = 1,      /* free, or the old block of a realloc */
+	CS_FREE_MUNMAP = 2,    /* munmap of [ptr, ptr + len) (may cover part of a region) */
+	CS_FREE_MREMAP = 3,    /* mremap moved or resized [ptr, ptr + len): the old region ends */
+};
+
+typedef struct cs_rec_sampling {
+	cs_rec_hdr_t h;
+	uint64_t mean_bytes;   /* 1 = every allocation */
+	uint32_t max_depth;    /* frames kept per stack */
+	uint32_t flags;        /* CS_SAMPLINGF_* */
+} cs_rec_sampling_t;
+
+#define CS_SAMPLINGF_NO_UNWIND 1u /* built without libunwind: stacks are empty */
+
+typedef struct cs_seg {
+	uint64_t start;        /* runtime address of a PT_LOAD segment */
+	uint64_t end;
+	uint64_t file_offset;  /* p_offset of that segment */
+} cs_seg_t;
+
+typedef struct cs_rec_module {
+	cs_rec_hdr_t h;
+	uint64_t base;         /* load bias (dlpi_addr): runtime address - ELF address */
+	uint32_t nsegs;
+	uint16_t build_id_len; /* bytes, 0 if the object has no NT_GNU_BUILD_ID */
+	uint16_t pad;
+	/* then nsegs cs_seg_t, build_id_len bytes padded to 8, str path ("" = main program) */
+} cs_rec_module_t;
+
+typedef struct cs_rec_stack {
+	cs_rec_hdr_t h;
+	uint32_t id;           /* > 0; 0 means "no stack" in events */
+	uint32_t depth;
+	/* then depth u64 return addresses, innermost first (the hook's caller first) */
+} cs_rec_stack_t;
+
+typedef struct cs_rec_events {
+	cs_rec_hdr_t h;
+	uint32_t count;
+	uint32_t tid;
+	/* then count events of the record's type */
+} cs_rec_events_t;
+
+typedef struct cs_alloc_ev {
+	uint64_t seq;
+	uint64_t ptr;
+	uint64_t size;         /* bytes requested */
+	uint64_t weight_bytes; /* bytes this sample stands for (== size in exact mode) */
+	uint32_t stack;        /* CS_REC_STACK id, 0 if none */
+	uint8_t kind;          /* enum cs_alloc_kind */
+	uint8_t pad[3];
+} cs_alloc_ev_t;
+
+typedef struct cs_free_ev {
+	uint64_t seq;
+	uint64_t ptr;
+	uint64_t len;          /* munmap/mremap: bytes; free: 0 */
+	uint8_t kind;          /* enum cs_free_kind */
+	uint8_t pad[7];
+} cs_free_ev_t;
+
+typedef struct cs_rec_fork_point {
+	cs_rec_hdr_t h;
+	uint64_t alloc_seq;    /* parent events with seq < this were before the fork */
+	uint32_t stack_id;     /* parent stack ids < this are the parent's */
+	uint32_t pad;
+} cs_rec_fork_point_t;
 
 #endif
