@@ -14,6 +14,9 @@
 #include "prim.h"
 #include "record.h"
 #include "state.h"
+#include "evbuf.h"
+#include "modules.h"
+#include "stacks.h"
 
 cs_state_t cs_st = {.dirfd = -1, .pagemap_fd = -1, .uffd = -1, .w = {.fd = -1}};
 
@@ -182,6 +185,16 @@ static void put_shim_range(uint64_t start, uint64_t end)
 	cs_writer_put(&cs_st.w, &r, sizeof(r));
 }
 
+static void put_sampling(void)
+{
+	cs_rec_sampling_t r = {.h = {CS_REC_SAMPLING, 0, sizeof(r)},
+			       .mean_bytes = cs_st.sample_bytes,
+			       .max_depth = cs_st.opt.stack_depth,
+			       .flags = cs_stacks_unwind_available() ? 0 : CS_SAMPLINGF_NO_UNWIND};
+
+	cs_writer_put(&cs_st.w, &r, sizeof(r));
+}
+
 int cs_boot_open_trace(void)
 {
 	int r = cs_writer_create(&cs_st.w, cs_st.dirfd, CS_FILE_PROCESS, cs_st.pid, CS_TRACE_SUFFIX);
@@ -193,6 +206,11 @@ int cs_boot_open_trace(void)
 	put_shim_range((uint64_t)(uintptr_t)cs_st.arena,
 		       (uint64_t)(uintptr_t)cs_st.arena + CS_ARENA_BYTES);
 	put_shim_range((uint64_t)(uintptr_t)__bss_start, (uint64_t)(uintptr_t)_end);
+	if (cs_st.mem.base) {
+		put_shim_range((uint64_t)(uintptr_t)cs_st.mem.base,
+			       (uint64_t)(uintptr_t)cs_st.mem.base + cs_st.mem.bytes);
+		put_sampling();
+	}
 	if (cs_st.fell_back)
 		cs_rec_note(CS_NOTE_BACKEND_FALLBACK, 0,
 			    "cowscope: the requested backend is not usable here; "
@@ -225,12 +243,27 @@ static int boot_steps(void)
 	find_shim_path();
 	if ((r = make_arena()) < 0 || (r = resolve_out()) < 0 || (r = open_out_dir()) < 0)
 		return r;
+	cs_st.sample_bytes = cs_st.opt.sample_bytes;
+	if (cs_st.sample_bytes && cs_shimmem_init(&cs_st.mem) < 0)
+		cs_st.sample_bytes = 0; /* no memory for it: run without allocation sites */
 	choose_backend();
 	if ((r = cs_boot_open_trace()) < 0)
 		return r;
 	cs_st.pagemap_fd = cs_prim_dupfd_high(
 		cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0));
 	return cs_fork_register();
+}
+
+/* Allocation sampling: buffers, stacks, modules; then the hooks start recording. */
+static void start_alloc_tracking(void)
+{
+	if (!cs_st.mem.base || cs_evbuf_init(&cs_st.mem) < 0)
+		return;
+	cs_tls_guard = 1; /* libunwind's warm-up and dl_iterate_phdr may allocate */
+	cs_stacks_init(&cs_st.mem, cs_st.opt.stack_depth);
+	cs_modules_scan(&cs_st.mem, cs_st.exe);
+	cs_tls_guard = 0;
+	cs_st.alloc_on = 1;
 }
 
 void cs_boot_init(void)
@@ -253,6 +286,7 @@ void cs_boot_init(void)
 		return;
 	}
 	cs_st.ready = 1;
+	start_alloc_tracking();
 }
 
 __attribute__((constructor)) static void cs_boot(void)

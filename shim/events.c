@@ -8,6 +8,9 @@
 #include "prim.h"
 #include "record.h"
 #include "state.h"
+#include "evbuf.h"
+
+__thread int cs_tls_guard __attribute__((tls_model("initial-exec")));
 
 int cs_traced_here(void)
 {
@@ -82,6 +85,9 @@ int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
 		.reason = reason,
 		.page_shift = cs_st.page_shift,
 		.shim_path = cs_st.shim_path,
+		.own = {{(uint64_t)(uintptr_t)cs_st.arena, (uint64_t)(uintptr_t)cs_st.arena + CS_ARENA_BYTES},
+			{(uint64_t)(uintptr_t)cs_st.mem.base,
+			 (uint64_t)(uintptr_t)cs_st.mem.base + cs_st.mem.bytes}},
 		.arm = arm,
 		.w = &cs_st.w,
 		.scratch = cs_st.arena,
@@ -93,6 +99,8 @@ int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
 		return -EBUSY;
 	}
 	h.seq = cs_st.snap_seq++;
+	if (cs_st.alloc_on)
+		cs_evbuf_flush_all(); /* the analyzer needs the allocations up to this snapshot */
 	memset(&ru, 0, sizeof(ru));
 	cs_prim_getrusage_self(&ru);
 	r = cs_harvest_run(&h, (uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt);
@@ -129,6 +137,8 @@ void cs_finish(uint8_t how, int status)
 	if (cs_st.role == CS_ROLE_CHILD && cs_st.backend != CS_BACKEND_NONE &&
 	    how < sizeof(reason_of) && reason_of[how])
 		cs_snapshot(reason_of[how]);
+	else if (cs_st.alloc_on)
+		cs_evbuf_flush_all();
 	put_counters();
 	e.t_ns = cs_prim_now_ns();
 	put(&e, sizeof(e));

@@ -9,12 +9,18 @@
 #include "pagemap.h"
 #include "prim.h"
 #include "state.h"
+#include "evbuf.h"
+#include "modules.h"
+#include "stacks.h"
 
 __thread uint64_t cs_tls_fork_seq __attribute__((tls_model("initial-exec")));
 
+/* In the parent, before the fork: number it, and write out buffered allocation events. */
 static void on_prepare(void)
 {
 	cs_tls_fork_seq = __atomic_add_fetch(&cs_st.fork_seq, 1, __ATOMIC_RELAXED);
+	if (cs_st.alloc_on && cs_traced_here())
+		cs_evbuf_flush_all();
 }
 
 static void on_child(void)
@@ -139,9 +145,22 @@ static void reset_for_child(uint8_t via)
 	cs_st.exit_status_known = 0;
 	cs_st.start_ns = cs_prim_now_ns();
 	memset(cs_st.counters, 0, sizeof(cs_st.counters));
+	if (cs_st.alloc_on)
+		cs_evbuf_reset_in_child(); /* the parent's buffered events are the parent's to write */
 	/* Without MADV_WIPEONFORK, take fresh scratch rather than copy the parent's. */
 	if (!cs_st.wipeonfork)
 		cs_st.arena = cs_prim_mmap_anon(CS_ARENA_BYTES);
+}
+
+/* Where the parent's allocation history stops for this child, and the modules it inherited. */
+static void put_fork_point(void)
+{
+	cs_rec_fork_point_t r = {.h = {CS_REC_FORK_POINT, 0, sizeof(r)},
+				 .alloc_seq = __atomic_load_n(&cs_st.alloc_seq, __ATOMIC_RELAXED),
+				 .stack_id = cs_stack_next_id()};
+
+	cs_writer_put(&cs_st.w, &r, sizeof(r));
+	cs_modules_write_all();
 }
 
 void cs_fork_child_start(uint8_t via)
@@ -156,6 +175,8 @@ void cs_fork_child_start(uint8_t via)
 		cs_st.ready = 0;
 		return;
 	}
+	if (cs_st.alloc_on)
+		put_fork_point();
 	cs_st.pagemap_fd = cs_prim_dupfd_high(
 		cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0));
 	before = cs_st.backend;

@@ -329,6 +329,15 @@ static int scan_private(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, ui
 	return r;
 }
 
+/* The shim's path, or inside one of its own ranges. */
+static int is_shim(const cs_harvest_t *h, const cs_vma_t *v)
+{
+	for (int i = 0; i < 2; i++)
+		if (h->own[i][1] && v->start >= h->own[i][0] && v->end <= h->own[i][1])
+			return 1;
+	return h->shim_path && h->shim_path[0] && strcmp(v->name, h->shim_path) == 0;
+}
+
 static int do_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v)
 {
 	uint8_t kind = classify(v);
@@ -337,7 +346,7 @@ static int do_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v)
 
 	if (!(v->prot & PROT_WRITE) || is_special(v))
 		return 0;
-	if (h->shim_path && h->shim_path[0] && strcmp(v->name, h->shim_path) == 0)
+	if (is_shim(h, v))
 		flags |= CS_MAPF_SHIM;
 	else if (kind != CS_MAP_SHARED)
 		r = scan_private(h, m, v, kind, &flags);

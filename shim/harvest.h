@@ -27,6 +27,7 @@ typedef struct cs_harvest {
 	uint32_t seq;         /* snapshot number in the file */
 	unsigned page_shift;
 	const char *shim_path; /* mappings of this file are the shim's: excluded */
+	uint64_t own[2][2];    /* [start, end) ranges of the shim's own memory: not scanned */
 	/* Called for each tracked mapping when reason == CS_SNAP_FORK; returns CS_MAPF_ARMED or 0. */
 	int (*arm)(void *arg, const cs_vma_t *v);
 	void *arm_arg;

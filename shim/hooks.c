@@ -19,8 +19,6 @@
 /* Interposers must stay visible although the shim builds with hidden visibility. */
 #define CS_HOOK __attribute__((visibility("default")))
 
-/* Recursion guard: a hook reached from inside the shim only forwards. */
-static __thread int in_hook __attribute__((tls_model("initial-exec")));
 
 #define REAL_FUNCS(X)                                                                  \
 	X(pid_t, fork, (void))                                                         \
@@ -55,15 +53,15 @@ __attribute__((constructor(101))) static void resolve(void)
 
 static int enter(void)
 {
-	if (in_hook || !cs_traced_here())
+	if (cs_tls_guard || !cs_traced_here())
 		return 0;
-	in_hook = 1;
+	cs_tls_guard = 1;
 	return 1;
 }
 
 static void leave(void)
 {
-	in_hook = 0;
+	cs_tls_guard = 0;
 }
 
 /* ---- fork family ---- */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* COWSCOPE_* option table: parse, default, one warning per bad value. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include "backend.h"
 #include "options.h"
@@ -34,10 +35,51 @@ static int parse_verbose(cs_options_t *o, const char *v)
 	return 0;
 }
 
+/* A decimal number in [lo, hi], with an optional k/K or m/M suffix (KiB, MiB). */
+static int parse_num(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	uint64_t n = 0, mult = 1;
+	const char *p = v;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == v)
+		return -EINVAL;
+	if (*p == 'k' || *p == 'K')
+		mult = 1024, p++;
+	else if (*p == 'm' || *p == 'M')
+		mult = 1024 * 1024, p++;
+	if (*p || n > hi / mult || n * mult < lo)
+		return -EINVAL;
+	*out = n * mult;
+	return 0;
+}
+
+static int parse_sample_bytes(cs_options_t *o, const char *v)
+{
+	return parse_num(v, 0, 1ull << 40, &o->sample_bytes);
+}
+
+static int parse_stack_depth(cs_options_t *o, const char *v)
+{
+	uint64_t d;
+	int r = parse_num(v, 1, 64, &d);
+
+	if (r == 0)
+		o->stack_depth = (uint32_t)d;
+	return r;
+}
+
 static const option_def_t table[] = {
 	{"COWSCOPE_OUT", "a directory path shorter than 1024 bytes", parse_out},
 	{"COWSCOPE_BACKEND", "auto, uffd-wp, soft-dirty, pfn or exclusive", parse_backend},
 	{"COWSCOPE_VERBOSE", "0, 1 or 2", parse_verbose},
+	{"COWSCOPE_SAMPLE_BYTES", "a byte count (k and M suffixes allowed): 1 records every "
+				  "allocation, 0 turns allocation tracking off", parse_sample_bytes},
+	{"COWSCOPE_STACK_DEPTH", "a frame count from 1 to 64", parse_stack_depth},
 };
 
 static void warn_bad(cs_warn_fn warn, const option_def_t *d, const char *v)
@@ -64,6 +106,8 @@ int cs_options_load(cs_options_t *o, cs_getenv_fn get, cs_warn_fn warn)
 	int warnings = 0;
 
 	memset(o, 0, sizeof(*o));
+	o->sample_bytes = CS_DEFAULT_SAMPLE_BYTES;
+	o->stack_depth = CS_DEFAULT_STACK_DEPTH;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const char *v = get(table[i].name);
 		cs_options_t saved = *o;

@@ -7,11 +7,15 @@
 #include <stdint.h>
 
 #define CS_PATH_MAX 1024
+#define CS_DEFAULT_SAMPLE_BYTES 65536
+#define CS_DEFAULT_STACK_DEPTH 32
 
 typedef struct cs_options {
 	char out[CS_PATH_MAX]; /* COWSCOPE_OUT: run directory ("" = default name in the cwd) */
 	uint8_t backend;       /* COWSCOPE_BACKEND: enum cs_backend, CS_BACKEND_NONE = auto */
 	uint8_t verbose;       /* COWSCOPE_VERBOSE: 0..2 */
+	uint64_t sample_bytes; /* COWSCOPE_SAMPLE_BYTES: mean bytes between samples; 1 all; 0 off */
+	uint32_t stack_depth;  /* COWSCOPE_STACK_DEPTH: frames kept per stack, 1..64 */
 } cs_options_t;
 
 /* Looks a variable up; returns NULL when unset. getenv fits. */

@@ -136,12 +136,22 @@ long cs_prim_readlink(const char *path, char *buf, size_t n)
 	return SYS(SYS_readlinkat, AT_FDCWD, path, buf, n);
 }
 
-void *cs_prim_mmap_anon(size_t n)
+static void *map_anon(size_t n, int extra)
 {
 	long r = cs_prim_syscall6(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				  MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
 
 	return (r < 0 && r > -4096) ? NULL : (void *)r;
+}
+
+void *cs_prim_mmap_anon(size_t n)
+{
+	return map_anon(n, 0);
+}
+
+void *cs_prim_mmap_reserve(size_t n)
+{
+	return map_anon(n, MAP_NORESERVE);
 }
 
 int cs_prim_munmap(void *p, size_t n)

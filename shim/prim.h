@@ -35,6 +35,9 @@ long cs_prim_readlink(const char *path, char *buf, size_t n);
 
 /* Anonymous private read-write memory; NULL on failure. */
 void *cs_prim_mmap_anon(size_t n);
+
+/* The same with MAP_NORESERVE: address space whose pages cost memory once touched. */
+void *cs_prim_mmap_reserve(size_t n);
 int cs_prim_munmap(void *p, size_t n);
 int cs_prim_madvise(void *p, size_t n, int advice);
 int cs_prim_mincore(void *p, size_t n, unsigned char *vec);
@@ -48,5 +51,15 @@ int cs_prim_userfaultfd(int flags);
 uint64_t cs_prim_now_ns(void);
 
 #define CS_PRIM_FD_MIN 700
+
+/* A spin-wait hint to the CPU. */
+static inline void cs_prim_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
 
 #endif

@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "maps.h"
 #include "options.h"
+#include "shimmem.h"
 #include "writer.h"
 
 #define CS_CMDLINE_MAX 2048
@@ -21,6 +22,10 @@ typedef struct cs_state {
 	uint8_t backend;       /* enum cs_backend in use here */
 	uint8_t wipeonfork;    /* the arena is MADV_WIPEONFORK */
 	uint8_t thp;           /* transparent huge pages are not "never" */
+	volatile uint8_t alloc_on; /* allocation sampling is running */
+	uint64_t sample_bytes; /* mean sampling interval; 1: every allocation */
+	uint64_t alloc_seq;    /* next allocation event sequence number */
+	cs_shimmem_t mem;      /* allocation tracking's own memory */
 	int fell_back;
 	unsigned page_shift;
 	int dirfd;
@@ -47,6 +52,9 @@ typedef struct cs_state {
 } cs_state_t;
 
 extern cs_state_t cs_st;
+
+/* Recursion guard, one per thread: a hook reached from inside the shim only forwards. */
+extern __thread int cs_tls_guard __attribute__((tls_model("initial-exec")));
 
 /* Per-thread: which fork of this process the thread is making (read by the child). */
 extern __thread uint64_t cs_tls_fork_seq __attribute__((tls_model("initial-exec")));

@@ -279,7 +279,8 @@ typedef struct cs_rec_resume {
 
 /*
  * Counters, an X-macro list: X(id, "name"). Values are written in this order in
- * CS_REC_COUNTERS; a reader takes as many as the record holds.
+ * CS_REC_COUNTERS; a reader takes as many as the record holds. Positions never
+ * change: a retired counter keeps its slot with a NULL name (readers skip it).
  */
 #define CS_COUNTERS(X)                                   \
 	X(CS_CNT_TRACE_REOPEN, "trace_reopened")            \
@@ -289,7 +290,10 @@ typedef struct cs_rec_resume {
 	X(CS_CNT_SNAP_BUSY, "snapshots_skipped_busy")       \
 	X(CS_CNT_SNAP_FAIL, "snapshots_failed")             \
 	X(CS_CNT_MAPS_SKIPPED, "mappings_skipped")          \
-	X(CS_CNT_FORKS, "forks")
+	X(CS_CNT_FORKS, "forks")                            \
+	X(CS_CNT_RETIRED_8, NULL) /* 1.0: never counted */  \
+	X(CS_CNT_EVENTS_DROPPED, "alloc_events_dropped")    \
+	X(CS_CNT_STACKS_FULL, "stack_table_full")
 
 enum cs_counter_id {
 #define CS_X_ENUM(id, name) id,

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/* Allocation interposers: the malloc family, anonymous mmap/munmap/mremap, dlopen. They forward and sample. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include "evbuf.h"
+#include "modules.h"
+#include "sample.h"
+#include "stacks.h"
+#include "state.h"
+
+#define CS_HOOK __attribute__((visibility("default")))
+
+/* glibc's own entry points: direct passthrough, no dlsym needed before init. */
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+#define REAL_ALLOC_FUNCS(X)                                                            \
+	X(int, posix_memalign, (void **, size_t, size_t))                              \
+	X(void *, aligned_alloc, (size_t, size_t))                                     \
+	X(size_t, malloc_usable_size, (void *))                                        \
+	X(void *, mmap, (void *, size_t, int, int, int, off_t))                        \
+	X(int, munmap, (void *, size_t))                                               \
+	X(void *, mremap, (void *, size_t, size_t, int, ...))                          \
+	X(void *, dlopen, (const char *, int))
+
+#define X_PTR(ret, name, args) static ret(*real_##name) args;
+REAL_ALLOC_FUNCS(X_PTR)
+#undef X_PTR
+
+__attribute__((constructor(101))) static void resolve_alloc(void)
+{
+#define X_RESOLVE(ret, name, args)                                                     \
+	if (!real_##name)                                                              \
+		*(void **)&real_##name = dlsym(RTLD_NEXT, #name);
+	REAL_ALLOC_FUNCS(X_RESOLVE)
+#undef X_RESOLVE
+}
+
+#define REAL(name) (real_##name ? real_##name : (resolve_alloc(), real_##name))
+
+/* Per-thread sampler: bytes left before the next sampled byte, and its generator. */
+static __thread int64_t bytes_left __attribute__((tls_model("initial-exec")));
+static __thread uint64_t rng __attribute__((tls_model("initial-exec")));
+
+static int tracking(void)
+{
+	return cs_st.alloc_on && !cs_tls_guard;
+}
+
+static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight)
+{
+	cs_alloc_ev_t e = {.ptr = (uint64_t)(uintptr_t)p, .size = n, .weight_bytes = weight,
+			   .kind = kind};
+
+	e.stack = cs_stack_capture();
+	e.seq = __atomic_fetch_add(&cs_st.alloc_seq, 1, __ATOMIC_RELAXED);
+	cs_ev_alloc(&e);
+	cs_bloom_add(&cs_st.mem, p);
+}
+
+static void record_free(const void *p, size_t len, uint8_t kind)
+{
+	cs_free_ev_t e = {.ptr = (uint64_t)(uintptr_t)p, .len = len, .kind = kind};
+
+	e.seq = __atomic_fetch_add(&cs_st.alloc_seq, 1, __ATOMIC_RELAXED);
+	cs_ev_free(&e);
+}
+
+/* The countdown crossed zero (or this thread's sampler is new): maybe sample this one. */
+static void sample_slow(const void *p, size_t n)
+{
+	uint64_t mean = cs_st.sample_bytes;
+
+	cs_tls_guard = 1;
+	if (!rng) {
+		/* Seeded by thread ordinal: a single-threaded program samples the same way each run. */
+		static uint64_t threads;
+
+		rng = (__atomic_add_fetch(&threads, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ull) | 1;
+		bytes_left += cs_sample_interval(&rng, mean);
+		if (bytes_left > 0)
+			goto out;
+	}
+	while (bytes_left <= 0)
+		bytes_left += cs_sample_interval(&rng, mean);
+	record_alloc(p, n, CS_ALLOC_MALLOC, cs_sample_weight(n, mean));
+out:
+	cs_tls_guard = 0;
+}
+
+static void on_alloc(const void *p, size_t n)
+{
+	if (!p || !tracking())
+		return;
+	if (cs_st.sample_bytes == 1) {
+		cs_tls_guard = 1;
+		record_alloc(p, n, CS_ALLOC_MALLOC, n);
+		cs_tls_guard = 0;
+		return;
+	}
+	bytes_left -= (int64_t)(n > INT64_MAX ? INT64_MAX : n);
+	if (bytes_left <= 0)
+		sample_slow(p, n);
+}
+
+/* Only frees the Bloom filter cannot rule out are written (all of them in exact mode). */
+static void on_free(const void *p, size_t len, uint8_t kind)
+{
+	if (!p || !tracking() || (cs_st.sample_bytes != 1 && !cs_bloom_maybe(&cs_st.mem, p)))
+		return;
+	cs_tls_guard = 1;
+	record_free(p, len, kind);
+	cs_tls_guard = 0;
+}
+
+CS_HOOK void *malloc(size_t n)
+{
+	void *p = __libc_malloc(n);
+
+	on_alloc(p, n);
+	return p;
+}
+
+CS_HOOK void free(void *p)
+{
+	on_free(p, 0, CS_FREE_FREE);
+	__libc_free(p);
+}
+
+CS_HOOK void *calloc(size_t n, size_t size)
+{
+	void *p = __libc_calloc(n, size);
+
+	on_alloc(p, n * size); /* calloc checked the product */
+	return p;
+}
+
+CS_HOOK void *realloc(void *old, size_t n)
+{
+	void *p;
+
+	on_free(old, 0, CS_FREE_FREE);
+	p = __libc_realloc(old, n);
+	on_alloc(p, n);
+	return p;
+}
+
+CS_HOOK void *reallocarray(void *old, size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(old, total);
+}
+
+CS_HOOK int posix_memalign(void **out, size_t align, size_t n)
+{
+	int r = REAL(posix_memalign)(out, align, n);
+
+	if (r == 0)
+		on_alloc(*out, n);
+	return r;
+}
+
+CS_HOOK void *aligned_alloc(size_t align, size_t n)
+{
+	void *p = REAL(aligned_alloc)(align, n);
+
+	on_alloc(p, n);
+	return p;
+}
+
+CS_HOOK void *memalign(size_t align, size_t n)
+{
+	void *p = __libc_memalign(align, n);
+
+	on_alloc(p, n);
+	return p;
+}
+
+CS_HOOK void *valloc(size_t n)
+{
+	void *p = __libc_valloc(n);
+
+	on_alloc(p, n);
+	return p;
+}
+
+CS_HOOK void *pvalloc(size_t n)
+{
+	void *p = __libc_pvalloc(n);
+
+	on_alloc(p, n);
+	return p;
+}
+
+CS_HOOK size_t malloc_usable_size(void *p)
+{
+	return REAL(malloc_usable_size)(p);
+}
+
+/* ---- anonymous private mmap: runtimes' own arenas (pymalloc, Ruby heap pages, jemalloc) ---- */
+
+static void on_map(const void *p, size_t len)
+{
+	if (!tracking())
+		return;
+	cs_tls_guard = 1;
+	record_alloc(p, len, CS_ALLOC_MMAP, len);
+	cs_tls_guard = 0;
+}
+
+static int is_anon_private(int flags)
+{
+	return (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE);
+}
+
+/*
+ * With _FILE_OFFSET_BITS=64 glibc's header renames mmap to mmap64; on 64-bit
+ * glibc they are one function under two names. Define both names explicitly.
+ */
+CS_HOOK void *cs_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+	__asm__("mmap");
+CS_HOOK void *cs_hook_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+	__asm__("mmap64");
+
+CS_HOOK void *cs_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = REAL(mmap)(addr, len, prot, flags, fd, off);
+
+	if (p != MAP_FAILED && is_anon_private(flags) && (prot & PROT_WRITE))
+		on_map(p, len);
+	return p;
+}
+
+CS_HOOK void *cs_hook_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return cs_hook_mmap(addr, len, prot, flags, fd, off);
+}
+
+CS_HOOK int munmap(void *addr, size_t len)
+{
+	on_free(addr, len, CS_FREE_MUNMAP);
+	return REAL(munmap)(addr, len);
+}
+
+CS_HOOK void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *target = NULL, *p;
+	va_list ap;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		target = va_arg(ap, void *);
+		va_end(ap);
+	}
+	p = REAL(mremap)(old, old_len, new_len, flags, target);
+	if (p != MAP_FAILED && tracking() && cs_bloom_maybe(&cs_st.mem, old)) {
+		on_free(old, old_len, CS_FREE_MREMAP);
+		on_map(p, new_len);
+	}
+	return p;
+}
+
+/* ---- dlopen: new modules for the symbolizer ---- */
+
+CS_HOOK void *dlopen(const char *file, int mode)
+{
+	void *h = REAL(dlopen)(file, mode);
+
+	if (h && tracking() && cs_traced_here()) {
+		cs_tls_guard = 1;
+		cs_modules_scan(&cs_st.mem, cs_st.exe);
+		cs_tls_guard = 0;
+	}
+	return h;
+}

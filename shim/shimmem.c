@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* The shim's allocation-tracking region and its Bloom filter of sampled pointers. */
+#include <errno.h>
+#include <string.h>
+#include "prim.h"
+#include "shimmem.h"
+
+#define STACK_TABLE_BYTES ((size_t)CS_STACK_SLOTS * 16u)
+#define BLOOM_BYTES ((size_t)CS_BLOOM_BITS / 8u)
+
+/* Event buffers get what is left: 64 MiB (1024 threads' worth), or less if memory is tight. */
+static const size_t tries[] = {80u << 20, 24u << 20, 8u << 20};
+
+int cs_shimmem_init(cs_shimmem_t *m)
+{
+	size_t fixed = BLOOM_BYTES + STACK_TABLE_BYTES + CS_MODULES_BYTES;
+
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]) && !m->base; i++) {
+		m->base = cs_prim_mmap_reserve(tries[i]);
+		m->bytes = tries[i];
+	}
+	if (!m->base)
+		return -ENOMEM;
+	m->bloom = (uint64_t *)m->base;
+	m->stacks = m->base + BLOOM_BYTES;
+	m->modules = m->stacks + STACK_TABLE_BYTES;
+	m->evbufs = m->modules + CS_MODULES_BYTES;
+	m->evbufs_bytes = m->bytes - fixed;
+	return 0;
+}
+
+/* Two bit positions from one pointer (allocations are 16-byte aligned: drop those bits). */
+static void bloom_bits(const void *p, uint32_t *a, uint32_t *b)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull;
+
+	*a = (uint32_t)(h >> 40) & (CS_BLOOM_BITS - 1);
+	*b = (uint32_t)(h >> 17) & (CS_BLOOM_BITS - 1);
+}
+
+void cs_bloom_add(const cs_shimmem_t *m, const void *p)
+{
+	uint32_t a, b;
+
+	bloom_bits(p, &a, &b);
+	__atomic_fetch_or(&m->bloom[a / 64], 1ull << (a % 64), __ATOMIC_RELAXED);
+	__atomic_fetch_or(&m->bloom[b / 64], 1ull << (b % 64), __ATOMIC_RELAXED);
+}
+
+int cs_bloom_maybe(const cs_shimmem_t *m, const void *p)
+{
+	uint32_t a, b;
+
+	bloom_bits(p, &a, &b);
+	return (__atomic_load_n(&m->bloom[a / 64], __ATOMIC_RELAXED) >> (a % 64) & 1) &&
+	       (__atomic_load_n(&m->bloom[b / 64], __ATOMIC_RELAXED) >> (b % 64) & 1);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* The shim's own region for allocation tracking: event buffers, the stack table, the Bloom filter. */
+#ifndef CS_SHIMMEM_H
+#define CS_SHIMMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One reservation (MAP_NORESERVE; pages cost memory only once touched),
+ * carved at init into fixed parts, reported in every trace as a
+ * CS_REC_SHIM_RANGE so no figure counts it. Not wiped at fork: a child keeps
+ * the stack table (ids stay valid) and the Bloom filter (it must still see the
+ * frees of inherited sampled allocations).
+ */
+typedef struct cs_shimmem {
+	uint8_t *base;
+	size_t bytes;
+	uint64_t *bloom;      /* CS_BLOOM_BITS bits */
+	uint8_t *stacks;      /* the stack table */
+	uint8_t *modules;     /* encoded CS_REC_MODULE records */
+	uint8_t *evbufs;      /* per-thread event buffers */
+	size_t evbufs_bytes;
+} cs_shimmem_t;
+
+#define CS_BLOOM_BITS (1u << 23)
+#define CS_STACK_SLOTS (1u << 18)
+#define CS_MODULES_BYTES (256u * 1024u)
+
+/* Reserve and carve; 0 or -ENOMEM. init-only. */
+int cs_shimmem_init(cs_shimmem_t *m);
+
+/* Bloom filter of sampled pointers: add, and "maybe added". hook-safe, lock-free. */
+void cs_bloom_add(const cs_shimmem_t *m, const void *p);
+int cs_bloom_maybe(const cs_shimmem_t *m, const void *p);
+
+#endif

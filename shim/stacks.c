@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* Stack capture with libunwind's unw_backtrace and a lock-free intern table of stack hashes. */
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+#include "cs_config.h"
+#include "evbuf.h"
+#include "prim.h"
+#include "stacks.h"
+#include "state.h"
+#ifdef CS_HAVE_LIBUNWIND
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#endif
+
+typedef struct slot {
+	uint64_t hash; /* 0: empty */
+	uint32_t id;   /* 0 while the inserting thread is still assigning it */
+	uint32_t pad;
+} slot_t;
+
+static slot_t *table;
+static uint32_t depth_max = 32;
+static uint32_t next_id = 1;
+static uintptr_t shim_lo, shim_hi;
+
+#define MAX_PROBES 64
+
+/* Find the shim's own executable segment, so its frames can be dropped. */
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t me = (uintptr_t)arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && me >= lo &&
+		    me < lo + ph->p_memsz) {
+			shim_lo = lo;
+			shim_hi = lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int unwind(void **frames, int n)
+{
+#ifdef CS_HAVE_LIBUNWIND
+	return unw_backtrace(frames, n);
+#else
+	(void)frames;
+	(void)n;
+	return 0;
+#endif
+}
+
+int cs_stacks_unwind_available(void)
+{
+#ifdef CS_HAVE_LIBUNWIND
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth)
+{
+	void *warm[8];
+
+	table = (slot_t *)m->stacks;
+	depth_max = depth < 1 ? 1 : depth > CS_STACK_MAX_DEPTH ? CS_STACK_MAX_DEPTH : depth;
+	dl_iterate_phdr(find_self, (void *)(uintptr_t)cs_stack_capture);
+	unwind(warm, 8);
+}
+
+uint32_t cs_stack_next_id(void)
+{
+	return __atomic_load_n(&next_id, __ATOMIC_RELAXED);
+}
+
+static uint64_t hash_frames(void *const *f, int n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (int i = 0; i < n; i++)
+		h = (h ^ (uint64_t)(uintptr_t)f[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+static void write_stack(uint32_t id, void *const *f, int n)
+{
+	struct {
+		cs_rec_stack_t r;
+		uint64_t frames[CS_STACK_MAX_DEPTH];
+	} rec;
+
+	rec.r = (cs_rec_stack_t){.h = {CS_REC_STACK, 0, (uint32_t)(sizeof(rec.r) + 8u * (uint32_t)n)},
+				 .id = id, .depth = (uint32_t)n};
+	for (int i = 0; i < n; i++)
+		rec.frames[i] = (uint64_t)(uintptr_t)f[i];
+	cs_ev_record(&rec, rec.r.h.size);
+}
+
+/* The id of an existing slot, waiting out a concurrent insert of the same stack. */
+static uint32_t wait_id(slot_t *s)
+{
+	uint32_t id;
+
+	while (!(id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE)))
+		cs_prim_relax();
+	return id;
+}
+
+static uint32_t intern(void *const *f, int n)
+{
+	uint64_t h = hash_frames(f, n);
+
+	for (uint32_t i = 0; i < MAX_PROBES; i++) {
+		slot_t *s = &table[(h + i) & (CS_STACK_SLOTS - 1)];
+		uint64_t seen = 0;
+
+		if (__atomic_compare_exchange_n(&s->hash, &seen, h, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			uint32_t id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+
+			write_stack(id, f, n);
+			__atomic_store_n(&s->id, id, __ATOMIC_RELEASE);
+			return id;
+		}
+		if (seen == h)
+			return wait_id(s);
+	}
+	__atomic_add_fetch(&cs_st.counters[CS_CNT_STACKS_FULL], 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+uint32_t cs_stack_capture(void)
+{
+	void *f[CS_STACK_MAX_DEPTH + 16];
+	int n = unwind(f, (int)depth_max + 16), skip = 0;
+
+	while (skip < n && (uintptr_t)f[skip] >= shim_lo && (uintptr_t)f[skip] < shim_hi)
+		skip++;
+	n -= skip;
+	if (n <= 0)
+		return 0;
+	if ((uint32_t)n > depth_max)
+		n = (int)depth_max;
+	return intern(f + skip, n);
+}
