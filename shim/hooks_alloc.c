@@ -66,7 +66,8 @@ static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight)
 	e.stack = cs_stack_capture();
 	e.seq = __atomic_fetch_add(&cs_st.alloc_seq, 1, __ATOMIC_RELAXED);
 	cs_ev_alloc(&e);
-	cs_bloom_add(&cs_st.mem, p);
+	if (cs_st.sample_bytes != 1 || kind == CS_ALLOC_MMAP) /* exact mode writes every free */
+		cs_bloom_add(&cs_st.mem, p);
 }
 
 static void record_free(const void *p, size_t len, uint8_t kind)

@@ -23,7 +23,7 @@ typedef struct cs_shimmem {
 	size_t evbufs_bytes;
 } cs_shimmem_t;
 
-#define CS_BLOOM_BITS (1u << 23)
+#define CS_BLOOM_BITS (1u << 20) /* 128 KiB, one probe per free */
 #define CS_STACK_SLOTS (1u << 18)
 #define CS_MODULES_BYTES (256u * 1024u)
 
