@@ -122,6 +122,8 @@ static void on_free(const void *p, size_t len, uint8_t kind)
 		return;
 	cs_tls_guard = 1;
 	record_free(p, len, kind);
+	if (kind == CS_FREE_FREE && cs_st.sample_bytes != 1)
+		cs_bloom_remove(&cs_st.mem, p);
 	cs_tls_guard = 0;
 }
 

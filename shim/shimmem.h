@@ -30,8 +30,15 @@ typedef struct cs_shimmem {
 /* Reserve and carve; 0 or -ENOMEM. init-only. */
 int cs_shimmem_init(cs_shimmem_t *m);
 
-/* Bloom filter of sampled pointers: add, and "maybe added". hook-safe, lock-free. */
+/*
+ * Filter of live sampled pointers: add one, test "maybe live", and take one
+ * out when its free is recorded. A bit stands for one 16-byte granule modulo
+ * 16 MiB, so taking out is exact unless two live sampled blocks lie a multiple
+ * of 16 MiB apart (then the second one's free can be missed). hook-safe,
+ * lock-free.
+ */
 void cs_bloom_add(const cs_shimmem_t *m, const void *p);
 int cs_bloom_maybe(const cs_shimmem_t *m, const void *p);
+void cs_bloom_remove(const cs_shimmem_t *m, const void *p);
 
 #endif

@@ -114,10 +114,33 @@ static uint32_t wait_id(slot_t *s)
 	return id;
 }
 
+/* Per-thread cache of recently seen stacks: most allocations come from a few call sites. */
+#define TLS_CACHE 64
+static __thread struct {
+	uint64_t hash;
+	uint32_t id;
+} recent[TLS_CACHE] __attribute__((tls_model("initial-exec")));
+
+static uint32_t intern_shared(void *const *f, int n, uint64_t h);
+
 static uint32_t intern(void *const *f, int n)
 {
 	uint64_t h = hash_frames(f, n);
+	unsigned k = (unsigned)(h >> 58) & (TLS_CACHE - 1);
+	uint32_t id;
 
+	if (recent[k].hash == h)
+		return recent[k].id;
+	id = intern_shared(f, n, h);
+	if (id) {
+		recent[k].hash = h;
+		recent[k].id = id;
+	}
+	return id;
+}
+
+static uint32_t intern_shared(void *const *f, int n, uint64_t h)
+{
 	for (uint32_t i = 0; i < MAX_PROBES; i++) {
 		slot_t *s = &table[(h + i) & (CS_STACK_SLOTS - 1)];
 		uint64_t seen = 0;

@@ -7,10 +7,12 @@
 #include <string.h>
 
 /*
- * Usage: malloc_heavy THREADS OPS_PER_THREAD
+ * Usage: malloc_heavy THREADS OPS_PER_THREAD [log|small]
  * Each thread keeps 4096 live blocks and, OPS times, frees a random one and
- * allocates a new one whose size is log-uniform in [16 B, 64 KiB] (every
- * power-of-two range equally likely), writing its first and last byte.
+ * allocates a new one, writing its first and last byte. Sizes are in
+ * [16 B, 64 KiB]: "log" (default) makes every power-of-two range equally
+ * likely (mean 7.9 KiB); "small" is skewed like most programs' allocations:
+ * 80% in 16-256 B, 15% in 256 B-4 KiB, 5% in 4-64 KiB (mean 1.2 KiB).
  * Deterministic (fixed seeds). Prints a checksum so the work is not elided.
  */
 
@@ -30,12 +32,24 @@ static uint64_t next(uint64_t *s)
 	return *s;
 }
 
+static int small_sizes;
+
+static size_t in_range(uint64_t *s, size_t lo, size_t hi)
+{
+	return lo + (size_t)(next(s) % (hi - lo));
+}
+
 static size_t pick_size(uint64_t *s)
 {
 	unsigned shift = 4 + (unsigned)(next(s) % 12); /* 16 B .. 32 KiB range start */
 	size_t lo = (size_t)1 << shift;
+	uint64_t r;
 
-	return lo + (size_t)(next(s) % lo); /* [2^k, 2^(k+1)) */
+	if (!small_sizes)
+		return lo + (size_t)(next(s) % lo); /* [2^k, 2^(k+1)) */
+	r = next(s) % 100;
+	return r < 80 ? in_range(s, 16, 256) : r < 95 ? in_range(s, 256, 4096)
+						    : in_range(s, 4096, 65536);
 }
 
 static void *work(void *arg)
@@ -63,12 +77,14 @@ int main(int argc, char **argv)
 {
 	int threads = argc > 1 ? atoi(argv[1]) : 1;
 	long ops = argc > 2 ? atol(argv[2]) : 2000000;
+	const char *dist = argc > 3 ? argv[3] : "log";
 	pthread_t t[64];
 	job_t jobs[64];
 	uint64_t sum = 0;
 
-	if (threads < 1 || threads > 64)
+	if (threads < 1 || threads > 64 || (strcmp(dist, "log") && strcmp(dist, "small")))
 		return 2;
+	small_sizes = strcmp(dist, "small") == 0;
 	for (int i = 0; i < threads; i++) {
 		jobs[i] = (job_t){.seed = 0x1234567ull * (uint64_t)(i + 1), .ops = ops};
 		pthread_create(&t[i], NULL, work, &jobs[i]);
@@ -77,7 +93,7 @@ int main(int argc, char **argv)
 		pthread_join(t[i], NULL);
 		sum += jobs[i].sum;
 	}
-	printf("malloc_heavy: %d thread(s) x %ld ops, checksum %llu\n", threads, ops,
+	printf("malloc_heavy: %d thread(s) x %ld ops, %s sizes, checksum %llu\n", threads, ops, dist,
 	       (unsigned long long)sum);
 	return 0;
 }
