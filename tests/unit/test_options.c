@@ -44,6 +44,8 @@ static void test_defaults(void **state)
 	assert_string_equal(o.out, "");
 	assert_int_equal(o.backend, CS_BACKEND_NONE);
 	assert_int_equal(o.verbose, 0);
+	assert_int_equal(o.sample_bytes, CS_DEFAULT_SAMPLE_BYTES);
+	assert_int_equal(o.stack_depth, CS_DEFAULT_STACK_DEPTH);
 }
 
 static void test_good_values(void **state)
@@ -114,6 +116,26 @@ static void test_bad_value_keeps_other_good_ones(void **state)
 	assert_int_equal(o.verbose, 0);
 }
 
+static void test_sample_bytes_and_depth(void **state)
+{
+	static const char *const env[] = {"COWSCOPE_SAMPLE_BYTES", "512k", "COWSCOPE_STACK_DEPTH",
+					  "12", NULL};
+	static const char *const exact[] = {"COWSCOPE_SAMPLE_BYTES", "1", NULL};
+	static const char *const bad[] = {"COWSCOPE_SAMPLE_BYTES", "12q", "COWSCOPE_STACK_DEPTH",
+					  "65", NULL};
+	cs_options_t o;
+
+	(void)state;
+	assert_int_equal(load(env, &o), 0);
+	assert_int_equal(o.sample_bytes, 512 * 1024);
+	assert_int_equal(o.stack_depth, 12);
+	assert_int_equal(load(exact, &o), 0);
+	assert_int_equal(o.sample_bytes, 1);
+	assert_int_equal(load(bad, &o), 2);
+	assert_int_equal(o.sample_bytes, CS_DEFAULT_SAMPLE_BYTES);
+	assert_int_equal(o.stack_depth, CS_DEFAULT_STACK_DEPTH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +145,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values_warn_once_each),
 		cmocka_unit_test(test_warning_names_variable_and_value),
 		cmocka_unit_test(test_bad_value_keeps_other_good_ones),
+		cmocka_unit_test(test_sample_bytes_and_depth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
