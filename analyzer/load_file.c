@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "load_alloc.h"
 #include "load_file.h"
 #include "vec.h"
 
@@ -448,6 +449,11 @@ static int on_run_end(loader_t *l, const cs_rec_t *r)
 	return 0;
 }
 
+static int on_alloc(loader_t *l, const cs_rec_t *r)
+{
+	return cs_load_alloc_rec(&l->p->alloc, l->t, r, l->d);
+}
+
 static const struct {
 	handler_fn fn;
 	unsigned kinds; /* file kinds the record is read from; skipped elsewhere */
@@ -468,6 +474,12 @@ static const struct {
 	[CS_REC_SHIM_RANGE] = { on_shim_range, IN_P },
 	[CS_REC_RUN] = { on_run, IN_R },
 	[CS_REC_RUN_END] = { on_run_end, IN_R },
+	[CS_REC_SAMPLING] = { on_alloc, IN_P },
+	[CS_REC_MODULE] = { on_alloc, IN_P },
+	[CS_REC_STACK] = { on_alloc, IN_P },
+	[CS_REC_ALLOCS] = { on_alloc, IN_P },
+	[CS_REC_FREES] = { on_alloc, IN_P },
+	[CS_REC_FORK_POINT] = { on_alloc, IN_P },
 };
 
 static int dispatch(loader_t *l, const cs_rec_t *r, unsigned kind)
@@ -526,10 +538,14 @@ int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d)
 	int err = load_records(&l, samples ? IN_S : IN_P);
 
 	drop_open_snaps(p);
+	if (!samples)
+		cs_allocinfo_finish(&p->alloc);
 	if (samples)
 		p->has_samples = true;
 	else
 		p->has_file = true;
+	if (!samples && t->has_hdr)
+		p->fmt_minor = t->hdr.version_minor;
 	if (!samples && t->truncated)
 		p->truncated = true;
 	return err;
@@ -564,5 +580,6 @@ void cs_proc_free(cs_proc_t *p)
 	free(p->shim);
 	free(p->fig.maps);
 	free(p->fig.timeline);
+	cs_allocinfo_free(&p->alloc);
 	memset(p, 0, sizeof(*p));
 }

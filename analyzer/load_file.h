@@ -12,7 +12,8 @@
  * Read every record of an open process file (samples = false) or samples file
  * (samples = true) into p: identity, backend, snapshots (those without a
  * SNAP_END are dropped), forks, reaped children, end, counters, notes, shim
- * ranges. Unknown record types and sets are skipped. Sets p->truncated for a
+ * ranges, and (format 1.1) sampling, modules, stacks, allocation events and
+ * the fork point. Unknown record types and sets are skipped. Sets p->truncated for a
  * process file cut short. Returns 0, -EBADMSG naming file and record in d, or
  * -ENOMEM.
  */

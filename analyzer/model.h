@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cowscope/trace_format.h"
+#include "allocs.h"
 #include "diag.h"
 #include "pageset.h"
 
@@ -145,6 +146,7 @@ typedef struct cs_proc {
 	char *cmdline;       /* arguments joined by NUL */
 	size_t cmdline_len;
 	char *exe;
+	uint16_t fmt_minor;  /* the process file's format minor version */
 	bool has_file;       /* a process file exists */
 	bool has_proc;       /* its CS_REC_PROC was read */
 	bool has_samples;    /* a samples file exists */
@@ -180,6 +182,7 @@ typedef struct cs_proc {
 	bool still_running;  /* alive when `cowscope run` stopped waiting */
 	long parent;         /* index in the model's procs, -1 for a tree root */
 	cs_figures_t fig;
+	cs_allocinfo_t alloc; /* format 1.1 allocation records */
 } cs_proc_t;
 
 /* What run.cst says. */

@@ -102,8 +102,23 @@ void tu_proc(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, co
 	tu_proc_args(fd, pid, ppid, gen, role, cmd, strlen(cmd) + 1);
 }
 
+static void proc_rec(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
+		     const char *args, size_t len, const char *exe);
+
 void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
 		  const char *args, size_t len)
+{
+	proc_rec(fd, pid, ppid, gen, role, args, len, "/bin/x");
+}
+
+void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
+		 const char *exe)
+{
+	proc_rec(fd, pid, ppid, 0, role, cmd, strlen(cmd) + 1, exe);
+}
+
+static void proc_rec(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
+		     const char *args, size_t len, const char *exe)
 {
 	cs_recbuf_t b = rec_start();
 	cs_rec_proc_t *r = cs_rec_begin(&b, CS_REC_PROC, sizeof(*r));
@@ -116,7 +131,7 @@ void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t rol
 	r->page_size = TU_PAGE;
 	r->start_ns = 1000;
 	cs_rec_put_str(&b, args, len); /* each argument ends with NUL */
-	cs_rec_put_str(&b, "/bin/x", 6);
+	cs_rec_put_str(&b, exe, strlen(exe));
 	cs_rec_put_str(&b, "/lib/libcowscope.so", 19);
 	rec_finish(fd, &b);
 }
@@ -278,4 +293,82 @@ void tu_run_end(int fd, int32_t root_status, uint32_t still_running, uint64_t sa
 			       .still_running = still_running, .samples = samples };
 
 	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_sampling(int fd, uint64_t mean_bytes, uint32_t max_depth)
+{
+	cs_rec_sampling_t r = { .h = { CS_REC_SAMPLING, 0, sizeof(r) }, .mean_bytes = mean_bytes,
+				.max_depth = max_depth };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_module(int fd, uint64_t base, const cs_seg_t *segs, uint32_t nsegs, const void *build_id,
+	       uint16_t build_id_len, const char *path)
+{
+	static const uint8_t zeros[8];
+	cs_recbuf_t b = rec_start();
+	cs_rec_module_t *r = cs_rec_begin(&b, CS_REC_MODULE, sizeof(*r));
+
+	r->base = base;
+	r->nsegs = nsegs;
+	r->build_id_len = build_id_len;
+	cs_rec_put(&b, segs, (size_t)nsegs * sizeof(*segs));
+	cs_rec_put(&b, build_id, build_id_len);
+	cs_rec_put(&b, zeros, (8 - (build_id_len & 7)) & 7);
+	cs_rec_put_str(&b, path, strlen(path));
+	rec_finish(fd, &b);
+}
+
+void tu_stack(int fd, uint32_t id, const uint64_t *ra, uint32_t depth)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_stack_t *r = cs_rec_begin(&b, CS_REC_STACK, sizeof(*r));
+
+	r->id = id;
+	r->depth = depth;
+	cs_rec_put(&b, ra, (size_t)depth * 8);
+	rec_finish(fd, &b);
+}
+
+void tu_allocs(int fd, const cs_alloc_ev_t *ev, uint32_t n)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_events_t *r = cs_rec_begin(&b, CS_REC_ALLOCS, sizeof(*r));
+
+	r->count = n;
+	r->tid = 7;
+	cs_rec_put(&b, ev, (size_t)n * sizeof(*ev));
+	rec_finish(fd, &b);
+}
+
+void tu_frees(int fd, const cs_free_ev_t *ev, uint32_t n)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_events_t *r = cs_rec_begin(&b, CS_REC_FREES, sizeof(*r));
+
+	r->count = n;
+	r->tid = 7;
+	cs_rec_put(&b, ev, (size_t)n * sizeof(*ev));
+	rec_finish(fd, &b);
+}
+
+void tu_fork_point(int fd, uint64_t alloc_seq, uint32_t stack_id)
+{
+	cs_rec_fork_point_t r = { .h = { CS_REC_FORK_POINT, 0, sizeof(r) }, .alloc_seq = alloc_seq,
+				  .stack_id = stack_id };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+cs_alloc_ev_t tu_alloc_ev(uint64_t seq, uint64_t ptr, uint64_t size, uint64_t weight,
+			  uint32_t stack, uint8_t kind)
+{
+	return (cs_alloc_ev_t){ .seq = seq, .ptr = ptr, .size = size, .weight_bytes = weight,
+				.stack = stack, .kind = kind };
+}
+
+cs_free_ev_t tu_free_ev(uint64_t seq, uint64_t ptr, uint64_t len, uint8_t kind)
+{
+	return (cs_free_ev_t){ .seq = seq, .ptr = ptr, .len = len, .kind = kind };
 }

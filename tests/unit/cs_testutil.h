@@ -29,6 +29,9 @@ void tu_proc(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, co
 /* PROC with arguments as the shim writes them: each ends with a NUL, len counts them all. */
 void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
 		  const char *args, size_t len);
+/* PROC naming the executable (tu_proc says "/bin/x"). */
+void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
+		 const char *exe);
 void tu_backend(int fd, uint8_t chosen, const char *unusable_reason);
 void tu_snap_begin(int fd, uint32_t seq, uint8_t reason, uint8_t backend, uint64_t t_ns,
 		   uint64_t minflt);
@@ -46,6 +49,20 @@ void tu_shim_range(int fd, uint64_t start, uint64_t end);
 void tu_counters(int fd, const uint64_t *v, uint32_t n);
 void tu_run(int fd, uint32_t root_pid, uint32_t interval_ms, const char *cmd);
 void tu_run_end(int fd, int32_t root_status, uint32_t still_running, uint64_t samples);
+
+/* Format 1.1 records: allocation sampling, modules, stacks, events, the fork point. */
+void tu_sampling(int fd, uint64_t mean_bytes, uint32_t max_depth);
+void tu_module(int fd, uint64_t base, const cs_seg_t *segs, uint32_t nsegs, const void *build_id,
+	       uint16_t build_id_len, const char *path);
+void tu_stack(int fd, uint32_t id, const uint64_t *ra, uint32_t depth);
+void tu_allocs(int fd, const cs_alloc_ev_t *ev, uint32_t n);
+void tu_frees(int fd, const cs_free_ev_t *ev, uint32_t n);
+void tu_fork_point(int fd, uint64_t alloc_seq, uint32_t stack_id);
+
+/* One allocation or free event (kind: enum cs_alloc_kind / cs_free_kind). */
+cs_alloc_ev_t tu_alloc_ev(uint64_t seq, uint64_t ptr, uint64_t size, uint64_t weight,
+			  uint32_t stack, uint8_t kind);
+cs_free_ev_t tu_free_ev(uint64_t seq, uint64_t ptr, uint64_t len, uint8_t kind);
 
 /* A file's whole content (malloc'd, *n its size). */
 char *tu_slurp(const char *path, size_t *n);
