@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: allocation replay, inheritance over two fork levels, frees and munmap trimming. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "cs_testutil.h"
+#include "model.h"
+#include "replay.h"
+
+#define MS 1000000ull
+
+static char *dir;
+static cs_model_t m;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = tu_mkdtemp();
+	memset(&m, 0, sizeof(m));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cs_model_free(&m);
+	tu_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+static int proc_file(uint32_t pid, uint32_t ppid, uint8_t role)
+{
+	char name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.0.cst", pid);
+	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
+	tu_proc(fd, pid, ppid, 0, role, "prog");
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
+	return fd;
+}
+
+static void stack1(int fd, uint32_t id, uint64_t ra)
+{
+	tu_stack(fd, id, &ra, 1);
+}
+
+static void load(void)
+{
+	cs_diag_t d = { "" };
+
+	assert_int_equal(cs_model_load(&m, dir, &d), 0);
+}
+
+static size_t idx(uint32_t pid)
+{
+	long i = cs_model_find(&m, pid, 0);
+
+	assert_true(i >= 0);
+	return (size_t)i;
+}
+
+/* What process pid had live when child `child` forked, replayed over base. */
+static void live_at(uint32_t pid, uint32_t child, const cs_liveset_t *base, cs_liveset_t *out)
+{
+	cs_replay_t *r;
+
+	assert_int_equal(cs_replay_start(&r, &m, idx(pid), base), 0);
+	assert_int_equal(cs_replay_until(r, m.procs[idx(child)].alloc.fp_alloc_seq), 0);
+	assert_int_equal(cs_replay_snapshot(r, out), 0);
+	cs_replay_free(r);
+}
+
+static void assert_live(const cs_live_t *e, uint64_t ptr, uint64_t size, uint64_t weight,
+			uint64_t ra)
+{
+	assert_true(e->ptr == ptr);
+	assert_true(e->size == size);
+	assert_true(e->weight == weight);
+	assert_non_null(e->stack);
+	assert_true(e->stack->ra[0] == ra);
+}
+
+/*
+ * Root 100 forks 101 at seq 5; 101 forks 102 at seq 9 (of 101's numbering).
+ * 100: A and B allocated, A freed, region M mapped, then C allocated after the fork.
+ * 101: unmaps the middle of M, allocates E, frees B, then F after its own fork.
+ */
+static void two_levels(void)
+{
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, 0x1000, 100, 100, 1, CS_ALLOC_MALLOC),
+		tu_alloc_ev(2, 0x2000, 200, 200, 2, CS_ALLOC_MALLOC),
+		tu_alloc_ev(4, 0x10000, 0x8000, 0x8000, 2, CS_ALLOC_MMAP),
+		tu_alloc_ev(6, 0x3000, 50, 50, 1, CS_ALLOC_MALLOC),
+	};
+	cs_free_ev_t f = tu_free_ev(3, 0x1000, 0, CS_FREE_FREE);
+	cs_alloc_ev_t b[] = {
+		tu_alloc_ev(7, 0x5000, 64, 64, 3, CS_ALLOC_MALLOC),
+		tu_alloc_ev(10, 0x6000, 32, 32, 1, CS_ALLOC_MALLOC),
+	};
+	cs_free_ev_t g[] = {
+		tu_free_ev(5, 0x12000, 0x2000, CS_FREE_MUNMAP),
+		tu_free_ev(8, 0x2000, 0, CS_FREE_FREE),
+		tu_free_ev(11, 0x9999, 0, CS_FREE_FREE),
+	};
+
+	tu_sampling(fd, 1, 64);
+	stack1(fd, 1, 0xa1);
+	stack1(fd, 2, 0xa2);
+	tu_allocs(fd, a, 4);
+	tu_frees(fd, &f, 1);
+	tu_fork(fd, 101, 1, MS);
+	close(fd);
+	fd = proc_file(101, 100, CS_ROLE_CHILD);
+	tu_fork_point(fd, 5, 3);
+	stack1(fd, 3, 0xc3);
+	tu_frees(fd, g, 3); /* events of one process may come in any record order */
+	tu_allocs(fd, b, 2);
+	tu_fork(fd, 102, 1, MS);
+	close(fd);
+	fd = proc_file(102, 101, CS_ROLE_CHILD);
+	tu_fork_point(fd, 9, 4);
+	close(fd);
+}
+
+static void test_two_fork_levels_and_cut(void **state)
+{
+	cs_liveset_t c = { 0 }, g = { 0 };
+
+	(void)state;
+	two_levels();
+	load();
+	live_at(100, 101, NULL, &c);
+	assert_int_equal(c.nmal, 1); /* A freed before the fork, the seq-6 block after it */
+	assert_live(&c.mal[0], 0x2000, 200, 200, 0xa2);
+	assert_int_equal(c.nmm, 1);
+	assert_live(&c.mm[0], 0x10000, 0x8000, 0x8000, 0xa2);
+	live_at(101, 102, &c, &g);
+	assert_int_equal(g.nmal, 1); /* B freed by 101, F allocated after 102's fork */
+	assert_live(&g.mal[0], 0x5000, 64, 64, 0xc3);
+	assert_int_equal(g.nmm, 2); /* M's middle unmapped */
+	assert_live(&g.mm[0], 0x10000, 0x2000, 0x2000, 0xa2);
+	assert_live(&g.mm[1], 0x14000, 0x4000, 0x4000, 0xa2);
+	cs_liveset_free(&c);
+	cs_liveset_free(&g);
+}
+
+static void test_stacks_resolve_through_ancestors(void **state)
+{
+	(void)state;
+	two_levels();
+	load();
+	assert_true(cs_stack_resolve(&m, idx(102), 1)->ra[0] == 0xa1); /* 1 < 4, 1 < 3: root's */
+	assert_true(cs_stack_resolve(&m, idx(102), 3)->ra[0] == 0xc3); /* 3 < 4: the parent's */
+	assert_null(cs_stack_resolve(&m, idx(102), 4));              /* 102 never wrote it */
+	assert_null(cs_stack_resolve(&m, idx(101), 3 + 100));
+	assert_null(cs_stack_resolve(&m, idx(100), 0));
+}
+
+/* Regions of one process: munmap of a head, a tail, a whole region, across two; mremap; MAP_FIXED. */
+static void test_munmap_trims_regions(void **state)
+{
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, 0x100000, 0x4000, 0x8000, 1, CS_ALLOC_MMAP), /* sampled: weight 2x */
+		tu_alloc_ev(2, 0x200000, 0x4000, 0x4000, 1, CS_ALLOC_MMAP),
+		tu_alloc_ev(3, 0x300000, 0x4000, 0x4000, 1, CS_ALLOC_MMAP),
+		tu_alloc_ev(4, 0x304000, 0x4000, 0x4000, 1, CS_ALLOC_MMAP),
+		tu_alloc_ev(5, 0x400000, 0x4000, 0x4000, 1, CS_ALLOC_MMAP),
+		tu_alloc_ev(6, 0x500000, 0x4000, 0x4000, 1, CS_ALLOC_MMAP),
+		tu_alloc_ev(12, 0x502000, 0x1000, 0x1000, 2, CS_ALLOC_MMAP), /* MAP_FIXED over it */
+	};
+	cs_free_ev_t f[] = {
+		tu_free_ev(7, 0x100000, 0x1000, CS_FREE_MUNMAP),  /* head */
+		tu_free_ev(8, 0x203000, 0x3000, CS_FREE_MUNMAP),  /* tail, and beyond */
+		tu_free_ev(9, 0x302000, 0x4000, CS_FREE_MUNMAP),  /* across two regions */
+		tu_free_ev(10, 0x400000, 0x4000, CS_FREE_MREMAP), /* moved away: gone */
+		tu_free_ev(11, 0x600000, 0x1000, CS_FREE_MUNMAP), /* nothing there */
+	};
+	cs_liveset_t s = { 0 };
+
+	(void)state;
+	stack1(fd, 1, 0xa1);
+	stack1(fd, 2, 0xa2);
+	tu_allocs(fd, a, 7);
+	tu_frees(fd, f, 5);
+	tu_fork(fd, 101, 1, MS);
+	close(fd);
+	fd = proc_file(101, 100, CS_ROLE_CHILD);
+	tu_fork_point(fd, 100, 3);
+	close(fd);
+	load();
+	live_at(100, 101, NULL, &s);
+	assert_int_equal(s.nmal, 0);
+	assert_int_equal(s.nmm, 7);
+	assert_live(&s.mm[0], 0x101000, 0x3000, 0x6000, 0xa1); /* weight kept in proportion */
+	assert_live(&s.mm[1], 0x200000, 0x3000, 0x3000, 0xa1);
+	assert_live(&s.mm[2], 0x300000, 0x2000, 0x2000, 0xa1);
+	assert_live(&s.mm[3], 0x306000, 0x2000, 0x2000, 0xa1);
+	assert_live(&s.mm[4], 0x500000, 0x2000, 0x2000, 0xa1);
+	assert_live(&s.mm[5], 0x502000, 0x1000, 0x1000, 0xa2);
+	assert_live(&s.mm[6], 0x503000, 0x1000, 0x1000, 0xa1);
+	cs_liveset_free(&s);
+}
+
+/* Frees: exact pointers only, unknown ones ignored; a ptr reused after a free is the new block. */
+static void test_frees_and_reuse(void **state)
+{
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+	cs_alloc_ev_t a[300];
+	cs_free_ev_t f[200];
+	cs_liveset_t s = { 0 };
+
+	(void)state;
+	stack1(fd, 1, 0xa1);
+	stack1(fd, 2, 0xa2);
+	for (uint32_t i = 0; i < 200; i++) /* enough to grow and churn the hash */
+		a[i] = tu_alloc_ev(1 + i, 0x10000 + 16 * i, 16, 16, 1, CS_ALLOC_MALLOC);
+	for (uint32_t i = 0; i < 200; i++) /* free the odd ones, and 100 strangers */
+		f[i] = tu_free_ev(300 + i, i < 100 ? 0x10000 + 16 * (2 * i + 1) : 0x90000 + i,
+				  0, CS_FREE_FREE);
+	for (uint32_t i = 0; i < 100; i++) /* the odd addresses again, another stack */
+		a[200 + i] = tu_alloc_ev(600 + i, 0x10000 + 16 * (2 * i + 1), 8, 8, 2,
+					 CS_ALLOC_MALLOC);
+	tu_allocs(fd, a, 300);
+	tu_frees(fd, f, 200);
+	tu_fork(fd, 101, 1, MS);
+	close(fd);
+	fd = proc_file(101, 100, CS_ROLE_CHILD);
+	tu_fork_point(fd, 1000, 3);
+	close(fd);
+	load();
+	live_at(100, 101, NULL, &s);
+	assert_int_equal(s.nmal, 200);
+	for (uint32_t i = 0; i < 200; i++)
+		assert_live(&s.mal[i], 0x10000 + 16 * i, i % 2 ? 8 : 16, i % 2 ? 8 : 16,
+			    i % 2 ? 0xa2 : 0xa1);
+	cs_liveset_free(&s);
+}
+
+/* The child's frees flag what it inherited; the first free of a ptr counts. */
+static void test_child_frees_flag_inherited(void **state)
+{
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, 0x1000, 64, 64, 1, CS_ALLOC_MALLOC),
+		tu_alloc_ev(2, 0x2000, 64, 64, 1, CS_ALLOC_MALLOC),
+	};
+	cs_free_ev_t f[] = {
+		tu_free_ev(11, 0x2000, 0, CS_FREE_FREE),
+		tu_free_ev(12, 0x7777, 0, CS_FREE_FREE),
+	};
+	cs_liveset_t s = { 0 };
+
+	(void)state;
+	stack1(fd, 1, 0xa1);
+	tu_allocs(fd, a, 2);
+	tu_fork(fd, 101, 1, MS);
+	close(fd);
+	fd = proc_file(101, 100, CS_ROLE_CHILD);
+	tu_fork_point(fd, 10, 2);
+	tu_frees(fd, f, 2);
+	close(fd);
+	load();
+	live_at(100, 101, NULL, &s);
+	cs_liveset_mark_frees(&s, &m.procs[idx(101)].alloc);
+	assert_int_equal(s.nmal, 2);
+	assert_false(s.mal[0].freed);
+	assert_true(s.mal[1].freed);
+	cs_liveset_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_two_fork_levels_and_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stacks_resolve_through_ancestors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_munmap_trims_regions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frees_and_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_frees_flag_inherited, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
