@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/* Symbolization on elfutils libdwfl, offline: objects reported at their traced load bias. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "model.h"
+#include "symbolize.h"
+#include "vec.h"
+#ifdef CS_HAVE_DW
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#endif
+
+/* One object of the address space. */
+typedef struct symmod {
+	const cs_module_t *m;
+	const char *path;       /* the file to read */
+	const char *name;       /* its basename, for frames */
+	bool tried;             /* reported (or found unusable) already */
+	bool usable;            /* its symbols are read */
+	const char *why;        /* why not, for the report's notes */
+#ifdef CS_HAVE_DW
+	Dwfl_Module *dm;
+#endif
+} symmod_t;
+
+typedef struct centry {
+	uint64_t ra;
+	const cs_frame_t *f;
+	size_t n;
+	const char *note;
+	bool used;
+} centry_t;
+
+struct cs_symbolizer {
+	cs_arena_t *arena;
+	const cs_module_t *mods;
+	size_t nmods;
+	const char *exe;
+	symmod_t *sm;           /* in record order, repeats dropped */
+	size_t nsm;
+	centry_t *tab;          /* the cache: open addressing on ra */
+	size_t cap, n;
+	cs_frame_t *fr;         /* frames being built (strings not yet in the arena) */
+	size_t nfr, capfr;
+#ifdef CS_HAVE_DW
+	Dwfl *dwfl;
+#endif
+};
+
+bool cs_sym_have_dwarf(void)
+{
+#ifdef CS_HAVE_DW
+	return true;
+#else
+	return false;
+#endif
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* Whether a later record names the same object at the same place. */
+static bool replaced(const cs_module_t *mods, size_t n, size_t i)
+{
+	for (size_t k = i + 1; k < n; k++)
+		if (mods[k].base == mods[i].base && !strcmp(mods[k].path, mods[i].path))
+			return true;
+	return false;
+}
+
+static int add_mod(cs_symbolizer_t *s, const cs_module_t *m)
+{
+	symmod_t *sm = &s->sm[s->nsm];
+	const char *path = *m->path ? m->path : s->exe;
+
+	*sm = (symmod_t){ .m = m, .path = path };
+	sm->name = cs_arena_strdup(s->arena, path ? base_name(path) : "[main program]");
+	if (!sm->name)
+		return -ENOMEM;
+	s->nsm++;
+	return 0;
+}
+
+int cs_sym_open(cs_symbolizer_t **out, const cs_module_t *mods, size_t nmods, const char *exe,
+		cs_arena_t *arena)
+{
+	cs_symbolizer_t *s = calloc(1, sizeof(*s));
+	int err = 0;
+
+	*out = s;
+	if (!s)
+		return -ENOMEM;
+	*s = (cs_symbolizer_t){ .arena = arena, .mods = mods, .nmods = nmods, .exe = exe };
+	s->sm = calloc(nmods + 1, sizeof(*s->sm));
+	if (!s->sm)
+		return -ENOMEM;
+	for (size_t i = 0; i < nmods && !err; i++)
+		if (!replaced(mods, nmods, i))
+			err = add_mod(s, &mods[i]);
+	return err;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool cs_sym_matches(const cs_symbolizer_t *s, const cs_module_t *mods, size_t nmods,
+		    const char *exe)
+{
+	if (s->nmods != nmods || !same_str(s->exe, exe))
+		return false;
+	for (size_t i = 0; i < nmods; i++) {
+		const cs_module_t *a = &s->mods[i], *b = &mods[i];
+
+		if (a->base != b->base || strcmp(a->path, b->path) || a->nsegs != b->nsegs ||
+		    a->build_id_len != b->build_id_len ||
+		    memcmp(a->segs, b->segs, a->nsegs * sizeof(*a->segs)) ||
+		    (a->build_id_len && memcmp(a->build_id, b->build_id, a->build_id_len)))
+			return false;
+	}
+	return true;
+}
+
+/* The object holding pc: the latest record whose segments hold it. */
+static symmod_t *find_mod(cs_symbolizer_t *s, uint64_t pc)
+{
+	for (size_t i = s->nsm; i-- > 0;) {
+		const cs_module_t *m = s->sm[i].m;
+
+		for (uint32_t k = 0; k < m->nsegs; k++)
+			if (pc >= m->segs[k].start && pc < m->segs[k].end)
+				return &s->sm[i];
+	}
+	return NULL;
+}
+
+/* Record why the object's symbols are not used: "<path>: <what>". 0 or -ENOMEM. */
+static int why(cs_symbolizer_t *s, symmod_t *sm, const char *what, const char *detail)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s: %s%s%s", sm->path ? sm->path : sm->name, what,
+		 detail ? ": " : "", detail ? detail : "");
+	sm->why = cs_arena_strdup(s->arena, buf);
+	return sm->why ? 0 : -ENOMEM;
+}
+
+static int push(cs_symbolizer_t *s, const cs_frame_t *f)
+{
+	if (CS_VEC_GROW(s->fr, s->nfr, s->capfr))
+		return -ENOMEM;
+	s->fr[s->nfr++] = *f;
+	return 0;
+}
+
+#ifdef CS_HAVE_DW
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+static bool build_id_differs(symmod_t *sm)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	Dwarf_Addr bias;
+	int n;
+
+	if (!sm->m->build_id_len)
+		return false; /* nothing to check against */
+	dwfl_module_getelf(sm->dm, &bias);
+	n = dwfl_module_build_id(sm->dm, &bits, &vaddr);
+	return n != sm->m->build_id_len || memcmp(bits, sm->m->build_id, (size_t)n);
+}
+
+/*
+ * Report the object to libdwfl at its traced load bias. add_p_vaddr = true
+ * makes base the bias (MODULE.base is dlpi_addr), right even for an object
+ * whose first segment is not at address 0 (libdwfl.h, dwfl_report_elf).
+ */
+static int report(cs_symbolizer_t *s, symmod_t *sm)
+{
+	if (!s->dwfl && !(s->dwfl = dwfl_begin(&offline_callbacks)))
+		return why(s, sm, "cannot start libdwfl", dwfl_errmsg(-1));
+	dwfl_report_begin_add(s->dwfl);
+	sm->dm = dwfl_report_elf(s->dwfl, sm->path, sm->path, -1, sm->m->base, true);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	if (!sm->dm)
+		return why(s, sm, "cannot read its symbols", dwfl_errmsg(-1));
+	if (build_id_differs(sm))
+		return why(s, sm, "the file's build-id differs from the traced one: frames shown "
+			   "as module+offset", NULL);
+	sm->usable = true;
+	return 0;
+}
+#endif
+
+/* First address in an object: check the file, then report it. */
+static int open_mod(cs_symbolizer_t *s, symmod_t *sm)
+{
+	struct stat st;
+
+	sm->tried = true;
+	if (!cs_sym_have_dwarf())
+		return 0;
+	if (!sm->path)
+		return why(s, sm, "the main program's path is unknown", NULL);
+	if (stat(sm->path, &st))
+		return why(s, sm, "cannot read its symbols", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return why(s, sm, "cannot read its symbols", "not a regular file");
+#ifdef CS_HAVE_DW
+	return report(s, sm);
+#else
+	return 0;
+#endif
+}
+
+#ifdef CS_HAVE_DW
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute at;
+
+	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &at));
+}
+
+/* Where an inlined subroutine was called from: DW_AT_call_file and DW_AT_call_line. */
+static void call_site(Dwarf_Die *cu, Dwarf_Die *die, const char **file, int64_t *line)
+{
+	Dwarf_Attribute at;
+	Dwarf_Files *files;
+	Dwarf_Word v;
+	size_t nfiles;
+
+	*line = dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &at), &v) == 0 ? (int64_t)v
+										  : CS_UNKNOWN;
+	*file = NULL;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &at), &v) == 0 &&
+	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && v < nfiles)
+		*file = dwarf_filesrc(files, v, NULL, NULL);
+}
+
+/*
+ * The inlined frames at addr (CU-relative), innermost first; *file and *line
+ * move out to each call site; *sub gets the enclosing subprogram's name.
+ */
+static int inlined_frames(cs_symbolizer_t *s, const cs_frame_t *at, Dwarf_Die *cu,
+			  Dwarf_Addr addr, const char **file, int64_t *line, const char **sub)
+{
+	Dwarf_Die *scopes = NULL;
+	int n = cu ? dwarf_getscopes(cu, addr, &scopes) : 0, err = 0;
+	cs_frame_t f = *at;
+
+	for (int i = 0; i < n && !err; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag == DW_TAG_subprogram) {
+			*sub = die_name(&scopes[i]);
+			break;
+		}
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		f.function = die_name(&scopes[i]);
+		f.file = *file;
+		f.line = *line;
+		f.inlined = true;
+		err = push(s, &f);
+		call_site(cu, &scopes[i], file, line);
+	}
+	free(scopes);
+	return err;
+}
+
+/* The frames of pc from the object's symbols and debug info; none if it has neither. */
+static int dwarf_frames(cs_symbolizer_t *s, symmod_t *sm, uint64_t pc)
+{
+	cs_frame_t f = { .module = sm->name, .line = CS_UNKNOWN, .offset = pc - sm->m->base,
+			 .main_program = !*sm->m->path };
+	const char *file = NULL, *sub = NULL;
+	int64_t line = CS_UNKNOWN;
+	Dwfl_Line *ln = dwfl_module_getsrc(sm->dm, pc);
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu;
+	GElf_Off off;
+	GElf_Sym sym;
+	int l, err;
+
+	f.function = dwfl_module_addrinfo(sm->dm, pc, &off, &sym, NULL, NULL, NULL);
+	if (ln && (file = dwfl_lineinfo(ln, NULL, &l, NULL, NULL, NULL)))
+		line = l > 0 ? l : CS_UNKNOWN;
+	if (!f.function && !file)
+		return 0;
+	cu = dwfl_module_addrdie(sm->dm, pc, &bias);
+	err = inlined_frames(s, &f, cu, pc - bias, &file, &line, &sub);
+	f.function = f.function ? f.function : sub;
+	f.file = file;
+	f.line = line;
+	return err ? err : push(s, &f);
+}
+#endif
+
+/* The frames of pc into s->fr: from debug info, else module+offset, else the bare pc. */
+static int frames_of(cs_symbolizer_t *s, uint64_t pc, const char **note)
+{
+	symmod_t *sm = find_mod(s, pc);
+	cs_frame_t f = { .line = CS_UNKNOWN, .offset = pc };
+	int err = 0;
+
+	s->nfr = 0;
+	*note = NULL;
+	if (sm && !sm->tried)
+		err = open_mod(s, sm);
+#ifdef CS_HAVE_DW
+	if (!err && sm && sm->usable)
+		err = dwarf_frames(s, sm, pc);
+#endif
+	if (err || s->nfr)
+		return err;
+	if (sm) {
+		f.module = sm->name;
+		f.offset = pc - sm->m->base;
+		f.main_program = !*sm->m->path;
+		*note = sm->why;
+	}
+	return push(s, &f);
+}
+
+/* Copy s->fr and the strings it points to into the arena. */
+static cs_frame_t *keep_frames(cs_symbolizer_t *s)
+{
+	cs_frame_t *v = cs_arena_alloc(s->arena, s->nfr * sizeof(*v));
+
+	for (size_t i = 0; v && i < s->nfr; i++) {
+		v[i] = s->fr[i];
+		v[i].function = cs_arena_strdup(s->arena, s->fr[i].function);
+		v[i].file = cs_arena_strdup(s->arena, s->fr[i].file);
+		if ((s->fr[i].function && !v[i].function) || (s->fr[i].file && !v[i].file))
+			return NULL;
+	}
+	return v;
+}
+
+static size_t slot_of(const cs_symbolizer_t *s, uint64_t ra)
+{
+	uint64_t h = ra * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h ^ (h >> 31)) & (s->cap - 1);
+}
+
+static centry_t *lookup(cs_symbolizer_t *s, uint64_t ra)
+{
+	size_t i = slot_of(s, ra);
+
+	while (s->tab[i].used && s->tab[i].ra != ra)
+		i = (i + 1) & (s->cap - 1);
+	return &s->tab[i];
+}
+
+static int grow(cs_symbolizer_t *s)
+{
+	centry_t *old = s->tab;
+	size_t oldcap = s->cap;
+
+	s->cap = oldcap ? oldcap * 2 : 256;
+	s->tab = calloc(s->cap, sizeof(*s->tab));
+	if (!s->tab) {
+		s->tab = old;
+		s->cap = oldcap;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].used)
+			*lookup(s, old[i].ra) = old[i];
+	free(old);
+	return 0;
+}
+
+int cs_sym_addr(cs_symbolizer_t *s, uint64_t ra, const cs_frame_t **frames, size_t *n,
+		const char **note)
+{
+	centry_t *e;
+	int err;
+
+	if ((s->n + 1) * 2 > s->cap && grow(s))
+		return -ENOMEM;
+	e = lookup(s, ra);
+	if (!e->used) {
+		err = frames_of(s, ra ? ra - 1 : 0, &e->note);
+		if (!err && !(e->f = keep_frames(s)))
+			err = -ENOMEM;
+		if (err)
+			return err;
+		e->ra = ra;
+		e->n = s->nfr;
+		e->used = true;
+		s->n++;
+	}
+	*frames = e->f;
+	*n = e->n;
+	*note = e->note;
+	return 0;
+}
+
+void cs_sym_close(cs_symbolizer_t *s)
+{
+	if (!s)
+		return;
+#ifdef CS_HAVE_DW
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+#endif
+	free(s->sm);
+	free(s->tab);
+	free(s->fr);
+	free(s);
+}
