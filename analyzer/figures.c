@@ -447,6 +447,17 @@ static void final_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z
 		fig->share_retained = 1.0 - (double)fig->unshared / (double)fig->shared_at_fork;
 }
 
+/* Hand the final sets to the figures (for the allocation sites); o keeps none. */
+static void keep_sets(cs_figures_t *fig, zsets_t *o)
+{
+	fig->split = o->split;
+	fig->known = o->known;
+	fig->wc = o->wc;
+	fig->wp = o->wp;
+	fig->uns = o->unshared;
+	o->wc = o->wp = o->unshared = (cs_pageset_t){ 0 };
+}
+
 /* Walk the candidates in time order; the last one is Z. */
 static int child_figures(cs_figures_t *fig, fctx_t *fc)
 {
@@ -470,6 +481,8 @@ static int child_figures(cs_figures_t *fig, fctx_t *fc)
 		final_counts(fig, fc, z, &o);
 		err = mapping_figs(fig, fc, z, &o);
 	}
+	if (!err && z)
+		keep_sets(fig, &o);
 	zsets_free(&o);
 	return err;
 }

@@ -20,7 +20,8 @@ const cs_snap_t *cs_final_snap(const cs_proc_t *p);
  * Compute p->fig from p's snapshots (sets normalized, snapshots sorted by
  * time): for a child, S from its fork snapshot and, per backend, child-copied,
  * parent-unshared, unshared and child-new against every later snapshot (the
- * timeline) and the final one (the figures and the per-mapping table). A root,
+ * timeline) and the final one (the figures, the per-mapping table, and the
+ * final sets kept in p->fig for the allocation sites). A root,
  * or a child without a fork snapshot, keeps unknown figures except its minor
  * faults. Returns 0 or -ENOMEM (d says so). Cost: linear in the runs of the
  * sets, times the number of snapshots.

@@ -580,6 +580,10 @@ void cs_proc_free(cs_proc_t *p)
 	free(p->shim);
 	free(p->fig.maps);
 	free(p->fig.timeline);
+	cs_pageset_free(&p->fig.wc);
+	cs_pageset_free(&p->fig.wp);
+	cs_pageset_free(&p->fig.uns);
 	cs_allocinfo_free(&p->alloc);
+	free(p->sites);
 	memset(p, 0, sizeof(*p));
 }

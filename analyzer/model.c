@@ -11,6 +11,7 @@
 #include "figures.h"
 #include "load_file.h"
 #include "model_link.h"
+#include "sites.h"
 #include "vec.h"
 
 typedef struct names {
@@ -232,6 +233,15 @@ static int init(cs_model_t *m, const char *dir, cs_diag_t *d)
 	return 0;
 }
 
+/* Whether some process file is format 1.1 or newer (allocation sites are reported). */
+static bool any_v11(const cs_model_t *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].has_file && m->procs[i].fmt_minor >= 1)
+			return true;
+	return false;
+}
+
 int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
 {
 	int err = init(m, dir, d);
@@ -242,6 +252,9 @@ int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
 		err = cs_model_link(m, d);
 	for (size_t i = 0; !err && i < m->nprocs; i++)
 		err = cs_figures_compute(&m->procs[i], d);
+	m->v11 = any_v11(m);
+	if (!err)
+		err = cs_sites_compute(m, d);
 	if (err)
 		cs_model_free(m);
 	return err;
@@ -257,6 +270,8 @@ void cs_model_free(cs_model_t *m)
 	free(m->run.reaped);
 	free(m->dir);
 	free(m->absdir);
+	cs_groups_free(m);
+	cs_arena_free(&m->arena);
 	memset(m, 0, sizeof(*m));
 	m->root = -1;
 }

@@ -8,11 +8,19 @@
 #include <stdint.h>
 #include "cowscope/trace_format.h"
 #include "allocs.h"
+#include "arena.h"
 #include "diag.h"
 #include "pageset.h"
 
 /* A figure that may be unknown: CS_UNKNOWN prints as null. */
 #define CS_UNKNOWN (-1)
+
+/*
+ * Notes the analyzer adds to a process (beside the trace's enum cs_note_code):
+ * symbols that could not be read, allocations that could not be replayed.
+ */
+#define CS_NOTE_A_SYMBOLS 1000u
+#define CS_NOTE_A_ALLOCS 1001u
 
 /* Page sets in a snapshot, indexed by enum cs_pageset. */
 #define CS_NSETS 5
@@ -133,6 +141,12 @@ typedef struct cs_figures {
 	size_t nmaps, capmaps;
 	cs_tpoint_t *timeline;
 	size_t ntimeline, captimeline;
+	/* the final snapshot's sets, kept for attributing pages to allocation sites */
+	cs_pageset_t wc;     /* child-copied, when split */
+	cs_pageset_t wp;     /* parent-unshared, when split */
+	cs_pageset_t uns;    /* unshared, when known */
+	bool split;          /* wc and wp are known */
+	bool known;          /* uns is known */
 } cs_figures_t;
 
 typedef struct cs_proc {
@@ -183,6 +197,9 @@ typedef struct cs_proc {
 	long parent;         /* index in the model's procs, -1 for a tree root */
 	cs_figures_t fig;
 	cs_allocinfo_t alloc; /* format 1.1 allocation records */
+	bool has_sites;      /* sites were attributed (a measured child of a 1.1 trace) */
+	cs_site_t *sites;    /* sorted for the report */
+	size_t nsites;
 } cs_proc_t;
 
 /* What run.cst says. */
@@ -216,16 +233,21 @@ typedef struct cs_model {
 	cs_proc_t *procs;    /* sorted by (pid, gen) */
 	size_t nprocs, capprocs;
 	long root;           /* index of the run's root process, -1 if none */
+	bool v11;            /* some process file is format 1.1 or newer: report sites */
+	cs_arena_t arena;    /* frames, names and keys of the sites */
+	cs_group_t *groups;  /* sibling groups, by parent */
+	size_t ngroups;
 } cs_model_t;
 
 /*
  * Load run directory `dir`: read every *.cst file in it, assemble snapshots,
  * add processes known only from other processes' records, resolve how each
- * ended and whether it is complete, build the tree and compute the figures.
+ * ended and whether it is complete, build the tree, compute the figures and
+ * (format 1.1 traces) the allocation sites of each child and sibling group.
  * Returns 0; -ENOENT/-errno if the directory cannot be read or holds no
  * traces; -EBADMSG or -EPROTONOSUPPORT for a bad trace; -ENOMEM. d says what,
  * naming the file and record. On error *m is freed. Cost: reads every file
- * whole; set operations linear in runs.
+ * whole; set operations linear in runs; see cs_sites_compute for the sites.
  */
 int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d);
 
@@ -241,7 +263,10 @@ const char *cs_ended_name(int ended);
 /* Name of a mapping kind ("heap", "stack", "anon", "file", "shared", "other"). */
 const char *cs_map_kind_name(int kind);
 
-/* Name of a note code ("backend_fallback", ...; "other" for a code this version does not know). */
+/*
+ * Name of a note code ("backend_fallback", ...; "symbols" and "allocations"
+ * for the analyzer's own; "other" for a code this version does not know).
+ */
 const char *cs_note_code_name(uint32_t code);
 
 /*

@@ -44,6 +44,10 @@ const char *cs_map_kind_name(int kind)
 
 const char *cs_note_code_name(uint32_t code)
 {
+	if (code == CS_NOTE_A_SYMBOLS)
+		return "symbols";
+	if (code == CS_NOTE_A_ALLOCS)
+		return "allocations";
 	return code < sizeof(note_names) / sizeof(note_names[0]) && note_names[code]
 		       ? note_names[code] : "other";
 }

@@ -138,7 +138,67 @@ static void timeline(cs_json_t *j, const cs_figures_t *f)
 	cs_json_end_arr(j);
 }
 
-static void lists(cs_json_t *j, const cs_proc_t *p)
+/* Pages: a whole number as an integer, a fraction with 3 decimals, unknown as null. */
+static void pages_num(cs_json_t *j, const char *key, double v)
+{
+	if (v == v && fabs(v - round(v)) < 5e-4)
+		cs_json_int(j, key, (int64_t)llround(v));
+	else
+		cs_json_num(j, key, v, 3);
+}
+
+static void frame(cs_json_t *j, const cs_frame_t *f)
+{
+	cs_json_obj(j, NULL);
+	cs_json_str(j, "module", f->module);
+	cs_json_str(j, "function", f->function);
+	cs_json_str(j, "file", f->file);
+	cs_json_opt(j, "line", f->line);
+	cs_json_uint(j, "offset", f->offset);
+	cs_json_bool(j, "inlined", f->inlined);
+	cs_json_end_obj(j);
+}
+
+static void site(cs_json_t *j, const cs_site_t *s)
+{
+	cs_json_obj(j, NULL);
+	cs_json_arr(j, "frames");
+	for (size_t i = 0; i < s->nframes; i++)
+		frame(j, &s->frames[i]);
+	cs_json_end_arr(j);
+	cs_json_str(j, "bucket", s->bucket);
+	pages_num(j, "child_copied_pages", s->child_copied);
+	pages_num(j, "parent_unshared_pages", s->parent_unshared);
+	pages_num(j, "unshared_pages", s->unshared);
+	cs_json_uint(j, "estimated_bytes", s->estimated_bytes);
+	cs_json_uint(j, "samples", s->samples);
+	pages_num(j, "freed_in_child_pages", s->freed_in_child);
+	cs_json_end_obj(j);
+}
+
+static void sites(cs_json_t *j, const cs_site_t *v, size_t n)
+{
+	cs_json_arr(j, "sites");
+	for (size_t i = 0; i < n; i++)
+		site(j, &v[i]);
+	cs_json_end_arr(j);
+}
+
+/* How the process sampled allocations: null without a SAMPLING record. */
+static void sampling(cs_json_t *j, const cs_proc_t *p)
+{
+	if (!p->alloc.has_sampling) {
+		cs_json_null(j, "sampling");
+		return;
+	}
+	cs_json_obj(j, "sampling");
+	cs_json_uint(j, "mean_bytes", p->alloc.mean_bytes);
+	cs_json_uint(j, "max_depth", p->alloc.max_depth);
+	cs_json_end_obj(j);
+}
+
+/* "sampling" and the 1.1 groups exist only when some trace is format 1.1 (v1 reports unchanged). */
+static void lists(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 {
 	counters(j, p);
 	notes(j, p);
@@ -147,8 +207,9 @@ static void lists(cs_json_t *j, const cs_proc_t *p)
 	for (size_t i = 0; i < p->fig.nmaps; i++)
 		mapping(j, &p->fig.maps[i]);
 	cs_json_end_arr(j);
-	cs_json_arr(j, "sites");
-	cs_json_end_arr(j);
+	if (m->v11)
+		sampling(j, p);
+	sites(j, p->sites, p->nsites);
 	cs_json_arr(j, "writers");
 	cs_json_end_arr(j);
 	timeline(j, &p->fig);
@@ -187,13 +248,31 @@ static void identity(cs_json_t *j, const cs_proc_t *p)
 	cs_json_bool(j, "still_running", p->still_running);
 }
 
-static void process(cs_json_t *j, const cs_proc_t *p)
+static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 {
 	cs_json_obj(j, NULL);
 	identity(j, p);
 	figures(j, &p->fig);
-	lists(j, p);
+	lists(j, m, p);
 	cs_json_end_obj(j);
+}
+
+static void sibling_groups(cs_json_t *j, const cs_model_t *m)
+{
+	cs_json_arr(j, "sibling_groups");
+	for (size_t i = 0; i < m->ngroups; i++) {
+		const cs_group_t *g = &m->groups[i];
+
+		cs_json_obj(j, NULL);
+		cs_json_int(j, "ppid", g->ppid);
+		cs_json_arr(j, "children");
+		for (size_t k = 0; k < g->nchildren; k++)
+			cs_json_int(j, NULL, g->children[k]);
+		cs_json_end_arr(j);
+		sites(j, g->sites, g->nsites);
+		cs_json_end_obj(j);
+	}
+	cs_json_end_arr(j);
 }
 
 static void totals(cs_json_t *j, const cs_model_t *m)
@@ -224,8 +303,10 @@ int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	run_obj(&j, m);
 	cs_json_arr(&j, "processes");
 	for (size_t i = 0; i < m->nprocs; i++)
-		process(&j, &m->procs[i]);
+		process(&j, m, &m->procs[i]);
 	cs_json_end_arr(&j);
+	if (m->v11)
+		sibling_groups(&j, m);
 	totals(&j, m);
 	cs_json_end_obj(&j);
 	return cs_json_finish(&j);

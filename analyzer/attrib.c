@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT */
+/* The page → owner join: each page of a set shared out among allocations and named buckets. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "attrib.h"
+#include "figures.h"
+#include "vec.h"
+
+/* One owner's part of the current page. */
+typedef struct share {
+	size_t owner;
+	double v;
+	bool freed;
+} share_t;
+
+typedef struct join {
+	const cs_proc_t *p;
+	const cs_liveset_t *live;
+	int mode;
+	uint64_t ps;
+	unsigned shift;
+	uint64_t *malmax;             /* malmax[i]: the largest end of mal[0..i] */
+	size_t *malown, *mmown;       /* the owner of each block and region */
+	const cs_stack_t **stacks;    /* distinct stacks, sorted by address */
+	size_t nstacks;
+	const cs_mapping_t **maps;    /* the fork snapshot's mappings, sorted by start */
+	size_t nmaps;
+	cs_owner_t *own;              /* stacks, then one per mapping, then "outside" */
+	size_t nown;
+	share_t *sh;
+	size_t nsh, capsh;
+} join_t;
+
+static const char *const heap_names[] = {
+	[CS_TRACK_NONE] = "heap (allocation tracking off)",
+	[CS_TRACK_EXACT] = "allocator free space and metadata",
+	[CS_TRACK_SAMPLED] = "heap, not sampled",
+};
+
+static const char *const anon_names[] = {
+	[CS_TRACK_NONE] = "anonymous memory (allocation tracking off)",
+	[CS_TRACK_EXACT] = "allocator free space and metadata",
+	[CS_TRACK_SAMPLED] = "heap, not sampled",
+};
+
+static const char *static_data_name(const cs_mapping_t *map, cs_arena_t *arena)
+{
+	const char *slash = strrchr(map->name, '/'), *base = slash ? slash + 1 : map->name;
+	size_t n = strlen(base) + sizeof("static data of ");
+	char *s;
+
+	if (!*base)
+		return "static data of an unnamed file";
+	s = cs_arena_alloc(arena, n);
+	if (s)
+		snprintf(s, n, "static data of %s", base);
+	return s;
+}
+
+const char *cs_bucket_name(const cs_mapping_t *map, int mode, bool traced, cs_arena_t *arena)
+{
+	if (!map)
+		return "memory outside the fork-time mappings";
+	if (mode < CS_TRACK_NONE || mode > CS_TRACK_SAMPLED)
+		mode = CS_TRACK_NONE;
+	switch (map->kind) {
+	case CS_MAP_HEAP:
+		return heap_names[mode];
+	case CS_MAP_ANON:
+		if (mode != CS_TRACK_NONE && !traced)
+			return "anonymous memory (not from a traced mmap)";
+		return anon_names[mode];
+	case CS_MAP_STACK:
+		return "stack";
+	case CS_MAP_FILE:
+		return static_data_name(map, arena);
+	case CS_MAP_SHARED:
+		return "shared memory";
+	}
+	return "other writable memory";
+}
+
+static uint64_t end_of(const cs_live_t *e)
+{
+	return e->ptr + e->size;
+}
+
+static int cmp_ptr(const void *x, const void *y)
+{
+	uintptr_t a = (uintptr_t)*(const void *const *)x, b = (uintptr_t)*(const void *const *)y;
+
+	return (a > b) - (a < b);
+}
+
+static int cmp_map(const void *x, const void *y)
+{
+	const cs_mapping_t *a = *(const cs_mapping_t *const *)x, *b = *(const cs_mapping_t *const *)y;
+
+	return (a->start > b->start) - (a->start < b->start);
+}
+
+/* The distinct stacks of the live set, sorted by address. */
+static int find_stacks(join_t *j)
+{
+	const cs_liveset_t *l = j->live;
+	size_t n = 0;
+
+	j->stacks = malloc((l->nmal + l->nmm + 1) * sizeof(*j->stacks));
+	if (!j->stacks)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->nmal; i++)
+		j->stacks[n++] = l->mal[i].stack;
+	for (size_t i = 0; i < l->nmm; i++)
+		j->stacks[n++] = l->mm[i].stack;
+	qsort(j->stacks, n, sizeof(*j->stacks), cmp_ptr);
+	for (size_t i = 0; i < n; i++)
+		if (!j->nstacks || j->stacks[j->nstacks - 1] != j->stacks[i])
+			j->stacks[j->nstacks++] = j->stacks[i];
+	return 0;
+}
+
+static size_t stack_owner(const join_t *j, const cs_stack_t *s)
+{
+	const cs_stack_t **hit = bsearch(&s, j->stacks, j->nstacks, sizeof(*j->stacks), cmp_ptr);
+
+	return (size_t)(hit - j->stacks);
+}
+
+/* Each allocation's owner, its weight and sample counted there; malmax. */
+static int owners_of_allocs(join_t *j)
+{
+	const cs_liveset_t *l = j->live;
+	uint64_t max = 0;
+
+	j->malmax = malloc((l->nmal + 1) * sizeof(*j->malmax));
+	j->malown = malloc((l->nmal + 1) * sizeof(*j->malown));
+	j->mmown = malloc((l->nmm + 1) * sizeof(*j->mmown));
+	if (!j->malmax || !j->malown || !j->mmown)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->nmal; i++) {
+		max = end_of(&l->mal[i]) > max ? end_of(&l->mal[i]) : max;
+		j->malmax[i] = max;
+		j->malown[i] = stack_owner(j, l->mal[i].stack);
+		j->own[j->malown[i]].bytes += l->mal[i].weight;
+		j->own[j->malown[i]].samples++;
+	}
+	for (size_t i = 0; i < l->nmm; i++) {
+		j->mmown[i] = stack_owner(j, l->mm[i].stack);
+		j->own[j->mmown[i]].bytes += l->mm[i].weight;
+		j->own[j->mmown[i]].samples++;
+	}
+	return 0;
+}
+
+static int sort_maps(join_t *j)
+{
+	const cs_snap_t *f = cs_fork_snap(j->p);
+
+	j->maps = malloc(((f ? f->nmaps : 0) + 1) * sizeof(*j->maps));
+	if (!j->maps)
+		return -ENOMEM;
+	for (size_t i = 0; f && i < f->nmaps; i++)
+		if (!(f->maps[i].flags & CS_MAPF_SHIM))
+			j->maps[j->nmaps++] = &f->maps[i];
+	qsort(j->maps, j->nmaps, sizeof(*j->maps), cmp_map);
+	return 0;
+}
+
+static int join_init(join_t *j)
+{
+	int err = find_stacks(j);
+
+	if (!err)
+		err = sort_maps(j);
+	if (err)
+		return err;
+	j->nown = j->nstacks + j->nmaps + 1;
+	j->own = calloc(j->nown, sizeof(*j->own));
+	if (!j->own)
+		return -ENOMEM;
+	for (size_t i = 0; i < j->nstacks; i++)
+		j->own[i].stack = j->stacks[i];
+	return owners_of_allocs(j);
+}
+
+static void join_free(join_t *j)
+{
+	free(j->malmax);
+	free(j->malown);
+	free(j->mmown);
+	free(j->stacks);
+	free(j->maps);
+	free(j->own);
+	free(j->sh);
+}
+
+/* Index of the first malloc block that ends after addr (by the running maximum of ends). */
+static size_t first_mal(const join_t *j, uint64_t addr)
+{
+	size_t lo = 0, hi = j->live->nmal, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (j->malmax[mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Index of the first mmap region that ends after addr (regions do not overlap). */
+static size_t first_mm(const join_t *j, uint64_t addr)
+{
+	size_t lo = 0, hi = j->live->nmm, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (end_of(&j->live->mm[mid]) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int add_share(join_t *j, size_t owner, double v, bool freed)
+{
+	if (CS_VEC_GROW(j->sh, j->nsh, j->capsh))
+		return -ENOMEM;
+	j->sh[j->nsh++] = (share_t){ owner, v, freed };
+	return 0;
+}
+
+static double ratio(const cs_live_t *e)
+{
+	return (double)e->weight / (double)e->size;
+}
+
+/* The malloc blocks overlapping [lo, hi): overlapping bytes × weight/size ÷ page size. */
+static int malloc_shares(join_t *j, uint64_t lo, uint64_t hi, double *sum)
+{
+	const cs_liveset_t *l = j->live;
+	uint64_t a, b;
+	int err = 0;
+
+	for (size_t i = first_mal(j, lo); !err && i < l->nmal && l->mal[i].ptr < hi; i++) {
+		const cs_live_t *e = &l->mal[i];
+
+		if (!e->size || end_of(e) <= lo)
+			continue;
+		a = e->ptr > lo ? e->ptr : lo;
+		b = end_of(e) < hi ? end_of(e) : hi;
+		err = add_share(j, j->malown[i], (double)(b - a) * ratio(e) / (double)j->ps, e->freed);
+		*sum += j->sh[j->nsh - 1].v;
+	}
+	return err;
+}
+
+/* Without malloc blocks: the mmap region holding the page, × weight/size, at most 1. */
+static int mmap_share(join_t *j, uint64_t lo, uint64_t hi, double *sum)
+{
+	size_t i = first_mm(j, lo);
+	double v;
+
+	if (i >= j->live->nmm || j->live->mm[i].ptr >= hi)
+		return 0;
+	v = ratio(&j->live->mm[i]);
+	v = v < 1 ? v : 1;
+	*sum += v;
+	return add_share(j, j->mmown[i], v, false);
+}
+
+/* Index of the first mapping starting after addr. */
+static size_t map_after(const join_t *j, uint64_t addr)
+{
+	size_t lo = 0, hi = j->nmaps, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (j->maps[mid]->start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The owner of the part of a page at addr that no allocation owns: its mapping's bucket. */
+static size_t bucket_owner(const join_t *j, uint64_t addr)
+{
+	size_t i = map_after(j, addr);
+
+	if (i && addr < j->maps[i - 1]->end)
+		return j->nstacks + i - 1;
+	return j->nstacks + j->nmaps;
+}
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Where the malloc blocks stop looking like they do at [lo, hi) (lo itself: not alike). */
+static uint64_t mal_limit(const join_t *j, uint64_t lo, uint64_t hi)
+{
+	const cs_liveset_t *l = j->live;
+	size_t i = first_mal(j, lo);
+
+	if (i >= l->nmal)
+		return UINT64_MAX;
+	if (l->mal[i].ptr > lo)
+		return l->mal[i].ptr;
+	if (end_of(&l->mal[i]) < hi)
+		return lo; /* the block ends inside the page */
+	return i + 1 < l->nmal ? min64(end_of(&l->mal[i]), l->mal[i + 1].ptr) : end_of(&l->mal[i]);
+}
+
+/*
+ * How many pages from lo share out like the page at lo: none of them holds the
+ * start or end of an allocation or a mapping. At least 1.
+ */
+static uint64_t alike_pages(const join_t *j, uint64_t lo, uint64_t hi)
+{
+	size_t k = first_mm(j, lo), m = map_after(j, lo);
+	uint64_t b = mal_limit(j, lo, hi);
+
+	if (k < j->live->nmm)
+		b = min64(b, j->live->mm[k].ptr > lo ? j->live->mm[k].ptr : end_of(&j->live->mm[k]));
+	if (m < j->nmaps)
+		b = min64(b, j->maps[m]->start);
+	if (m && lo < j->maps[m - 1]->end)
+		b = min64(b, j->maps[m - 1]->end);
+	return b > lo && (b - lo) >> j->shift ? (b - lo) >> j->shift : 1;
+}
+
+/* Share out the page pg and the alike pages after it (at most left in all); *used says how many. */
+static int pages(join_t *j, uint64_t pg, uint64_t left, int col, uint64_t *used)
+{
+	uint64_t lo = pg << j->shift, hi = lo + j->ps;
+	double sum = 0, scale, k;
+	int err;
+
+	j->nsh = 0;
+	err = malloc_shares(j, lo, hi, &sum);
+	if (!err && !j->nsh)
+		err = mmap_share(j, lo, hi, &sum);
+	if (err)
+		return err;
+	*used = min64(alike_pages(j, lo, hi), left);
+	k = (double)*used;
+	scale = sum > 1 ? 1 / sum : 1;
+	for (size_t i = 0; i < j->nsh; i++) {
+		j->own[j->sh[i].owner].v[col] += j->sh[i].v * scale * k;
+		if (col == CS_COL_CC && j->sh[i].freed)
+			j->own[j->sh[i].owner].v[CS_COL_FREED] += j->sh[i].v * scale * k;
+	}
+	if (sum < 1)
+		j->own[bucket_owner(j, lo)].v[col] += (1 - sum) * k;
+	return 0;
+}
+
+/* Cost: one step per span of alike pages, so per allocation and mapping, not per page. */
+static int share_set(join_t *j, const cs_pageset_t *s, int col)
+{
+	uint64_t used = 0;
+	int err = 0;
+
+	for (size_t r = 0; r < s->n && !err; r++)
+		for (uint64_t pg = s->r[r].lo; pg < s->r[r].hi && !err; pg += used)
+			err = pages(j, pg, s->r[r].hi - pg, col, &used);
+	return err;
+}
+
+/* Whether an allocation of the live set lies in [lo, hi). */
+static bool traced_in(const join_t *j, uint64_t lo, uint64_t hi)
+{
+	size_t i = first_mal(j, lo), k = first_mm(j, lo);
+
+	return (i < j->live->nmal && j->live->mal[i].ptr < hi) ||
+	       (k < j->live->nmm && j->live->mm[k].ptr < hi);
+}
+
+static bool has_pages(const cs_owner_t *o)
+{
+	return o->v[CS_COL_CC] > 0 || o->v[CS_COL_PU] > 0 || o->v[CS_COL_UN] > 0;
+}
+
+/* Move the stacks and the buckets that got pages (named) to a new array. */
+static int collect(join_t *j, cs_arena_t *arena, cs_owner_t **owners, size_t *nowners)
+{
+	cs_owner_t *out = malloc(j->nown * sizeof(*out));
+	size_t n = 0;
+
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < j->nown; i++) {
+		const cs_mapping_t *map = i >= j->nstacks && i < j->nown - 1 ?
+			j->maps[i - j->nstacks] : NULL;
+
+		if (i >= j->nstacks && !has_pages(&j->own[i]))
+			continue;
+		out[n] = j->own[i];
+		if (i >= j->nstacks && !(out[n].bucket = cs_bucket_name(map, j->mode,
+			     map && traced_in(j, map->start, map->end), arena))) {
+			free(out);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	*owners = out;
+	*nowners = n;
+	return 0;
+}
+
+static unsigned log2u(uint64_t v)
+{
+	unsigned n = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		n++;
+	}
+	return n;
+}
+
+int cs_attribute(const cs_proc_t *p, const cs_liveset_t *live, int mode, cs_arena_t *arena,
+		 cs_owner_t **owners, size_t *nowners)
+{
+	join_t j = { .p = p, .live = live, .mode = mode, .ps = p->page_size,
+		     .shift = log2u(p->page_size) };
+	int err = join_init(&j);
+
+	if (!err && p->fig.split)
+		err = share_set(&j, &p->fig.wc, CS_COL_CC);
+	if (!err && p->fig.split)
+		err = share_set(&j, &p->fig.wp, CS_COL_PU);
+	if (!err && p->fig.known)
+		err = share_set(&j, &p->fig.uns, CS_COL_UN);
+	if (!err)
+		err = collect(&j, arena, owners, nowners);
+	join_free(&j);
+	return err;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* The page → owner join: a child's copied pages shared among the allocations live at its fork. */
+#ifndef CS_ATTRIB_H
+#define CS_ATTRIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "arena.h"
+#include "model.h"
+#include "replay.h"
+
+/* How allocations were recorded, which names the pages no allocation owns. */
+enum cs_track_mode {
+	CS_TRACK_NONE = 0,   /* no SAMPLING record: no allocation tracking */
+	CS_TRACK_EXACT,      /* mean_bytes == 1: every allocation */
+	CS_TRACK_SAMPLED,
+};
+
+/* Columns of an owner's figures. */
+enum cs_col { CS_COL_CC = 0, CS_COL_PU, CS_COL_UN, CS_COL_FREED, CS_NCOLS };
+
+/*
+ * An owner of pages: an allocation stack (bucket NULL; stack NULL when the
+ * allocations have none) or a bucket named after a fork-time mapping.
+ */
+typedef struct cs_owner {
+	const cs_stack_t *stack;
+	const char *bucket;
+	double v[CS_NCOLS];      /* pages, per enum cs_col */
+	uint64_t bytes;          /* weights of its live allocations */
+	uint64_t samples;
+} cs_owner_t;
+
+/*
+ * Share the pages of p's final sets (child-copied, parent-unshared and
+ * unshared, those p->fig knows) among the allocations of live (the child's
+ * allocations at its fork, freed flags set): per page, malloc blocks by
+ * overlapping bytes × weight/size ÷ page size (scaled down to 1 in all), else
+ * the mmap region holding it (× weight/size, at most 1); the rest of the page
+ * to a bucket named by its fork-time mapping and mode. Every page is shared
+ * out whole. *owners (malloc'd) lists the stacks first, then the buckets that
+ * got pages; bucket names live in arena. Returns 0 or -ENOMEM.
+ * Cost: O((runs + allocations + mappings) × log allocations): pages that look
+ * alike (no allocation or mapping starts or ends among them) go in one step.
+ */
+int cs_attribute(const cs_proc_t *p, const cs_liveset_t *live, int mode, cs_arena_t *arena,
+		 cs_owner_t **owners, size_t *nowners);
+
+/* The name of the pages of a mapping that no allocation owns (static or in arena); NULL: OOM. */
+const char *cs_bucket_name(const cs_mapping_t *map, int mode, bool traced, cs_arena_t *arena);
+
+#endif

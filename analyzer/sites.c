@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: MIT */
+/* Allocation sites of every child: the tree walk, owners turned into symbolized sites, groups. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "attrib.h"
+#include "figures.h"
+#include "replay.h"
+#include "sites.h"
+#include "symbolize.h"
+#include "vec.h"
+
+/* Deeper process trees than this are not replayed (recursion bound). */
+#define MAX_DEPTH 200
+
+/* A stack named once per symbolizer: siblings share their parent's stacks and modules. */
+#define NAMED_NOTES 4
+
+typedef struct named {
+	const cs_symbolizer_t *sym;
+	const cs_stack_t *stack;  /* NULL: an empty slot */
+	const cs_frame_t *frames;
+	size_t nframes;
+	const char *key;
+	const char *notes[NAMED_NOTES]; /* symbol problems met naming it */
+} named_t;
+
+typedef struct sctx {
+	cs_model_t *m;
+	named_t *named;           /* open addressing on (sym, stack) */
+	size_t capnamed, nnamed;
+	long *first;              /* first child of each process, -1 if none */
+	long *next;               /* next sibling */
+	cs_symbolizer_t **syms;   /* one per distinct module list */
+	size_t nsyms, capsyms;
+	char *key;                /* the key being built */
+	size_t nkey, capkey;
+	cs_frame_t *fr;           /* the frames being built */
+	size_t nfr, capfr;
+} sctx_t;
+
+/* ---- tree ------------------------------------------------------------------------------- */
+
+static int tree_build(sctx_t *c)
+{
+	size_t n = c->m->nprocs;
+
+	c->first = malloc((n + 1) * sizeof(long));
+	c->next = malloc((n + 1) * sizeof(long));
+	if (!c->first || !c->next)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		c->first[i] = -1;
+	for (size_t i = n; i-- > 0;) {
+		long parent = c->m->procs[i].parent;
+
+		if (parent >= 0) {
+			c->next[i] = c->first[parent];
+			c->first[parent] = (long)i;
+		}
+	}
+	return 0;
+}
+
+static bool eligible(const cs_proc_t *p)
+{
+	return p->role == CS_ROLE_CHILD && p->fmt_minor >= 1 && p->page_size && p->fig.known &&
+	       cs_fork_snap(p);
+}
+
+/* The first process up the fork chain from i (i included) for which has() holds, or -1. */
+static long up_chain(const cs_model_t *m, size_t i, bool (*has)(const cs_proc_t *))
+{
+	for (size_t hops = 0; hops <= m->nprocs; hops++) {
+		if (has(&m->procs[i]))
+			return (long)i;
+		if (!cs_proc_inherits(m, i))
+			return -1;
+		i = (size_t)m->procs[i].parent;
+	}
+	return -1;
+}
+
+static bool has_sampling(const cs_proc_t *p)
+{
+	return p->alloc.has_sampling;
+}
+
+static bool has_modules(const cs_proc_t *p)
+{
+	return p->alloc.nmods > 0;
+}
+
+static int track_mode(const cs_model_t *m, size_t i)
+{
+	long k = up_chain(m, i, has_sampling);
+
+	if (k < 0)
+		return CS_TRACK_NONE;
+	return m->procs[k].alloc.mean_bytes == 1 ? CS_TRACK_EXACT : CS_TRACK_SAMPLED;
+}
+
+/* ---- notes ------------------------------------------------------------------------------ */
+
+static int add_note(cs_proc_t *p, uint32_t code, const char *text)
+{
+	for (size_t i = 0; i < p->nnotes; i++)
+		if (p->notes[i].code == code && !strcmp(p->notes[i].text, text))
+			return 0;
+	if (CS_VEC_GROW(p->notes, p->nnotes, p->capnotes))
+		return -ENOMEM;
+	p->notes[p->nnotes].text = strdup(text);
+	if (!p->notes[p->nnotes].text)
+		return -ENOMEM;
+	p->notes[p->nnotes].code = code;
+	p->notes[p->nnotes].err = 0;
+	p->nnotes++;
+	return 0;
+}
+
+/* ---- symbolized sites ------------------------------------------------------------------- */
+
+static int symbolizer_for(sctx_t *c, size_t i, cs_symbolizer_t **out)
+{
+	long k = up_chain(c->m, i, has_modules);
+	const cs_proc_t *p = &c->m->procs[k >= 0 ? (size_t)k : i];
+	const cs_module_t *mods = k >= 0 ? p->alloc.mods : NULL;
+	size_t nmods = k >= 0 ? p->alloc.nmods : 0;
+	int err;
+
+	for (size_t s = 0; s < c->nsyms; s++) {
+		if (cs_sym_matches(c->syms[s], mods, nmods, p->exe)) {
+			*out = c->syms[s];
+			return 0;
+		}
+	}
+	if (CS_VEC_GROW(c->syms, c->nsyms, c->capsyms))
+		return -ENOMEM;
+	err = cs_sym_open(&c->syms[c->nsyms], mods, nmods, p->exe, &c->m->arena);
+	if (c->syms[c->nsyms])
+		*out = c->syms[c->nsyms++];
+	return err;
+}
+
+static int key_put(sctx_t *c, const char *s, size_t n)
+{
+	if (cs_vec_reserve((void **)&c->key, &c->capkey, c->nkey, n + 1, 1))
+		return -ENOMEM;
+	memcpy(c->key + c->nkey, s, n);
+	c->nkey += n;
+	c->key[c->nkey] = 0;
+	return 0;
+}
+
+/* "module!function file:line", "module!function", or "module+0xoff" (module "?" if none). */
+static int key_frame(sctx_t *c, const cs_frame_t *f)
+{
+	char buf[64];
+	const char *mod = f->module ? f->module : "?";
+	int err = key_put(c, mod, strlen(mod));
+
+	if (!err && !f->function) {
+		snprintf(buf, sizeof(buf), "+0x%" PRIx64, f->offset);
+		return key_put(c, buf, strlen(buf));
+	}
+	if (!err)
+		err = key_put(c, "!", 1);
+	if (!err)
+		err = key_put(c, f->function, strlen(f->function));
+	if (!err && f->file) {
+		snprintf(buf, sizeof(buf), ":%" PRId64, f->line);
+		err = key_put(c, " ", 1);
+		if (!err)
+			err = key_put(c, f->file, strlen(f->file));
+		if (!err)
+			err = key_put(c, buf, strlen(buf));
+	}
+	return err;
+}
+
+static void keep_note(named_t *e, const char *note)
+{
+	for (size_t i = 0; i < NAMED_NOTES; i++) {
+		if (e->notes[i] == note)
+			return;
+		if (!e->notes[i]) {
+			e->notes[i] = note;
+			return;
+		}
+	}
+}
+
+/* Append the frames of return address ra to the key and frames; keep a symbol problem in e. */
+static int add_frames(sctx_t *c, named_t *e, cs_symbolizer_t *sym, uint64_t ra)
+{
+	const cs_frame_t *f;
+	const char *note;
+	size_t n;
+	int err = cs_sym_addr(sym, ra, &f, &n, &note);
+
+	if (!err && note)
+		keep_note(e, note);
+	if (!err && cs_vec_reserve((void **)&c->fr, &c->capfr, c->nfr, n, sizeof(*c->fr)))
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < n; i++) {
+		err = c->nkey ? key_put(c, "\n", 1) : 0;
+		if (!err)
+			err = key_frame(c, &f[i]);
+		c->fr[c->nfr++] = f[i];
+	}
+	return err;
+}
+
+static size_t named_slot(const sctx_t *c, const cs_symbolizer_t *sym, const cs_stack_t *st)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)st ^ ((uint64_t)(uintptr_t)sym << 17)) *
+		     0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h ^ (h >> 29)) & (c->capnamed - 1);
+}
+
+static named_t *named_find(sctx_t *c, const cs_symbolizer_t *sym, const cs_stack_t *st)
+{
+	size_t i = named_slot(c, sym, st);
+
+	while (c->named[i].stack && (c->named[i].stack != st || c->named[i].sym != sym))
+		i = (i + 1) & (c->capnamed - 1);
+	return &c->named[i];
+}
+
+static int named_grow(sctx_t *c)
+{
+	named_t *old = c->named;
+	size_t oldcap = c->capnamed;
+
+	c->capnamed = oldcap ? oldcap * 2 : 256;
+	c->named = calloc(c->capnamed, sizeof(*c->named));
+	if (!c->named) {
+		c->named = old;
+		c->capnamed = oldcap;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].stack)
+			*named_find(c, old[i].sym, old[i].stack) = old[i];
+	free(old);
+	return 0;
+}
+
+/* Symbolize stack st into a new entry e: its frames and key in the arena. */
+static int name_stack(sctx_t *c, cs_symbolizer_t *sym, const cs_stack_t *st, named_t *e)
+{
+	cs_frame_t *fr;
+	int err = 0;
+
+	c->nkey = c->nfr = 0;
+	*e = (named_t){ .sym = sym, .stack = st };
+	for (uint32_t i = 0; !err && i < st->depth; i++)
+		err = add_frames(c, e, sym, st->ra[i]);
+	fr = err ? NULL : cs_arena_alloc(&c->m->arena, c->nfr * sizeof(*fr));
+	e->key = fr ? cs_arena_strndup(&c->m->arena, c->key, c->nkey) : NULL;
+	if (!e->key) {
+		e->stack = NULL;
+		return -ENOMEM;
+	}
+	memcpy(fr, c->fr, c->nfr * sizeof(*fr));
+	e->frames = fr;
+	e->nframes = c->nfr;
+	c->nnamed++;
+	return 0;
+}
+
+/* The named stack of an owner, from the cache or made now; its symbol notes go to p. */
+static int named_of(sctx_t *c, cs_proc_t *p, const cs_stack_t *st, const named_t **out)
+{
+	cs_symbolizer_t *sym = NULL;
+	named_t *e;
+	int err = symbolizer_for(c, (size_t)(p - c->m->procs), &sym);
+
+	if (!err && (c->nnamed + 1) * 2 > c->capnamed)
+		err = named_grow(c);
+	if (err)
+		return err;
+	e = named_find(c, sym, st);
+	if (!e->stack)
+		err = name_stack(c, sym, st, e);
+	for (size_t i = 0; !err && i < NAMED_NOTES && e->notes[i]; i++)
+		err = add_note(p, CS_NOTE_A_SYMBOLS, e->notes[i]);
+	*out = e;
+	return err;
+}
+
+/* A site's frames and key, or a bucket's name as key ("\1" first: no frame text starts so). */
+static int name_site(sctx_t *c, cs_proc_t *p, const cs_owner_t *o, cs_site_t *s)
+{
+	const named_t *e;
+	char *key;
+	int err;
+
+	s->bucket = o->bucket;
+	if (!o->bucket && (!o->stack || !o->stack->depth))
+		s->bucket = CS_BUCKET_NO_STACK;
+	if (s->bucket) {
+		key = cs_arena_alloc(&c->m->arena, strlen(s->bucket) + 2);
+		if (!key)
+			return -ENOMEM;
+		key[0] = 1;
+		strcpy(key + 1, s->bucket);
+		s->key = key;
+		return 0;
+	}
+	err = named_of(c, p, o->stack, &e);
+	if (err)
+		return err;
+	s->frames = e->frames;
+	s->nframes = e->nframes;
+	s->key = e->key;
+	return 0;
+}
+
+static int site_of(sctx_t *c, cs_proc_t *p, const cs_owner_t *o, cs_site_t *s)
+{
+	bool split = p->fig.split, known = p->fig.known;
+	int err = name_site(c, p, o, s);
+
+	s->child_copied = split ? o->v[CS_COL_CC] : NAN;
+	s->parent_unshared = split ? o->v[CS_COL_PU] : NAN;
+	s->freed_in_child = split ? o->v[CS_COL_FREED] : NAN;
+	s->unshared = known ? o->v[CS_COL_UN] : NAN;
+	s->estimated_bytes = o->bytes;
+	s->samples = o->samples;
+	return err;
+}
+
+/* ---- one child -------------------------------------------------------------------------- */
+
+static int sites_from_owners(sctx_t *c, cs_proc_t *p, const cs_owner_t *own, size_t n)
+{
+	cs_site_t *v = calloc(n + 1, sizeof(*v));
+	int err = v ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = site_of(c, p, &own[i], &v[i]);
+	if (!err)
+		err = cs_sites_merge(v, n, true, &p->sites, &p->nsites);
+	p->has_sites = !err;
+	free(v);
+	return err;
+}
+
+static int attribute(sctx_t *c, size_t i, cs_liveset_t *live)
+{
+	cs_proc_t *p = &c->m->procs[i];
+	cs_owner_t *own = NULL;
+	size_t nown = 0;
+	int err;
+
+	cs_liveset_mark_frees(live, &p->alloc);
+	err = cs_attribute(p, live, track_mode(c->m, i), &c->m->arena, &own, &nown);
+	if (!err)
+		err = sites_from_owners(c, p, own, nown);
+	free(own);
+	return err;
+}
+
+/* ---- the walk --------------------------------------------------------------------------- */
+
+typedef struct kid {
+	size_t i;
+	uint64_t cut;
+} kid_t;
+
+static int cmp_kid(const void *x, const void *y)
+{
+	const kid_t *a = x, *b = y;
+
+	if (a->cut != b->cut)
+		return a->cut < b->cut ? -1 : 1;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+/* The children of i, in the order their fork points cut i's events. */
+static kid_t *kids_of(const sctx_t *c, size_t i, size_t *n)
+{
+	kid_t *v;
+
+	*n = 0;
+	for (long k = c->first[i]; k >= 0; k = c->next[k])
+		(*n)++;
+	v = malloc((*n + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	*n = 0;
+	for (long k = c->first[i]; k >= 0; k = c->next[k])
+		v[(*n)++] = (kid_t){ (size_t)k, c->m->procs[k].alloc.fp_alloc_seq };
+	qsort(v, *n, sizeof(*v), cmp_kid);
+	return v;
+}
+
+static int visit(sctx_t *c, size_t i, cs_liveset_t *live, unsigned depth);
+
+/* What child k inherited, replayed up to its fork point; empty if it did not inherit. */
+static int inherited(sctx_t *c, cs_replay_t *r, size_t k, cs_liveset_t *out)
+{
+	cs_proc_t *p = &c->m->procs[k];
+
+	if (!cs_proc_inherits(c->m, k))
+		return 0;
+	if (p->alloc.has_fork_point) {
+		int err = cs_replay_until(r, p->alloc.fp_alloc_seq);
+
+		return err ? err : cs_replay_snapshot(r, out);
+	}
+	if (eligible(p) && up_chain(c->m, (size_t)p->parent, has_sampling) >= 0)
+		return add_note(p, CS_NOTE_A_ALLOCS, "no fork point recorded: the allocations it "
+				"inherited are unknown, its pages go to buckets by mapping");
+	return 0;
+}
+
+static int visit_kids(sctx_t *c, size_t i, const cs_liveset_t *live, unsigned depth)
+{
+	cs_replay_t *r = NULL;
+	size_t n;
+	kid_t *kids = kids_of(c, i, &n);
+	int err = kids ? cs_replay_start(&r, c->m, i, live) : -ENOMEM;
+
+	for (size_t k = 0; k < n && !err; k++) {
+		cs_liveset_t s = { 0 };
+
+		err = inherited(c, r, kids[k].i, &s);
+		if (!err)
+			err = visit(c, kids[k].i, &s, depth + 1);
+		cs_liveset_free(&s);
+	}
+	cs_replay_free(r);
+	free(kids);
+	return err;
+}
+
+static int visit(sctx_t *c, size_t i, cs_liveset_t *live, unsigned depth)
+{
+	int err = 0;
+
+	if (depth > MAX_DEPTH)
+		return 0; /* left for the sweep after the walk */
+	if (eligible(&c->m->procs[i]))
+		err = attribute(c, i, live);
+	if (!err && c->first[i] >= 0)
+		err = visit_kids(c, i, live, depth);
+	return err;
+}
+
+/* Children the walk did not reach (too deep): attributed without what they inherited. */
+static int sweep(sctx_t *c)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < c->m->nprocs && !err; i++) {
+		cs_liveset_t none = { 0 };
+		cs_proc_t *p = &c->m->procs[i];
+
+		if (!eligible(p) || p->has_sites)
+			continue;
+		err = add_note(p, CS_NOTE_A_ALLOCS, "process tree too deep to replay: the "
+			       "allocations it inherited are unknown");
+		if (!err)
+			err = attribute(c, i, &none);
+	}
+	return err;
+}
+
+/* ---- merging and order ------------------------------------------------------------------ */
+
+static int cmp_key(const void *x, const void *y)
+{
+	return strcmp(((const cs_site_t *)x)->key, ((const cs_site_t *)y)->key);
+}
+
+/* v, with unknown (NaN) below every known figure. */
+static double known_or_low(double v)
+{
+	return v == v ? v : -1;
+}
+
+static int cmp_desc(double a, double b)
+{
+	return (a < b) - (a > b);
+}
+
+static int cmp_report(const void *x, const void *y)
+{
+	const cs_site_t *a = x, *b = y;
+	int r = cmp_desc(known_or_low(a->child_copied), known_or_low(b->child_copied));
+
+	if (!r)
+		r = cmp_desc(known_or_low(a->parent_unshared), known_or_low(b->parent_unshared));
+	if (!r)
+		r = cmp_desc(known_or_low(a->unshared), known_or_low(b->unshared));
+	if (!r)
+		r = cmp_desc((double)a->estimated_bytes, (double)b->estimated_bytes);
+	return r ? r : strcmp(a->key, b->key);
+}
+
+void cs_sites_sort(cs_site_t *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_report);
+}
+
+static void fold(cs_site_t *into, const cs_site_t *s, bool sum_bytes)
+{
+	into->child_copied += s->child_copied;
+	into->parent_unshared += s->parent_unshared;
+	into->unshared += s->unshared;
+	into->freed_in_child += s->freed_in_child;
+	if (sum_bytes) {
+		into->estimated_bytes += s->estimated_bytes;
+		into->samples += s->samples;
+		return;
+	}
+	into->estimated_bytes = s->estimated_bytes > into->estimated_bytes ? s->estimated_bytes
+									  : into->estimated_bytes;
+	into->samples = s->samples > into->samples ? s->samples : into->samples;
+}
+
+int cs_sites_merge(const cs_site_t *in, size_t n, bool sum_bytes, cs_site_t **out, size_t *nout)
+{
+	cs_site_t *v = malloc((n + 1) * sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (n)
+		memcpy(v, in, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_key);
+	for (size_t i = 0; i < n; i++) {
+		if (k && !strcmp(v[k - 1].key, v[i].key))
+			fold(&v[k - 1], &v[i], sum_bytes);
+		else
+			v[k++] = v[i];
+	}
+	cs_sites_sort(v, k);
+	*out = v;
+	*nout = k;
+	return 0;
+}
+
+/* Append the sites of p to *v. */
+static int gather(cs_site_t **v, size_t *n, size_t *cap, const cs_proc_t *p)
+{
+	if (cs_vec_reserve((void **)v, cap, *n, p->nsites, sizeof(**v)))
+		return -ENOMEM;
+	if (p->nsites)
+		memcpy(*v + *n, p->sites, p->nsites * sizeof(**v));
+	*n += p->nsites;
+	return 0;
+}
+
+int cs_sites_of_run(const cs_model_t *m, cs_site_t **out, size_t *nout)
+{
+	cs_site_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < m->nprocs && !err; i++)
+		if (m->procs[i].has_sites)
+			err = gather(&v, &n, &cap, &m->procs[i]);
+	if (!err)
+		err = cs_sites_merge(v, n, false, out, nout);
+	free(v);
+	return err;
+}
+
+/* ---- sibling groups --------------------------------------------------------------------- */
+
+static int group_of(sctx_t *c, size_t i, cs_group_t *g)
+{
+	cs_site_t *v = NULL;
+	size_t n = 0, cap = 0, nk = 0;
+	int err = 0;
+
+	for (long k = c->first[i]; k >= 0; k = c->next[k])
+		nk++;
+	*g = (cs_group_t){ .ppid = c->m->procs[i].pid, .parent = (long)i, .split = true };
+	g->children = malloc((nk + 1) * sizeof(*g->children));
+	if (!g->children)
+		return -ENOMEM;
+	for (long k = c->first[i]; k >= 0 && !err; k = c->next[k]) {
+		const cs_proc_t *p = &c->m->procs[k];
+
+		if (!p->has_sites || !cs_proc_inherits(c->m, (size_t)k))
+			continue;
+		g->children[g->nchildren++] = p->pid;
+		g->split = g->split && p->fig.split;
+		err = gather(&v, &n, &cap, p);
+	}
+	if (!err)
+		err = cs_sites_merge(v, n, false, &g->sites, &g->nsites);
+	free(v);
+	return err;
+}
+
+static int groups_build(sctx_t *c)
+{
+	cs_model_t *m = c->m;
+	int err = 0;
+
+	m->groups = calloc(m->nprocs + 1, sizeof(*m->groups));
+	if (!m->groups)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nprocs && !err; i++) {
+		cs_group_t *g = &m->groups[m->ngroups];
+
+		if (c->first[i] < 0)
+			continue;
+		err = group_of(c, i, g);
+		m->ngroups++;
+		if (!err && !g->nchildren) {
+			free(g->children);
+			free(g->sites);
+			m->ngroups--;
+		}
+	}
+	return err;
+}
+
+void cs_groups_free(cs_model_t *m)
+{
+	for (size_t i = 0; i < m->ngroups; i++) {
+		free(m->groups[i].children);
+		free(m->groups[i].sites);
+	}
+	free(m->groups);
+	m->groups = NULL;
+	m->ngroups = 0;
+}
+
+/* ---- entry ------------------------------------------------------------------------------ */
+
+static void ctx_free(sctx_t *c)
+{
+	for (size_t i = 0; i < c->nsyms; i++)
+		cs_sym_close(c->syms[i]);
+	free(c->syms);
+	free(c->first);
+	free(c->next);
+	free(c->key);
+	free(c->fr);
+	free(c->named);
+}
+
+int cs_sites_compute(cs_model_t *m, cs_diag_t *d)
+{
+	sctx_t c = { .m = m };
+	int err = 0;
+
+	if (!m->v11)
+		return 0;
+	err = tree_build(&c);
+	for (size_t i = 0; i < m->nprocs && !err; i++) {
+		cs_liveset_t none = { 0 };
+
+		if (m->procs[i].parent < 0)
+			err = visit(&c, i, &none, 0);
+	}
+	if (!err)
+		err = sweep(&c);
+	if (!err)
+		err = groups_build(&c);
+	ctx_free(&c);
+	if (err)
+		cs_diag_set(d, "out of memory attributing pages to allocation sites");
+	return err;
+}

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests: copied pages attributed to allocation sites and buckets, exact and sampled. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "cs_testutil.h"
+#include "model.h"
+#include "render.h"
+#include "sites.h"
+
+#define MS 1000000ull
+#define HP 0x10000ull            /* first page of the heap */
+#define HEAP_PAGES 64u
+#define AP (HP + 0x1000)         /* first page of an anonymous mapping */
+#define FP (HP + 0x2000)         /* first page of a file mapping's data */
+#define SP (HP + 0x3000)         /* first page of the stack */
+#define ADDR(pg) ((uint64_t)(pg) * TU_PAGE)
+#define EPS 1e-9
+
+static char *dir;
+static cs_model_t m;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = tu_mkdtemp();
+	memset(&m, 0, sizeof(m));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cs_model_free(&m);
+	tu_rmtree(dir);
+	free(dir);
+	return 0;
+}
+
+static int proc_file(uint32_t pid, uint32_t ppid, uint8_t role)
+{
+	char name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.0.cst", pid);
+	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
+	tu_proc(fd, pid, ppid, 0, role, "prog");
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
+	return fd;
+}
+
+static void mappings(int fd, uint32_t seq)
+{
+	tu_mapping(fd, seq, ADDR(HP), ADDR(HP + HEAP_PAGES), CS_MAP_HEAP, CS_MAPF_ARMED, "[heap]");
+	tu_mapping(fd, seq, ADDR(AP), ADDR(AP + 16), CS_MAP_ANON, CS_MAPF_ARMED, "");
+	tu_mapping(fd, seq, ADDR(FP), ADDR(FP + 4), CS_MAP_FILE, CS_MAPF_ARMED,
+		   "/usr/lib/libfoo.so.1");
+	tu_mapping(fd, seq, ADDR(SP), ADDR(SP + 4), CS_MAP_STACK, CS_MAPF_ARMED, "[stack]");
+}
+
+/* Snapshot seq of the child: every mapping present; written and exclusive sets. */
+static void snap(int fd, uint32_t seq, uint8_t reason, const cs_run_t *wr, size_t nwr,
+		 const cs_run_t *ex, size_t nex)
+{
+	cs_run_t all[] = { { HP, HEAP_PAGES }, { AP, 16 }, { FP, 4 }, { SP, 4 } };
+
+	tu_snap_begin(fd, seq, reason, CS_BACKEND_UFFD_WP, (1 + seq) * MS, 0);
+	mappings(fd, seq);
+	tu_pages(fd, seq, CS_SET_PRESENT, all, 4);
+	tu_pages(fd, seq, CS_SET_WRITTEN, wr, nwr);
+	tu_pages(fd, seq, CS_SET_EXCL, ex, nex);
+	tu_snap_end(fd, seq);
+}
+
+/* A child of 100 that wrote wr (exclusive: wr and ex), inheriting up to seq `cut`. */
+static int child(uint32_t pid, uint64_t cut, const cs_run_t *wr, size_t nwr, const cs_run_t *ex,
+		 size_t nex)
+{
+	int fd = proc_file(pid, 100, CS_ROLE_CHILD);
+
+	tu_fork_point(fd, cut, 100);
+	snap(fd, 0, CS_SNAP_FORK, NULL, 0, NULL, 0);
+	snap(fd, 1, CS_SNAP_EXIT, wr, nwr, ex, nex);
+	tu_end(fd, CS_END_EXIT, 0, 9 * MS);
+	return fd;
+}
+
+/* Root 100 with sampling mean, stacks 1..3 (one fake frame each) and these allocations. */
+static void root(uint64_t mean, const cs_alloc_ev_t *a, uint32_t n, unsigned nchildren)
+{
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+
+	tu_sampling(fd, mean, 64);
+	for (uint32_t id = 1; id <= 3; id++) {
+		uint64_t ra = 0x1000 * id;
+
+		tu_stack(fd, id, &ra, 1);
+	}
+	tu_allocs(fd, a, n);
+	for (unsigned i = 1; i <= nchildren; i++)
+		tu_fork(fd, 100 + i, i, MS);
+	tu_end(fd, CS_END_EXIT, 0, 10 * MS);
+	close(fd);
+}
+
+static void load(void)
+{
+	cs_diag_t d = { "" };
+
+	assert_int_equal(cs_model_load(&m, dir, &d), 0);
+}
+
+static const cs_proc_t *proc(uint32_t pid)
+{
+	long i = cs_model_find(&m, pid, 0);
+
+	assert_true(i >= 0);
+	return &m.procs[i];
+}
+
+/* The site whose only frame is at fake address ra (+ 0x1000 * id above), or bucket name. */
+static const cs_site_t *find(const cs_site_t *v, size_t n, uint64_t stack_id, const char *bucket)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (bucket && v[i].bucket && !strcmp(v[i].bucket, bucket))
+			return &v[i];
+		if (!bucket && !v[i].bucket && v[i].nframes == 1 &&
+		    v[i].frames[0].offset == 0x1000 * stack_id - 1)
+			return &v[i];
+	}
+	return NULL;
+}
+
+static void assert_near(double got, double want)
+{
+	if (fabs(got - want) > EPS)
+		fail_msg("got %.12f, want %.12f", got, want);
+}
+
+static double sum_cc(const cs_proc_t *p)
+{
+	double s = 0;
+
+	for (size_t i = 0; i < p->nsites; i++)
+		s += p->sites[i].child_copied;
+	return s;
+}
+
+/* Page-sized blocks: site 1 on heap pages 0-3, site 2 on 4-7, site 3 on 8-11. */
+static void three_sites(unsigned nchildren)
+{
+	cs_alloc_ev_t a[12];
+
+	for (uint32_t i = 0; i < 12; i++)
+		a[i] = tu_alloc_ev(1 + i, ADDR(HP + i), TU_PAGE, TU_PAGE, 1 + i / 4, CS_ALLOC_MALLOC);
+	root(1, a, 12, nchildren);
+}
+
+static void test_exact_three_sites(void **state)
+{
+	/* site 2's pages, a free page of the heap, the file's data, the stack, plain anon */
+	cs_run_t wr[] = { { HP + 4, 4 }, { HP + 13, 1 }, { AP, 1 }, { FP, 1 }, { SP, 1 } };
+	cs_run_t ex[] = { { HP + 30, 1 } }; /* the parent wrote one free page */
+	const cs_proc_t *p;
+
+	(void)state;
+	three_sites(1);
+	close(child(101, 100, wr, 5, ex, 1));
+	load();
+	p = proc(101);
+	assert_true(p->has_sites);
+	assert_int_equal(p->fig.child_copied, 8);
+	assert_int_equal(p->fig.parent_unshared, 1);
+	assert_near(find(p->sites, p->nsites, 2, NULL)->child_copied, 4);
+	assert_near(find(p->sites, p->nsites, 1, NULL)->child_copied, 0);
+	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 0);
+	assert_true(find(p->sites, p->nsites, 2, NULL)->estimated_bytes == 4 * TU_PAGE);
+	assert_true(find(p->sites, p->nsites, 2, NULL)->samples == 4);
+	assert_near(find(p->sites, p->nsites, 0, "allocator free space and metadata")->child_copied, 1);
+	assert_near(find(p->sites, p->nsites, 0, "allocator free space and metadata")->parent_unshared,
+		    1);
+	assert_near(find(p->sites, p->nsites, 0, "anonymous memory (not from a traced mmap)")
+		    ->child_copied, 1);
+	assert_near(find(p->sites, p->nsites, 0, "static data of libfoo.so.1")->child_copied, 1);
+	assert_near(find(p->sites, p->nsites, 0, "stack")->child_copied, 1);
+	assert_int_equal(p->nsites, 3 + 4); /* three sites, four buckets */
+	assert_near(sum_cc(p), 8);
+	assert_ptr_equal(p->sites[0].frames, find(p->sites, p->nsites, 2, NULL)->frames);
+}
+
+/* Small blocks: overlapping bytes × weight/size ÷ page size; the rest to the bucket. */
+static void test_small_blocks_share_a_page(void **state)
+{
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, ADDR(HP) + 100, 100, 100, 1, CS_ALLOC_MALLOC),
+		tu_alloc_ev(2, ADDR(HP) + 4000, 200, 200, 2, CS_ALLOC_MALLOC), /* across pages 0-1 */
+	};
+	cs_run_t wr[] = { { HP, 2 } };
+	const cs_proc_t *p;
+
+	(void)state;
+	root(1, a, 2, 1);
+	close(child(101, 100, wr, 1, NULL, 0));
+	load();
+	p = proc(101);
+	assert_near(find(p->sites, p->nsites, 1, NULL)->child_copied, 100.0 / TU_PAGE);
+	assert_near(find(p->sites, p->nsites, 2, NULL)->child_copied, 200.0 / TU_PAGE);
+	assert_near(find(p->sites, p->nsites, 0, "allocator free space and metadata")->child_copied,
+		    2 - 300.0 / TU_PAGE);
+	assert_near(sum_cc(p), 2);
+}
+
+/* Sampled: weights stand for unsampled bytes; shares past a whole page are scaled down. */
+static void test_sampled_weights(void **state)
+{
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, ADDR(HP), 1024, 4096, 1, CS_ALLOC_MALLOC),            /* page 0: 1 */
+		tu_alloc_ev(2, ADDR(HP + 1), 2048, 8192, 2, CS_ALLOC_MALLOC),        /* page 1: 2 */
+		tu_alloc_ev(3, ADDR(HP + 1) + 2048, 2048, 4096, 3, CS_ALLOC_MALLOC), /* page 1: 1 */
+		tu_alloc_ev(4, ADDR(HP + 2), 512, 1024, 1, CS_ALLOC_MALLOC),         /* page 2: 1/4 */
+		tu_alloc_ev(5, ADDR(AP), 2 * TU_PAGE, 2 * TU_PAGE, 3, CS_ALLOC_MMAP),
+	};
+	cs_run_t wr[] = { { HP, 4 }, { AP, 1 } };
+	const cs_proc_t *p;
+	const cs_site_t *s;
+
+	(void)state;
+	root(4096, a, 5, 1);
+	close(child(101, 100, wr, 2, NULL, 0));
+	load();
+	p = proc(101);
+	s = find(p->sites, p->nsites, 1, NULL);
+	assert_near(s->child_copied, 1.25);
+	assert_true(s->estimated_bytes == 4096 + 1024 && s->samples == 2);
+	assert_near(find(p->sites, p->nsites, 2, NULL)->child_copied, 2.0 / 3);
+	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 1.0 / 3 + 1);
+	assert_near(find(p->sites, p->nsites, 0, "heap, not sampled")->child_copied, 0.75 + 1);
+	assert_near(sum_cc(p), 5);
+	assert_true(proc(101)->alloc.has_sampling == false);
+	assert_true(proc(100)->alloc.mean_bytes == 4096);
+}
+
+/* The child freed one of two inherited blocks and wrote both pages. */
+static void test_freed_in_child(void **state)
+{
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, ADDR(HP), TU_PAGE, TU_PAGE, 1, CS_ALLOC_MALLOC),
+		tu_alloc_ev(2, ADDR(HP + 1), TU_PAGE, TU_PAGE, 1, CS_ALLOC_MALLOC),
+	};
+	cs_free_ev_t f = tu_free_ev(200, ADDR(HP), 0, CS_FREE_FREE);
+	cs_run_t wr[] = { { HP, 2 } };
+	const cs_site_t *s;
+	int fd;
+
+	(void)state;
+	root(1, a, 2, 1);
+	fd = child(101, 100, wr, 1, NULL, 0);
+	tu_frees(fd, &f, 1);
+	close(fd);
+	load();
+	s = find(proc(101)->sites, proc(101)->nsites, 1, NULL);
+	assert_near(s->child_copied, 2);
+	assert_near(s->freed_in_child, 1);
+}
+
+/* Two workers inherit the same blocks and copy the same site: the group sums pages, not bytes. */
+static void test_sibling_group(void **state)
+{
+	cs_run_t wr[] = { { HP + 4, 4 } };
+	const cs_group_t *g;
+	const cs_site_t *s;
+
+	(void)state;
+	three_sites(2);
+	close(child(101, 100, wr, 1, NULL, 0));
+	close(child(102, 100, wr, 1, NULL, 0));
+	load();
+	assert_int_equal(m.ngroups, 1);
+	g = &m.groups[0];
+	assert_int_equal(g->ppid, 100);
+	assert_int_equal(g->nchildren, 2);
+	assert_int_equal(g->children[0], 101);
+	assert_int_equal(g->children[1], 102);
+	s = &g->sites[0];
+	assert_near(s->child_copied, 8);
+	assert_true(s->estimated_bytes == 4 * TU_PAGE && s->samples == 4);
+	assert_ptr_equal(s, find(g->sites, g->nsites, 2, NULL));
+}
+
+/* A child of a root without allocation tracking (no SAMPLING): buckets by mapping. */
+static void test_no_tracking_buckets_by_mapping(void **state)
+{
+	cs_run_t wr[] = { { HP, 3 }, { AP, 2 } };
+	const cs_proc_t *p;
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+
+	(void)state;
+	tu_fork(fd, 101, 1, MS);
+	close(fd);
+	close(child(101, 0, wr, 2, NULL, 0));
+	load();
+	p = proc(101);
+	assert_int_equal(p->nsites, 2);
+	assert_near(find(p->sites, p->nsites, 0, "heap (allocation tracking off)")->child_copied, 3);
+	assert_near(find(p->sites, p->nsites, 0, "anonymous memory (allocation tracking off)")
+		    ->child_copied, 2);
+}
+
+static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
+{
+	cs_render_opts_t o = { .top = 5 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(fn(f, &m, &o), 0);
+	fclose(f);
+	if (getenv("CS_TEST_DUMP")) /* to look at a report while changing it */
+		fputs(buf, stderr);
+	return buf;
+}
+
+static void test_json_sites(void **state)
+{
+	cs_run_t wr[] = { { HP + 4, 4 }, { HP + 13, 1 } };
+	char *doc;
+
+	(void)state;
+	three_sites(1);
+	close(child(101, 100, wr, 2, NULL, 0));
+	load();
+	doc = render(cs_render_json);
+	assert_non_null(strstr(doc, "\"sampling\": {\n        \"mean_bytes\": 1,\n"
+				    "        \"max_depth\": 64\n      },\n"));
+	assert_non_null(strstr(doc, "\"sampling\": null,\n      \"sites\": [\n        {\n"
+				    "          \"frames\": [\n            {\n"
+				    "              \"module\": null,\n"
+				    "              \"function\": null,\n"
+				    "              \"file\": null,\n"
+				    "              \"line\": null,\n"
+				    "              \"offset\": 8191,\n"
+				    "              \"inlined\": false\n            }\n          ],\n"
+				    "          \"bucket\": null,\n"
+				    "          \"child_copied_pages\": 4,\n"
+				    "          \"parent_unshared_pages\": 0,\n"
+				    "          \"unshared_pages\": 4,\n"
+				    "          \"estimated_bytes\": 16384,\n"
+				    "          \"samples\": 4,\n"
+				    "          \"freed_in_child_pages\": 0\n        },\n"
+				    "        {\n          \"frames\": [],\n"
+				    "          \"bucket\": \"allocator free space and metadata\",\n"
+				    "          \"child_copied_pages\": 1,\n"));
+	assert_non_null(strstr(doc, "\"sibling_groups\": [\n    {\n      \"ppid\": 100,\n"
+				    "      \"children\": [\n        101\n      ],\n"
+				    "      \"sites\": [\n"));
+	free(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_exact_three_sites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_small_blocks_share_a_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_weights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freed_in_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sibling_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_tracking_buckets_by_mapping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_sites, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
