@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* `cowscope report`: load a run directory and render it as text or JSON. */
+/* `cowscope report`: load a run directory and render it as text, JSON or folded stacks. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -20,6 +20,7 @@ static const struct {
 } formats[] = {
 	{ "text", cs_render_text },
 	{ "json", cs_render_json },
+	{ "folded", cs_render_folded },
 };
 
 typedef struct report_ctx {
@@ -37,7 +38,7 @@ static int set_format(report_ctx_t *ctx, const char *name)
 			return 0;
 		}
 	}
-	return cs_usage_error(&cs_cmd_report, "unknown format '%s' (text or json)", name);
+	return cs_usage_error(&cs_cmd_report, "unknown format '%s' (text, json or folded)", name);
 }
 
 static int set_top(report_ctx_t *ctx, const char *s)
@@ -120,17 +121,30 @@ static int report_main(const cs_cli_t *cli, int argc, char **argv)
 const cs_cmd_t cs_cmd_report = {
 	.name = "report",
 	.summary = "report the copy-on-write sharing of a run directory",
-	.usage = "report [--format text|json] [--top N] RUN",
+	.usage = "report [--format text|json|folded] [--top N] RUN",
 	.help =
 		"Reads the traces in run directory RUN (written by `cowscope run`, or by the shim\n"
 		"with COWSCOPE_OUT) and reports, for every forked child, the pages shared at fork,\n"
-		"copied by the child, unshared by the parent's writes, and new in the child.\n"
+		"copied by the child, unshared by the parent's writes, and new in the child; and\n"
+		"which allocation sites (call stacks) own those pages, per child and summed over\n"
+		"the children of one parent.\n"
 		"\n"
 		"options:\n"
 		"  -f, --format FMT  text (default) for a person, json for programs (schema_version 1;\n"
-		"                    unknown values are null)\n"
-		"  -n, --top N       mappings listed per child in the text report (default 5)\n"
+		"                    unknown values are null), or folded (see below)\n"
+		"  -n, --top N       mappings and allocation sites listed per child in the text\n"
+		"                    report (default 5)\n"
 		"  -h, --help        show this help\n"
+		"\n"
+		"folded: one line per allocation stack for flamegraph.pl, inferno or speedscope:\n"
+		"the frames from outermost to innermost joined by ';', a space, and the pages the\n"
+		"children copied on that stack, summed over all children and rounded (pages the\n"
+		"children and the parent unshared, where the backend cannot tell them apart).\n"
+		"A frame is the function's name, with \" [library]\" outside the main program, or\n"
+		"library+0xOFFSET without symbols; pages no allocation owns are one frame named\n"
+		"after their bucket, e.g. \"[allocator free space and metadata]\". Lines that round\n"
+		"to 0 pages are left out. Example:\n"
+		"  cowscope report --format folded RUN | flamegraph.pl > copied.svg\n"
 		"\n"
 		"exit status: 0 ok, 2 usage error, 3 RUN is unreadable, holds no traces, or a trace\n"
 		"is corrupt or of a newer major version, 4 system error.\n",

@@ -8,7 +8,7 @@
 #include "model.h"
 
 typedef struct cs_render_opts {
-	unsigned top;        /* mappings listed per child in the text report */
+	unsigned top;        /* mappings and allocation sites listed per child in the text report */
 } cs_render_opts_t;
 
 /* Sums over the children; a sum is CS_UNKNOWN if a measured child lacks that figure. */
@@ -40,8 +40,34 @@ long cs_run_backend_proc(const cs_model_t *m);
  */
 int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
-/* Write the report as text for a person to f. Returns 0 or -EIO. */
+/* Write the report as text for a person to f. Returns 0, -ENOMEM or -EIO. */
 int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
+ * The text report's allocation-site sections: the top o->top sites of each
+ * child by copied MiB, with their stacks, then the same per sibling group of
+ * two or more children. Nothing for a run without format 1.1 traces.
+ * Returns 0 or -ENOMEM.
+ */
+int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
+ * Write folded stacks (flamegraph.pl, inferno, speedscope) to f: one line per
+ * stack, frames outermost first joined by ';', a space, and the child-copied
+ * pages of all children on it (unshared pages where the backend cannot split),
+ * rounded; lines that round to 0 are left out. Labels are the function name
+ * (" [module]" added outside the main program), module+0xOFFSET without
+ * symbols, "[bucket name]" for a bucket; ';' and control characters in names
+ * are replaced. Lines sorted. Returns 0, -ENOMEM or -EIO.
+ */
+int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
+ * Copy len bytes of s to buf (size bytes) made safe for a terminal: NUL
+ * becomes a space, other control characters '?', trailing spaces dropped.
+ * Returns buf.
+ */
+char *cs_clean_text(const char *s, size_t len, char *buf, size_t size);
 
 /*
  * Format a byte count as MiB: "0", "<0.1", one decimal below 10 (without a

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What both renderers share: totals over the children, the run's backend, number formats. */
+/* What the renderers share: totals over the children, the run's backend, number and text formats. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +81,21 @@ char *cs_fmt_mib(double bytes, char *buf, size_t size)
 	n = strlen(buf);
 	if (n > 2 && !strcmp(buf + n - 2, ".0"))
 		buf[n - 2] = 0;
+	return buf;
+}
+
+char *cs_clean_text(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; s && i < len && n + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[n++] = c == 0 ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	buf[n] = 0;
+	while (n && buf[n - 1] == ' ')
+		buf[--n] = 0;
 	return buf;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The text report for a person: tree, per-child table, top mappings, backend, totals. */
+/* The text report for a person: tree, per-child table, top mappings and sites, backend, totals. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,20 +18,9 @@ typedef struct text {
 	const cs_render_opts_t *o;
 } text_t;
 
-/* s made safe for a terminal: control characters become '?'. */
 static char *clean(const char *s, size_t len, char *buf, size_t size)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; s && i < len && n + 1 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[n++] = c == 0 ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	buf[n] = 0;
-	while (n && buf[n - 1] == ' ')
-		buf[--n] = 0;
-	return buf;
+	return cs_clean_text(s, len, buf, size);
 }
 
 static char *cmd_of(const cs_proc_t *p, char *buf, size_t size)
@@ -412,6 +401,8 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	children(&t);
 	if (!err)
 		err = mappings(&t);
+	if (!err)
+		err = cs_render_text_sites(f, m, o);
 	notes(&t);
 	totals_line(&t);
 	if (!err && ferror(f))

@@ -362,7 +362,8 @@ static void test_report_exit_codes(void **state)
 	example_run();
 	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "json", dir, NULL }), 0);
 	assert_int_equal(report_exit(2, (char *[]){ "report", dir, NULL }), 0);
-	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "folded", dir, NULL }), 2);
+	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "folded", dir, NULL }), 0);
+	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "svg", dir, NULL }), 2);
 	assert_int_equal(report_exit(4, (char *[]){ "report", "--top", "x", dir, NULL }), 2);
 	assert_int_equal(report_exit(3, (char *[]){ "report", dir, dir, NULL }), 2);
 	assert_int_equal(report_exit(1, (char *[]){ "report", NULL }), 2);

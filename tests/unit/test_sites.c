@@ -257,7 +257,11 @@ static void test_freed_in_child(void **state)
 	};
 	cs_free_ev_t f = tu_free_ev(200, ADDR(HP), 0, CS_FREE_FREE);
 	cs_run_t wr[] = { { HP, 2 } };
+	cs_render_opts_t o = { .top = 5 };
 	const cs_site_t *s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
 	int fd;
 
 	(void)state;
@@ -269,6 +273,12 @@ static void test_freed_in_child(void **state)
 	s = find(proc(101)->sites, proc(101)->nsites, 1, NULL);
 	assert_near(s->child_copied, 2);
 	assert_near(s->freed_in_child, 1);
+	out = open_memstream(&buf, &len);
+	assert_int_equal(cs_render_text(out, &m, &o), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, "(<0.1 MiB of it freed in the child: glibc free() writes list "
+				    "links into freed memory)"));
+	free(buf);
 }
 
 /* Two workers inherit the same blocks and copy the same site: the group sums pages, not bytes. */
@@ -364,6 +374,44 @@ static void test_json_sites(void **state)
 	free(doc);
 }
 
+/* Folded: one line per stack, outermost first, pages rounded; zero lines left out. */
+static void test_folded_lines(void **state)
+{
+	cs_run_t wr[] = { { HP + 4, 4 }, { HP + 13, 1 }, { SP, 2 } };
+	char *doc;
+
+	(void)state;
+	three_sites(1);
+	close(child(101, 100, wr, 3, NULL, 0));
+	load();
+	doc = render(cs_render_folded);
+	assert_string_equal(doc, "[allocator free space and metadata] 1\n"
+				 "[stack] 2\n"
+				 "[unknown] 4\n");
+	free(doc);
+}
+
+/* Text: the top sites per child with both columns, and the group of two children. */
+static void test_text_sites(void **state)
+{
+	cs_run_t wr[] = { { HP + 4, 4 } };
+	char *doc;
+
+	(void)state;
+	three_sites(2);
+	close(child(101, 100, wr, 1, NULL, 0));
+	close(child(102, 100, wr, 1, NULL, 0));
+	load();
+	doc = render(cs_render_text);
+	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB"));
+	assert_non_null(strstr(doc, "  pid 101:\n       COPIED P-UNSHARED   AT FORK  ALLOCATION SITE"
+				    " (innermost frame first)\n"
+				    "         <0.1          0      <0.1  0x1fff\n  pid 102:\n"));
+	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB, summed over the 2 "
+				    "children of pid 100:\n       COPIED"));
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +422,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sibling_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_tracking_buckets_by_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_sites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folded_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_sites, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

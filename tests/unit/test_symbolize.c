@@ -17,6 +17,8 @@
 #include "render.h"
 #include "symbolize.h"
 
+#define MS 1000000ull
+#define HP 0x10000ull
 /* Not inlined, cloned, or folded with an identical function (-fipa-icf). */
 #define NOINLINE __attribute__((noipa))
 
@@ -43,6 +45,33 @@ static NOINLINE uint64_t calls_inlined(int *line, int *call_line)
 {
 	volatile uint64_t r = inlined_probe(line); *call_line = __LINE__;
 	return r;
+}
+
+static NOINLINE uint64_t fn_alpha(void)
+{
+	volatile uint64_t r = here();
+	return r;
+}
+
+static NOINLINE uint64_t fn_beta(void)
+{
+	volatile uint64_t r = here();
+	return r;
+}
+
+static NOINLINE uint64_t fn_gamma(void)
+{
+	volatile uint64_t r = here();
+	return r;
+}
+
+/* Return addresses in fn_outer after calling fn_alpha and fn_beta. */
+static NOINLINE void fn_outer(uint64_t ra[4])
+{
+	ra[0] = fn_alpha();
+	ra[1] = here();
+	ra[2] = fn_beta();
+	ra[3] = here();
 }
 
 /* ---- this process's modules -------------------------------------------------------------- */
@@ -256,6 +285,138 @@ static void test_missing_file_and_no_module(void **state)
 	assert_true(f[0].offset == 0xf);
 }
 
+/* ---- through the model: folded stacks with real names ------------------------------------ */
+
+static void stack(int fd, uint32_t id, uint64_t inner, uint64_t outer)
+{
+	uint64_t ra[2] = { inner, outer };
+
+	tu_stack(fd, id, ra, 2);
+}
+
+static void write_child(const char *dir, uint32_t pid);
+
+/* Root 100 (main program with build-id bid, libc) and children 101.. that write pages 0-6. */
+static void write_run(const char *dir, const uint8_t *bid, uint16_t bidlen, unsigned nchildren)
+{
+	modinfo_t mi = module_of(NULL), libc = module_of("libc.so");
+	uint64_t ra[4];
+	cs_alloc_ev_t a[7];
+	int fd = tu_open(dir, "100.0.cst", CS_FILE_PROCESS, 100, 0);
+
+	fn_outer(ra);
+	tu_proc_exe(fd, 100, 1, CS_ROLE_ROOT, "prog", exe);
+	tu_sampling(fd, 1, 64);
+	tu_module(fd, mi.base, mi.segs, mi.nsegs, bid, bidlen, "");
+	tu_module(fd, libc.base, libc.segs, libc.nsegs, NULL, 0, libc.path);
+	stack(fd, 1, ra[0], ra[1]);
+	stack(fd, 2, ra[2], ra[3]);
+	stack(fd, 3, (uint64_t)(uintptr_t)&abort + 5, fn_gamma());
+	for (uint32_t i = 0; i < 6; i++) /* site 1: pages 0-1, site 2: 2-4, site 3: 5 */
+		a[i] = tu_alloc_ev(1 + i, (HP + i) * TU_PAGE, TU_PAGE, TU_PAGE, i < 2 ? 1 : i < 5 ? 2 : 3,
+				   CS_ALLOC_MALLOC);
+	a[6] = tu_alloc_ev(7, (HP + 8) * TU_PAGE, TU_PAGE, TU_PAGE, 1, CS_ALLOC_MALLOC);
+	tu_allocs(fd, a, 7);
+	for (unsigned i = 1; i <= nchildren; i++)
+		tu_fork(fd, 100 + i, i, MS);
+	close(fd);
+	for (unsigned i = 1; i <= nchildren; i++)
+		write_child(dir, 100 + i);
+}
+
+static void write_child(const char *dir, uint32_t pid)
+{
+	cs_run_t all = { HP, 16 }, wr = { HP, 7 };
+	char name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.0.cst", pid);
+	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
+	tu_proc_exe(fd, pid, 100, CS_ROLE_CHILD, "prog", exe);
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
+	tu_fork_point(fd, 100, 100);
+	tu_snap_begin(fd, 0, CS_SNAP_FORK, CS_BACKEND_UFFD_WP, MS, 0);
+	tu_mapping(fd, 0, HP * TU_PAGE, (HP + 16) * TU_PAGE, CS_MAP_HEAP, CS_MAPF_ARMED, "[heap]");
+	tu_pages(fd, 0, CS_SET_PRESENT, &all, 1);
+	tu_snap_end(fd, 0);
+	tu_snap_begin(fd, 1, CS_SNAP_EXIT, CS_BACKEND_UFFD_WP, 2 * MS, 0);
+	tu_mapping(fd, 1, HP * TU_PAGE, (HP + 16) * TU_PAGE, CS_MAP_HEAP, CS_MAPF_ARMED, "[heap]");
+	tu_pages(fd, 1, CS_SET_PRESENT, &all, 1);
+	tu_pages(fd, 1, CS_SET_WRITTEN, &wr, 1);
+	tu_snap_end(fd, 1);
+	tu_end(fd, CS_END_EXIT, 0, 3 * MS);
+	close(fd);
+}
+
+static char *render_dir(const char *dir, int (*fn)(FILE *, const cs_model_t *,
+						    const cs_render_opts_t *))
+{
+	cs_render_opts_t o = { .top = 5 };
+	cs_diag_t d = { "" };
+	cs_model_t m;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(cs_model_load(&m, dir, &d), 0);
+	assert_int_equal(fn(f, &m, &o), 0);
+	fclose(f);
+	cs_model_free(&m);
+	if (getenv("CS_TEST_DUMP"))
+		fputs(buf, stderr);
+	return buf;
+}
+
+static void test_folded_with_symbols(void **state)
+{
+	char *dir = tu_mkdtemp(), *doc;
+
+	(void)state;
+	if (!cs_sym_have_dwarf())
+		skip();
+	write_run(dir, NULL, 0, 1);
+	doc = render_dir(dir, cs_render_folded);
+	assert_string_equal(doc, "[allocator free space and metadata] 1\n"
+				 "fn_gamma;abort [libc.so.6] 1\n"
+				 "fn_outer;fn_alpha 2\n"
+				 "fn_outer;fn_beta 3\n");
+	free(doc);
+	doc = render_dir(dir, cs_render_text);
+	assert_non_null(strstr(doc, "  fn_beta test_symbolize.c:"));
+	free(doc);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* Siblings share named stacks; each still gets the note about unusable symbols. */
+static void test_siblings_share_names_and_notes(void **state)
+{
+	char *dir = tu_mkdtemp();
+	uint8_t other[20];
+	cs_diag_t d = { "" };
+	cs_model_t m;
+	const cs_proc_t *a, *b;
+
+	(void)state;
+	if (!cs_sym_have_dwarf())
+		skip();
+	memset(other, 0xab, sizeof(other));
+	write_run(dir, other, sizeof(other), 2);
+	assert_int_equal(cs_model_load(&m, dir, &d), 0);
+	a = &m.procs[cs_model_find(&m, 101, 0)];
+	b = &m.procs[cs_model_find(&m, 102, 0)];
+	assert_int_equal(a->nsites, b->nsites);
+	for (size_t i = 0; i < a->nsites; i++)
+		assert_ptr_equal(a->sites[i].frames, b->sites[i].frames);
+	assert_int_equal(a->nnotes, 1);
+	assert_int_equal(b->nnotes, 1);
+	assert_string_equal(cs_note_code_name(b->notes[0].code), "symbols");
+	assert_non_null(strstr(b->notes[0].text, "build-id differs"));
+	cs_model_free(&m);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +425,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stripped_module, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_build_id_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_and_no_module, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folded_with_symbols, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_siblings_share_names_and_notes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* Folded stacks of the allocation sites, weighted by copied pages, for flame graph tools. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "render.h"
+#include "sites.h"
+#include "vec.h"
+
+typedef struct line {
+	char *text;           /* frames, outermost first, joined by ';' */
+	double weight;
+} line_t;
+
+typedef struct buf {
+	char *p;
+	size_t n, cap;
+} buf_t;
+
+/* Append n bytes of s, with ';' (the frame separator) and control characters replaced. */
+static int put(buf_t *b, const char *s, size_t n)
+{
+	if (cs_vec_reserve((void **)&b->p, &b->cap, b->n, n + 1, 1))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		b->p[b->n++] = c == ';' ? ':' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	b->p[b->n] = 0;
+	return 0;
+}
+
+static int puts_(buf_t *b, const char *s)
+{
+	return put(b, s, strlen(s));
+}
+
+/* "function", "function [module]" outside the main program, "module+0xoff", "[unknown]". */
+static int label(buf_t *b, const cs_frame_t *f)
+{
+	char off[32];
+	int err;
+
+	if (!f->function && !f->module)
+		return puts_(b, "[unknown]");
+	if (!f->function) {
+		snprintf(off, sizeof(off), "+0x%" PRIx64, f->offset);
+		err = puts_(b, f->module);
+		return err ? err : puts_(b, off);
+	}
+	err = puts_(b, f->function);
+	if (err || f->main_program || !f->module)
+		return err;
+	err = puts_(b, " [");
+	if (!err)
+		err = puts_(b, f->module);
+	return err ? err : puts_(b, "]");
+}
+
+static int stack_text(buf_t *b, const cs_site_t *s)
+{
+	int err = 0;
+
+	b->n = 0;
+	if (s->bucket) {
+		err = puts_(b, "[");
+		if (!err)
+			err = puts_(b, s->bucket);
+		return err ? err : puts_(b, "]");
+	}
+	for (size_t i = s->nframes; i-- > 0 && !err;) {
+		err = label(b, &s->frames[i]);
+		if (!err && i && !cs_vec_reserve((void **)&b->p, &b->cap, b->n, 2, 1))
+			memcpy(b->p + b->n++, ";", 2); /* the separator, not through put() */
+		else if (!err && i)
+			err = -ENOMEM;
+	}
+	return err;
+}
+
+static double weight_of(const cs_site_t *s)
+{
+	double w = s->child_copied == s->child_copied ? s->child_copied : s->unshared;
+
+	return w == w ? w : 0;
+}
+
+static int cmp_line(const void *x, const void *y)
+{
+	return strcmp(((const line_t *)x)->text, ((const line_t *)y)->text);
+}
+
+static int make_lines(const cs_site_t *v, size_t n, line_t *lines, size_t *nlines)
+{
+	buf_t b = { 0 };
+	int err = 0;
+
+	*nlines = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!(weight_of(&v[i]) > 0))
+			continue;
+		err = stack_text(&b, &v[i]);
+		if (!err && !(lines[*nlines].text = strndup(b.p ? b.p : "", b.n)))
+			err = -ENOMEM;
+		if (!err)
+			lines[(*nlines)++].weight = weight_of(&v[i]);
+	}
+	free(b.p);
+	return err;
+}
+
+/* Lines of the same text summed (sites that differ only by file:line), then printed. */
+static void print_lines(FILE *f, line_t *lines, size_t n)
+{
+	long long w;
+
+	if (n > 1)
+		qsort(lines, n, sizeof(*lines), cmp_line);
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n && !strcmp(lines[i].text, lines[i + 1].text)) {
+			lines[i + 1].weight += lines[i].weight;
+			continue;
+		}
+		w = llround(lines[i].weight);
+		if (w > 0)
+			fprintf(f, "%s %lld\n", lines[i].text, w);
+	}
+}
+
+int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
+{
+	cs_site_t *v = NULL;
+	line_t *lines = NULL;
+	size_t n = 0, nlines = 0;
+	int err = cs_sites_of_run(m, &v, &n);
+
+	(void)o;
+	if (!err && !(lines = calloc(n + 1, sizeof(*lines))))
+		err = -ENOMEM;
+	if (!err)
+		err = make_lines(v, n, lines, &nlines);
+	if (!err)
+		print_lines(f, lines, nlines);
+	for (size_t i = 0; lines && i < nlines; i++)
+		free(lines[i].text);
+	free(lines);
+	free(v);
+	if (!err && ferror(f))
+		err = -EIO;
+	return err;
+}

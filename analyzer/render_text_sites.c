@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* The text report's allocation sites: top sites per child and per sibling group, with stacks. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "render.h"
+
+#define MAX_FRAMES 4      /* frames shown per site */
+#define STACK_INDENT 36   /* where a site's frames start, under SITE */
+
+/* One table: the sites of a child or a group. */
+typedef struct table {
+	FILE *f;
+	const cs_site_t *v;
+	size_t n;
+	uint32_t page_size;
+	bool split;           /* columns child-copied and parent-unshared; else unshared */
+	unsigned top;
+	const char *who;      /* "the child" or "the children" */
+} table_t;
+
+static char *mib_pages(double pages, uint32_t ps, char *buf, size_t size)
+{
+	if (pages != pages || !ps)
+		return strcpy(buf, "-");
+	return cs_fmt_mib(pages * ps, buf, size);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/*
+ * "function file:line", with " [module]" outside the main program and
+ * " (inlined)"; "function [module]" without lines; "module+0xoff" without
+ * symbols. Made safe for a terminal.
+ */
+static char *frame_label(const cs_frame_t *f, char *buf, size_t size)
+{
+	char raw[512], mod[128] = "", line[32] = "";
+
+	if (f->module && !f->main_program)
+		snprintf(mod, sizeof(mod), " [%s]", f->module);
+	if (f->line >= 0)
+		snprintf(line, sizeof(line), ":%" PRId64, f->line);
+	if (f->function && f->file)
+		snprintf(raw, sizeof(raw), "%s %s%s%s%s", f->function, base_name(f->file), line, mod,
+			 f->inlined ? " (inlined)" : "");
+	else if (f->function)
+		snprintf(raw, sizeof(raw), "%s [%s]", f->function, f->module ? f->module : "?");
+	else if (f->module)
+		snprintf(raw, sizeof(raw), "%s+0x%" PRIx64, f->module, f->offset);
+	else
+		snprintf(raw, sizeof(raw), "0x%" PRIx64, f->offset);
+	return cs_clean_text(raw, strlen(raw), buf, size);
+}
+
+static double key_of(const table_t *t, const cs_site_t *s)
+{
+	double v = t->split ? s->child_copied : s->unshared;
+
+	if (t->split && !(v > 0))
+		v = s->parent_unshared;
+	return v == v ? v : 0;
+}
+
+static void stack_lines(const table_t *t, const cs_site_t *s)
+{
+	char label[600];
+	size_t n = s->nframes < MAX_FRAMES ? s->nframes : MAX_FRAMES;
+
+	if (s->bucket) {
+		snprintf(label, sizeof(label), "[%s]", s->bucket);
+		fprintf(t->f, "%s\n", cs_clean_text(label, strlen(label), label, sizeof(label)));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(t->f, "%*s%s\n", i ? STACK_INDENT : 0, "",
+			frame_label(&s->frames[i], label, sizeof(label)));
+	if (s->nframes > n)
+		fprintf(t->f, "%*s… %zu more frame%s\n", STACK_INDENT, "", s->nframes - n,
+			s->nframes - n == 1 ? "" : "s");
+}
+
+static void site_row(const table_t *t, const cs_site_t *s)
+{
+	char a[16], b[16], c[16];
+
+	if (t->split)
+		fprintf(t->f, "    %9s %10s %9s  ", mib_pages(s->child_copied, t->page_size, a, 16),
+			mib_pages(s->parent_unshared, t->page_size, b, 16),
+			s->bucket ? "-" : cs_fmt_mib((double)s->estimated_bytes, c, 16));
+	else
+		fprintf(t->f, "    %9s %10s %9s  ", mib_pages(s->unshared, t->page_size, a, 16), "-",
+			s->bucket ? "-" : cs_fmt_mib((double)s->estimated_bytes, c, 16));
+	stack_lines(t, s);
+	if (s->freed_in_child > 0)
+		fprintf(t->f, "%*s(%s MiB of it freed in %s: glibc free() writes list links into "
+			"freed memory)\n", STACK_INDENT, "", mib_pages(s->freed_in_child, t->page_size,
+			a, 16), t->who);
+}
+
+static void table(const table_t *t)
+{
+	size_t shown = 0;
+
+	fprintf(t->f, "    %9s %10s %9s  %s\n", t->split ? "COPIED" : "UNSHARED",
+		t->split ? "P-UNSHARED" : "", "AT FORK", "ALLOCATION SITE (innermost frame first)");
+	for (size_t i = 0; i < t->n && shown < t->top; i++) {
+		if (key_of(t, &t->v[i]) <= 0)
+			continue;
+		site_row(t, &t->v[i]);
+		shown++;
+	}
+}
+
+/* Whether any site has pages to show. */
+static bool any_pages(const table_t *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (key_of(t, &t->v[i]) > 0)
+			return true;
+	return false;
+}
+
+static void child_sites(FILE *f, const cs_proc_t *p, unsigned top)
+{
+	table_t t = { .f = f, .v = p->sites, .n = p->nsites, .page_size = p->page_size,
+		      .split = p->fig.split, .top = top, .who = "the child" };
+
+	if (!any_pages(&t)) {
+		fprintf(f, "  pid %u: no pages copied\n", (unsigned)p->pid);
+		return;
+	}
+	fprintf(f, "  pid %u:\n", (unsigned)p->pid);
+	table(&t);
+}
+
+static void group_sites(FILE *f, const cs_model_t *m, const cs_group_t *g, unsigned top)
+{
+	table_t t = { .f = f, .v = g->sites, .n = g->nsites, .split = g->split, .top = top,
+		      .who = "the children" };
+	const cs_proc_t *parent = &m->procs[g->parent];
+
+	for (size_t i = 0; i < m->nprocs && !t.page_size; i++)
+		if (m->procs[i].has_sites && m->procs[i].parent == g->parent)
+			t.page_size = m->procs[i].page_size;
+	fprintf(f, "\ntop %u allocation sites by %s MiB, summed over the %zu children of pid %u:\n",
+		top, g->split ? "copied" : "unshared", g->nchildren, (unsigned)parent->pid);
+	if (!any_pages(&t))
+		fprintf(f, "  no pages copied\n");
+	else
+		table(&t);
+}
+
+int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < m->nprocs && o->top; i++) {
+		if (!m->procs[i].has_sites)
+			continue;
+		if (!any)
+			fprintf(f, "\ntop %u allocation sites by copied MiB (AT FORK: what the site's "
+				"allocations held at the fork):\n", o->top);
+		any = true;
+		child_sites(f, &m->procs[i], o->top);
+	}
+	for (size_t i = 0; i < m->ngroups && o->top; i++)
+		if (m->groups[i].nchildren >= 2)
+			group_sites(f, m, &m->groups[i], o->top);
+	return 0;
+}
