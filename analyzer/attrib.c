@@ -29,6 +29,10 @@ typedef struct join {
 	size_t nmaps;
 	cs_owner_t *own;              /* stacks, then one per mapping, then "outside" */
 	size_t nown;
+	double *raw;                  /* per mapping (and outside): shares of the set's pages */
+	double *pages;                /* per mapping: the set's pages there */
+	double *scale;                /* per mapping: what the shares are multiplied by */
+	bool apply;                   /* second pass: give the shares to their owners */
 	share_t *sh;
 	size_t nsh, capsh;
 } join_t;
@@ -178,7 +182,10 @@ static int join_init(join_t *j)
 		return err;
 	j->nown = j->nstacks + j->nmaps + 1;
 	j->own = calloc(j->nown, sizeof(*j->own));
-	if (!j->own)
+	j->raw = calloc(j->nmaps + 1, sizeof(*j->raw));
+	j->pages = calloc(j->nmaps + 1, sizeof(*j->pages));
+	j->scale = calloc(j->nmaps + 1, sizeof(*j->scale));
+	if (!j->own || !j->raw || !j->pages || !j->scale)
 		return -ENOMEM;
 	for (size_t i = 0; i < j->nstacks; i++)
 		j->own[i].stack = j->stacks[i];
@@ -193,6 +200,9 @@ static void join_free(join_t *j)
 	free(j->stacks);
 	free(j->maps);
 	free(j->own);
+	free(j->raw);
+	free(j->pages);
+	free(j->scale);
 	free(j->sh);
 }
 
@@ -259,7 +269,7 @@ static int malloc_shares(join_t *j, uint64_t lo, uint64_t hi, double *sum)
 	return err;
 }
 
-/* Without malloc blocks: the mmap region holding the page, × weight/size, at most 1. */
+/* Without malloc blocks: the mmap region holding the page, × weight/size. */
 static int mmap_share(join_t *j, uint64_t lo, uint64_t hi, double *sum)
 {
 	size_t i = first_mm(j, lo);
@@ -268,7 +278,6 @@ static int mmap_share(join_t *j, uint64_t lo, uint64_t hi, double *sum)
 	if (i >= j->live->nmm || j->live->mm[i].ptr >= hi)
 		return 0;
 	v = ratio(&j->live->mm[i]);
-	v = v < 1 ? v : 1;
 	*sum += v;
 	return add_share(j, j->mmown[i], v, false);
 }
@@ -288,14 +297,12 @@ static size_t map_after(const join_t *j, uint64_t addr)
 	return lo;
 }
 
-/* The owner of the part of a page at addr that no allocation owns: its mapping's bucket. */
-static size_t bucket_owner(const join_t *j, uint64_t addr)
+/* The fork-time mapping holding addr (index in maps), or nmaps for none. */
+static size_t map_of(const join_t *j, uint64_t addr)
 {
 	size_t i = map_after(j, addr);
 
-	if (i && addr < j->maps[i - 1]->end)
-		return j->nstacks + i - 1;
-	return j->nstacks + j->nmaps;
+	return i && addr < j->maps[i - 1]->end ? i - 1 : j->nmaps;
 }
 
 static uint64_t min64(uint64_t a, uint64_t b)
@@ -336,11 +343,16 @@ static uint64_t alike_pages(const join_t *j, uint64_t lo, uint64_t hi)
 	return b > lo && (b - lo) >> j->shift ? (b - lo) >> j->shift : 1;
 }
 
-/* Share out the page pg and the alike pages after it (at most left in all); *used says how many. */
+/*
+ * The page pg and the alike pages after it (at most left in all; *used says
+ * how many): the first pass sums their shares per mapping, the second gives
+ * them to their owners, scaled as the mapping's sums say.
+ */
 static int pages(join_t *j, uint64_t pg, uint64_t left, int col, uint64_t *used)
 {
 	uint64_t lo = pg << j->shift, hi = lo + j->ps;
-	double sum = 0, scale, k;
+	double sum = 0, k, sc;
+	size_t m;
 	int err;
 
 	j->nsh = 0;
@@ -351,19 +363,22 @@ static int pages(join_t *j, uint64_t pg, uint64_t left, int col, uint64_t *used)
 		return err;
 	*used = min64(alike_pages(j, lo, hi), left);
 	k = (double)*used;
-	scale = sum > 1 ? 1 / sum : 1;
-	for (size_t i = 0; i < j->nsh; i++) {
-		j->own[j->sh[i].owner].v[col] += j->sh[i].v * scale * k;
-		if (col == CS_COL_CC && j->sh[i].freed)
-			j->own[j->sh[i].owner].v[CS_COL_FREED] += j->sh[i].v * scale * k;
+	m = map_of(j, lo);
+	if (!j->apply) {
+		j->raw[m] += sum * k;
+		j->pages[m] += k;
+		return 0;
 	}
-	if (sum < 1)
-		j->own[bucket_owner(j, lo)].v[col] += (1 - sum) * k;
+	sc = j->scale[m] * k;
+	for (size_t i = 0; i < j->nsh; i++) {
+		j->own[j->sh[i].owner].v[col] += j->sh[i].v * sc;
+		if (col == CS_COL_CC && j->sh[i].freed)
+			j->own[j->sh[i].owner].v[CS_COL_FREED] += j->sh[i].v * sc;
+	}
 	return 0;
 }
 
-/* Cost: one step per span of alike pages, so per allocation and mapping, not per page. */
-static int share_set(join_t *j, const cs_pageset_t *s, int col)
+static int pass(join_t *j, const cs_pageset_t *s, int col)
 {
 	uint64_t used = 0;
 	int err = 0;
@@ -372,6 +387,30 @@ static int share_set(join_t *j, const cs_pageset_t *s, int col)
 		for (uint64_t pg = s->r[r].lo; pg < s->r[r].hi && !err; pg += used)
 			err = pages(j, pg, s->r[r].hi - pg, col, &used);
 	return err;
+}
+
+/*
+ * Two passes over the set. Per mapping, the allocations' shares are kept as
+ * they are (a sample stands for weight/size times its bytes: capping it at its
+ * own page would lose the rest) unless they add up to more than the mapping's
+ * pages, when they are scaled down to fit; the pages left go to the mapping's
+ * bucket. Cost: one step per span of alike pages, per pass.
+ */
+static int share_set(join_t *j, const cs_pageset_t *s, int col)
+{
+	int err;
+
+	memset(j->raw, 0, (j->nmaps + 1) * sizeof(*j->raw));
+	memset(j->pages, 0, (j->nmaps + 1) * sizeof(*j->pages));
+	j->apply = false;
+	err = pass(j, s, col);
+	for (size_t m = 0; !err && m <= j->nmaps; m++) {
+		j->scale[m] = j->raw[m] > j->pages[m] ? j->pages[m] / j->raw[m] : 1;
+		if (j->raw[m] < j->pages[m])
+			j->own[j->nstacks + m].v[col] += j->pages[m] - j->raw[m];
+	}
+	j->apply = true;
+	return err ? err : pass(j, s, col);
 }
 
 /* Whether an allocation of the live set lies in [lo, hi). */

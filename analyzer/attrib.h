@@ -35,13 +35,18 @@ typedef struct cs_owner {
  * Share the pages of p's final sets (child-copied, parent-unshared and
  * unshared, those p->fig knows) among the allocations of live (the child's
  * allocations at its fork, freed flags set): per page, malloc blocks by
- * overlapping bytes × weight/size ÷ page size (scaled down to 1 in all), else
- * the mmap region holding it (× weight/size, at most 1); the rest of the page
- * to a bucket named by its fork-time mapping and mode. Every page is shared
- * out whole. *owners (malloc'd) lists the stacks first, then the buckets that
- * got pages; bucket names live in arena. Returns 0 or -ENOMEM.
- * Cost: O((runs + allocations + mappings) × log allocations): pages that look
- * alike (no allocation or mapping starts or ends among them) go in one step.
+ * overlapping bytes × weight/size ÷ page size, else the mmap region holding
+ * it (× weight/size). In exact mode a page's shares never pass 1. Sampled, a
+ * share may pass its page (the sample stands for more bytes than it has):
+ * shares are kept whole, so each site's estimate stays unbiased, unless a
+ * mapping's shares add up to more than its pages, when they are scaled down
+ * there. The pages left in a mapping go to its bucket (named by its kind and
+ * the mode). Sites and buckets add up to each set's pages. *owners
+ * (malloc'd) lists the stacks first, then the buckets that got pages; bucket
+ * names live in arena. Returns 0 or -ENOMEM.
+ * Cost: O((runs + allocations + mappings) × log allocations) per set: pages
+ * that look alike (no allocation or mapping starts or ends among them) go in
+ * one step.
  */
 int cs_attribute(const cs_proc_t *p, const cs_liveset_t *live, int mode, cs_arena_t *arena,
 		 cs_owner_t **owners, size_t *nowners);

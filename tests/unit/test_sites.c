@@ -218,34 +218,63 @@ static void test_small_blocks_share_a_page(void **state)
 	assert_near(sum_cc(p), 2);
 }
 
-/* Sampled: weights stand for unsampled bytes; shares past a whole page are scaled down. */
-static void test_sampled_weights(void **state)
+/* Sampled allocations: page 0 holds 1 page's worth, page 1 three (2 + 1), page 2 a quarter. */
+static void sampled_root(void)
 {
 	cs_alloc_ev_t a[] = {
-		tu_alloc_ev(1, ADDR(HP), 1024, 4096, 1, CS_ALLOC_MALLOC),            /* page 0: 1 */
-		tu_alloc_ev(2, ADDR(HP + 1), 2048, 8192, 2, CS_ALLOC_MALLOC),        /* page 1: 2 */
-		tu_alloc_ev(3, ADDR(HP + 1) + 2048, 2048, 4096, 3, CS_ALLOC_MALLOC), /* page 1: 1 */
-		tu_alloc_ev(4, ADDR(HP + 2), 512, 1024, 1, CS_ALLOC_MALLOC),         /* page 2: 1/4 */
+		tu_alloc_ev(1, ADDR(HP), 1024, 4096, 1, CS_ALLOC_MALLOC),
+		tu_alloc_ev(2, ADDR(HP + 1), 2048, 8192, 2, CS_ALLOC_MALLOC),
+		tu_alloc_ev(3, ADDR(HP + 1) + 2048, 2048, 4096, 3, CS_ALLOC_MALLOC),
+		tu_alloc_ev(4, ADDR(HP + 2), 512, 1024, 1, CS_ALLOC_MALLOC),
 		tu_alloc_ev(5, ADDR(AP), 2 * TU_PAGE, 2 * TU_PAGE, 3, CS_ALLOC_MMAP),
 	};
-	cs_run_t wr[] = { { HP, 4 }, { AP, 1 } };
+
+	root(4096, a, 5, 1);
+}
+
+/*
+ * Sampled: a sample stands for weight/size times its bytes, even past its own
+ * page (page 1's samples stand for 3 pages): kept whole, the estimate is
+ * unbiased; the heap's other pages go to "heap, not sampled".
+ */
+static void test_sampled_weights(void **state)
+{
+	cs_run_t wr[] = { { HP, 8 }, { AP, 1 } };
 	const cs_proc_t *p;
 	const cs_site_t *s;
 
 	(void)state;
-	root(4096, a, 5, 1);
+	sampled_root();
 	close(child(101, 100, wr, 2, NULL, 0));
 	load();
 	p = proc(101);
 	s = find(p->sites, p->nsites, 1, NULL);
 	assert_near(s->child_copied, 1.25);
 	assert_true(s->estimated_bytes == 4096 + 1024 && s->samples == 2);
-	assert_near(find(p->sites, p->nsites, 2, NULL)->child_copied, 2.0 / 3);
-	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 1.0 / 3 + 1);
-	assert_near(find(p->sites, p->nsites, 0, "heap, not sampled")->child_copied, 0.75 + 1);
-	assert_near(sum_cc(p), 5);
+	assert_near(find(p->sites, p->nsites, 2, NULL)->child_copied, 2);
+	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 1 + 1);
+	assert_near(find(p->sites, p->nsites, 0, "heap, not sampled")->child_copied, 8 - 4.25);
+	assert_near(sum_cc(p), 9);
 	assert_true(proc(101)->alloc.has_sampling == false);
 	assert_true(proc(100)->alloc.mean_bytes == 4096);
+}
+
+/* Sampled estimates past a mapping's copied pages are scaled down to them. */
+static void test_sampled_scaled_to_the_mapping(void **state)
+{
+	cs_run_t wr[] = { { HP, 2 } };
+	const cs_proc_t *p;
+
+	(void)state;
+	sampled_root();
+	close(child(101, 100, wr, 1, NULL, 0));
+	load();
+	p = proc(101);
+	assert_near(find(p->sites, p->nsites, 1, NULL)->child_copied, 0.5);
+	assert_near(find(p->sites, p->nsites, 2, NULL)->child_copied, 1);
+	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 0.5);
+	assert_null(find(p->sites, p->nsites, 0, "heap, not sampled"));
+	assert_near(sum_cc(p), 2);
 }
 
 /* The child freed one of two inherited blocks and wrote both pages. */
@@ -418,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exact_three_sites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_small_blocks_share_a_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sampled_weights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_scaled_to_the_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_freed_in_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sibling_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_tracking_buckets_by_mapping, setup, teardown),
