@@ -56,9 +56,11 @@ int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o
  * stack, frames outermost first joined by ';', a space, and the child-copied
  * pages of all children on it (unshared pages where the backend cannot split),
  * rounded; lines that round to 0 are left out. Labels are the function name
- * (" [module]" added outside the main program), module+0xOFFSET without
- * symbols, "[bucket name]" for a bucket; ';' and control characters in names
- * are replaced. Lines sorted. Returns 0, -ENOMEM or -EIO.
+ * (as perf's folded stacks: no module), module+0xOFFSET without symbols,
+ * "[unknown]" outside every module, "[bucket name]" for a bucket; ';' and
+ * control characters in names are replaced. Lines sorted; lines of the same
+ * text (sites that differ only by file:line) summed. Returns 0, -ENOMEM or
+ * -EIO.
  */
 int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 

@@ -39,26 +39,23 @@ static int puts_(buf_t *b, const char *s)
 	return put(b, s, strlen(s));
 }
 
-/* "function", "function [module]" outside the main program, "module+0xoff", "[unknown]". */
+/*
+ * The function's name, as perf's folded stacks have it (no module: names stay
+ * free of spaces the tools would not expect); "module+0xoff" without symbols;
+ * "[unknown]" outside every module.
+ */
 static int label(buf_t *b, const cs_frame_t *f)
 {
 	char off[32];
 	int err;
 
-	if (!f->function && !f->module)
+	if (f->function)
+		return puts_(b, f->function);
+	if (!f->module)
 		return puts_(b, "[unknown]");
-	if (!f->function) {
-		snprintf(off, sizeof(off), "+0x%" PRIx64, f->offset);
-		err = puts_(b, f->module);
-		return err ? err : puts_(b, off);
-	}
-	err = puts_(b, f->function);
-	if (err || f->main_program || !f->module)
-		return err;
-	err = puts_(b, " [");
-	if (!err)
-		err = puts_(b, f->module);
-	return err ? err : puts_(b, "]");
+	snprintf(off, sizeof(off), "+0x%" PRIx64, f->offset);
+	err = puts_(b, f->module);
+	return err ? err : puts_(b, off);
 }
 
 static int stack_text(buf_t *b, const cs_site_t *s)

@@ -18,6 +18,7 @@ typedef struct symmod {
 	const cs_module_t *m;
 	const char *path;       /* the file to read */
 	const char *name;       /* its basename, for frames */
+	bool main_prog;         /* the main program */
 	bool tried;             /* reported (or found unusable) already */
 	bool usable;            /* its symbols are read */
 	const char *why;        /* why not, for the report's notes */
@@ -75,12 +76,14 @@ static bool replaced(const cs_module_t *mods, size_t n, size_t i)
 	return false;
 }
 
+/* The main program is named "" (the format) or by the executable's own path. */
 static int add_mod(cs_symbolizer_t *s, const cs_module_t *m)
 {
 	symmod_t *sm = &s->sm[s->nsm];
 	const char *path = *m->path ? m->path : s->exe;
 
-	*sm = (symmod_t){ .m = m, .path = path };
+	*sm = (symmod_t){ .m = m, .path = path,
+			  .main_prog = !*m->path || (s->exe && !strcmp(m->path, s->exe)) };
 	sm->name = cs_arena_strdup(s->arena, path ? base_name(path) : "[main program]");
 	if (!sm->name)
 		return -ENOMEM;
@@ -284,7 +287,7 @@ static int inlined_frames(cs_symbolizer_t *s, const cs_frame_t *at, Dwarf_Die *c
 static int dwarf_frames(cs_symbolizer_t *s, symmod_t *sm, uint64_t pc)
 {
 	cs_frame_t f = { .module = sm->name, .line = CS_UNKNOWN, .offset = pc - sm->m->base,
-			 .main_program = !*sm->m->path };
+			 .main_program = sm->main_prog };
 	const char *file = NULL, *sub = NULL;
 	int64_t line = CS_UNKNOWN;
 	Dwfl_Line *ln = dwfl_module_getsrc(sm->dm, pc);
@@ -328,10 +331,18 @@ static int frames_of(cs_symbolizer_t *s, uint64_t pc, const char **note)
 	if (sm) {
 		f.module = sm->name;
 		f.offset = pc - sm->m->base;
-		f.main_program = !*sm->m->path;
+		f.main_program = sm->main_prog;
 		*note = sm->why;
 	}
 	return push(s, &f);
+}
+
+/* A function name without its symbol version ("memcpy@@GLIBC_2.14": no C name has '@'). */
+static char *unversioned(cs_arena_t *a, const char *name)
+{
+	size_t n = name ? strcspn(name, "@") : 0;
+
+	return name ? cs_arena_strndup(a, name, n ? n : strlen(name)) : NULL;
 }
 
 /* Copy s->fr and the strings it points to into the arena. */
@@ -341,7 +352,7 @@ static cs_frame_t *keep_frames(cs_symbolizer_t *s)
 
 	for (size_t i = 0; v && i < s->nfr; i++) {
 		v[i] = s->fr[i];
-		v[i].function = cs_arena_strdup(s->arena, s->fr[i].function);
+		v[i].function = unversioned(s->arena, s->fr[i].function);
 		v[i].file = cs_arena_strdup(s->arena, s->fr[i].file);
 		if ((s->fr[i].function && !v[i].function) || (s->fr[i].file && !v[i].file))
 			return NULL;

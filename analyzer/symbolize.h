@@ -17,7 +17,8 @@ bool cs_sym_have_dwarf(void);
 /*
  * A symbolizer for the address space that mods (MODULE records, in record
  * order: a later record at the same path and base replaces an earlier one)
- * describe; the module with path "" is the main program, read from exe.
+ * describe; the module with path "" (or exe's own path) is the main
+ * program, read from exe.
  * Nothing is opened yet: each object is reported to libdwfl (offline, at its
  * base, checked to be a regular file) the first time an address falls in it.
  * Frames and strings it returns live in arena. mods and exe must outlive it.
