@@ -27,12 +27,14 @@
 
 static char *dir;
 static cs_model_t m;
+static uint8_t backend; /* of the children */
 
 static int setup(void **state)
 {
 	(void)state;
 	dir = tu_mkdtemp();
 	memset(&m, 0, sizeof(m));
+	backend = CS_BACKEND_UFFD_WP;
 	return 0;
 }
 
@@ -53,7 +55,7 @@ static int proc_file(uint32_t pid, uint32_t ppid, uint8_t role)
 	snprintf(name, sizeof(name), "%u.0.cst", pid);
 	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
 	tu_proc(fd, pid, ppid, 0, role, "prog");
-	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
+	tu_backend(fd, role == CS_ROLE_CHILD ? backend : CS_BACKEND_UFFD_WP, "");
 	return fd;
 }
 
@@ -72,7 +74,7 @@ static void snap(int fd, uint32_t seq, uint8_t reason, const cs_run_t *wr, size_
 {
 	cs_run_t all[] = { { HP, HEAP_PAGES }, { AP, 16 }, { FP, 4 }, { SP, 4 } };
 
-	tu_snap_begin(fd, seq, reason, CS_BACKEND_UFFD_WP, (1 + seq) * MS, 0);
+	tu_snap_begin(fd, seq, reason, backend, (1 + seq) * MS, 0);
 	mappings(fd, seq);
 	tu_pages(fd, seq, CS_SET_PRESENT, all, 4);
 	tu_pages(fd, seq, CS_SET_WRITTEN, wr, nwr);
@@ -441,6 +443,36 @@ static void test_text_sites(void **state)
 	free(doc);
 }
 
+/* A backend that cannot tell the child's copies from the parent's writes: unshared only. */
+static void test_exclusive_backend_unshared(void **state)
+{
+	cs_run_t ex[] = { { HP + 4, 4 }, { HP + 13, 1 } };
+	const cs_site_t *s;
+	char *doc;
+
+	(void)state;
+	backend = CS_BACKEND_EXCLUSIVE;
+	three_sites(1);
+	close(child(101, 100, NULL, 0, ex, 2));
+	load();
+	s = &proc(101)->sites[0];
+	assert_ptr_equal(s, find(proc(101)->sites, proc(101)->nsites, 2, NULL));
+	assert_near(s->unshared, 4);
+	assert_true(isnan(s->child_copied) && isnan(s->parent_unshared) && isnan(s->freed_in_child));
+	doc = render(cs_render_json);
+	assert_non_null(strstr(doc, "          \"bucket\": null,\n"
+				    "          \"child_copied_pages\": null,\n"
+				    "          \"parent_unshared_pages\": null,\n"
+				    "          \"unshared_pages\": 4,\n"));
+	free(doc);
+	doc = render(cs_render_text);
+	assert_non_null(strstr(doc, "  pid 101:\n     UNSHARED              AT FORK  ALLOCATION SITE"));
+	free(doc);
+	doc = render(cs_render_folded);
+	assert_string_equal(doc, "[allocator free space and metadata] 1\n[unknown] 4\n");
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +486,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_sites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_sites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exclusive_backend_unshared, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
