@@ -408,7 +408,8 @@ typedef struct cs_rec_module {
 	uint32_t nsegs;
 	uint16_t build_id_len; /* bytes, 0 if the object has no NT_GNU_BUILD_ID */
 	uint16_t pad;
-	/* then nsegs cs_seg_t, build_id_len bytes padded to 8, str path ("" = main program) */
+	/* then nsegs cs_seg_t, build_id_len bytes padded to 8, str path (the main program's is
+	 * its executable, from /proc/self/exe) */
 } cs_rec_module_t;
 
 typedef struct cs_rec_stack {

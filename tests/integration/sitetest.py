@@ -67,6 +67,11 @@ def site_of(proc, function):
     return got[0] if got else None
 
 
+def pages_through(proc, function):
+    """Child-copied pages of every site whose stack passes through `function`."""
+    return sum(s["child_copied_pages"] for s in proc["sites"] if function in functions(s))
+
+
 def test_three_sites(opts):
     """Exact mode: only the sessions' 64 pages were written, and only load_sessions owns copies."""
     rep, _ = run(opts, opts.fixture, "three-sites", sample_bytes=1)
@@ -81,14 +86,21 @@ def test_three_sites(opts):
 
 
 def test_frees(opts):
-    """The child frees inherited blocks: the copies go to their site, and come from free."""
+    """The child frees 400 inherited 1000-byte objects: their pages go to their site, from free."""
     rep, text = run(opts, opts.fixture, "frees", sample_bytes=1, fmt="text")
     c = child(rep)
-    s = site_of(c, "load_sessions")
-    check(s is not None, "a site through load_sessions")
-    check(s["child_copied_pages"] >= 64, f"free() wrote into every block: {s['child_copied_pages']}")
-    check(s["freed_in_child_pages"] >= 64, f"freed_in_child_pages {s['freed_in_child_pages']}")
-    check("free" in text and "freed in the child" in text, "the text report says the copies come from free")
+    s = site_of(c, "load_objects")
+    check(s is not None, "a site through load_objects")
+    got = s["child_copied_pages"]
+    # 400 x 1016 bytes span about 100 pages. glibc puts 7 in its tcache and merges the rest
+    # into one growing free chunk, writing its header and footer as it goes: about a third of
+    # the pages (33.6 here). The point: they are the objects' pages, charged to their site.
+    check(20 <= got <= 101, f"free() copied the objects' pages: {got}")
+    top = max((x for x in c["sites"] if not x.get("bucket")), key=lambda x: x["child_copied_pages"])
+    check(top is s, "load_objects is the top site")
+    check(abs(s["freed_in_child_pages"] - got) < 1e-6, f"all of them freed in the child: {s}")
+    check("load_objects" in text and "freed in the child" in text,
+          "the text report says the copies come from free")
 
 
 def test_five_sites(opts):
@@ -99,11 +111,10 @@ def test_five_sites(opts):
     e, s = child(exact), child(sampled)
     check(s["sampling"]["mean_bytes"] > 1, "the second run sampled")
     for n in names:
-        truth = site_of(e, n)["child_copied_pages"]
-        est = site_of(s, n)
-        check(est is not None, f"{n} seen by sampling")
-        err = est["child_copied_pages"] / truth - 1
-        print(f"{n}: exact {truth:.0f} pages, sampled {est['child_copied_pages']:.0f} ({err:+.1%})")
+        truth, est = pages_through(e, n), pages_through(s, n)
+        check(truth > 10000, f"{n}: exact run charged it {truth} pages")
+        err = est / truth - 1
+        print(f"{n}: exact {truth:.0f} pages, sampled {est:.0f} ({err:+.1%})")
         check(abs(err) <= 0.10, f"{n}: estimate off by {err:+.1%}")
 
 
