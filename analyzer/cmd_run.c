@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <unistd.h>
 #include "backend.h"
+#include "options.h"
 #include "cli.h"
 #include "cs_config.h"
 #include "model.h"
@@ -38,6 +39,8 @@ typedef struct run_ctx {
 	const char *out;        /* -o DIR */
 	const char *backend_name;
 	uint8_t backend;        /* requested; CS_BACKEND_NONE for auto */
+	const char *sample_bytes; /* --sample-bytes, checked against the shim's option table */
+	const char *stack_depth;  /* --stack-depth, likewise */
 	unsigned interval_ms;
 	unsigned linger_s;
 	bool quiet;
@@ -52,6 +55,7 @@ typedef struct run_ctx {
 	sigset_t oldmask;
 	struct sigaction oldchld; /* CMD gets it back: an ignored SIGCHLD stays ignored there */
 	char **envp;
+	size_t nowned;          /* envp[0..nowned) were allocated by build_env */
 	pid_t root;
 	uint64_t start_ns;
 } run_ctx_t;
@@ -62,6 +66,17 @@ static int set_backend(run_ctx_t *ctx, const char *name)
 		return cs_usage_error(&cs_cmd_run, "unknown backend '%s' (auto, uffd-wp, soft-dirty, "
 				      "pfn or exclusive)", name);
 	ctx->backend_name = name;
+	return 0;
+}
+
+/* A value passed to the shim: refused here, with the shim's own words, if the shim would refuse it. */
+static int set_shim_option(const char *opt, const char *var, const char *value, const char **out)
+{
+	const char *accepts = "";
+
+	if (cs_option_check(var, value, &accepts))
+		return cs_usage_error(&cs_cmd_run, "%s wants %s, not '%s'", opt, accepts, value);
+	*out = value;
 	return 0;
 }
 
@@ -88,6 +103,12 @@ static int parse_opt(run_ctx_t *ctx, int opt, char **argv)
 		return set_number("--interval", optarg, INTERVAL_MAX_MS, &ctx->interval_ms);
 	case 'l':
 		return set_number("--linger", optarg, LINGER_MAX_S, &ctx->linger_s);
+	case 's':
+		return set_shim_option("--sample-bytes", "COWSCOPE_SAMPLE_BYTES", optarg,
+				       &ctx->sample_bytes);
+	case 'd':
+		return set_shim_option("--stack-depth", "COWSCOPE_STACK_DEPTH", optarg,
+				       &ctx->stack_depth);
 	case 'q':
 		ctx->quiet = true;
 		return 0;
@@ -105,6 +126,8 @@ static int parse_args(run_ctx_t *ctx, int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "linger", required_argument, NULL, 'l' },
+		{ "sample-bytes", required_argument, NULL, 's' },
+		{ "stack-depth", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -113,7 +136,7 @@ static int parse_args(run_ctx_t *ctx, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while (!err && (opt = getopt_long(argc, argv, "+:o:b:i:l:qh", longs, NULL)) != -1)
+	while (!err && (opt = getopt_long(argc, argv, "+:o:b:i:l:s:d:qh", longs, NULL)) != -1)
 		err = parse_opt(ctx, opt, argv);
 	if (err || ctx->help)
 		return err;
@@ -268,28 +291,51 @@ static char *env_entry(const char *key, const char *a, const char *b)
 	return s;
 }
 
-/* CMD's environment: ours, with the shim preloaded and the run directory set. */
+/* What cowscope sets in CMD's environment, besides LD_PRELOAD; NULL values are left alone. */
+#define ENV_SETS 4
+
+static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
+{
+	keys[0] = "COWSCOPE_OUT", vals[0] = ctx->dir;
+	keys[1] = "COWSCOPE_BACKEND";
+	vals[1] = ctx->backend != CS_BACKEND_NONE ? ctx->backend_name : NULL;
+	keys[2] = "COWSCOPE_SAMPLE_BYTES", vals[2] = ctx->sample_bytes;
+	keys[3] = "COWSCOPE_STACK_DEPTH", vals[3] = ctx->stack_depth;
+}
+
+/* Does the inherited entry e name a variable cowscope sets? */
+static bool overridden(const char *e, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
+{
+	if (has_key(e, "LD_PRELOAD"))
+		return true;
+	for (int i = 0; i < ENV_SETS; i++)
+		if (vals[i] && has_key(e, keys[i]))
+			return true;
+	return false;
+}
+
+/* CMD's environment: ours, with the shim preloaded and cowscope's settings. */
 static int build_env(run_ctx_t *ctx)
 {
-	const char *preload = getenv("LD_PRELOAD");
-	bool set_backend = ctx->backend != CS_BACKEND_NONE;
+	const char *preload = getenv("LD_PRELOAD"), *keys[ENV_SETS], *vals[ENV_SETS];
 	size_t n = 0, k = 0;
 
+	env_sets(ctx, keys, vals);
 	while (environ[n])
 		n++;
-	ctx->envp = calloc(n + 4, sizeof(char *));
+	ctx->envp = calloc(n + ENV_SETS + 2, sizeof(char *));
 	if (!ctx->envp)
 		return sys_error("out of memory");
 	ctx->envp[k++] = env_entry("LD_PRELOAD", ctx->shim, preload && *preload ? preload : NULL);
-	ctx->envp[k++] = env_entry("COWSCOPE_OUT", ctx->dir, NULL);
-	if (set_backend)
-		ctx->envp[k++] = env_entry("COWSCOPE_BACKEND", ctx->backend_name, NULL);
+	for (int i = 0; i < ENV_SETS; i++)
+		if (vals[i])
+			ctx->envp[k++] = env_entry(keys[i], vals[i], NULL);
+	ctx->nowned = k;
 	for (size_t i = 0; i < k; i++)
 		if (!ctx->envp[i])
 			return sys_error("out of memory");
 	for (size_t i = 0; i < n; i++)
-		if (!has_key(environ[i], "LD_PRELOAD") && !has_key(environ[i], "COWSCOPE_OUT") &&
-		    !(set_backend && has_key(environ[i], "COWSCOPE_BACKEND")))
+		if (!overridden(environ[i], keys, vals))
 			ctx->envp[k++] = environ[i];
 	return 0;
 }
@@ -298,10 +344,8 @@ static void free_env(run_ctx_t *ctx)
 {
 	if (!ctx->envp)
 		return;
-	for (size_t i = 0; ctx->envp[i] && i < 3; i++)
-		if (has_key(ctx->envp[i], "LD_PRELOAD") || has_key(ctx->envp[i], "COWSCOPE_OUT") ||
-		    has_key(ctx->envp[i], "COWSCOPE_BACKEND"))
-			free(ctx->envp[i]);
+	for (size_t i = 0; i < ctx->nowned; i++)
+		free(ctx->envp[i]);
 	free(ctx->envp);
 }
 
@@ -493,7 +537,8 @@ static int run_main(const cs_cli_t *cli, int argc, char **argv)
 const cs_cmd_t cs_cmd_run = {
 	.name = "run",
 	.summary = "run a command under cowscope and report its copy-on-write sharing",
-	.usage = "run [-o DIR] [--backend NAME] [--interval MS] [--linger SECONDS] [-q] -- CMD "
+	.usage = "run [-o DIR] [--backend NAME] [--interval MS] [--linger SECONDS] [--sample-bytes N] "
+		 "[--stack-depth N] [-q] -- CMD "
 		 "[ARG...]",
 	.help =
 		"Runs CMD with the cowscope shim preloaded, supervises its process tree, samples its\n"
@@ -512,11 +557,16 @@ const cs_cmd_t cs_cmd_run = {
 		"                       stays within about 2% of wall time\n"
 		"  -l, --linger SECONDS after CMD ends, wait this long for its remaining descendants\n"
 		"                       (default 10), then report them as still running\n"
+		"  -s, --sample-bytes N record allocations every N bytes on average (default 64k;\n"
+		"                       k and M suffixes; 1: every allocation, exact but slower;\n"
+		"                       0: no allocation sites)\n"
+		"  -d, --stack-depth N  frames kept per allocation stack, 1 to 64 (default 32)\n"
 		"  -q, --quiet          do not print the report (read it with `cowscope report DIR`)\n"
 		"  -h, --help           show this help\n"
 		"\n"
 		"environment: COWSCOPE_SHIM overrides the shim's path (absolute). CMD gets\n"
-		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, with --backend, COWSCOPE_BACKEND.\n"
+		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, when given, COWSCOPE_BACKEND,\n"
+		"COWSCOPE_SAMPLE_BYTES and COWSCOPE_STACK_DEPTH.\n"
 		"While CMD runs, cowscope ignores SIGINT and SIGQUIT (the terminal sends them to CMD)\n"
 		"and forwards SIGTERM and SIGHUP to it.\n"
 		"\n"

@@ -122,3 +122,18 @@ int cs_options_load(cs_options_t *o, cs_getenv_fn get, cs_warn_fn warn)
 	}
 	return warnings;
 }
+
+int cs_option_check(const char *name, const char *value, const char **accepts)
+{
+	cs_options_t scratch;
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (strcmp(table[i].name, name) != 0)
+			continue;
+		if (accepts)
+			*accepts = table[i].accepts;
+		memset(&scratch, 0, sizeof(scratch));
+		return table[i].parse(&scratch, value);
+	}
+	return -ENOENT;
+}

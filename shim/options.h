@@ -32,4 +32,11 @@ typedef void (*cs_warn_fn)(const char *msg, size_t n);
  */
 int cs_options_load(cs_options_t *o, cs_getenv_fn get, cs_warn_fn warn);
 
+/*
+ * Would the shim accept value for variable name? 0, -EINVAL (bad value) or
+ * -ENOENT (no such variable). *accepts (if not NULL) gets the table's
+ * description of good values. For the CLI, to refuse a bad option up front.
+ */
+int cs_option_check(const char *name, const char *value, const char **accepts);
+
 #endif

@@ -27,14 +27,12 @@ def eq(got, want, what):
 
 
 def run(opts, fixture, scenario, sample_bytes=None, fmt="json"):
-    """cowscope run the fixture, then return (report, text or folded output, run dir)."""
+    """cowscope run the fixture, then return (report, text or folded output)."""
     d = tempfile.mkdtemp(prefix="sitetest.")
     out = os.path.join(d, "run")
-    env = dict(os.environ)
-    if sample_bytes is not None:
-        env["COWSCOPE_SAMPLE_BYTES"] = str(sample_bytes)
-    p = subprocess.run([opts.cowscope, "run", "-q", "-o", out, "--interval", "0", "--",
-                        fixture, scenario], env=env, stdout=subprocess.PIPE,
+    extra = ["--sample-bytes", str(sample_bytes)] if sample_bytes is not None else []
+    p = subprocess.run([opts.cowscope, "run", "-q", "-o", out, "--interval", "0"] + extra +
+                       ["--", fixture, scenario], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=300)
     check(p.returncode == 0, f"{scenario}: run exited {p.returncode}: {p.stderr.decode()}")
     rep = report(opts, out, "json")
