@@ -115,10 +115,16 @@ static void on_alloc(const void *p, size_t n)
 		sample_slow(p, n);
 }
 
-/* Only frees the Bloom filter cannot rule out are written (all of them in exact mode). */
+/*
+ * Frees the filter cannot rule out are written (all of them in exact mode).
+ * munmap is rare and may cut any part of a region, whose address the filter
+ * never saw: always written.
+ */
 static void on_free(const void *p, size_t len, uint8_t kind)
 {
-	if (!p || !tracking() || (cs_st.sample_bytes != 1 && !cs_bloom_maybe(&cs_st.mem, p)))
+	if (!p || !tracking())
+		return;
+	if (kind == CS_FREE_FREE && cs_st.sample_bytes != 1 && !cs_bloom_maybe(&cs_st.mem, p))
 		return;
 	cs_tls_guard = 1;
 	record_free(p, len, kind);

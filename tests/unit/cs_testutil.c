@@ -372,3 +372,15 @@ cs_free_ev_t tu_free_ev(uint64_t seq, uint64_t ptr, uint64_t len, uint8_t kind)
 {
 	return (cs_free_ev_t){ .seq = seq, .ptr = ptr, .len = len, .kind = kind };
 }
+
+int tu_proc_file(const char *dir, uint32_t pid, uint32_t ppid, uint8_t role, uint8_t backend)
+{
+	char name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.0.cst", pid);
+	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
+	tu_proc(fd, pid, ppid, 0, role, "prog");
+	tu_backend(fd, backend, "");
+	return fd;
+}

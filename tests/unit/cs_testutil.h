@@ -33,6 +33,9 @@ void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t rol
 void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
 		 const char *exe);
 void tu_backend(int fd, uint8_t chosen, const char *unusable_reason);
+
+/* "<pid>.0.cst" in dir with a PROC record (cmd "prog") and a BACKEND record; returns its fd. */
+int tu_proc_file(const char *dir, uint32_t pid, uint32_t ppid, uint8_t role, uint8_t backend);
 void tu_snap_begin(int fd, uint32_t seq, uint8_t reason, uint8_t backend, uint64_t t_ns,
 		   uint64_t minflt);
 void tu_snap_end(int fd, uint32_t seq);

@@ -38,14 +38,7 @@ static int teardown(void **state)
 
 static int proc_file(uint32_t pid, uint32_t ppid, uint8_t role)
 {
-	char name[32];
-	int fd;
-
-	snprintf(name, sizeof(name), "%u.0.cst", pid);
-	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
-	tu_proc(fd, pid, ppid, 0, role, "prog");
-	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
-	return fd;
+	return tu_proc_file(dir, pid, ppid, role, CS_BACKEND_UFFD_WP);
 }
 
 static void stack1(int fd, uint32_t id, uint64_t ra)
