@@ -273,7 +273,8 @@ int cs_replay_snapshot(const cs_replay_t *r, cs_liveset_t *out)
 			out->mal[n++] = r->tab[i];
 	qsort(out->mal, n, sizeof(*out->mal), cmp_live);
 	out->nmal = n;
-	memcpy(out->mm, r->rg, r->nrg * sizeof(*r->rg));
+	if (r->nrg) /* r->rg may be NULL when there are none */
+		memcpy(out->mm, r->rg, r->nrg * sizeof(*r->rg));
 	out->nmm = r->nrg;
 	return 0;
 }

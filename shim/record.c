@@ -30,6 +30,8 @@ int cs_rec_put(cs_recbuf_t *b, const void *p, size_t n)
 {
 	if (n > cs_rec_room(b))
 		return -ENOSPC;
+	if (n == 0)
+		return 0; /* p may be NULL: memcpy must not see it */
 	memcpy(b->buf + b->len, p, n);
 	b->len += (uint32_t)n;
 	return 0;
