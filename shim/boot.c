@@ -299,6 +299,7 @@ __attribute__((destructor)) static void cs_fini(void)
 {
 	if (!cs_traced_here())
 		return;
+	cs_modules_refresh();
 	cs_finish(CS_END_EXIT, cs_st.exit_status_known ? cs_st.exit_status : -1);
 	cs_st.ready = 0;
 }

@@ -9,6 +9,7 @@
 #include "record.h"
 #include "state.h"
 #include "evbuf.h"
+#include "modules.h"
 
 __thread int cs_tls_guard __attribute__((tls_model("initial-exec")));
 
@@ -109,6 +110,15 @@ int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
 		cs_st.counters[CS_CNT_SNAP_FAIL]++;
 	__atomic_store_n(&cs_st.snap_busy, 0, __ATOMIC_RELEASE);
 	return r;
+}
+
+void cs_modules_refresh(void)
+{
+	if (!cs_st.alloc_on)
+		return;
+	cs_tls_guard = 1;
+	cs_modules_scan(&cs_st.mem, cs_st.exe);
+	cs_tls_guard = 0;
 }
 
 static void put_counters(void)

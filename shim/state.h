@@ -83,6 +83,13 @@ int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v));
 /* Write a CS_REC_BACKEND record for the backend now in use. fork-child-safe. */
 void cs_boot_put_backend(void);
 
+/*
+ * Write records for modules loaded since the last look (glibc's own dlopens,
+ * e.g. NSS plugins, bypass the dlopen hook). Takes the loader lock: only from
+ * exit and cowscope_snapshot(), never from _exit or exec (signal handlers).
+ */
+void cs_modules_refresh(void);
+
 /* Final records: snapshot (children), counters, end. hook-safe. */
 void cs_finish(uint8_t how, int status);
 
