@@ -149,8 +149,15 @@ static void group_sites(FILE *f, const cs_model_t *m, const cs_group_t *g, unsig
 	for (size_t i = 0; i < m->nprocs && !t.page_size; i++)
 		if (m->procs[i].has_sites && m->procs[i].parent == g->parent)
 			t.page_size = m->procs[i].page_size;
-	fprintf(f, "\ntop %u allocation sites by %s MiB, summed over the %zu children of pid %u:\n",
+	fprintf(f, "\ntop %u allocation sites by %s MiB, summed over the %zu children of pid %u",
 		top, g->split ? "copied" : "unshared", g->nchildren, (unsigned)parent->pid);
+	/* One pid can parent several groups, one per exec image: say which image. */
+	if (parent->exe)
+		fprintf(f, " (%s", strrchr(parent->exe, '/') ? strrchr(parent->exe, '/') + 1
+							 : parent->exe);
+	if (parent->exe && parent->gen)
+		fprintf(f, ", exec image %u", (unsigned)parent->gen);
+	fputs(parent->exe ? "):\n" : ":\n", f);
 	if (!any_pages(&t))
 		fprintf(f, "  no pages copied\n");
 	else
