@@ -35,12 +35,23 @@ extern "C" {
  */
 int cowscope_snapshot(void) __attribute__((weak));
 
+/*
+ * Mark a phase boundary, e.g. cowscope_mark("frozen") right after freezing and
+ * before forking the next workers: children forked after it belong to the new
+ * phase, and `cowscope diff RUN:before RUN:frozen` compares the phases (the
+ * first phase is called "start"). In a forked child the mark also takes a
+ * snapshot. label: up to 200 bytes, copied. Returns 0, COWSCOPE_NOT_LOADED
+ * without the shim, or a negative errno. Thread-safe; not async-signal-safe.
+ */
+int cowscope_mark(const char *label) __attribute__((weak));
+
 #ifdef __cplusplus
 }
 #endif
 
 #ifndef COWSCOPE_BUILDING_SHIM
 #define cowscope_snapshot() (cowscope_snapshot ? (cowscope_snapshot)() : COWSCOPE_NOT_LOADED)
+#define cowscope_mark(label) (cowscope_mark ? (cowscope_mark)(label) : COWSCOPE_NOT_LOADED)
 #endif
 
 #endif

@@ -141,6 +141,7 @@ static void reset_for_child(uint8_t via)
 	cs_st.parent_fork_seq = cs_tls_fork_seq;
 	cs_st.fork_seq = 0;
 	cs_st.snap_seq = 0;
+	cs_st.mark_seq = 0;
 	cs_st.snap_busy = 0;
 	cs_st.exit_status_known = 0;
 	cs_st.start_ns = cs_prim_now_ns();

@@ -35,6 +35,7 @@ typedef struct cs_state {
 	int exit_status;
 	int exit_status_known;
 	uint32_t snap_seq;
+	uint32_t mark_seq;         /* next cowscope_mark() number */
 	uint64_t fork_seq;         /* forks made by this process */
 	uint64_t parent_fork_seq;  /* which fork of the parent made this process */
 	uint64_t start_ns;

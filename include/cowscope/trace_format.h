@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The cowscope trace file format, version 1.1: the contract between shim and analyzer. */
+/* The cowscope trace file format, version 1.2: the contract between shim and analyzer. */
 #ifndef COWSCOPE_TRACE_FORMAT_H
 #define COWSCOPE_TRACE_FORMAT_H
 
@@ -42,7 +42,7 @@
 #define CS_TRACE_MAGIC "COWSCOPE"
 #define CS_TRACE_MAGIC_LEN 8
 #define CS_TRACE_MAJOR 1
-#define CS_TRACE_MINOR 1
+#define CS_TRACE_MINOR 2
 #define CS_TRACE_BYTE_ORDER 0x01020304u
 #define CS_REC_MAX_BYTES (16u << 20)
 #define CS_TRACE_SUFFIX ".cst"
@@ -98,6 +98,8 @@ enum cs_rec_type {
 	CS_REC_ALLOCS = 20,   /* cs_rec_events_t + cs_alloc_ev_t[]: sampled allocations */
 	CS_REC_FREES = 21,    /* cs_rec_events_t + cs_free_ev_t[]: frees of (possibly) sampled ones */
 	CS_REC_FORK_POINT = 22, /* cs_rec_fork_point_t: in a child, where the parent's history stops */
+	/* 1.2: phases */
+	CS_REC_MARK = 23,     /* cs_rec_mark_t + str label: cowscope_mark() */
 };
 
 /* Process roles. */
@@ -158,6 +160,7 @@ enum cs_snap_reason {
 	CS_SNAP_EXEC = 4,   /* just before exec* */
 	CS_SNAP_API = 5,    /* cowscope_snapshot() */
 	CS_SNAP_SAMPLE = 6, /* `cowscope run` sampling from outside */
+	CS_SNAP_MARK = 7,   /* (1.2) cowscope_mark() in a child */
 };
 
 typedef struct cs_rec_snap {
@@ -450,5 +453,23 @@ typedef struct cs_rec_fork_point {
 	uint32_t stack_id;     /* parent stack ids < this are the parent's */
 	uint32_t pad;
 } cs_rec_fork_point_t;
+
+/*
+ * ---- 1.2: phases ----
+ *
+ * cowscope_mark(label) writes a CS_REC_MARK in the calling process (and, in a
+ * forked child, takes a CS_SNAP_MARK snapshot right after it). Marks split a
+ * run into phases: a child belongs to the phase its parent was in when it
+ * forked it (the parent's last mark before the child's CS_REC_PROC.start_ns),
+ * which lets `cowscope diff` compare, say, workers forked before and after a
+ * freeze within one run.
+ */
+typedef struct cs_rec_mark {
+	cs_rec_hdr_t h;
+	uint64_t t_ns;       /* CLOCK_MONOTONIC */
+	uint32_t seq;        /* mark number within the process, from 0 */
+	uint32_t snap_seq;   /* the CS_SNAP_MARK snapshot taken with it, or UINT32_MAX */
+	/* then str label */
+} cs_rec_mark_t;
 
 #endif
