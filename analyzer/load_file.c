@@ -449,6 +449,26 @@ static int on_run_end(loader_t *l, const cs_rec_t *r)
 	return 0;
 }
 
+static int on_mark(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_mark_t rec;
+	cs_cur_t c;
+	char *label = NULL;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (!err)
+		err = take_str(l, r, &c, &label, NULL);
+	if (!err && CS_VEC_GROW(l->p->marks, l->p->nmarks, l->p->capmarks))
+		err = nomem(l);
+	if (err) {
+		free(label);
+		return err;
+	}
+	l->p->marks[l->p->nmarks++] = (cs_mark_t){ .t_ns = rec.t_ns, .seq = rec.seq,
+						   .snap_seq = rec.snap_seq, .label = label };
+	return 0;
+}
+
 static int on_alloc(loader_t *l, const cs_rec_t *r)
 {
 	return cs_load_alloc_rec(&l->p->alloc, l->t, r, l->d);
@@ -480,6 +500,7 @@ static const struct {
 	[CS_REC_ALLOCS] = { on_alloc, IN_P },
 	[CS_REC_FREES] = { on_alloc, IN_P },
 	[CS_REC_FORK_POINT] = { on_alloc, IN_P },
+	[CS_REC_MARK] = { on_mark, IN_P },
 };
 
 static int dispatch(loader_t *l, const cs_rec_t *r, unsigned kind)
@@ -578,6 +599,9 @@ void cs_proc_free(cs_proc_t *p)
 		free(p->notes[i].text);
 	free(p->notes);
 	free(p->shim);
+	for (size_t i = 0; i < p->nmarks; i++)
+		free(p->marks[i].label);
+	free(p->marks);
 	free(p->fig.maps);
 	free(p->fig.timeline);
 	cs_pageset_free(&p->fig.wc);

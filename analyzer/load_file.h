@@ -12,10 +12,10 @@
  * Read every record of an open process file (samples = false) or samples file
  * (samples = true) into p: identity, backend, snapshots (those without a
  * SNAP_END are dropped), forks, reaped children, end, counters, notes, shim
- * ranges, and (format 1.1) sampling, modules, stacks, allocation events and
- * the fork point. Unknown record types and sets are skipped. Sets p->truncated for a
- * process file cut short. Returns 0, -EBADMSG naming file and record in d, or
- * -ENOMEM.
+ * ranges, (format 1.1) sampling, modules, stacks, allocation events and the
+ * fork point, and (format 1.2) marks. Unknown record types and sets are
+ * skipped. Sets p->truncated for a process file cut short. Returns 0,
+ * -EBADMSG naming file and record in d, or -ENOMEM.
  */
 int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d);
 

@@ -11,6 +11,7 @@
 #include "figures.h"
 #include "load_file.h"
 #include "model_link.h"
+#include "phases.h"
 #include "sites.h"
 #include "vec.h"
 
@@ -233,11 +234,11 @@ static int init(cs_model_t *m, const char *dir, cs_diag_t *d)
 	return 0;
 }
 
-/* Whether some process file is format 1.1 or newer (allocation sites are reported). */
-static bool any_v11(const cs_model_t *m)
+/* Whether some process file is format 1.minor or newer (1.1: sites; 1.2: phases are reported). */
+static bool any_minor(const cs_model_t *m, uint16_t minor)
 {
 	for (size_t i = 0; i < m->nprocs; i++)
-		if (m->procs[i].has_file && m->procs[i].fmt_minor >= 1)
+		if (m->procs[i].has_file && m->procs[i].fmt_minor >= minor)
 			return true;
 	return false;
 }
@@ -250,9 +251,12 @@ int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
 		err = load_files(m, d);
 	if (!err)
 		err = cs_model_link(m, d);
+	if (!err)
+		err = cs_phases_assign(m, d);
 	for (size_t i = 0; !err && i < m->nprocs; i++)
 		err = cs_figures_compute(&m->procs[i], d);
-	m->v11 = any_v11(m);
+	m->v11 = any_minor(m, 1);
+	m->v12 = any_minor(m, 2);
 	if (!err)
 		err = cs_sites_compute(m, d);
 	if (err)
@@ -271,6 +275,7 @@ void cs_model_free(cs_model_t *m)
 	free(m->dir);
 	free(m->absdir);
 	cs_groups_free(m);
+	free(m->phases);
 	cs_arena_free(&m->arena);
 	memset(m, 0, sizeof(*m));
 	m->root = -1;

@@ -96,6 +96,14 @@ typedef struct cs_reaped {
 	uint64_t t_ns;
 } cs_reaped_t;
 
+/* A cowscope_mark() of a process (format 1.2). */
+typedef struct cs_mark {
+	uint64_t t_ns;       /* CLOCK_MONOTONIC */
+	uint32_t seq;
+	uint32_t snap_seq;   /* its CS_SNAP_MARK snapshot, or UINT32_MAX */
+	char *label;
+} cs_mark_t;
+
 /* A byte range the shim owns in a process. */
 typedef struct cs_brange {
 	uint64_t start;
@@ -180,6 +188,8 @@ typedef struct cs_proc {
 	size_t nnotes, capnotes;
 	cs_brange_t *shim;
 	size_t nshim, capshim;
+	cs_mark_t *marks;    /* in record order */
+	size_t nmarks, capmarks;
 	bool has_end;        /* an END not followed by a RESUME */
 	uint8_t end_how;
 	int32_t end_status;
@@ -195,6 +205,7 @@ typedef struct cs_proc {
 	const char *incomplete; /* why not complete, or NULL */
 	bool still_running;  /* alive when `cowscope run` stopped waiting */
 	long parent;         /* index in the model's procs, -1 for a tree root */
+	size_t phase;        /* index in the model's phases: the one it was forked in */
 	cs_figures_t fig;
 	cs_allocinfo_t alloc; /* format 1.1 allocation records */
 	bool has_sites;      /* sites were attributed (a measured child of a 1.1 trace) */
@@ -234,6 +245,9 @@ typedef struct cs_model {
 	size_t nprocs, capprocs;
 	long root;           /* index of the run's root process, -1 if none */
 	bool v11;            /* some process file is format 1.1 or newer: report sites */
+	bool v12;            /* some process file is format 1.2 or newer: report phases */
+	const char **phases; /* phase names in order of their first mark; [0] is "start" */
+	size_t nphases;
 	cs_arena_t arena;    /* frames, names and keys of the sites */
 	cs_group_t *groups;  /* sibling groups, by parent */
 	size_t ngroups;
@@ -242,7 +256,8 @@ typedef struct cs_model {
 /*
  * Load run directory `dir`: read every *.cst file in it, assemble snapshots,
  * add processes known only from other processes' records, resolve how each
- * ended and whether it is complete, build the tree, compute the figures and
+ * ended and whether it is complete, build the tree, assign phases (format
+ * 1.2 marks, cs_phases_assign), compute the figures and
  * (format 1.1 traces) the allocation sites of each child and sibling group.
  * Returns 0; -ENOENT/-errno if the directory cannot be read or holds no
  * traces; -EBADMSG or -EPROTONOSUPPORT for a bad trace; -ENOMEM. d says what,

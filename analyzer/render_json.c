@@ -252,6 +252,8 @@ static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 {
 	cs_json_obj(j, NULL);
 	identity(j, p);
+	if (m->v12)
+		cs_json_str(j, "phase", m->phases[p->phase]);
 	figures(j, &p->fig);
 	lists(j, m, p);
 	cs_json_end_obj(j);
@@ -270,6 +272,24 @@ static void sibling_groups(cs_json_t *j, const cs_model_t *m)
 			cs_json_int(j, NULL, g->children[k]);
 		cs_json_end_arr(j);
 		sites(j, g->sites, g->nsites);
+		cs_json_end_obj(j);
+	}
+	cs_json_end_arr(j);
+}
+
+/* The phases (format 1.2): each name with the children forked in it. */
+static void phases(cs_json_t *j, const cs_model_t *m)
+{
+	cs_json_arr(j, "phases");
+	for (size_t i = 0; i < m->nphases; i++) {
+		cs_json_obj(j, NULL);
+		cs_json_str(j, "name", m->phases[i]);
+		cs_json_arr(j, "children");
+		for (size_t k = 0; k < m->nprocs; k++)
+			if (m->procs[k].role == CS_ROLE_CHILD && m->procs[k].gen == 0 &&
+			    m->procs[k].phase == i)
+				cs_json_int(j, NULL, m->procs[k].pid);
+		cs_json_end_arr(j);
 		cs_json_end_obj(j);
 	}
 	cs_json_end_arr(j);
@@ -307,6 +327,8 @@ int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	cs_json_end_arr(&j);
 	if (m->v11)
 		sibling_groups(&j, m);
+	if (m->v12)
+		phases(&j, m);
 	totals(&j, m);
 	cs_json_end_obj(&j);
 	return cs_json_finish(&j);

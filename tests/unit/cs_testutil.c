@@ -103,22 +103,28 @@ void tu_proc(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, co
 }
 
 static void proc_rec(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
-		     const char *args, size_t len, const char *exe);
+		     const char *args, size_t len, const char *exe, uint64_t start_ns);
 
 void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
 		  const char *args, size_t len)
 {
-	proc_rec(fd, pid, ppid, gen, role, args, len, "/bin/x");
+	proc_rec(fd, pid, ppid, gen, role, args, len, "/bin/x", 1000);
+}
+
+void tu_proc_start(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
+		   uint64_t start_ns)
+{
+	proc_rec(fd, pid, ppid, 0, role, cmd, strlen(cmd) + 1, "/bin/x", start_ns);
 }
 
 void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
 		 const char *exe)
 {
-	proc_rec(fd, pid, ppid, 0, role, cmd, strlen(cmd) + 1, exe);
+	proc_rec(fd, pid, ppid, 0, role, cmd, strlen(cmd) + 1, exe, 1000);
 }
 
 static void proc_rec(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
-		     const char *args, size_t len, const char *exe)
+		     const char *args, size_t len, const char *exe, uint64_t start_ns)
 {
 	cs_recbuf_t b = rec_start();
 	cs_rec_proc_t *r = cs_rec_begin(&b, CS_REC_PROC, sizeof(*r));
@@ -129,7 +135,7 @@ static void proc_rec(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t 
 	r->role = role;
 	r->fork_via = role == CS_ROLE_CHILD ? CS_VIA_FORK : CS_VIA_NONE;
 	r->page_size = TU_PAGE;
-	r->start_ns = 1000;
+	r->start_ns = start_ns;
 	cs_rec_put_str(&b, args, len); /* each argument ends with NUL */
 	cs_rec_put_str(&b, exe, strlen(exe));
 	cs_rec_put_str(&b, "/lib/libcowscope.so", 19);
@@ -253,6 +259,18 @@ void tu_note(int fd, uint32_t code, int32_t err, const char *text)
 	r->code = code;
 	r->err = err;
 	cs_rec_put_str(&b, text, strlen(text));
+	rec_finish(fd, &b);
+}
+
+void tu_mark(int fd, uint64_t t_ns, uint32_t seq, const char *label)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_mark_t *r = cs_rec_begin(&b, CS_REC_MARK, sizeof(*r));
+
+	r->t_ns = t_ns;
+	r->seq = seq;
+	r->snap_seq = UINT32_MAX;
+	cs_rec_put_str(&b, label, strlen(label));
 	rec_finish(fd, &b);
 }
 

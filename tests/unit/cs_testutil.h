@@ -32,6 +32,9 @@ void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t rol
 /* PROC naming the executable (tu_proc says "/bin/x"). */
 void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
 		 const char *exe);
+/* PROC of a fork child (cmd "prog"-style) that began at start_ns (tu_proc says 1000). */
+void tu_proc_start(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
+		   uint64_t start_ns);
 void tu_backend(int fd, uint8_t chosen, const char *unusable_reason);
 
 /* "<pid>.0.cst" in dir with a PROC record (cmd "prog") and a BACKEND record; returns its fd. */
@@ -48,6 +51,8 @@ void tu_child_exit(int fd, uint32_t pid, int32_t status, uint64_t t_ns);
 void tu_end(int fd, uint8_t how, int32_t status, uint64_t t_ns);
 void tu_resume(int fd, int32_t err);
 void tu_note(int fd, uint32_t code, int32_t err, const char *text);
+/* Format 1.2: cowscope_mark(label) at t_ns, without a snapshot. */
+void tu_mark(int fd, uint64_t t_ns, uint32_t seq, const char *label);
 void tu_shim_range(int fd, uint64_t start, uint64_t end);
 void tu_counters(int fd, const uint64_t *v, uint32_t n);
 void tu_run(int fd, uint32_t root_pid, uint32_t interval_ms, const char *cmd);
