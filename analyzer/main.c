@@ -9,6 +9,7 @@
 static const cs_cmd_t *const commands[] = {
 	&cs_cmd_run,
 	&cs_cmd_report,
+	&cs_cmd_diff,
 	&cs_cmd_help,
 };
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include "model.h"
 
+struct cs_json;
+
 typedef struct cs_render_opts {
 	unsigned top;        /* mappings and allocation sites listed per child in the text report */
 } cs_render_opts_t;
@@ -25,8 +27,17 @@ typedef struct cs_totals {
 	int64_t page_size;   /* common to the measured children, else CS_UNKNOWN */
 } cs_totals_t;
 
-/* Compute the totals of a loaded model. */
+/* Compute the totals of a loaded model: over every process with role child. */
 void cs_totals_compute(const cs_model_t *m, cs_totals_t *t);
+
+/*
+ * The same in steps, over any set of children: init, add each child (counted;
+ * its figures summed if it has a shared-at-fork set), finish (unknown sums
+ * when none was measured; share retained).
+ */
+void cs_totals_init(cs_totals_t *t);
+void cs_totals_add(cs_totals_t *t, const cs_proc_t *p);
+void cs_totals_finish(cs_totals_t *t);
 
 /*
  * The process whose backend stands for the run: the root if it recorded one,
@@ -39,6 +50,12 @@ long cs_run_backend_proc(const cs_model_t *m);
  * or -EIO if writing failed.
  */
 int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/* Pages for JSON: a whole number as an integer, a fraction with 3 decimals, NaN as null. */
+void cs_json_pages(struct cs_json *j, const char *key, double v);
+
+/* A stack frame as a JSON object (module, function, file, line, offset, inlined). */
+void cs_json_frame(struct cs_json *j, const cs_frame_t *f);
 
 /* Write the report as text for a person to f. Returns 0, -ENOMEM or -EIO. */
 int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
@@ -76,6 +93,13 @@ char *cs_clean_text(const char *s, size_t len, char *buf, size_t size);
  * trailing ".0"), else a whole number. Returns buf.
  */
 char *cs_fmt_mib(double bytes, char *buf, size_t size);
+
+/*
+ * A frame for a person, in buf: "function file:line", with " [module]"
+ * outside the main program and " (inlined)"; "function [module]" without
+ * lines; "module+0xoff" without symbols. Made safe for a terminal. Returns buf.
+ */
+char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size);
 
 /* Format a percentage with one decimal ("<0.1" for a tiny nonzero one). Returns buf. */
 char *cs_fmt_pct(double pct, char *buf, size_t size);

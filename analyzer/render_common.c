@@ -34,25 +34,36 @@ static void add_child(cs_totals_t *t, const cs_proc_t *p)
 	t->new_bytes += f->child_new > 0 ? (double)f->child_new * ps : 0;
 }
 
-void cs_totals_compute(const cs_model_t *m, cs_totals_t *t)
+void cs_totals_init(cs_totals_t *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->page_size = CS_UNKNOWN;
-	for (size_t i = 0; i < m->nprocs; i++) {
-		const cs_proc_t *p = &m->procs[i];
+}
 
-		if (p->role != CS_ROLE_CHILD)
-			continue;
-		t->children++;
-		if (p->fig.shared_at_fork >= 0)
-			add_child(t, p);
-	}
+void cs_totals_add(cs_totals_t *t, const cs_proc_t *p)
+{
+	t->children++;
+	if (p->fig.shared_at_fork >= 0)
+		add_child(t, p);
+}
+
+void cs_totals_finish(cs_totals_t *t)
+{
 	if (!t->measured)
 		t->shared_at_fork = t->child_copied = t->parent_unshared = t->unshared =
 			t->child_new = CS_UNKNOWN;
 	t->share_retained = NAN;
 	if (t->unshared >= 0 && t->shared_bytes > 0)
 		t->share_retained = 1.0 - t->unshared_bytes / t->shared_bytes;
+}
+
+void cs_totals_compute(const cs_model_t *m, cs_totals_t *t)
+{
+	cs_totals_init(t);
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].role == CS_ROLE_CHILD)
+			cs_totals_add(t, &m->procs[i]);
+	cs_totals_finish(t);
 }
 
 long cs_run_backend_proc(const cs_model_t *m)

@@ -138,8 +138,7 @@ static void timeline(cs_json_t *j, const cs_figures_t *f)
 	cs_json_end_arr(j);
 }
 
-/* Pages: a whole number as an integer, a fraction with 3 decimals, unknown as null. */
-static void pages_num(cs_json_t *j, const char *key, double v)
+void cs_json_pages(cs_json_t *j, const char *key, double v)
 {
 	if (v == v && fabs(v - round(v)) < 5e-4)
 		cs_json_int(j, key, (int64_t)llround(v));
@@ -147,7 +146,7 @@ static void pages_num(cs_json_t *j, const char *key, double v)
 		cs_json_num(j, key, v, 3);
 }
 
-static void frame(cs_json_t *j, const cs_frame_t *f)
+void cs_json_frame(cs_json_t *j, const cs_frame_t *f)
 {
 	cs_json_obj(j, NULL);
 	cs_json_str(j, "module", f->module);
@@ -164,15 +163,15 @@ static void site(cs_json_t *j, const cs_site_t *s)
 	cs_json_obj(j, NULL);
 	cs_json_arr(j, "frames");
 	for (size_t i = 0; i < s->nframes; i++)
-		frame(j, &s->frames[i]);
+		cs_json_frame(j, &s->frames[i]);
 	cs_json_end_arr(j);
 	cs_json_str(j, "bucket", s->bucket);
-	pages_num(j, "child_copied_pages", s->child_copied);
-	pages_num(j, "parent_unshared_pages", s->parent_unshared);
-	pages_num(j, "unshared_pages", s->unshared);
+	cs_json_pages(j, "child_copied_pages", s->child_copied);
+	cs_json_pages(j, "parent_unshared_pages", s->parent_unshared);
+	cs_json_pages(j, "unshared_pages", s->unshared);
 	cs_json_uint(j, "estimated_bytes", s->estimated_bytes);
 	cs_json_uint(j, "samples", s->samples);
-	pages_num(j, "freed_in_child_pages", s->freed_in_child);
+	cs_json_pages(j, "freed_in_child_pages", s->freed_in_child);
 	cs_json_end_obj(j);
 }
 

@@ -34,12 +34,7 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/*
- * "function file:line", with " [module]" outside the main program and
- * " (inlined)"; "function [module]" without lines; "module+0xoff" without
- * symbols. Made safe for a terminal.
- */
-static char *frame_label(const cs_frame_t *f, char *buf, size_t size)
+char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size)
 {
 	char raw[512], mod[128] = "", line[32] = "";
 
@@ -80,7 +75,7 @@ static void stack_lines(const table_t *t, const cs_site_t *s)
 	}
 	for (size_t i = 0; i < n; i++)
 		fprintf(t->f, "%*s%s\n", i ? STACK_INDENT : 0, "",
-			frame_label(&s->frames[i], label, sizeof(label)));
+			cs_frame_label(&s->frames[i], label, sizeof(label)));
 	if (s->nframes > n)
 		fprintf(t->f, "%*s… %zu more frame%s\n", STACK_INDENT, "", s->nframes - n,
 			s->nframes - n == 1 ? "" : "s");

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/* The diff math: each side's children, totals and sites; percentages, their change, site deltas. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "diff.h"
+#include "sites.h"
+#include "vec.h"
+
+/* Sorting children by start time needs the model: qsort has no context argument. */
+static const cs_model_t *sort_model;
+
+static int cmp_kid(const void *a, const void *b)
+{
+	const cs_proc_t *x = &sort_model->procs[*(const size_t *)a];
+	const cs_proc_t *y = &sort_model->procs[*(const size_t *)b];
+
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static bool in_side(const cs_side_t *s, const cs_proc_t *p)
+{
+	return p->role == CS_ROLE_CHILD && p->gen == 0 && (s->phase < 0 || p->phase == (size_t)s->phase);
+}
+
+static int select_kids(cs_side_t *s)
+{
+	const cs_model_t *m = s->m;
+
+	s->kids = malloc((m->nprocs + 1) * sizeof(*s->kids));
+	if (!s->kids)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (in_side(s, &m->procs[i]))
+			s->kids[s->nkids++] = i;
+	sort_model = m;
+	if (s->nkids > 1)
+		qsort(s->kids, s->nkids, sizeof(*s->kids), cmp_kid);
+	return 0;
+}
+
+static void side_totals(cs_side_t *s)
+{
+	cs_totals_init(&s->tot);
+	for (size_t i = 0; i < s->nkids; i++)
+		cs_totals_add(&s->tot, &s->m->procs[s->kids[i]]);
+	cs_totals_finish(&s->tot);
+	s->split = s->tot.measured > 0 && s->tot.child_copied >= 0 && s->tot.parent_unshared >= 0;
+}
+
+static int side_sites(cs_side_t *s)
+{
+	cs_site_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < s->nkids && !err; i++) {
+		const cs_proc_t *p = &s->m->procs[s->kids[i]];
+
+		if (!p->has_sites || !p->nsites)
+			continue;
+		err = cs_vec_reserve((void **)&v, &cap, n, p->nsites, sizeof(*v));
+		if (!err)
+			memcpy(v + n, p->sites, p->nsites * sizeof(*v));
+		n += err ? 0 : p->nsites;
+	}
+	if (!err)
+		err = cs_sites_merge(v, n, false, &s->sites, &s->nsites);
+	free(v);
+	return err;
+}
+
+static int side_compute(cs_side_t *s)
+{
+	int err = select_kids(s);
+
+	if (err)
+		return err;
+	side_totals(s);
+	return side_sites(s);
+}
+
+/* The metric as a percentage of the shared pages; NaN without measured children. */
+static double side_pct(const cs_side_t *s, bool split)
+{
+	const cs_totals_t *t = &s->tot;
+
+	if (!t->measured || !(t->shared_bytes > 0))
+		return NAN;
+	if (split)
+		return 100.0 * t->copied_bytes / t->shared_bytes;
+	return t->unshared >= 0 ? 100.0 * t->unshared_bytes / t->shared_bytes : NAN;
+}
+
+double cs_diff_change(double a, double b)
+{
+	if (a != a || b != b || a == 0)
+		return NAN;
+	return (b - a) / a * 100.0;
+}
+
+double cs_diff_site_metric(const cs_diff_t *df, const cs_site_t *s)
+{
+	double v = !s ? 0 : df->split ? s->child_copied : s->unshared;
+
+	return v == v ? v : 0;
+}
+
+/* ---- sites matched by key ------------------------------------------------------------- */
+
+static int cmp_site_ptr(const void *a, const void *b)
+{
+	return strcmp((*(const cs_site_t *const *)a)->key, (*(const cs_site_t *const *)b)->key);
+}
+
+static const cs_site_t **by_key(const cs_side_t *s)
+{
+	const cs_site_t **v = malloc((s->nsites + 1) * sizeof(*v));
+
+	for (size_t i = 0; v && i < s->nsites; i++)
+		v[i] = &s->sites[i];
+	if (v && s->nsites > 1)
+		qsort(v, s->nsites, sizeof(*v), cmp_site_ptr);
+	return v;
+}
+
+static double larger(const cs_diff_t *df, const cs_sitediff_t *x)
+{
+	return fmax(cs_diff_site_metric(df, x->before), cs_diff_site_metric(df, x->after));
+}
+
+static const char *key_of(const cs_sitediff_t *x)
+{
+	return x->before ? x->before->key : x->after->key;
+}
+
+static const cs_diff_t *sort_diff;
+
+/* Largest change first, then the larger figure, then the key. */
+static int cmp_sitediff(const void *a, const void *b)
+{
+	const cs_sitediff_t *x = a, *y = b;
+	double dx = fabs(x->delta), dy = fabs(y->delta);
+
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	dx = larger(sort_diff, x);
+	dy = larger(sort_diff, y);
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	return strcmp(key_of(x), key_of(y));
+}
+
+static void put_pair(cs_diff_t *df, const cs_site_t *b, const cs_site_t *a)
+{
+	cs_sitediff_t *x = &df->sites[df->nsites++];
+
+	x->before = b;
+	x->after = a;
+	x->delta = cs_diff_site_metric(df, a) - cs_diff_site_metric(df, b);
+}
+
+/* Walk both key-sorted lists together: a key on one side only pairs with NULL. */
+static void join(cs_diff_t *df, const cs_site_t **b, size_t nb, const cs_site_t **a, size_t na)
+{
+	size_t i = 0, k = 0;
+
+	while (i < nb || k < na) {
+		int c = i == nb ? 1 : k == na ? -1 : strcmp(b[i]->key, a[k]->key);
+
+		if (c == 0)
+			put_pair(df, b[i++], a[k++]);
+		else if (c < 0)
+			put_pair(df, b[i++], NULL);
+		else
+			put_pair(df, NULL, a[k++]);
+	}
+}
+
+static int site_deltas(cs_diff_t *df)
+{
+	const cs_site_t **b = by_key(&df->before), **a = by_key(&df->after);
+	int err = 0;
+
+	df->sites = malloc((df->before.nsites + df->after.nsites + 1) * sizeof(*df->sites));
+	if (!a || !b || !df->sites) {
+		err = -ENOMEM;
+		goto out;
+	}
+	join(df, b, df->before.nsites, a, df->after.nsites);
+	sort_diff = df;
+	if (df->nsites > 1)
+		qsort(df->sites, df->nsites, sizeof(*df->sites), cmp_sitediff);
+out:
+	free(a);
+	free(b);
+	return err;
+}
+
+/* ---- the whole diff ------------------------------------------------------------------- */
+
+int cs_diff_compute(cs_diff_t *df)
+{
+	int err = side_compute(&df->before);
+
+	if (!err)
+		err = side_compute(&df->after);
+	if (err)
+		return err;
+	df->split = !(df->before.tot.measured && !df->before.split) &&
+		    !(df->after.tot.measured && !df->after.split);
+	df->pct_before = side_pct(&df->before, df->split);
+	df->pct_after = side_pct(&df->after, df->split);
+	df->change = cs_diff_change(df->pct_before, df->pct_after);
+	df->npairs = df->before.nkids > df->after.nkids ? df->before.nkids : df->after.nkids;
+	return site_deltas(df);
+}
+
+static void side_free(cs_side_t *s)
+{
+	free(s->kids);
+	free(s->sites);
+	s->kids = NULL;
+	s->sites = NULL;
+	s->nkids = s->nsites = 0;
+}
+
+void cs_diff_free(cs_diff_t *df)
+{
+	side_free(&df->before);
+	side_free(&df->after);
+	free(df->sites);
+	df->sites = NULL;
+	df->nsites = 0;
+}
+
+/* ---- the headline --------------------------------------------------------------------- */
+
+static const char *change_str(const cs_diff_t *df, char *buf, size_t size)
+{
+	if (df->change == df->change && fabs(df->change) >= 0.05)
+		snprintf(buf, size, "%s%.1f%%", df->change < 0 ? "\u2212" : "+", fabs(df->change));
+	else if (df->pct_before == 0 && df->pct_after > 0)
+		snprintf(buf, size, "none before");
+	else
+		snprintf(buf, size, "no change");
+	return buf;
+}
+
+static const char *unmeasured(const cs_diff_t *df)
+{
+	bool b = df->pct_before != df->pct_before, a = df->pct_after != df->pct_after;
+
+	return b && a ? "either side" : b ? df->before.label : df->after.label;
+}
+
+char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size)
+{
+	char pb[16], pa[16], ch[32];
+
+	if (df->pct_before != df->pct_before || df->pct_after != df->pct_after) {
+		snprintf(buf, size, "from %s to %s: no measured children in %s", df->before.label,
+			 df->after.label, unmeasured(df));
+		return buf;
+	}
+	snprintf(buf, size, "from %s to %s: %s%% \u2192 %s%% of shared pages %s (%s)",
+		 df->before.label, df->after.label, cs_fmt_pct(df->pct_before, pb, sizeof(pb)),
+		 cs_fmt_pct(df->pct_after, pa, sizeof(pa)), df->split ? "copied" : "unshared",
+		 change_str(df, ch, sizeof(ch)));
+	return buf;
+}

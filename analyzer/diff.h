@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Comparing two sides (runs, or phases of runs): totals, children paired by fork order, site deltas. */
+#ifndef CS_DIFF_H
+#define CS_DIFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "model.h"
+#include "render.h"
+
+/* One side of a diff: the forked children of a run, or of one of its phases. */
+typedef struct cs_side {
+	const cs_model_t *m;
+	long phase;          /* index in m->phases; -1: every child of the run */
+	const char *label;   /* how the text names the side (the caller's string) */
+	/* computed by cs_diff_compute */
+	size_t *kids;        /* indices in m->procs: children (gen 0) by start time, then pid */
+	size_t nkids;
+	cs_totals_t tot;     /* summed over kids */
+	bool split;          /* every measured child knows child-copied apart from parent-unshared */
+	cs_site_t *sites;    /* the kids' sites merged by key (cs_sites_merge, bytes not summed) */
+	size_t nsites;
+} cs_side_t;
+
+/* A site on either side, matched by its symbolized key. */
+typedef struct cs_sitediff {
+	const cs_site_t *before; /* NULL: only after has it */
+	const cs_site_t *after;  /* NULL: only before has it */
+	double delta;            /* the diff's metric, after − before, in pages (absent = 0) */
+} cs_sitediff_t;
+
+typedef struct cs_diff {
+	cs_side_t before;
+	cs_side_t after;
+	bool split;          /* both sides split: the metric is child-copied, else unshared */
+	double pct_before;   /* metric / shared at fork, percent; NaN without measured children */
+	double pct_after;
+	double change;       /* (pct_after − pct_before) / pct_before, percent; NaN if undefined */
+	size_t npairs;       /* max(before.nkids, after.nkids): i-th child paired with i-th */
+	cs_sitediff_t *sites; /* every key of either side, largest |delta| first */
+	size_t nsites;
+} cs_diff_t;
+
+/*
+ * Compare two sides. The caller sets m, phase and label of each (both may be
+ * the same model); this fills the rest: the sides' children, totals and
+ * merged sites, the percentages and their relative change, and the site
+ * deltas. Returns 0 or -ENOMEM. Cost: O(processes + sites log sites).
+ */
+int cs_diff_compute(cs_diff_t *df);
+
+/* Free what cs_diff_compute allocated (not the models). */
+void cs_diff_free(cs_diff_t *df);
+
+/*
+ * Relative change from percentage a to b in percent: (b − a) / a × 100; NaN
+ * when a is 0 or either is unknown (NaN).
+ */
+double cs_diff_change(double a, double b);
+
+/* The metric (child-copied or unshared pages) of a site under this diff, 0 if unknown. */
+double cs_diff_site_metric(const cs_diff_t *df, const cs_site_t *s);
+
+/*
+ * The line a person reads first, into buf (UTF-8), e.g.
+ * "from start to frozen: 61.2% → 3.1% of shared pages copied (−94.9%)".
+ * "unshared" replaces "copied" when a side cannot split; "(no change)",
+ * "(none before)" when the change is undefined; a side without measured
+ * children is named as such. Returns buf.
+ */
+char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size);
+
+/* Write the diff for a person; top: sites listed. Returns 0 or -EIO. */
+int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top);
+
+/* Write the diff as JSON (schema_version 1, docs/diff.md); every site. Returns 0 or -EIO. */
+int cs_render_diff_json(FILE *f, const cs_diff_t *df);
+
+#endif

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* The diff for a person: the headline, both sides' totals and their change, children pairs, sites. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "backend.h"
+#include "diff.h"
+
+#define MAX_FRAMES 4     /* frames shown per site */
+#define STACK_INDENT 34  /* where a site's frames start */
+
+typedef struct dtext {
+	FILE *f;
+	const cs_diff_t *df;
+	unsigned top;
+} dtext_t;
+
+/* s right-aligned in width columns, counting UTF-8 characters (not bytes) as printf would not. */
+static void col(FILE *f, const char *s, int width)
+{
+	int n = 0;
+
+	for (const char *p = s; *p; p++)
+		n += ((unsigned char)*p & 0xc0) != 0x80;
+	fprintf(f, " %*s%s", width > n ? width - n : 0, "", s);
+}
+
+static char *mib(bool known, double bytes, char *buf, size_t size)
+{
+	return known ? cs_fmt_mib(bytes, buf, size) : strcpy(buf, "-");
+}
+
+/* A signed MiB change: "−233", "+0.5", "0"; "-" when unknown. */
+static char *signed_mib(bool known, double bytes, char *buf, size_t size)
+{
+	char m[16];
+
+	if (!known)
+		return strcpy(buf, "-");
+	cs_fmt_mib(fabs(bytes), m, sizeof(m));
+	if (!strcmp(m, "0"))
+		return strcpy(buf, "0");
+	snprintf(buf, size, "%s%s", bytes < 0 ? "\u2212" : "+", m);
+	return buf;
+}
+
+static char *pct(double share, char *buf, size_t size)
+{
+	if (share != share)
+		return strcpy(buf, "-");
+	snprintf(buf, size, "%.1f%%", 100.0 * share);
+	return buf;
+}
+
+/* The page size a side's figures are in (its children's, the first one's if they differ). */
+static double side_ps(const cs_side_t *s)
+{
+	if (s->tot.page_size > 0)
+		return (double)s->tot.page_size;
+	return s->nkids ? s->m->procs[s->kids[0]].page_size : 0;
+}
+
+static void side_line(const dtext_t *t, const char *which, const cs_side_t *s)
+{
+	long b = cs_run_backend_proc(s->m);
+
+	fprintf(t->f, "  %s: %s", which, s->m->absdir);
+	if (s->phase >= 0)
+		fprintf(t->f, ", phase %s", s->m->phases[s->phase]);
+	fprintf(t->f, ": %zu %s, %zu measured, backend %s\n", s->nkids,
+		s->nkids == 1 ? "child" : "children", s->tot.measured,
+		b >= 0 ? cs_backend_name(s->m->procs[b].backend) : "unknown");
+}
+
+static void total_row(const dtext_t *t, const char *name, int64_t pb, double bb, int64_t pa,
+		      double ba)
+{
+	char x[16], y[16], z[24];
+
+	fprintf(t->f, "  %-20s %10s %10s", name, mib(pb >= 0, bb, x, 16), mib(pa >= 0, ba, y, 16));
+	col(t->f, signed_mib(pb >= 0 && pa >= 0, ba - bb, z, sizeof(z)), 10);
+	fputc('\n', t->f);
+}
+
+static void totals(const dtext_t *t)
+{
+	const cs_totals_t *b = &t->df->before.tot, *a = &t->df->after.tot;
+	char x[16], y[16], z[32];
+	double d = 100.0 * (a->share_retained - b->share_retained);
+
+	fprintf(t->f, "\ntotals over the children (MiB; - = unknown):\n  %-20s %10s %10s %10s\n", "",
+		"BEFORE", "AFTER", "CHANGE");
+	total_row(t, "shared at fork", b->shared_at_fork, b->shared_bytes, a->shared_at_fork,
+		  a->shared_bytes);
+	total_row(t, "child-copied", b->child_copied, b->copied_bytes, a->child_copied,
+		  a->copied_bytes);
+	total_row(t, "parent-unshared", b->parent_unshared, b->punshared_bytes, a->parent_unshared,
+		  a->punshared_bytes);
+	total_row(t, "unshared", b->unshared, b->unshared_bytes, a->unshared, a->unshared_bytes);
+	total_row(t, "new in children", b->child_new, b->new_bytes, a->child_new, a->new_bytes);
+	if (d == d)
+		snprintf(z, sizeof(z), "%s%.1f pts", d < 0 ? "\u2212" : "+", fabs(d));
+	else
+		strcpy(z, "-");
+	fprintf(t->f, "  %-20s %10s %10s", "share retained", pct(b->share_retained, x, 16),
+		pct(a->share_retained, y, 16));
+	col(t->f, z, 10);
+	fputc('\n', t->f);
+}
+
+/* A child's figures: pid, shared, copied (or unshared), retained; blanks when absent. */
+static void child_cols(const dtext_t *t, const cs_side_t *s, size_t i, double *metric)
+{
+	const cs_proc_t *p = i < s->nkids ? &s->m->procs[s->kids[i]] : NULL;
+	const cs_figures_t *f = p ? &p->fig : NULL;
+	int64_t v = !f ? CS_UNKNOWN : t->df->split ? f->child_copied : f->unshared;
+	double ps = p ? p->page_size : 0;
+	char id[16], a[16], b[16], c[16];
+
+	*metric = v >= 0 ? (double)v * ps : NAN;
+	if (!p) {
+		fprintf(t->f, " %9s %8s %8s %8s", "", "", "", "");
+		return;
+	}
+	snprintf(id, sizeof(id), "%u", (unsigned)p->pid);
+	fprintf(t->f, " %9s %8s %8s %8s", id, mib(f->shared_at_fork >= 0,
+		(double)f->shared_at_fork * ps, a, 16), mib(v >= 0, (double)v * ps, b, 16),
+		pct(f->share_retained, c, 16));
+}
+
+static void children(const dtext_t *t)
+{
+	const char *what = t->df->split ? "COPIED" : "UNSHARED";
+	double mb, ma;
+	char d[24];
+
+	if (!t->df->npairs)
+		return;
+	fprintf(t->f, "\nchildren, paired in fork order (MiB):\n  %4s %9s %8s %8s %8s %9s %8s %8s "
+		"%8s %9s\n", "#", "BEFORE", "SHARED", what, "RETAINED", "AFTER", "SHARED", what,
+		"RETAINED", "CHANGE");
+	for (size_t i = 0; i < t->df->npairs; i++) {
+		fprintf(t->f, "  %4zu", i + 1);
+		child_cols(t, &t->df->before, i, &mb);
+		child_cols(t, &t->df->after, i, &ma);
+		col(t->f, signed_mib(mb == mb && ma == ma, ma - mb, d, sizeof(d)), 9);
+		fputc('\n', t->f);
+	}
+}
+
+static const cs_site_t *either(const cs_sitediff_t *x)
+{
+	return x->after ? x->after : x->before;
+}
+
+static void site_stack(const dtext_t *t, const cs_site_t *s)
+{
+	char label[600];
+	size_t n = s->nframes < MAX_FRAMES ? s->nframes : MAX_FRAMES;
+
+	if (s->bucket) {
+		snprintf(label, sizeof(label), "[%s]", s->bucket);
+		fprintf(t->f, "%s\n", cs_clean_text(label, strlen(label), label, sizeof(label)));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(t->f, "%*s%s\n", i ? STACK_INDENT : 0, "",
+			cs_frame_label(&s->frames[i], label, sizeof(label)));
+	if (s->nframes > n)
+		fprintf(t->f, "%*s\u2026 %zu more frame%s\n", STACK_INDENT, "", s->nframes - n,
+			s->nframes - n == 1 ? "" : "s");
+}
+
+static void site_row(const dtext_t *t, const cs_sitediff_t *x)
+{
+	double pb = side_ps(&t->df->before), pa = side_ps(&t->df->after);
+	double b = cs_diff_site_metric(t->df, x->before) * pb;
+	double a = cs_diff_site_metric(t->df, x->after) * pa;
+	char s1[16], s2[16], s3[24];
+
+	fprintf(t->f, "  %9s %9s", x->before ? cs_fmt_mib(b, s1, 16) : "-",
+		x->after ? cs_fmt_mib(a, s2, 16) : "-");
+	col(t->f, signed_mib(true, a - b, s3, sizeof(s3)), 10);
+	fputs("  ", t->f);
+	site_stack(t, either(x));
+}
+
+static void sites(const dtext_t *t)
+{
+	const char *what = t->df->split ? "copied" : "unshared";
+	size_t shown = 0;
+
+	if (!t->df->nsites || !t->top)
+		return;
+	fprintf(t->f, "\ntop %u allocation sites by change in %s MiB (matched by symbolized stack):\n"
+		"  %9s %9s %10s  %s\n", t->top, what, "BEFORE", "AFTER", "CHANGE",
+		"ALLOCATION SITE (innermost frame first)");
+	for (size_t i = 0; i < t->df->nsites && shown < t->top; i++) {
+		if (fabs(t->df->sites[i].delta) < 1e-9)
+			break; /* sorted by change: the rest did not change */
+		site_row(t, &t->df->sites[i]);
+		shown++;
+	}
+	if (!shown)
+		fprintf(t->f, "  no site's %s pages changed\n", what);
+}
+
+int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top)
+{
+	dtext_t t = { .f = f, .df = df, .top = top };
+	char head[512];
+
+	fprintf(f, "%s\n\n", cs_diff_headline(df, head, sizeof(head)));
+	side_line(&t, "before", &df->before);
+	side_line(&t, "after ", &df->after);
+	if (!df->split)
+		fprintf(f, "  (a backend cannot tell child copies from parent writes: comparing "
+			   "unshared pages)\n");
+	totals(&t);
+	children(&t);
+	sites(&t);
+	return ferror(f) ? -EIO : 0;
+}
