@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#define COWSCOPE_BUILDING_SHIM 1
+#include "cowscope.h"
 #include "backend.h"
 #include "options.h"
 
@@ -73,6 +75,35 @@ static int parse_stack_depth(cs_options_t *o, const char *v)
 	return r;
 }
 
+static int parse_obj_layout(cs_options_t *o, const char *v)
+{
+	if (strcmp(v, "inline") == 0)
+		o->obj_layout = COWSCOPE_LAYOUT_INLINE;
+	else if (strcmp(v, "outofline") == 0 || strcmp(v, "out-of-line") == 0)
+		o->obj_layout = COWSCOPE_LAYOUT_OUTOFLINE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_obj_immortal(cs_options_t *o, const char *v)
+{
+	if ((v[0] != '0' && v[0] != '1') || v[1] != 0)
+		return -EINVAL;
+	o->obj_immortal = (uint8_t)(v[0] - '0');
+	return 0;
+}
+
+static int parse_obj_capacity(cs_options_t *o, const char *v)
+{
+	uint64_t n;
+	int r = parse_num(v, 1024, 1u << 28, &n);
+
+	if (r == 0)
+		o->obj_capacity = (uint32_t)n;
+	return r;
+}
+
 static const option_def_t table[] = {
 	{"COWSCOPE_OUT", "a directory path shorter than 1024 bytes", parse_out},
 	{"COWSCOPE_BACKEND", "auto, uffd-wp, soft-dirty, pfn or exclusive", parse_backend},
@@ -80,6 +111,10 @@ static const option_def_t table[] = {
 	{"COWSCOPE_SAMPLE_BYTES", "a byte count (k and M suffixes allowed): 1 records every "
 				  "allocation, 0 turns allocation tracking off", parse_sample_bytes},
 	{"COWSCOPE_STACK_DEPTH", "a frame count from 1 to 64", parse_stack_depth},
+	{"COWSCOPE_OBJ_LAYOUT", "inline or outofline", parse_obj_layout},
+	{"COWSCOPE_OBJ_IMMORTAL", "0 or 1", parse_obj_immortal},
+	{"COWSCOPE_OBJ_CAPACITY", "an object count from 1k to 256M (k and M suffixes allowed)",
+	 parse_obj_capacity},
 };
 
 static void warn_bad(cs_warn_fn warn, const option_def_t *d, const char *v)
