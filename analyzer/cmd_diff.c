@@ -106,7 +106,8 @@ static int parse_args(diff_ctx_t *ctx, int argc, char **argv)
 	if (argc - optind < 2)
 		return cs_usage_error(&cs_cmd_diff, "diff wants two sides, BEFORE and AFTER");
 	if (argc - optind > 2)
-		return cs_usage_error(&cs_cmd_diff, "two sides only ('%s' is extra)", argv[optind + 2]);
+		return cs_usage_error(&cs_cmd_diff, "two sides only ('%s' is extra)",
+				      argv[optind + 2]);
 	err = parse_spec(&ctx->side[0], argv[optind]);
 	return err ? err : parse_spec(&ctx->side[1], argv[optind + 1]);
 }
@@ -152,7 +153,8 @@ static int find_phase(const spec_t *s, cs_side_t *side)
 /* Two phases of one run are named by their phases; anything else as the user wrote it. */
 static void set_labels(diff_ctx_t *ctx, cs_diff_t *df)
 {
-	bool phases_of_one = df->before.m == df->after.m && ctx->side[0].phase && ctx->side[1].phase;
+	bool phases_of_one = df->before.m == df->after.m && ctx->side[0].phase &&
+			     ctx->side[1].phase;
 
 	df->before.label = phases_of_one ? ctx->side[0].phase : ctx->side[0].arg;
 	df->after.label = phases_of_one ? ctx->side[1].phase : ctx->side[1].arg;

@@ -8,13 +8,12 @@
 #include "sites.h"
 #include "vec.h"
 
-/* Sorting children by start time needs the model: qsort has no context argument. */
-static const cs_model_t *sort_model;
-
-static int cmp_kid(const void *a, const void *b)
+/* Children by start time, then pid; ctx is the model. */
+static int cmp_kid(const void *a, const void *b, void *ctx)
 {
-	const cs_proc_t *x = &sort_model->procs[*(const size_t *)a];
-	const cs_proc_t *y = &sort_model->procs[*(const size_t *)b];
+	const cs_model_t *m = ctx;
+	const cs_proc_t *x = &m->procs[*(const size_t *)a];
+	const cs_proc_t *y = &m->procs[*(const size_t *)b];
 
 	if (x->start_ns != y->start_ns)
 		return x->start_ns < y->start_ns ? -1 : 1;
@@ -23,7 +22,9 @@ static int cmp_kid(const void *a, const void *b)
 
 static bool in_side(const cs_side_t *s, const cs_proc_t *p)
 {
-	return p->role == CS_ROLE_CHILD && p->gen == 0 && (s->phase < 0 || p->phase == (size_t)s->phase);
+	if (p->role != CS_ROLE_CHILD || p->gen != 0)
+		return false;
+	return s->phase < 0 || p->phase == (size_t)s->phase;
 }
 
 static int select_kids(cs_side_t *s)
@@ -36,9 +37,8 @@ static int select_kids(cs_side_t *s)
 	for (size_t i = 0; i < m->nprocs; i++)
 		if (in_side(s, &m->procs[i]))
 			s->kids[s->nkids++] = i;
-	sort_model = m;
 	if (s->nkids > 1)
-		qsort(s->kids, s->nkids, sizeof(*s->kids), cmp_kid);
+		qsort_r(s->kids, s->nkids, sizeof(*s->kids), cmp_kid, (void *)m);
 	return 0;
 }
 
@@ -137,18 +137,17 @@ static const char *key_of(const cs_sitediff_t *x)
 	return x->before ? x->before->key : x->after->key;
 }
 
-static const cs_diff_t *sort_diff;
-
-/* Largest change first, then the larger figure, then the key. */
-static int cmp_sitediff(const void *a, const void *b)
+/* Largest change first, then the larger figure, then the key; ctx is the diff. */
+static int cmp_sitediff(const void *a, const void *b, void *ctx)
 {
+	const cs_diff_t *df = ctx;
 	const cs_sitediff_t *x = a, *y = b;
 	double dx = fabs(x->delta), dy = fabs(y->delta);
 
 	if (dx != dy)
 		return dx > dy ? -1 : 1;
-	dx = larger(sort_diff, x);
-	dy = larger(sort_diff, y);
+	dx = larger(df, x);
+	dy = larger(df, y);
 	if (dx != dy)
 		return dx > dy ? -1 : 1;
 	return strcmp(key_of(x), key_of(y));
@@ -191,9 +190,8 @@ static int site_deltas(cs_diff_t *df)
 		goto out;
 	}
 	join(df, b, df->before.nsites, a, df->after.nsites);
-	sort_diff = df;
 	if (df->nsites > 1)
-		qsort(df->sites, df->nsites, sizeof(*df->sites), cmp_sitediff);
+		qsort_r(df->sites, df->nsites, sizeof(*df->sites), cmp_sitediff, df);
 out:
 	free(a);
 	free(b);

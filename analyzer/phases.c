@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Phases of a run (format 1.2): named by cowscope_mark() labels; each child in its parent's phase at fork. */
+/* Phases of a run (1.2): named by cowscope_mark() labels; a child is in its parent's phase at fork. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,7 +68,7 @@ static int collect(const cs_model_t *m, labels_t *l)
 		const cs_proc_t *p = &m->procs[i];
 
 		for (size_t k = 0; is[i] && k < p->nmarks; k++)
-			l->v[l->n++] = (label_t){ .name = p->marks[k].label, .t_ns = p->marks[k].t_ns };
+			l->v[l->n++] = (label_t){ p->marks[k].label, p->marks[k].t_ns, 0 };
 	}
 	free(is);
 	return l->v ? 0 : -ENOMEM;

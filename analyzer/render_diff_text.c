@@ -89,8 +89,8 @@ static void totals(const dtext_t *t)
 	char x[16], y[16], z[32];
 	double d = 100.0 * (a->share_retained - b->share_retained);
 
-	fprintf(t->f, "\ntotals over the children (MiB; - = unknown):\n  %-20s %10s %10s %10s\n", "",
-		"BEFORE", "AFTER", "CHANGE");
+	fprintf(t->f, "\ntotals over the children (MiB; - = unknown):\n");
+	fprintf(t->f, "  %-20s %10s %10s %10s\n", "", "BEFORE", "AFTER", "CHANGE");
 	total_row(t, "shared at fork", b->shared_at_fork, b->shared_bytes, a->shared_at_fork,
 		  a->shared_bytes);
 	total_row(t, "child-copied", b->child_copied, b->copied_bytes, a->child_copied,
