@@ -101,6 +101,13 @@ char *cs_fmt_mib(double bytes, char *buf, size_t size);
  */
 char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size);
 
+/*
+ * Print a site's stack, one frame a line, at most max_frames, the first line
+ * where the cursor is and the others indented to column indent ("… N more
+ * frames" when cut); a bucket prints as its "[name]".
+ */
+void cs_print_site_stack(FILE *f, const cs_site_t *s, size_t max_frames, int indent);
+
 /* Format a percentage with one decimal ("<0.1" for a tiny nonzero one). Returns buf. */
 char *cs_fmt_pct(double pct, char *buf, size_t size);
 

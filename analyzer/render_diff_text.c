@@ -154,24 +154,6 @@ static const cs_site_t *either(const cs_sitediff_t *x)
 	return x->after ? x->after : x->before;
 }
 
-static void site_stack(const dtext_t *t, const cs_site_t *s)
-{
-	char label[600];
-	size_t n = s->nframes < MAX_FRAMES ? s->nframes : MAX_FRAMES;
-
-	if (s->bucket) {
-		snprintf(label, sizeof(label), "[%s]", s->bucket);
-		fprintf(t->f, "%s\n", cs_clean_text(label, strlen(label), label, sizeof(label)));
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		fprintf(t->f, "%*s%s\n", i ? STACK_INDENT : 0, "",
-			cs_frame_label(&s->frames[i], label, sizeof(label)));
-	if (s->nframes > n)
-		fprintf(t->f, "%*s\u2026 %zu more frame%s\n", STACK_INDENT, "", s->nframes - n,
-			s->nframes - n == 1 ? "" : "s");
-}
-
 static void site_row(const dtext_t *t, const cs_sitediff_t *x)
 {
 	double pb = side_ps(&t->df->before), pa = side_ps(&t->df->after);
@@ -183,7 +165,7 @@ static void site_row(const dtext_t *t, const cs_sitediff_t *x)
 		x->after ? cs_fmt_mib(a, s2, 16) : "-");
 	col(t->f, signed_mib(true, a - b, s3, sizeof(s3)), 10);
 	fputs("  ", t->f);
-	site_stack(t, either(x));
+	cs_print_site_stack(t->f, either(x), MAX_FRAMES, STACK_INDENT);
 }
 
 static void sites(const dtext_t *t)

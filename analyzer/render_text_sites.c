@@ -63,21 +63,21 @@ static double key_of(const table_t *t, const cs_site_t *s)
 	return v == v ? v : 0;
 }
 
-static void stack_lines(const table_t *t, const cs_site_t *s)
+void cs_print_site_stack(FILE *f, const cs_site_t *s, size_t max_frames, int indent)
 {
 	char label[600];
-	size_t n = s->nframes < MAX_FRAMES ? s->nframes : MAX_FRAMES;
+	size_t n = s->nframes < max_frames ? s->nframes : max_frames;
 
 	if (s->bucket) {
 		snprintf(label, sizeof(label), "[%s]", s->bucket);
-		fprintf(t->f, "%s\n", cs_clean_text(label, strlen(label), label, sizeof(label)));
+		fprintf(f, "%s\n", cs_clean_text(label, strlen(label), label, sizeof(label)));
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		fprintf(t->f, "%*s%s\n", i ? STACK_INDENT : 0, "",
+		fprintf(f, "%*s%s\n", i ? indent : 0, "",
 			cs_frame_label(&s->frames[i], label, sizeof(label)));
 	if (s->nframes > n)
-		fprintf(t->f, "%*s… %zu more frame%s\n", STACK_INDENT, "", s->nframes - n,
+		fprintf(f, "%*s\u2026 %zu more frame%s\n", indent, "", s->nframes - n,
 			s->nframes - n == 1 ? "" : "s");
 }
 
@@ -92,7 +92,7 @@ static void site_row(const table_t *t, const cs_site_t *s)
 	else
 		fprintf(t->f, "    %9s %10s %9s  ", mib_pages(s->unshared, t->page_size, a, 16), "-",
 			s->bucket ? "-" : cs_fmt_mib((double)s->estimated_bytes, c, 16));
-	stack_lines(t, s);
+	cs_print_site_stack(t->f, s, MAX_FRAMES, STACK_INDENT);
 	if (s->freed_in_child > 0)
 		fprintf(t->f, "%*s(%s MiB of it freed in %s: glibc free() writes list links into "
 			"freed memory)\n", STACK_INDENT, "", mib_pages(s->freed_in_child, t->page_size,
