@@ -319,9 +319,9 @@ static int scan_private(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, ui
 {
 	int r;
 
+	r = walk_vma(h, m, v, kind, flags);
 	if (h->arm && h->reason == CS_SNAP_FORK)
 		*flags |= (uint16_t)h->arm(h->arm_arg, v);
-	r = walk_vma(h, m, v, kind, flags);
 	if (r == 0 && h->scan && h->backend == CS_BACKEND_UFFD_WP && h->reason != CS_SNAP_FORK)
 		r = scan_one(h, m, v, PAGE_IS_WRITTEN, CS_SET_WRITTEN, flags);
 	if (r == 0 && h->scan && h->thp && v->end - v->start >= (2u << 20))

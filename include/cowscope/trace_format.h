@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The cowscope trace file format, version 1.2: the contract between shim and analyzer. */
+/* The cowscope trace file format, version 1.3: the contract between shim and analyzer. */
 #ifndef COWSCOPE_TRACE_FORMAT_H
 #define COWSCOPE_TRACE_FORMAT_H
 
@@ -42,7 +42,7 @@
 #define CS_TRACE_MAGIC "COWSCOPE"
 #define CS_TRACE_MAGIC_LEN 8
 #define CS_TRACE_MAJOR 1
-#define CS_TRACE_MINOR 2
+#define CS_TRACE_MINOR 3
 #define CS_TRACE_BYTE_ORDER 0x01020304u
 #define CS_REC_MAX_BYTES (16u << 20)
 #define CS_TRACE_SUFFIX ".cst"
@@ -100,6 +100,8 @@ enum cs_rec_type {
 	CS_REC_FORK_POINT = 22, /* cs_rec_fork_point_t: in a child, where the parent's history stops */
 	/* 1.2: phases */
 	CS_REC_MARK = 23,     /* cs_rec_mark_t + str label: cowscope_mark() */
+	/* 1.3: real programs */
+	CS_REC_ALLOCATOR = 24, /* cs_rec_allocator_t + strings: the allocator the program uses */
 };
 
 /* Process roles. */
@@ -161,6 +163,12 @@ enum cs_snap_reason {
 	CS_SNAP_API = 5,    /* cowscope_snapshot() */
 	CS_SNAP_SAMPLE = 6, /* `cowscope run` sampling from outside */
 	CS_SNAP_MARK = 7,   /* (1.2) cowscope_mark() in a child */
+	CS_SNAP_WORK = 8,   /* (1.3) the process begins to exit: exit() before its atexit
+			     * handlers, or a runtime's own hook (cowscope_exiting(), e.g. the
+			     * CPython helper's atexit) before its teardown. The working figures. */
+	CS_SNAP_UNMAP = 9,  /* (1.3) a partial snapshot of [start, end) about to be unmapped:
+			     * only the mappings (clipped) of that range. Copies made there are
+			     * kept although the pages are gone afterwards. */
 };
 
 typedef struct cs_rec_snap {
@@ -471,5 +479,27 @@ typedef struct cs_rec_mark {
 	uint32_t snap_seq;   /* the CS_SNAP_MARK snapshot taken with it, or UINT32_MAX */
 	/* then str label */
 } cs_rec_mark_t;
+
+/*
+ * ---- 1.3: real programs ----
+ *
+ * CS_REC_ALLOCATOR names the malloc the shim forwards to: the definition the
+ * program would have called without the shim (the next one in lookup order).
+ * Written once per process file, after CS_REC_BACKEND.
+ *
+ * CS_SNAP_WORK and CS_SNAP_UNMAP are new snapshot reasons (enum cs_snap_reason).
+ *
+ * Mappings flagged CS_MAPF_SHIM now carry their page sets too (the shim's own
+ * footprint, reported apart and excluded from every figure).
+ */
+typedef struct cs_rec_allocator {
+	cs_rec_hdr_t h;
+	uint32_t flags;      /* CS_ALLOCF_* */
+	uint32_t pad;
+	/* then str name ("glibc", "jemalloc", "tcmalloc", "mimalloc", or the defining module's
+	 * file name), str path (the object that defines malloc; empty if not known) */
+} cs_rec_allocator_t;
+
+#define CS_ALLOCF_PRELOADED 1u /* the defining object was preloaded, not linked by the program */
 
 #endif
