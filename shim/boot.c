@@ -206,6 +206,9 @@ int cs_boot_open_trace(void)
 	put_shim_range((uint64_t)(uintptr_t)cs_st.arena,
 		       (uint64_t)(uintptr_t)cs_st.arena + CS_ARENA_BYTES);
 	put_shim_range((uint64_t)(uintptr_t)__bss_start, (uint64_t)(uintptr_t)_end);
+	if (cs_st.fork_gate)
+		put_shim_range((uint64_t)(uintptr_t)cs_st.fork_gate,
+			       (uint64_t)(uintptr_t)(cs_st.fork_gate + CS_FORK_GATE_SLOTS));
 	if (cs_st.mem.base) {
 		put_shim_range((uint64_t)(uintptr_t)cs_st.mem.base,
 			       (uint64_t)(uintptr_t)cs_st.mem.base + cs_st.mem.bytes);

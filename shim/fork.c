@@ -32,7 +32,40 @@ int cs_fork_register(void)
 {
 	int r = pthread_atfork(on_prepare, NULL, on_child);
 
+	if (cs_st.backend == CS_BACKEND_PFN)
+		cs_st.fork_gate = cs_prim_mmap_shared(CS_FORK_GATE_SLOTS * sizeof(uint32_t));
 	return r ? -r : 0;
+}
+
+#define GATE_STEP_NS (50u * 1000u * 1000u)
+#define GATE_MAX_STEPS 200u /* 10 s: a child stuck before its snapshot does not hang the parent */
+
+void cs_fork_gate_wait(int pid)
+{
+	uint32_t *w;
+
+	if (!cs_st.fork_gate || cs_st.backend != CS_BACKEND_PFN || pid <= 0)
+		return;
+	w = &cs_st.fork_gate[(uint32_t)pid % CS_FORK_GATE_SLOTS];
+	for (unsigned i = 0; i < GATE_MAX_STEPS; i++) {
+		uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+
+		if (v == (uint32_t)pid || !cs_prim_child_running(pid))
+			return;
+		cs_prim_futex_wait(w, v, GATE_STEP_NS);
+	}
+}
+
+/* In the child, its fork snapshot taken: let the parent go on. */
+static void gate_open(void)
+{
+	uint32_t *w;
+
+	if (!cs_st.fork_gate)
+		return;
+	w = &cs_st.fork_gate[(uint32_t)cs_st.pid % CS_FORK_GATE_SLOTS];
+	__atomic_store_n(w, (uint32_t)cs_st.pid, __ATOMIC_RELEASE);
+	cs_prim_futex_wake(w);
 }
 
 /*
@@ -174,6 +207,7 @@ void cs_fork_child_start(uint8_t via)
 	reset_for_child(via);
 	if (!cs_st.arena || cs_boot_open_trace() < 0) {
 		cs_st.ready = 0;
+		gate_open();
 		return;
 	}
 	if (cs_st.alloc_on)
@@ -186,4 +220,5 @@ void cs_fork_child_start(uint8_t via)
 		cs_boot_put_backend(); /* arming fell back: the last backend record rules */
 	if (cs_st.backend != CS_BACKEND_NONE)
 		cs_snapshot_arm(CS_SNAP_FORK, arm);
+	gate_open();
 }

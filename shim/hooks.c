@@ -72,6 +72,7 @@ CS_HOOK pid_t fork(void)
 
 	if (pid > 0 && enter()) {
 		cs_rec_fork(pid, CS_VIA_FORK, cs_tls_fork_seq);
+		cs_fork_gate_wait(pid);
 		leave();
 	}
 	return pid;
@@ -90,6 +91,7 @@ CS_HOOK pid_t _Fork(void)
 		cs_fork_child_start(CS_VIA_UNDERSCORE_FORK);
 	else if (pid > 0 && enter()) {
 		cs_rec_fork(pid, CS_VIA_UNDERSCORE_FORK, cs_tls_fork_seq);
+		cs_fork_gate_wait(pid);
 		leave();
 	}
 	return pid;

@@ -2,10 +2,15 @@
 /* Raw system calls for the shim: no errno, no allocation, no locks. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "prim.h"
@@ -152,6 +157,38 @@ void *cs_prim_mmap_anon(size_t n)
 void *cs_prim_mmap_reserve(size_t n)
 {
 	return map_anon(n, MAP_NORESERVE);
+}
+
+void *cs_prim_mmap_shared(size_t n)
+{
+	long r = cs_prim_syscall6(SYS_mmap, 0, (long)n, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return (r < 0 && r > -4096) ? NULL : (void *)r;
+}
+
+int cs_prim_futex_wait(uint32_t *word, uint32_t val, uint64_t timeout_ns)
+{
+	struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+
+	return (int)cs_prim_syscall6(SYS_futex, (long)word, FUTEX_WAIT, val, (long)&ts, 0, 0);
+}
+
+int cs_prim_futex_wake(uint32_t *word)
+{
+	return (int)cs_prim_syscall6(SYS_futex, (long)word, FUTEX_WAKE, INT_MAX, 0, 0, 0);
+}
+
+/* WNOWAIT: the child stays waitable for the program; nothing is reaped. */
+int cs_prim_child_running(int pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (cs_prim_syscall6(SYS_waitid, P_PID, pid, (long)&si, WEXITED | WNOHANG | WNOWAIT, 0,
+			     0) < 0)
+		return 0;
+	return si.si_pid == 0;
 }
 
 int cs_prim_munmap(void *p, size_t n)

@@ -39,6 +39,18 @@ void *cs_prim_mmap_anon(size_t n);
 /* The same with MAP_NORESERVE: address space whose pages cost memory once touched. */
 void *cs_prim_mmap_reserve(size_t n);
 int cs_prim_munmap(void *p, size_t n);
+
+/* Anonymous MAP_SHARED read-write memory, shared with every later fork child; NULL on failure. */
+void *cs_prim_mmap_shared(size_t n);
+
+/* FUTEX_WAIT (process-shared) on *word while it holds val, at most timeout_ns. 0 or -errno. */
+int cs_prim_futex_wait(uint32_t *word, uint32_t val, uint64_t timeout_ns);
+
+/* FUTEX_WAKE (process-shared) every waiter on *word. Woken count or -errno. */
+int cs_prim_futex_wake(uint32_t *word);
+
+/* 1 if child pid has not ended (or was not waited for), 0 if it ended or is not ours. */
+int cs_prim_child_running(int pid);
 int cs_prim_madvise(void *p, size_t n, int advice);
 int cs_prim_mincore(void *p, size_t n, unsigned char *vec);
 

@@ -40,6 +40,7 @@ typedef struct cs_state {
 	uint64_t parent_fork_seq;  /* which fork of the parent made this process */
 	uint64_t start_ns;
 	uint8_t *arena;            /* scratch for snapshots, CS_ARENA_BYTES */
+	uint32_t *fork_gate;       /* pfn backend: MAP_SHARED slots, CS_FORK_GATE_SLOTS */
 	uint64_t counters[CS_CNT__COUNT];
 	cs_options_t opt;
 	cs_probe_t probe;
@@ -72,8 +73,19 @@ int cs_boot_open_trace(void);
 /* Become the tracked child after fork: new trace, arm tracking, fork snapshot. fork-child-safe. */
 void cs_fork_child_start(uint8_t via);
 
-/* Register the atfork handlers. init-only. */
+/* Register the atfork handlers (and, for the pfn backend, the fork gate). init-only. */
 int cs_fork_register(void);
+
+#define CS_FORK_GATE_SLOTS 1024u
+
+/*
+ * pfn backend only: in the parent, right after fork() returned pid, wait until
+ * that child has taken its fork snapshot (at most a few seconds; not if it
+ * ended), so the parent's writes cannot race the child's reading of its frame
+ * numbers (they would look like child copies). Other threads of the parent are
+ * not held. hook-safe; a no-op for the other backends.
+ */
+void cs_fork_gate_wait(int pid);
 
 /* Take a snapshot now (enum cs_snap_reason). 0, -EBUSY or -errno. hook-safe (not reentrant). */
 int cs_snapshot(uint8_t reason);
