@@ -9,7 +9,7 @@
 #include "state.h"
 
 typedef struct cs_evbuf {
-	int state;      /* 0 free, 1 owned by a thread */
+	uint32_t state; /* 0 free, else the epoch of the process whose thread owns it */
 	int busy;       /* held while appending or flushing */
 	uint32_t used;  /* bytes of whole records in data */
 	uint32_t open;  /* offset + 1 of the batch record still being filled, 0 if none */
@@ -18,8 +18,17 @@ typedef struct cs_evbuf {
 	uint8_t data[CS_EVBUF_BYTES - 24];
 } cs_evbuf_t;
 
+/*
+ * A fork child must forget its parent's buffers without writing them: each
+ * write would copy a page (1,216 buffers made every child copy 4.8 MiB). So a
+ * buffer belongs to an epoch: a child takes a new one (its parent's + 1, so it
+ * differs from every epoch it inherited) and treats any buffer of another
+ * epoch as free. Only buffers below the high-water mark were ever claimed.
+ */
 static cs_evbuf_t *bufs;
 static uint32_t nbufs;
+static uint32_t epoch = 1;
+static uint32_t high;           /* buffers [0, high) have been claimed at some point */
 static pthread_key_t exit_key;
 static __thread cs_evbuf_t *mine __attribute__((tls_model("initial-exec")));
 
@@ -47,6 +56,8 @@ static void on_thread_exit(void *arg)
 {
 	cs_evbuf_t *b = arg;
 
+	if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != epoch)
+		return; /* a buffer inherited across fork: not ours to flush */
 	hold(b);
 	flush_held(b);
 	mine = NULL;
@@ -61,19 +72,38 @@ int cs_evbuf_init(const cs_shimmem_t *m)
 	return -pthread_key_create(&exit_key, on_thread_exit);
 }
 
+/* Take buffer i if it is free or another epoch's. */
+static int take(uint32_t i)
+{
+	uint32_t seen = __atomic_load_n(&bufs[i].state, __ATOMIC_RELAXED);
+
+	if (seen == epoch)
+		return 0;
+	return __atomic_compare_exchange_n(&bufs[i].state, &seen, epoch, 0, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static void raise_high(uint32_t n)
+{
+	uint32_t h = __atomic_load_n(&high, __ATOMIC_RELAXED);
+
+	while (h < n && !__atomic_compare_exchange_n(&high, &h, n, 1, __ATOMIC_RELEASE,
+						     __ATOMIC_RELAXED))
+		;
+}
+
 /* Take a free buffer for this thread. pthread_setspecific may allocate: the hook guard covers it. */
 static cs_evbuf_t *claim(void)
 {
 	for (uint32_t i = 0; i < nbufs; i++) {
-		int free_state = 0;
-
-		if (__atomic_compare_exchange_n(&bufs[i].state, &free_state, 1, 0, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED)) {
-			bufs[i].used = bufs[i].open = 0;
-			bufs[i].tid = (uint32_t)cs_prim_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
-			pthread_setspecific(exit_key, &bufs[i]);
-			return mine = &bufs[i];
-		}
+		if (!take(i))
+			continue;
+		bufs[i].busy = 0; /* an inherited buffer may have been held at the fork */
+		bufs[i].used = bufs[i].open = 0;
+		bufs[i].tid = (uint32_t)cs_prim_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+		raise_high(i + 1);
+		pthread_setspecific(exit_key, &bufs[i]);
+		return mine = &bufs[i];
 	}
 	return NULL;
 }
@@ -143,11 +173,13 @@ void cs_ev_record(const void *rec, size_t n)
 
 void cs_evbuf_flush_all(void)
 {
-	for (uint32_t i = 0; i < nbufs; i++) {
+	uint32_t n = __atomic_load_n(&high, __ATOMIC_ACQUIRE);
+
+	for (uint32_t i = 0; i < n; i++) {
 		cs_evbuf_t *b = &bufs[i];
 		int spins = 0;
 
-		if (!__atomic_load_n(&b->state, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != epoch)
 			continue;
 		while (__atomic_exchange_n(&b->busy, 1, __ATOMIC_ACQUIRE))
 			if (++spins > 100000)
@@ -161,14 +193,12 @@ void cs_evbuf_flush_all(void)
 
 void cs_evbuf_reset_in_child(void)
 {
-	for (uint32_t i = 0; i < nbufs; i++) {
-		cs_evbuf_t *b = &bufs[i];
-
-		if (b->state && b != mine)
-			b->state = 0;
-		b->busy = 0;
-		b->used = b->open = 0;
-	}
-	if (mine)
-		mine->tid = (uint32_t)cs_prim_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	epoch++;
+	if (!mine)
+		return;
+	/* The forking thread keeps its buffer, emptied: one page written, not one per buffer. */
+	mine->state = epoch;
+	mine->busy = 0;
+	mine->used = mine->open = 0;
+	mine->tid = (uint32_t)cs_prim_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
 }

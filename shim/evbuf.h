@@ -32,7 +32,7 @@ void cs_ev_record(const void *rec, size_t n);
  */
 void cs_evbuf_flush_all(void);
 
-/* In a fork child: drop the parent's buffered events and free other threads' buffers. fork-child-safe. */
+/* In a fork child: drop the parent's buffered events and disown every other buffer without writing it (a new epoch). fork-child-safe. */
 void cs_evbuf_reset_in_child(void);
 
 #endif
