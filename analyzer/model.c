@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "figures.h"
+#include "shimcost.h"
 #include "load_file.h"
 #include "model_link.h"
 #include "phases.h"
@@ -255,6 +256,9 @@ int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
 		err = cs_phases_assign(m, d);
 	for (size_t i = 0; !err && i < m->nprocs; i++)
 		err = cs_figures_compute(&m->procs[i], d);
+	for (size_t i = 0; !err && i < m->nprocs; i++)
+		if ((err = cs_shimcost_compute(&m->procs[i])) < 0)
+			cs_diag_set(d, "out of memory computing the shim's footprint");
 	m->v11 = any_minor(m, 1);
 	m->v12 = any_minor(m, 2);
 	if (!err)

@@ -211,6 +211,7 @@ typedef struct cs_proc {
 	bool has_sites;      /* sites were attributed (a measured child of a 1.1 trace) */
 	cs_site_t *sites;    /* sorted for the report */
 	size_t nsites;
+	int64_t shim_pages;  /* the shim's own footprint in this child (shimcost.h) */
 } cs_proc_t;
 
 /* What run.cst says. */

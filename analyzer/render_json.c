@@ -202,6 +202,7 @@ static void lists(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 	counters(j, p);
 	notes(j, p);
 	probed(j, p);
+	cs_json_opt(j, "shim_pages", p->shim_pages);
 	cs_json_arr(j, "mappings");
 	for (size_t i = 0; i < p->fig.nmaps; i++)
 		mapping(j, &p->fig.maps[i]);

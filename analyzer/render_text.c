@@ -350,6 +350,28 @@ static void proc_notes(text_t *t, const cs_proc_t *p)
 		fprintf(t->f, "  pid %u: incomplete: %s\n", (unsigned)p->pid, p->incomplete);
 }
 
+/* The shim's own pages in the children: shown, never counted. */
+static void shim_line(text_t *t)
+{
+	const cs_model_t *m = t->m;
+	int64_t sum = 0, most = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		int64_t s = m->procs[i].shim_pages;
+
+		if (s < 0)
+			continue;
+		n++;
+		sum += s;
+		most = s > most ? s : most;
+	}
+	if (n)
+		fprintf(t->f, "cowscope's own memory in %zu %s: %" PRId64 " pages copied or new "
+			"(at most %" PRId64 " in one), excluded from every figure\n", n,
+			n == 1 ? "child" : "children", sum, most);
+}
+
 static void notes(text_t *t)
 {
 	const cs_model_t *m = t->m;
@@ -404,6 +426,7 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	if (!err)
 		err = cs_render_text_sites(f, m, o);
 	notes(&t);
+	shim_line(&t);
 	totals_line(&t);
 	if (!err && ferror(f))
 		err = -EIO;

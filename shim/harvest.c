@@ -242,7 +242,7 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 		    uint16_t *flags)
 {
 	uint64_t first = v->start >> h->page_shift, last = v->end >> h->page_shift;
-	int fast = residency_only(h, v, kind), r = 0;
+	int fast = !(*flags & CS_MAPF_SHIM) && residency_only(h, v, kind), r = 0;
 
 	if (v->end - v->start > CS_HARVEST_RAW_LIMIT_BYTES) {
 		*flags |= CS_MAPF_SKIPPED;
@@ -346,9 +346,10 @@ static int do_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v)
 
 	if (!(v->prot & PROT_WRITE) || is_special(v))
 		return 0;
+	/* The shim's own memory is measured too (its footprint), flagged and never counted. */
 	if (is_shim(h, v))
 		flags |= CS_MAPF_SHIM;
-	else if (kind != CS_MAP_SHARED)
+	if (kind != CS_MAP_SHARED)
 		r = scan_private(h, m, v, kind, &flags);
 	if (r < 0 && h->strict)
 		return r;
