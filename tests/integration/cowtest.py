@@ -48,7 +48,8 @@ class Run:
             print(p.stderr.decode().strip())
             sys.exit(SKIP)
         with open(self.info) as f:
-            self.start, self.end = (int(x, 16) for x in f.read().split())
+            lines = [[int(x, 16) for x in line.split()] for line in f if line.strip()]
+        (self.start, self.end), self.extra = lines[0], lines[1:]
         r = subprocess.run([opts.cowscope, "report", "--format", "json", self.out],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         check(r.returncode == 0, f"report failed ({r.returncode}): {r.stderr.decode()}")
@@ -63,12 +64,13 @@ class Run:
     def children(self):
         return sorted(self.procs("child"), key=lambda p: p["pid"])
 
-    def region(self, proc):
-        """The fixture's mapping in proc's report."""
+    def region(self, proc, start=None):
+        """The fixture's mapping (or the one at start) in proc's report."""
+        start = self.start if start is None else start
         for m in proc["mappings"]:
-            if int(m["start"]) == self.start:
+            if int(m["start"]) == start:
                 return m
-        raise Failure(f"pid {proc['pid']}: no mapping at {self.start:#x}")
+        raise Failure(f"pid {proc['pid']}: no mapping at {start:#x}")
 
 
 def exclusive(opts):
@@ -313,6 +315,66 @@ def scenario_spawn(opts):
         run.cleanup()
 
 
+def scenario_sparse(opts):
+    """Shared at fork is what was present, whatever the mapping's size; first touches are new."""
+    run = Run(opts, ["sparse", 8, 1], interval=0)
+    try:
+        c = run.children()[0]
+        eq(len(run.extra), 5, "sparse mappings listed")
+        for start, end in run.extra:
+            n = (end - start) // os.sysconf("SC_PAGE_SIZE")
+            reg = run.region(c, start)
+            eq(reg["shared_at_fork_pages"], n // 16, f"{n}-page mapping shared_at_fork")
+            written = n == 1024
+            eq(reg["child_new_pages"], 960 if written else 0, f"{n}-page mapping child_new")
+            if exclusive(opts):
+                eq(reg["unshared_pages"], 64 if written else 0, f"{n}-page mapping unshared")
+            else:
+                eq(reg["child_copied_pages"], 64 if written else 0,
+                   f"{n}-page mapping child_copied")
+                eq(reg["parent_unshared_pages"], 0, f"{n}-page mapping parent_unshared")
+    finally:
+        run.cleanup()
+
+
+def scenario_parent_writes_now(opts):
+    """A parent writing everything right after fork() unshares it all; the child copied none."""
+    n = 32768  # 128 MiB, so the writes overlap the child's fork snapshot
+    run = Run(opts, ["parent-writes-now", n], interval=0)
+    try:
+        c = run.children()[0]
+        reg = run.region(c)
+        eq(reg["shared_at_fork_pages"], n, "region shared_at_fork")
+        if exclusive(opts):
+            eq(reg["unshared_pages"], n, "region unshared")
+        else:
+            eq(reg["child_copied_pages"], 0, "region child_copied")
+            eq(reg["parent_unshared_pages"], n, "region parent_unshared")
+    finally:
+        run.cleanup()
+
+
+def idle_private(opts, sample_bytes):
+    """An idle child's private pages, the program's and the shim's, at --sample-bytes N."""
+    run = Run(opts, ["idle", 8], interval=0, env={"COWSCOPE_SAMPLE_BYTES": str(sample_bytes)})
+    try:
+        c = run.children()[0]
+        check(c["shim_pages"] is not None, "the shim's footprint is reported")
+        own = c["child_copied_pages"] if c["child_copied_pages"] is not None else c["unshared_pages"]
+        return own + c["child_new_pages"] + c["shim_pages"], c["shim_pages"]
+    finally:
+        run.cleanup()
+
+
+def scenario_idle(opts):
+    """Allocation sampling costs an idle child at most 16 pages, and the shim says how many."""
+    off, shim_off = idle_private(opts, 0)
+    on, shim_on = idle_private(opts, 65536)
+    check(on - off <= 16, f"sampling dirtied {on - off} more pages in an idle child "
+          f"({on} vs {off}; shim {shim_on} vs {shim_off})")
+    check(shim_on <= 32, f"the shim's own pages in an idle child: {shim_on}")
+
+
 SCENARIOS = {
     "child-writes-exit": lambda o: scenario_child_writes(o, "exit"),
     "child-writes-_exit": lambda o: scenario_child_writes(o, "_exit"),
@@ -333,6 +395,9 @@ SCENARIOS = {
     "fallback": scenario_fallback,
     "identical-output": scenario_identical,
     "spawn": scenario_spawn,
+    "sparse": scenario_sparse,
+    "parent-writes-now": scenario_parent_writes_now,
+    "idle": scenario_idle,
 }
 
 
