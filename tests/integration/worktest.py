@@ -11,12 +11,14 @@ import argparse
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 
 SKIP = 77
 N = 256            # pages of the fixture's region
+PAGE = os.sysconf("SC_PAGE_SIZE")
 # Pages a child copies besides the fixture's region (stack, libc data, exit's own writes); as in
 # cowtest.py. The region itself is checked exactly.
 ALLOWANCE = 16
@@ -101,22 +103,64 @@ def metric(proc_or_map, opts):
 
 # ---- C: exact truth --------------------------------------------------------------------------
 
+def snapshots(path):
+    """A process trace's snapshots: {seq: (reason, {set: [runs]}, {page: pfn})}."""
+    with open(path, "rb") as f:
+        b = f.read()
+    snaps, off = {}, 32
+    while off + 8 <= len(b):
+        rtype, _, size = struct.unpack_from("<HHI", b, off)
+        if size < 8 or off + size > len(b):
+            break
+        if rtype == 3:  # SNAP_BEGIN: seq, reason
+            seq, reason = struct.unpack_from("<IB", b, off + 8)
+            snaps[seq] = (reason, {}, {})
+        elif rtype == 5:  # PAGES: seq, set, runs
+            seq, pset = struct.unpack_from("<IB", b, off + 8)
+            runs = [struct.unpack_from("<QQ", b, o) for o in range(off + 16, off + size, 16)]
+            snaps[seq][1].setdefault(pset, []).extend(runs)
+        elif rtype == 6:  # PFNS: seq, count, first page, frame numbers
+            seq, count, first = struct.unpack_from("<IIQ", b, off + 8)
+            pfns = struct.unpack_from(f"<{count}Q", b, off + 24)
+            snaps[seq][2].update((first + i, v) for i, v in enumerate(pfns))
+        off += size
+    return snaps
+
+
+def region_copies(opts, path, reason, lo, hi):
+    """Pages of [lo, hi) (page numbers) the child copied by snapshot `reason`, from the trace
+    itself: written (uffd-wp, soft-dirty), frame changed since the fork (pfn), exclusive."""
+    snaps = snapshots(path)
+    fork = next(s for s in snaps.values() if s[0] == 1)
+    snap = next(s for s in snaps.values() if s[0] == reason)
+    if opts.backend == "pfn":
+        return sum(1 for p in range(lo, hi) if snap[2].get(p) and fork[2].get(p) and
+                   snap[2][p] != fork[2][p])
+    pset = 3 if opts.backend == "exclusive" else 2
+    return sum(max(0, min(hi, f + n) - max(lo, f)) for f, n in snap[1].get(pset, []))
+
+
 def c_run(opts, tmp, args):
     info = tmp.path("info")
     env = dict(os.environ, COW_FIXTURE_INFO=info)
     out = record(opts, tmp.path("run"), [opts.fixture] + [str(a) for a in args], opts.backend,
                  env=env)
     with open(info) as f:
-        start = int(f.read().split()[0], 16)
+        start, end = (int(x, 16) for x in f.read().split())
     child = only_child(report(opts, tmp.path("run")))
     eq(child["ended"], "exit", "ended")
+    child["trace"] = tmp.path(os.path.join("run", f"{child['pid']}.0.cst"))
+    child["region_pages"] = (start // PAGE, end // PAGE)
     return out, child, region_of(child, start)
 
 
 def expect_teardown(opts, child, k, k2, what):
-    """Working K in the region; the teardown's K2 pages at end (the process within the allowance)."""
+    """Working K in the region; at end K + K2 there (exact, in the exit snapshot's own sets) and
+    the process's at-end figure K2 above its working one (within the allowance for libc)."""
     w, e = metric(child, opts), metric(child["at_end"], opts)
     eq(child["figures_from"], "work", f"{what}: figures_from")
+    eq(region_copies(opts, child["trace"], 2, *child["region_pages"]), k + k2,
+       f"{what}: the region at the exit snapshot")
     within(w, k, k + ALLOWANCE, f"{what}: working child_copied")
     within(e - w, k2, k2 + ALLOWANCE, f"{what}: at_end minus working")
     check(child["peak_unshared_pages"] >= k + k2, f"{what}: peak {child['peak_unshared_pages']}")
