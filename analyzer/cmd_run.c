@@ -198,7 +198,7 @@ static int resolve_shim(run_ctx_t *ctx)
 	return ctx->shim ? 0 : sys_error("out of memory");
 }
 
-/* The CPython helper's directory, chosen as the shim is: the build tree's for a build-tree cowscope. */
+/* The CPython helper's directory, chosen as the shim is: the build tree's for a build-tree binary. */
 static const char *default_pyhelper(void)
 {
 	char exe[PATH_MAX];
@@ -542,7 +542,8 @@ static int supervise(run_ctx_t *ctx)
 
 /* The steps before CMD runs, in order; each returns 0 or an exit code. */
 static int (*const steps[])(run_ctx_t *ctx) = {
-	resolve_shim, resolve_pyhelper, check_backend, make_run_dir, open_run_file, build_env, block_signals, spawn,
+	resolve_shim, resolve_pyhelper, check_backend, make_run_dir, open_run_file, build_env,
+	block_signals, spawn,
 };
 
 static void cleanup(run_ctx_t *ctx)

@@ -151,7 +151,7 @@ static double end_metric(const cs_diff_t *df, const cs_proc_t *p)
 	return e >= 0 && e != w ? (double)e * p->page_size : NAN;
 }
 
-/* Under a pair whose teardowns changed their metric: the at-end figures, under the metric column. */
+/* Under a pair whose teardowns changed their metric: the at-end figures, in the metric column. */
 static void end_pair(const dtext_t *t, size_t i)
 {
 	const cs_side_t *sb = &t->df->before, *sa = &t->df->after;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Integration driver: working figures (before a child began to exit), at-end figures, unmap snapshots.
+"""Integration driver: working figures (before a child began to exit), at-end figures, unmaps.
 
 C scenarios run work_fixture under `cowscope run` with one backend and check exact page counts;
 Python scenarios run Debian's CPython (skip 77 only if it is missing) under `cowscope run` (with

@@ -179,7 +179,7 @@ static unsigned count_mappings(const uint8_t *d, size_t n, uint64_t *start, uint
 	return k;
 }
 
-/* A harvest of [lo, hi) only: the mappings clipped to it, no page outside it, no -ESRCH if empty. */
+/* A harvest of [lo, hi) only: mappings clipped to it, no page outside it, no -ESRCH if empty. */
 static void test_harvest_range(void **state)
 {
 	long ps = sysconf(_SC_PAGESIZE);
