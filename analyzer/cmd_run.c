@@ -45,9 +45,11 @@ typedef struct run_ctx {
 	unsigned linger_s;
 	bool quiet;
 	bool help;
+	bool no_python;         /* --no-python: no CPython helper on PYTHONPATH */
 	char **cmd;             /* CMD [ARG...] */
 	/* while running */
 	char *shim;
+	char *pyhelper;         /* the CPython helper's directory, NULL if not used */
 	char *dir;              /* absolute */
 	int dirfd;
 	int runfd;
@@ -112,6 +114,9 @@ static int parse_opt(run_ctx_t *ctx, int opt, char **argv)
 	case 'q':
 		ctx->quiet = true;
 		return 0;
+	case 'P':
+		ctx->no_python = true;
+		return 0;
 	case 'h':
 		ctx->help = true;
 		return 0;
@@ -129,6 +134,7 @@ static int parse_args(run_ctx_t *ctx, int argc, char **argv)
 		{ "sample-bytes", required_argument, NULL, 's' },
 		{ "stack-depth", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-python", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -190,6 +196,43 @@ static int resolve_shim(run_ctx_t *ctx)
 		return sys_error("cannot use the shim '%s': %s", path, strerror(errno));
 	ctx->shim = strdup(path);
 	return ctx->shim ? 0 : sys_error("out of memory");
+}
+
+/* The CPython helper's directory, chosen as the shim is: the build tree's for a build-tree binary. */
+static const char *default_pyhelper(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = 0;
+		if (!strncmp(exe, CS_BUILDDIR "/", strlen(CS_BUILDDIR "/")))
+			return CS_PYHELPER_BUILDDIR;
+	}
+	return CS_PYHELPER_INSTALLED;
+}
+
+/*
+ * The directory `cowscope run` puts first on PYTHONPATH (docs/working-figures.md),
+ * unless --no-python. A missing helper is not fatal: Python programs then get
+ * their working figures from exit(), after their teardown; we say so once.
+ */
+static int resolve_pyhelper(run_ctx_t *ctx)
+{
+	const char *dir = default_pyhelper();
+	char file[PATH_MAX];
+
+	if (ctx->no_python)
+		return 0;
+	snprintf(file, sizeof(file), "%s/sitecustomize.py", dir);
+	if (strchr(dir, ':') || access(file, R_OK)) {
+		fprintf(stderr, "cowscope: no Python helper at %s (%s): Python programs will be "
+			"measured after their teardown\n", file, strchr(dir, ':') ?
+			"its path holds ':'" : strerror(errno));
+		return 0;
+	}
+	ctx->pyhelper = strdup(dir);
+	return ctx->pyhelper ? 0 : sys_error("out of memory");
 }
 
 static int check_backend(run_ctx_t *ctx)
@@ -304,9 +347,10 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 }
 
 /* Does the inherited entry e name a variable cowscope sets? */
-static bool overridden(const char *e, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
+static bool overridden(const run_ctx_t *ctx, const char *e, const char *keys[ENV_SETS],
+		       const char *vals[ENV_SETS])
 {
-	if (has_key(e, "LD_PRELOAD"))
+	if (has_key(e, "LD_PRELOAD") || (ctx->pyhelper && has_key(e, "PYTHONPATH")))
 		return true;
 	for (int i = 0; i < ENV_SETS; i++)
 		if (vals[i] && has_key(e, keys[i]))
@@ -314,19 +358,26 @@ static bool overridden(const char *e, const char *keys[ENV_SETS], const char *va
 	return false;
 }
 
-/* CMD's environment: ours, with the shim preloaded and cowscope's settings. */
+/*
+ * CMD's environment: ours, with the shim preloaded, the CPython helper first on
+ * PYTHONPATH (an existing PYTHONPATH kept after it) and cowscope's settings.
+ */
 static int build_env(run_ctx_t *ctx)
 {
-	const char *preload = getenv("LD_PRELOAD"), *keys[ENV_SETS], *vals[ENV_SETS];
+	const char *preload = getenv("LD_PRELOAD"), *pypath = getenv("PYTHONPATH");
+	const char *keys[ENV_SETS], *vals[ENV_SETS];
 	size_t n = 0, k = 0;
 
 	env_sets(ctx, keys, vals);
 	while (environ[n])
 		n++;
-	ctx->envp = calloc(n + ENV_SETS + 2, sizeof(char *));
+	ctx->envp = calloc(n + ENV_SETS + 3, sizeof(char *));
 	if (!ctx->envp)
 		return sys_error("out of memory");
 	ctx->envp[k++] = env_entry("LD_PRELOAD", ctx->shim, preload && *preload ? preload : NULL);
+	if (ctx->pyhelper)
+		ctx->envp[k++] = env_entry("PYTHONPATH", ctx->pyhelper,
+					   pypath && *pypath ? pypath : NULL);
 	for (int i = 0; i < ENV_SETS; i++)
 		if (vals[i])
 			ctx->envp[k++] = env_entry(keys[i], vals[i], NULL);
@@ -335,7 +386,7 @@ static int build_env(run_ctx_t *ctx)
 		if (!ctx->envp[i])
 			return sys_error("out of memory");
 	for (size_t i = 0; i < n; i++)
-		if (!overridden(environ[i], keys, vals))
+		if (!overridden(ctx, environ[i], keys, vals))
 			ctx->envp[k++] = environ[i];
 	return 0;
 }
@@ -491,12 +542,14 @@ static int supervise(run_ctx_t *ctx)
 
 /* The steps before CMD runs, in order; each returns 0 or an exit code. */
 static int (*const steps[])(run_ctx_t *ctx) = {
-	resolve_shim, check_backend, make_run_dir, open_run_file, build_env, block_signals, spawn,
+	resolve_shim, resolve_pyhelper, check_backend, make_run_dir, open_run_file, build_env,
+	block_signals, spawn,
 };
 
 static void cleanup(run_ctx_t *ctx)
 {
 	free(ctx->shim);
+	free(ctx->pyhelper);
 	free(ctx->dir);
 	free_env(ctx);
 	if (ctx->dirfd >= 0)
@@ -538,7 +591,7 @@ const cs_cmd_t cs_cmd_run = {
 	.name = "run",
 	.summary = "run a command under cowscope and report its copy-on-write sharing",
 	.usage = "run [-o DIR] [--backend NAME] [--interval MS] [--linger SECONDS] [--sample-bytes N] "
-		 "[--stack-depth N] [-q] -- CMD "
+		 "[--stack-depth N] [--no-python] [-q] -- CMD "
 		 "[ARG...]",
 	.help =
 		"Runs CMD with the cowscope shim preloaded, supervises its process tree, samples its\n"
@@ -561,12 +614,17 @@ const cs_cmd_t cs_cmd_run = {
 		"                       k and M suffixes; 1: every allocation, exact but slower;\n"
 		"                       0: no allocation sites)\n"
 		"  -d, --stack-depth N  frames kept per allocation stack, 1 to 64 (default 32)\n"
+		"      --no-python      do not put cowscope's CPython helper on PYTHONPATH (below)\n"
 		"  -q, --quiet          do not print the report (read it with `cowscope report DIR`)\n"
 		"  -h, --help           show this help\n"
 		"\n"
 		"environment: COWSCOPE_SHIM overrides the shim's path (absolute). CMD gets\n"
 		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, when given, COWSCOPE_BACKEND,\n"
-		"COWSCOPE_SAMPLE_BYTES and COWSCOPE_STACK_DEPTH.\n"
+		"COWSCOPE_SAMPLE_BYTES and COWSCOPE_STACK_DEPTH, and PYTHONPATH starts with\n"
+		"cowscope's CPython helper (a sitecustomize module that chains to the one it hides):\n"
+		"a forked Python child then takes its working snapshot when its atexit handlers\n"
+		"run, before the interpreter frees its memory. The report's figures are each\n"
+		"child's working figures: its last snapshot before it began to exit.\n"
 		"While CMD runs, cowscope ignores SIGINT and SIGQUIT (the terminal sends them to CMD)\n"
 		"and forwards SIGTERM and SIGHUP to it.\n"
 		"\n"

@@ -45,9 +45,13 @@ static int select_kids(cs_side_t *s)
 static void side_totals(cs_side_t *s)
 {
 	cs_totals_init(&s->tot);
-	for (size_t i = 0; i < s->nkids; i++)
+	cs_endtot_init(&s->end);
+	for (size_t i = 0; i < s->nkids; i++) {
 		cs_totals_add(&s->tot, &s->m->procs[s->kids[i]]);
+		cs_endtot_add(&s->end, &s->m->procs[s->kids[i]]);
+	}
 	cs_totals_finish(&s->tot);
+	cs_endtot_finish(&s->end);
 	s->split = s->tot.measured > 0 && s->tot.child_copied >= 0 && s->tot.parent_unshared >= 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "figures.h"
 #include "model.h"
 #include "render.h"
 
@@ -17,7 +18,8 @@ typedef struct cs_side {
 	/* computed by cs_diff_compute */
 	size_t *kids;        /* indices in m->procs: children (gen 0) by start time, then pid */
 	size_t nkids;
-	cs_totals_t tot;     /* summed over kids */
+	cs_totals_t tot;     /* summed over kids: their working figures */
+	cs_endtot_t end;     /* the same after the kids' teardowns (docs/working-figures.md) */
 	bool split;          /* every measured child knows child-copied apart from parent-unshared */
 	cs_site_t *sites;    /* the kids' sites merged by key (cs_sites_merge, bytes not summed) */
 	size_t nsites;

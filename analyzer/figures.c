@@ -60,6 +60,8 @@ void cs_figures_init(cs_figures_t *f)
 	f->unshared = f->child_new = f->minor_faults = CS_UNKNOWN;
 	f->unarmed_pages = CS_UNKNOWN;
 	f->share_retained = NAN;
+	f->peak_unshared = CS_UNKNOWN;
+	f->at_end = (cs_endfig_t){ CS_UNKNOWN, CS_UNKNOWN, CS_UNKNOWN, CS_UNKNOWN, NAN };
 }
 
 const cs_snap_t *cs_fork_snap(const cs_proc_t *p)
@@ -83,12 +85,14 @@ static uint64_t end_snap_ns(const cs_proc_t *p)
 }
 
 /*
- * Whether s is a candidate for Z. Samples taken after the process's own final
- * snapshot are not: by then its memory is being torn down.
+ * Whether s is a candidate for Z (a whole picture of the process after the
+ * fork). Partial UNMAP snapshots are not, nor samples taken after the
+ * process's own final snapshot: by then its memory is being torn down.
  */
 static bool is_candidate(const cs_snap_t *s, const cs_snap_t *f, uint64_t end_ns)
 {
-	if (s == f || s->reason == CS_SNAP_FORK || (f && s->t_ns < f->t_ns))
+	if (s == f || s->reason == CS_SNAP_FORK || s->reason == CS_SNAP_UNMAP ||
+	    (f && s->t_ns < f->t_ns))
 		return false;
 	return !s->from_samples || s->t_ns <= end_ns;
 }
@@ -102,6 +106,30 @@ const cs_snap_t *cs_final_snap(const cs_proc_t *p)
 		if (is_candidate(&p->snaps[i], f, end_ns))
 			return &p->snaps[i];
 	return NULL;
+}
+
+const cs_snap_t *cs_work_snap(const cs_proc_t *p)
+{
+	const cs_snap_t *f = cs_fork_snap(p);
+	uint64_t end_ns = end_snap_ns(p);
+
+	for (size_t i = 0; i < p->nsnaps; i++)
+		if (p->snaps[i].reason == CS_SNAP_WORK && is_candidate(&p->snaps[i], f, end_ns))
+			return &p->snaps[i];
+	return cs_final_snap(p);
+}
+
+const char *cs_snap_reason_name(int reason)
+{
+	static const char *const names[] = {
+		[CS_SNAP_FORK] = "fork", [CS_SNAP_EXIT] = "exit", [CS_SNAP__EXIT] = "_exit",
+		[CS_SNAP_EXEC] = "exec", [CS_SNAP_API] = "api", [CS_SNAP_SAMPLE] = "sample",
+		[CS_SNAP_MARK] = "mark", [CS_SNAP_WORK] = "work", [CS_SNAP_UNMAP] = "unmap",
+	};
+
+	if (reason <= 0 || (size_t)reason >= sizeof(names) / sizeof(names[0]) || !names[reason])
+		return "unknown";
+	return names[reason];
 }
 
 /* Pages [start, end) bytes covers. */
@@ -429,9 +457,9 @@ static int mapping_figs(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
 	return err;
 }
 
-/* The process figures from the final snapshot's sets. */
-static void final_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
-			 const zsets_t *o)
+/* The process figures from the working snapshot's sets. */
+static void work_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
+			const zsets_t *o)
 {
 	fig->shared_at_fork = (int64_t)cs_pageset_count(&fc->s);
 	fig->unarmed_pages = (int64_t)cs_pageset_count(&fc->unarmed_s);
@@ -447,7 +475,7 @@ static void final_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z
 		fig->share_retained = 1.0 - (double)fig->unshared / (double)fig->shared_at_fork;
 }
 
-/* Hand the final sets to the figures (for the allocation sites); o keeps none. */
+/* Hand the working sets to the figures (for the allocation sites); o keeps none. */
 static void keep_sets(cs_figures_t *fig, zsets_t *o)
 {
 	fig->split = o->split;
@@ -458,39 +486,127 @@ static void keep_sets(cs_figures_t *fig, zsets_t *o)
 	o->wc = o->wp = o->unshared = (cs_pageset_t){ 0 };
 }
 
-/* Walk the candidates in time order; the last one is Z. */
+/* a ∪= b, where both are known. */
+static int add_known(cs_pageset_t *a, bool ka, const cs_pageset_t *b, bool kb)
+{
+	return ka && kb ? cs_pageset_union(a, a, b) : 0;
+}
+
+/* Fold one UNMAP snapshot's sets into the working ones. */
+static int add_unmap(const fctx_t *fc, const cs_snap_t *u, zsets_t *work)
+{
+	zsets_t o = { 0 };
+	int err = compute_z(fc, u, &o);
+
+	if (!err)
+		err = add_known(&work->wc, work->split, &o.wc, o.split);
+	if (!err)
+		err = add_known(&work->wp, work->split, &o.wp, o.split);
+	if (!err)
+		err = add_known(&work->unshared, work->known, &o.unshared, o.known);
+	zsets_free(&o);
+	return err;
+}
+
+/*
+ * The copies (and parent writes) that UNMAP snapshots before w recorded in
+ * ranges about to be unmapped, added to w's sets; a page the child copied is
+ * not also the parent's. Returns the number of UNMAP snapshots in *n.
+ */
+static int add_unmapped(const fctx_t *fc, const cs_snap_t *w, zsets_t *work, int64_t *n)
+{
+	const cs_proc_t *p = fc->p;
+	int err = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < p->nsnaps && !err; i++) {
+		const cs_snap_t *u = &p->snaps[i];
+
+		if (u->reason != CS_SNAP_UNMAP || u->from_samples || u->t_ns < fc->f->t_ns ||
+		    u->t_ns > w->t_ns)
+			continue;
+		err = add_unmap(fc, u, work);
+		(*n)++;
+	}
+	if (!err && *n && work->split)
+		err = cs_pageset_diff(&work->wp, &work->wp, &work->wc);
+	return err;
+}
+
+static void peak(cs_figures_t *fig, const zsets_t *o)
+{
+	int64_t v = count_if(o->known, &o->unshared);
+
+	if (v > fig->peak_unshared)
+		fig->peak_unshared = v;
+}
+
+/* The at-end figures: those of Z, later than W. */
+static void end_counts(cs_figures_t *fig, const fctx_t *fc, const zsets_t *o)
+{
+	cs_endfig_t *e = &fig->at_end;
+	int64_t s = (int64_t)cs_pageset_count(&fc->s);
+
+	fig->has_end = true;
+	e->child_copied = count_if(o->split, &o->wc);
+	e->parent_unshared = count_if(o->split, &o->wp);
+	e->unshared = count_if(o->known, &o->unshared);
+	e->child_new = (int64_t)cs_pageset_count(&o->child_new);
+	if (o->known && s > 0)
+		e->share_retained = 1.0 - (double)e->unshared / (double)s;
+}
+
+/* One candidate z: a timeline point, the peak, and the working or at-end figures. */
+static int candidate(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
+		     const cs_snap_t *w, const cs_snap_t *end, zsets_t *work)
+{
+	zsets_t o = { 0 };
+	int err = compute_z(fc, z, &o);
+
+	if (!err)
+		err = add_point(fig, fc, z, &o);
+	if (!err)
+		peak(fig, &o);
+	if (!err && z == w) {
+		*work = o;
+		o = (zsets_t){ 0 };
+		err = add_unmapped(fc, w, work, &fig->unmap_snaps);
+		if (!err)
+			peak(fig, work);
+	} else if (!err && z == end) {
+		end_counts(fig, fc, &o);
+	}
+	zsets_free(&o);
+	return err;
+}
+
+/* Walk the candidates in time order: W gives the figures, Z (if later) the at-end ones. */
 static int child_figures(cs_figures_t *fig, fctx_t *fc)
 {
 	const cs_proc_t *p = fc->p;
-	const cs_snap_t *z = NULL;
+	const cs_snap_t *w = cs_work_snap(p), *end = cs_final_snap(p);
 	uint64_t end_ns = end_snap_ns(p);
-	zsets_t o = { 0 };
+	zsets_t work = { 0 };
 	int err = 0;
 
-	for (size_t i = 0; i < p->nsnaps && !err; i++) {
-		if (!is_candidate(&p->snaps[i], fc->f, end_ns))
-			continue;
-		zsets_free(&o);
-		o = (zsets_t){ 0 };
-		z = &p->snaps[i];
-		err = compute_z(fc, z, &o);
-		if (!err)
-			err = add_point(fig, fc, z, &o);
-	}
+	for (size_t i = 0; i < p->nsnaps && !err; i++)
+		if (is_candidate(&p->snaps[i], fc->f, end_ns))
+			err = candidate(fig, fc, &p->snaps[i], w, end, &work);
 	if (!err) {
-		final_counts(fig, fc, z, &o);
-		err = mapping_figs(fig, fc, z, &o);
+		fig->from = w ? w->reason : 0;
+		work_counts(fig, fc, w, &work);
+		err = mapping_figs(fig, fc, w, &work);
 	}
-	if (!err && z)
-		keep_sets(fig, &o);
-	zsets_free(&o);
+	if (!err && w)
+		keep_sets(fig, &work);
+	zsets_free(&work);
 	return err;
 }
 
 int cs_figures_compute(cs_proc_t *p, cs_diag_t *d)
 {
 	fctx_t fc = { .p = p, .f = cs_fork_snap(p), .backend = p->backend };
-	const cs_snap_t *z = cs_final_snap(p);
+	const cs_snap_t *z = cs_work_snap(p);
 	int err = 0;
 
 	cs_figures_init(&p->fig);
@@ -509,4 +625,52 @@ int cs_figures_compute(cs_proc_t *p, cs_diag_t *d)
 	if (err)
 		cs_diag_set(d, "out of memory computing the figures of process %u", p->pid);
 	return err;
+}
+
+void cs_endtot_init(cs_endtot_t *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->share_retained = NAN;
+}
+
+static void end_add(int64_t *sum, int64_t v)
+{
+	*sum = *sum == CS_UNKNOWN || v == CS_UNKNOWN ? CS_UNKNOWN : *sum + v;
+}
+
+static double bytes_of(int64_t pages, double ps)
+{
+	return pages > 0 ? (double)pages * ps : 0;
+}
+
+void cs_endtot_add(cs_endtot_t *t, const cs_proc_t *p)
+{
+	const cs_figures_t *f = &p->fig;
+	cs_endfig_t e = { f->child_copied, f->parent_unshared, f->unshared, f->child_new, NAN };
+	double ps = p->page_size;
+
+	if (f->shared_at_fork < 0)
+		return;
+	if (f->has_end)
+		e = f->at_end;
+	t->measured++;
+	t->later += f->has_end;
+	end_add(&t->child_copied, e.child_copied);
+	end_add(&t->parent_unshared, e.parent_unshared);
+	end_add(&t->unshared, e.unshared);
+	end_add(&t->child_new, e.child_new);
+	t->shared_bytes += bytes_of(f->shared_at_fork, ps);
+	t->copied_bytes += bytes_of(e.child_copied, ps);
+	t->punshared_bytes += bytes_of(e.parent_unshared, ps);
+	t->unshared_bytes += bytes_of(e.unshared, ps);
+	t->new_bytes += bytes_of(e.child_new, ps);
+}
+
+void cs_endtot_finish(cs_endtot_t *t)
+{
+	if (!t->measured)
+		t->child_copied = t->parent_unshared = t->unshared = t->child_new = CS_UNKNOWN;
+	t->share_retained = NAN;
+	if (t->unshared >= 0 && t->shared_bytes > 0)
+		t->share_retained = 1.0 - t->unshared_bytes / t->shared_bytes;
 }

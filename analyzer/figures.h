@@ -10,23 +10,61 @@
 const cs_snap_t *cs_fork_snap(const cs_proc_t *p);
 
 /*
- * The snapshot the figures come from (Z): the latest complete non-FORK
- * snapshot of the process and samples files, not older than the fork
- * snapshot. NULL if none.
+ * The final snapshot (Z): the latest complete snapshot of the process and
+ * samples files that is neither a FORK nor an UNMAP one, not older than the
+ * fork snapshot; samples taken after the process's own exit, _exit or exec
+ * snapshot do not count (its memory is being torn down). NULL if none.
  */
 const cs_snap_t *cs_final_snap(const cs_proc_t *p);
 
 /*
+ * The working snapshot (W), where the working figures come from: the last
+ * snapshot before the process began to exit. Its first CS_SNAP_WORK snapshot
+ * (exit() before the atexit handlers, or cowscope_exiting()) if it has one,
+ * else Z: the _exit or exec snapshot (no teardown follows those), the last
+ * sample or API snapshot of a process killed by a signal, or the exit
+ * snapshot. NULL if none. docs/working-figures.md.
+ */
+const cs_snap_t *cs_work_snap(const cs_proc_t *p);
+
+/*
+ * Name of a snapshot reason as the report prints it: "fork", "exit", "_exit",
+ * "exec", "api", "sample", "mark", "work", "unmap"; "unknown" otherwise.
+ */
+const char *cs_snap_reason_name(int reason);
+
+/*
  * Compute p->fig from p's snapshots (sets normalized, snapshots sorted by
  * time): for a child, S from its fork snapshot and, per backend, child-copied,
- * parent-unshared, unshared and child-new against every later snapshot (the
- * timeline) and the final one (the figures, the per-mapping table, and the
- * final sets kept in p->fig for the allocation sites). A root,
- * or a child without a fork snapshot, keeps unknown figures except its minor
- * faults. Returns 0 or -ENOMEM (d says so). Cost: linear in the runs of the
- * sets, times the number of snapshots.
+ * parent-unshared, unshared and child-new against every later candidate
+ * snapshot (the timeline and the peak), the working one W (the figures, the
+ * per-mapping table, and the sets kept in p->fig for the allocation sites),
+ * and Z when it is later than W (the at-end figures). The copies, parent
+ * writes and unshared pages that CS_SNAP_UNMAP snapshots taken before W saw in
+ * ranges about to be unmapped are added to W's sets (the pages are gone
+ * afterwards, but the child held them). A root, or a child without a fork
+ * snapshot, keeps unknown figures except its minor faults. Returns 0 or
+ * -ENOMEM (d says so). Cost: linear in the runs of the sets, times the number
+ * of snapshots.
  */
 int cs_figures_compute(cs_proc_t *p, cs_diag_t *d);
+
+/* At-end sums over children: each child's at-end figures, its working ones when it has none. */
+typedef struct cs_endtot {
+	size_t measured;     /* children with a known shared-at-fork set */
+	size_t later;        /* of them, children with a snapshot after their working one */
+	int64_t child_copied; /* CS_UNKNOWN if some measured child lacks it */
+	int64_t parent_unshared;
+	int64_t unshared;
+	int64_t child_new;
+	double shared_bytes, copied_bytes, punshared_bytes, unshared_bytes, new_bytes;
+	double share_retained; /* NaN when unknown */
+} cs_endtot_t;
+
+/* Start, add a child (ignored unless it has a shared-at-fork set), finish (share retained). */
+void cs_endtot_init(cs_endtot_t *t);
+void cs_endtot_add(cs_endtot_t *t, const cs_proc_t *p);
+void cs_endtot_finish(cs_endtot_t *t);
 
 /* Set every figure of f to unknown. */
 void cs_figures_init(cs_figures_t *f);

@@ -134,7 +134,24 @@ typedef struct cs_tpoint {
 	int64_t unshared;
 } cs_tpoint_t;
 
-/* The figures of one process; CS_UNKNOWN (or NaN) where unknown. */
+/*
+ * The figures of the last snapshot after the working one (docs/working-figures.md):
+ * what the process still held after its teardown (atexit handlers, destructors, an
+ * interpreter's finalization). CS_UNKNOWN (or NaN) where unknown.
+ */
+typedef struct cs_endfig {
+	int64_t child_copied;
+	int64_t parent_unshared;
+	int64_t unshared;
+	int64_t child_new;
+	double share_retained;
+} cs_endfig_t;
+
+/*
+ * The figures of one process; CS_UNKNOWN (or NaN) where unknown. The main ones are the
+ * WORKING figures: from the working snapshot (the last one before the process began to
+ * exit), with the copies recorded by CS_SNAP_UNMAP snapshots before it added.
+ */
 typedef struct cs_figures {
 	int64_t shared_at_fork;
 	int64_t child_copied;
@@ -149,12 +166,18 @@ typedef struct cs_figures {
 	size_t nmaps, capmaps;
 	cs_tpoint_t *timeline;
 	size_t ntimeline, captimeline;
-	/* the final snapshot's sets, kept for attributing pages to allocation sites */
+	/* the working sets, kept for attributing pages to allocation sites */
 	cs_pageset_t wc;     /* child-copied, when split */
 	cs_pageset_t wp;     /* parent-unshared, when split */
 	cs_pageset_t uns;    /* unshared, when known */
 	bool split;          /* wc and wp are known */
 	bool known;          /* uns is known */
+	/* working vs end (format 1.3) */
+	uint8_t from;        /* enum cs_snap_reason of the working snapshot; 0: no figures */
+	bool has_end;        /* a snapshot later than the working one: at_end holds its figures */
+	cs_endfig_t at_end;
+	int64_t peak_unshared; /* most unshared pages at any observed moment (working included) */
+	int64_t unmap_snaps; /* CS_SNAP_UNMAP snapshots added to the working figures */
 } cs_figures_t;
 
 typedef struct cs_proc {

@@ -24,6 +24,7 @@ static void headline(cs_json_t *j, const cs_diff_t *df)
 	cs_json_obj(j, "headline");
 	cs_json_str(j, "text", cs_diff_headline(df, text, sizeof(text)));
 	cs_json_str(j, "metric", df->split ? "child_copied" : "unshared");
+	cs_json_str(j, "figures", "working");
 	cs_json_num(j, "before_percent", df->pct_before, 3);
 	cs_json_num(j, "after_percent", df->pct_after, 3);
 	cs_json_num(j, "change_percent", df->change, 3);
@@ -34,6 +35,21 @@ static double pct_of(const cs_totals_t *t, int64_t pages, double bytes)
 {
 	return t->measured && pages >= 0 && t->shared_bytes > 0 ? 100.0 * bytes / t->shared_bytes
 								 : NAN;
+}
+
+/* A side's totals after its children's teardowns (each child's working figures if none). */
+static void side_end(cs_json_t *j, const cs_endtot_t *e)
+{
+	cs_json_obj(j, "at_end");
+	cs_json_int(j, "children_with_later_snapshot", (int64_t)e->later);
+	cs_json_opt(j, "child_copied_pages", e->child_copied);
+	cs_json_opt(j, "parent_unshared_pages", e->parent_unshared);
+	cs_json_opt(j, "unshared_pages", e->unshared);
+	cs_json_opt(j, "child_new_pages", e->child_new);
+	cs_json_num(j, "share_retained", e->share_retained, 6);
+	cs_json_num(j, "copied_percent", e->measured && e->child_copied >= 0 && e->shared_bytes > 0
+		    ? 100.0 * e->copied_bytes / e->shared_bytes : NAN, 3);
+	cs_json_end_obj(j);
 }
 
 static void side(cs_json_t *j, const char *key, const cs_side_t *s)
@@ -57,6 +73,7 @@ static void side(cs_json_t *j, const char *key, const cs_side_t *s)
 	cs_json_num(j, "copied_percent", pct_of(t, t->child_copied, t->copied_bytes), 3);
 	cs_json_num(j, "unshared_percent", pct_of(t, t->unshared, t->unshared_bytes), 3);
 	cs_json_opt(j, "page_size", t->page_size);
+	side_end(j, &s->end);
 	cs_json_end_obj(j);
 }
 
@@ -79,6 +96,22 @@ static const cs_proc_t *kid(const cs_side_t *s, size_t i)
 	return i < s->nkids ? &s->m->procs[s->kids[i]] : NULL;
 }
 
+/* A child's figures after its teardown, null without a snapshot after its working one. */
+static void child_end(cs_json_t *j, const cs_figures_t *f)
+{
+	if (!f->has_end) {
+		cs_json_null(j, "at_end");
+		return;
+	}
+	cs_json_obj(j, "at_end");
+	cs_json_opt(j, "child_copied_pages", f->at_end.child_copied);
+	cs_json_opt(j, "parent_unshared_pages", f->at_end.parent_unshared);
+	cs_json_opt(j, "unshared_pages", f->at_end.unshared);
+	cs_json_opt(j, "child_new_pages", f->at_end.child_new);
+	cs_json_num(j, "share_retained", f->at_end.share_retained, 6);
+	cs_json_end_obj(j);
+}
+
 static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_proc_t *p)
 {
 	char *cmd = p && p->cmdline ? malloc(p->cmdline_len + 1) : NULL;
@@ -99,6 +132,8 @@ static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_pr
 	cs_json_opt(j, "unshared_pages", p->fig.unshared);
 	cs_json_opt(j, "child_new_pages", p->fig.child_new);
 	cs_json_num(j, "share_retained", p->fig.share_retained, 6);
+	cs_json_str(j, "figures_from", p->fig.from ? cs_snap_reason_name(p->fig.from) : NULL);
+	child_end(j, &p->fig);
 	cs_json_end_obj(j);
 	free(cmd);
 }

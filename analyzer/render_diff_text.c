@@ -83,6 +83,34 @@ static void total_row(const dtext_t *t, const char *name, int64_t pb, double bb,
 	fputc('\n', t->f);
 }
 
+/* Whether a side's at-end totals differ from its working ones (some child went on past W). */
+static bool end_differs(const cs_side_t *s)
+{
+	return s->end.later && (s->end.child_copied != s->tot.child_copied ||
+				s->end.parent_unshared != s->tot.parent_unshared ||
+				s->end.unshared != s->tot.unshared);
+}
+
+/* The totals after the children's teardowns, beside the working ones, when they differ. */
+static void end_totals(const dtext_t *t)
+{
+	const cs_endtot_t *b = &t->df->before.end, *a = &t->df->after.end;
+	char x[16], y[16];
+
+	if (!end_differs(&t->df->before) && !end_differs(&t->df->after))
+		return;
+	fprintf(t->f, "  after teardown (children that went on past their working snapshot: %zu "
+		"before, %zu after):\n", b->later, a->later);
+	total_row(t, "child-copied at end", b->child_copied, b->copied_bytes, a->child_copied,
+		  a->copied_bytes);
+	total_row(t, "p-unshared at end", b->parent_unshared, b->punshared_bytes,
+		  a->parent_unshared, a->punshared_bytes);
+	total_row(t, "unshared at end", b->unshared, b->unshared_bytes, a->unshared,
+		  a->unshared_bytes);
+	fprintf(t->f, "  %-20s %10s %10s\n", "retained at end", pct(b->share_retained, x, 16),
+		pct(a->share_retained, y, 16));
+}
+
 static void totals(const dtext_t *t)
 {
 	const cs_totals_t *b = &t->df->before.tot, *a = &t->df->after.tot;
@@ -107,6 +135,35 @@ static void totals(const dtext_t *t)
 		pct(a->share_retained, y, 16));
 	col(t->f, z, 10);
 	fputc('\n', t->f);
+	end_totals(t);
+}
+
+/* A child's metric after its teardown, in bytes; NaN if it has none or the same as working. */
+static double end_metric(const cs_diff_t *df, const cs_proc_t *p)
+{
+	const cs_figures_t *f = p ? &p->fig : NULL;
+	int64_t w, e;
+
+	if (!f || !f->has_end)
+		return NAN;
+	w = df->split ? f->child_copied : f->unshared;
+	e = df->split ? f->at_end.child_copied : f->at_end.unshared;
+	return e >= 0 && e != w ? (double)e * p->page_size : NAN;
+}
+
+/* Under a pair whose teardowns changed their metric: the at-end figures, in the metric column. */
+static void end_pair(const dtext_t *t, size_t i)
+{
+	const cs_side_t *sb = &t->df->before, *sa = &t->df->after;
+	double b = end_metric(t->df, i < sb->nkids ? &sb->m->procs[sb->kids[i]] : NULL);
+	double a = end_metric(t->df, i < sa->nkids ? &sa->m->procs[sa->kids[i]] : NULL);
+	char x[16], y[16];
+
+	if (b != b && a != a)
+		return;
+	fprintf(t->f, "  %4s %9s %8s %8s %8s %9s %8s %8s %8s\n", "", "at end:", "",
+		b == b ? cs_fmt_mib(b, x, 16) : "", "", "", "", a == a ? cs_fmt_mib(a, y, 16) : "",
+		"");
 }
 
 /* A child's figures: pid, shared, copied (or unshared), retained; blanks when absent. */
@@ -146,6 +203,7 @@ static void children(const dtext_t *t)
 		child_cols(t, &t->df->after, i, &ma);
 		col(t->f, signed_mib(mb == mb && ma == ma, ma - mb, d, sizeof(d)), 9);
 		fputc('\n', t->f);
+		end_pair(t, i);
 	}
 }
 
@@ -193,7 +251,9 @@ int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top)
 	dtext_t t = { .f = f, .df = df, .top = top };
 	char head[512];
 
-	fprintf(f, "%s\n\n", cs_diff_headline(df, head, sizeof(head)));
+	fprintf(f, "%s\n", cs_diff_headline(df, head, sizeof(head)));
+	fprintf(f, "(working figures: each child's last snapshot before it began to exit; "
+		   "docs/working-figures.md)\n\n");
 	side_line(&t, "before", &df->before);
 	side_line(&t, "after ", &df->after);
 	if (!df->split)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include "backend.h"
+#include "figures.h"
 #include "json.h"
 #include "record.h"
 #include "render.h"
@@ -230,6 +231,29 @@ static void figures(cs_json_t *j, const cs_figures_t *f)
 	cs_json_bool(j, "precision_partial", f->partial);
 }
 
+static void end_figures(cs_json_t *j, const cs_endfig_t *e)
+{
+	cs_json_obj(j, "at_end");
+	cs_json_opt(j, "child_copied_pages", e->child_copied);
+	cs_json_opt(j, "parent_unshared_pages", e->parent_unshared);
+	cs_json_opt(j, "unshared_pages", e->unshared);
+	cs_json_opt(j, "child_new_pages", e->child_new);
+	cs_json_num(j, "share_retained", e->share_retained, 6);
+	cs_json_end_obj(j);
+}
+
+/* Which snapshot the working figures come from, the figures after it, the peak. */
+static void working(cs_json_t *j, const cs_figures_t *f)
+{
+	str_or_null(j, "figures_from", f->from, cs_snap_reason_name(f->from));
+	cs_json_opt(j, "unmap_snapshots", f->from ? f->unmap_snaps : CS_UNKNOWN);
+	cs_json_opt(j, "peak_unshared_pages", f->peak_unshared);
+	if (f->has_end)
+		end_figures(j, &f->at_end);
+	else
+		cs_json_null(j, "at_end");
+}
+
 static void identity(cs_json_t *j, const cs_proc_t *p)
 {
 	cs_json_int(j, "pid", p->pid);
@@ -255,6 +279,7 @@ static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 	if (m->v12)
 		cs_json_str(j, "phase", m->phases[p->phase]);
 	figures(j, &p->fig);
+	working(j, &p->fig);
 	lists(j, m, p);
 	cs_json_end_obj(j);
 }
@@ -295,6 +320,30 @@ static void phases(cs_json_t *j, const cs_model_t *m)
 	cs_json_end_arr(j);
 }
 
+/*
+ * The at-end totals, beside "totals" (the working ones): each measured child's figures
+ * after its teardown, its working ones if nothing came after them.
+ */
+static void end_totals(cs_json_t *j, const cs_model_t *m)
+{
+	cs_endtot_t t;
+
+	cs_endtot_init(&t);
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].role == CS_ROLE_CHILD)
+			cs_endtot_add(&t, &m->procs[i]);
+	cs_endtot_finish(&t);
+	cs_json_obj(j, "totals_at_end");
+	cs_json_int(j, "children", (int64_t)t.measured);
+	cs_json_int(j, "children_with_later_snapshot", (int64_t)t.later);
+	cs_json_opt(j, "child_copied_pages", t.child_copied);
+	cs_json_opt(j, "parent_unshared_pages", t.parent_unshared);
+	cs_json_opt(j, "unshared_pages", t.unshared);
+	cs_json_opt(j, "child_new_pages", t.child_new);
+	cs_json_num(j, "share_retained", t.share_retained, 6);
+	cs_json_end_obj(j);
+}
+
 static void totals(cs_json_t *j, const cs_model_t *m)
 {
 	cs_totals_t t;
@@ -329,6 +378,7 @@ int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 		sibling_groups(&j, m);
 	if (m->v12)
 		phases(&j, m);
+	end_totals(&j, m);
 	totals(&j, m);
 	cs_json_end_obj(&j);
 	return cs_json_finish(&j);

@@ -249,6 +249,49 @@ static void children(text_t *t)
 	}
 }
 
+/* "X MiB copied, Y MiB unshared", or the unshared part alone when the split is unknown. */
+static void copied_unshared(text_t *t, int64_t copied, int64_t unshared, uint32_t ps)
+{
+	char a[16], b[16];
+
+	if (copied >= 0)
+		fprintf(t->f, "%s MiB copied, ", pages_mib(copied, ps, a, 16));
+	fprintf(t->f, "%s MiB unshared", pages_mib(unshared, ps, b, 16));
+}
+
+/* A child that went on after its working snapshot: what its teardown left, and the peak. */
+static void teardown_line(text_t *t, const cs_proc_t *p)
+{
+	const cs_figures_t *f = &p->fig;
+	const cs_snap_t *z = cs_final_snap(p);
+	char pk[16];
+
+	fprintf(t->f, "  pid %u: working figures from its %s snapshot; after teardown (%s): ",
+		(unsigned)p->pid, cs_snap_reason_name(f->from),
+		z ? cs_snap_reason_name(z->reason) : "?");
+	copied_unshared(t, f->at_end.child_copied, f->at_end.unshared, p->page_size);
+	fprintf(t->f, "; peak %s MiB unshared\n", pages_mib(f->peak_unshared, p->page_size, pk, 16));
+}
+
+/* The effect of each child's teardown beside the table's working figures. */
+static void teardown(text_t *t)
+{
+	const cs_model_t *m = t->m;
+	bool any = false;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const cs_proc_t *p = &m->procs[i];
+
+		if (p->role != CS_ROLE_CHILD || !p->fig.has_end)
+			continue;
+		if (!any)
+			fprintf(t->f, "\nafter teardown (the table holds working figures: the last "
+				"snapshot before each child began to exit):\n");
+		any = true;
+		teardown_line(t, p);
+	}
+}
+
 /* Sort key of a mapping: child-copied pages, or unshared when the split is unknown. */
 static int64_t map_key(const cs_mapfig_t *mf)
 {
@@ -343,7 +386,7 @@ static void proc_notes(text_t *t, const cs_proc_t *p)
 		fprintf(t->f, "  pid %u: %s MiB shared at fork lay in mappings the backend could not "
 			"arm: copies there count as unshared, not split child/parent\n",
 			(unsigned)p->pid, pages_mib(p->fig.unarmed_pages, p->page_size, mib, 16));
-	if (!p->complete && p->fig.ntimeline && cs_final_snap(p) && cs_final_snap(p)->from_samples)
+	if (!p->complete && p->fig.ntimeline && cs_work_snap(p) && cs_work_snap(p)->from_samples)
 		fprintf(t->f, "  pid %u: incomplete (%s): figures are from its last sample\n",
 			(unsigned)p->pid, p->incomplete);
 	else if (!p->complete)
@@ -411,6 +454,26 @@ static void totals_line(text_t *t)
 		fprintf(t->f, "  (%zu of them without figures: see above)\n", s.children - s.measured);
 }
 
+/* The totals after the children's teardowns, when some child went on after its working snapshot. */
+static void teardown_totals(text_t *t)
+{
+	cs_endtot_t e;
+	char a[16], pct[16];
+	double u;
+
+	cs_endtot_init(&e);
+	for (size_t i = 0; i < t->m->nprocs; i++)
+		if (t->m->procs[i].role == CS_ROLE_CHILD)
+			cs_endtot_add(&e, &t->m->procs[i]);
+	cs_endtot_finish(&e);
+	if (!e.later || !(e.shared_bytes > 0))
+		return;
+	u = e.child_copied >= 0 ? e.copied_bytes : e.unshared_bytes;
+	fprintf(t->f, "  after teardown (%zu of them went on after their working snapshot): %s MiB "
+		"%s (%s%%)\n", e.later, cs_fmt_mib(u, a, sizeof(a)), e.child_copied >= 0 ? "copied" :
+		"unshared", cs_fmt_pct(100.0 * u / e.shared_bytes, pct, sizeof(pct)));
+}
+
 int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 {
 	text_t t = { .f = f, .m = m, .o = o };
@@ -421,6 +484,7 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	sampling(&t);
 	err = tree(&t);
 	children(&t);
+	teardown(&t);
 	if (!err)
 		err = mappings(&t);
 	if (!err)
@@ -428,6 +492,7 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	notes(&t);
 	shim_line(&t);
 	totals_line(&t);
+	teardown_totals(&t);
 	if (!err && ferror(f))
 		err = -EIO;
 	return err;

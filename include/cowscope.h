@@ -17,7 +17,7 @@
  *     cowscope_snapshot();   // record this process's page state now
  */
 
-#define COWSCOPE_API_VERSION 1
+#define COWSCOPE_API_VERSION 2 /* 2: cowscope_exiting() */
 #define COWSCOPE_NOT_LOADED (-1000)
 
 #ifdef __cplusplus
@@ -45,6 +45,23 @@ int cowscope_snapshot(void) __attribute__((weak));
  */
 int cowscope_mark(const char *label) __attribute__((weak));
 
+/*
+ * The process begins to exit now: take its working snapshot (in a forked
+ * child; nothing in a process that was not forked). Call it where a runtime
+ * starts its teardown, before it frees what the program held: e.g. CPython's
+ * atexit handlers, which run before the interpreter tears down its modules and
+ * arenas (`cowscope run` does that for Python programs by itself, through a
+ * sitecustomize helper; docs/working-figures.md). The report's figures are
+ * this snapshot's; the exit snapshot after the teardown becomes the at-end
+ * figures. exit() takes the same snapshot before the atexit handlers, so a C
+ * program needs no call. Once per process: a second call, or exit() after
+ * it, takes none and returns 0. Returns 0, COWSCOPE_NOT_LOADED without the
+ * shim, or a negative errno (-ENOTSUP if the process is not traced, -EBUSY if
+ * another thread is taking a snapshot: then a later call may take it). Cost:
+ * one snapshot, as cowscope_snapshot(). Thread-safe; not async-signal-safe.
+ */
+int cowscope_exiting(void) __attribute__((weak));
+
 #ifdef __cplusplus
 }
 #endif
@@ -52,6 +69,7 @@ int cowscope_mark(const char *label) __attribute__((weak));
 #ifndef COWSCOPE_BUILDING_SHIM
 #define cowscope_snapshot() (cowscope_snapshot ? (cowscope_snapshot)() : COWSCOPE_NOT_LOADED)
 #define cowscope_mark(label) (cowscope_mark ? (cowscope_mark)(label) : COWSCOPE_NOT_LOADED)
+#define cowscope_exiting() (cowscope_exiting ? (cowscope_exiting)() : COWSCOPE_NOT_LOADED)
 #endif
 
 /*

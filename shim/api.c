@@ -40,3 +40,17 @@ __attribute__((visibility("default"))) int cowscope_mark(const char *label)
 		err = cs_snapshot(CS_SNAP_MARK);
 	return err;
 }
+
+__attribute__((visibility("default"))) int cowscope_exiting(void)
+{
+	int r;
+
+	if (!cs_traced_here())
+		return -ENOTSUP;
+	if (cs_tls_guard)
+		return -EBUSY; /* reached from inside the shim */
+	cs_tls_guard = 1;
+	r = cs_snapshot_work();
+	cs_tls_guard = 0;
+	return r;
+}

@@ -2,6 +2,7 @@
 /* Event records, snapshots and the final records of a process. */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include "cowscope/trace_format.h"
 #include "harvest.h"
@@ -74,7 +75,24 @@ int cs_snapshot(uint8_t reason)
 	return cs_snapshot_arm(reason, NULL);
 }
 
-int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
+/* Take the snapshot lock; on failure count the skipped snapshot. */
+static int snap_lock(void)
+{
+	if (__atomic_exchange_n(&cs_st.snap_busy, 1, __ATOMIC_ACQUIRE)) {
+		__atomic_add_fetch(&cs_st.counters[CS_CNT_SNAP_BUSY], 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return 1;
+}
+
+static void snap_unlock(void)
+{
+	__atomic_store_n(&cs_st.snap_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* One snapshot of [lo, hi) (0, 0: everything), with the lock held. */
+static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v), uint64_t lo,
+			  uint64_t hi)
 {
 	struct rusage ru;
 	cs_harvest_t h = {
@@ -90,15 +108,13 @@ int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
 			{(uint64_t)(uintptr_t)cs_st.mem.base,
 			 (uint64_t)(uintptr_t)cs_st.mem.base + cs_st.mem.bytes}},
 		.arm = arm,
+		.lo = lo,
+		.hi = hi,
 		.w = &cs_st.w,
 		.scratch = cs_st.arena,
 	};
 	int r;
 
-	if (__atomic_exchange_n(&cs_st.snap_busy, 1, __ATOMIC_ACQUIRE)) {
-		__atomic_add_fetch(&cs_st.counters[CS_CNT_SNAP_BUSY], 1, __ATOMIC_RELAXED);
-		return -EBUSY;
-	}
 	h.seq = cs_st.snap_seq++;
 	if (cs_st.alloc_on)
 		cs_evbuf_flush_all(); /* the analyzer needs the allocations up to this snapshot */
@@ -108,7 +124,151 @@ int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
 	cs_st.counters[CS_CNT_MAPS_SKIPPED] += h.skipped;
 	if (r < 0)
 		cs_st.counters[CS_CNT_SNAP_FAIL]++;
-	__atomic_store_n(&cs_st.snap_busy, 0, __ATOMIC_RELEASE);
+	return r;
+}
+
+/*
+ * ---- Ranges tracked at the fork ----
+ *
+ * The fork snapshot notes every mapping it tracks (in address order, merged
+ * when adjacent). Only an unmap that touches one of them can take away pages
+ * shared at the fork, so only such an unmap takes a CS_SNAP_UNMAP snapshot;
+ * the range is forgotten afterwards (memory mapped there later is not the
+ * fork's). Changed under the snapshot lock only.
+ */
+#define FORK_RANGES_MAX 1024u
+
+static struct fork_range {
+	uint64_t start;
+	uint64_t end;
+} fork_ranges[FORK_RANGES_MAX];
+static uint32_t nfork_ranges;
+static uint8_t fork_ranges_full; /* more than fit: any unmap may matter */
+static int (*fork_arm)(void *arg, const cs_vma_t *v);
+
+static void note_range(uint64_t start, uint64_t end)
+{
+	struct fork_range *last = nfork_ranges ? &fork_ranges[nfork_ranges - 1] : NULL;
+
+	if (last && last->end == start)
+		last->end = end;
+	else if (nfork_ranges < FORK_RANGES_MAX)
+		fork_ranges[nfork_ranges++] = (struct fork_range){start, end};
+	else
+		fork_ranges_full = 1;
+}
+
+/* The fork snapshot's arm callback: note the mapping, then arm it as the backend does. */
+static int note_and_arm(void *arg, const cs_vma_t *v)
+{
+	note_range(v->start, v->end);
+	return fork_arm ? fork_arm(arg, v) : 0;
+}
+
+/* Index of the first range that ends after lo. */
+static uint32_t first_after(uint64_t lo)
+{
+	uint32_t a = 0, b = nfork_ranges;
+
+	while (a < b) {
+		uint32_t mid = a + (b - a) / 2;
+
+		if (fork_ranges[mid].end <= lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}
+
+static int tracked_at_fork(uint64_t lo, uint64_t hi)
+{
+	uint32_t i = first_after(lo);
+
+	return fork_ranges_full || (i < nfork_ranges && fork_ranges[i].start < hi);
+}
+
+/* Remove [lo, hi) from the ranges: drop, trim or split the ranges it touches. */
+static void forget_range(uint64_t lo, uint64_t hi)
+{
+	uint32_t i = first_after(lo), k = i;
+	struct fork_range keep[2];
+	uint32_t nkeep = 0;
+
+	for (; k < nfork_ranges && fork_ranges[k].start < hi; k++) {
+		if (fork_ranges[k].start < lo)
+			keep[nkeep++] = (struct fork_range){fork_ranges[k].start, lo};
+		if (fork_ranges[k].end > hi)
+			keep[nkeep++] = (struct fork_range){hi, fork_ranges[k].end};
+	}
+	if (k - i < nkeep && nfork_ranges + nkeep - (k - i) > FORK_RANGES_MAX) {
+		fork_ranges_full = 1; /* no room to split: keep it whole */
+		return;
+	}
+	memmove(&fork_ranges[i + nkeep], &fork_ranges[k], (nfork_ranges - k) * sizeof(*fork_ranges));
+	memcpy(&fork_ranges[i], keep, nkeep * sizeof(*keep));
+	nfork_ranges = nfork_ranges + nkeep - (k - i);
+}
+
+int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
+{
+	int r;
+
+	if (!snap_lock())
+		return -EBUSY;
+	if (reason == CS_SNAP_FORK) {
+		nfork_ranges = 0;
+		fork_ranges_full = 0;
+		fork_arm = arm;
+		arm = note_and_arm;
+	}
+	r = harvest_locked(reason, arm, 0, 0);
+	snap_unlock();
+	return r;
+}
+
+void cs_snapshot_unmap(uint64_t lo, uint64_t hi)
+{
+	uint64_t mask = (1ull << cs_st.page_shift) - 1;
+
+	if (cs_st.role != CS_ROLE_CHILD || cs_st.backend == CS_BACKEND_NONE || cs_tls_guard ||
+	    hi <= lo || !cs_traced_here() || !snap_lock())
+		return;
+	lo &= ~mask;
+	hi = (hi + mask) & ~mask;
+	if (tracked_at_fork(lo, hi)) {
+		cs_tls_guard = 1;
+		harvest_locked(CS_SNAP_UNMAP, NULL, lo, hi);
+		forget_range(lo, hi);
+		cs_tls_guard = 0;
+	}
+	snap_unlock();
+}
+
+void cs_snapshot_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags)
+{
+	if (flags & MREMAP_FIXED)
+		cs_snapshot_unmap(old, old + old_len);
+	else if (new_len < old_len)
+		cs_snapshot_unmap(old + new_len, old + old_len); /* shrinking never moves */
+	else if (flags & MREMAP_MAYMOVE)
+		cs_snapshot_unmap(old, old + old_len); /* it may move (or grow in place) */
+}
+
+/* The process that took its working snapshot (a pid: a forked child starts without). */
+static int work_pid;
+
+int cs_snapshot_work(void)
+{
+	int pid = cs_st.pid, r;
+
+	if (cs_st.role != CS_ROLE_CHILD || cs_st.backend == CS_BACKEND_NONE)
+		return 0;
+	if (__atomic_exchange_n(&work_pid, pid, __ATOMIC_ACQ_REL) == pid)
+		return 0; /* once: the process began to exit already */
+	r = cs_snapshot(CS_SNAP_WORK);
+	if (r == -EBUSY)
+		__atomic_store_n(&work_pid, 0, __ATOMIC_RELEASE); /* a later call may take it */
 	return r;
 }
 

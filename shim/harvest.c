@@ -399,6 +399,22 @@ static int flush_all(cs_harvest_t *h, harvest_mem_t *m)
 	return r ? r : pfn_flush(h, &m->pfn);
 }
 
+/* With a range: whether v intersects it, and v clipped to it. */
+static int in_range(const cs_harvest_t *h, cs_vma_t *v)
+{
+	if (!h->hi)
+		return 1;
+	if (v->end <= h->lo || v->start >= h->hi)
+		return 0;
+	if (v->start < h->lo) {
+		v->offset += h->lo - v->start;
+		v->start = h->lo;
+	}
+	if (v->end > h->hi)
+		v->end = h->hi;
+	return 1;
+}
+
 int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 {
 	uint64_t t0 = cs_prim_now_ns();
@@ -414,12 +430,16 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 	if (r < 0)
 		return r;
 	r = put_begin(h, t0, minflt, majflt);
-	while (r == 0 && (more = cs_maps_next(&mr, &v)) > 0)
-		r = do_vma(h, &m, &v);
+	while (r == 0 && (more = cs_maps_next(&mr, &v)) > 0) {
+		if (h->hi && v.start >= h->hi)
+			break; /* maps are in address order: the range is behind us */
+		if (in_range(h, &v))
+			r = do_vma(h, &m, &v);
+	}
 	if (r == 0 && more < 0)
 		r = more;
 	cs_maps_close(&mr);
-	if (r == 0 && h->mappings == 0)
+	if (r == 0 && h->mappings == 0 && !h->hi)
 		r = -ESRCH; /* no memory at all: the process is gone, not empty */
 	if (r == 0)
 		r = flush_all(h, &m);

@@ -32,6 +32,7 @@ typedef struct cs_harvest {
 	int (*arm)(void *arg, const cs_vma_t *v);
 	void *arm_arg;
 	uint8_t strict;       /* any unreadable mapping fails the whole snapshot */
+	uint64_t lo, hi;      /* only [lo, hi) (mappings clipped to it); 0, 0: everything */
 	cs_writer_t *w;
 	uint8_t *scratch;     /* CS_HARVEST_SCRATCH bytes, owned by the caller */
 	/* Results. */
@@ -47,7 +48,10 @@ typedef struct cs_harvest {
  * minflt/majflt go into the begin record. Cost on Linux 6.18, per GiB
  * resident: mincore 0.5 ms, pagemap entries 7.7 ms (skipped for large
  * anonymous mappings at the fork), the written set 0.4 ms, huge pages 0.8 ms;
- * arming (h->arm) adds about 8 ms. Returns 0 or -errno (the snapshot then has
+ * arming (h->arm) adds about 8 ms. With a range (h->hi != 0), only the
+ * mappings that intersect [h->lo, h->hi), clipped to it, and their pages are
+ * written, and reading the maps stops past h->hi; a range with no mapping left
+ * gives an empty snapshot. Returns 0 or -errno (the snapshot then has
  * no end record and readers ignore it). fork-child-safe; not reentrant (uses
  * h->scratch).
  */

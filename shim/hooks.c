@@ -99,11 +99,21 @@ CS_HOOK pid_t _Fork(void)
 
 /* ---- exit family ---- */
 
+/*
+ * exit(): the process begins to exit. Its working snapshot comes first, before
+ * the atexit handlers and destructors run (the exit snapshot, after them, is
+ * taken by the shim's destructor). Return from main reaches libc's exit
+ * without this interposer: such a process has no working snapshot of its own.
+ */
 CS_HOOK void exit(int status)
 {
 	if (cs_traced_here()) {
 		cs_st.exit_status = status;
 		cs_st.exit_status_known = 1;
+	}
+	if (enter()) {
+		cs_snapshot_work();
+		leave();
 	}
 	REAL(exit)(status);
 	__builtin_unreachable();

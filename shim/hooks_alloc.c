@@ -263,6 +263,7 @@ CS_HOOK void *cs_hook_mmap64(void *addr, size_t len, int prot, int flags, int fd
 
 CS_HOOK int munmap(void *addr, size_t len)
 {
+	cs_snapshot_unmap((uintptr_t)addr, (uintptr_t)addr + len); /* copies there are kept */
 	on_free(addr, len, CS_FREE_MUNMAP);
 	return REAL(munmap)(addr, len);
 }
@@ -277,6 +278,7 @@ CS_HOOK void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		target = va_arg(ap, void *);
 		va_end(ap);
 	}
+	cs_snapshot_remap((uintptr_t)old, old_len, new_len, flags);
 	p = REAL(mremap)(old, old_len, new_len, flags, target);
 	if (p != MAP_FAILED && tracking() && cs_bloom_maybe(&cs_st.mem, old)) {
 		on_free(old, old_len, CS_FREE_MREMAP);

@@ -93,6 +93,27 @@ int cs_snapshot(uint8_t reason);
 /* The same, arming each tracked mapping with arm (the fork snapshot). fork-child-safe. */
 int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v));
 
+/*
+ * The working snapshot (CS_SNAP_WORK) of a forked child: the process begins
+ * to exit (exit() before its atexit handlers, or cowscope_exiting()). Once per
+ * process: later calls return 0 and take none. 0 (also in a root, or without
+ * a backend), -EBUSY or -errno. Call with cs_tls_guard set. hook-safe.
+ */
+int cs_snapshot_work(void);
+
+/*
+ * [lo, hi) is about to be unmapped: in a forked child, when it touches a
+ * mapping tracked at the fork, take a CS_SNAP_UNMAP snapshot of that range
+ * (its mappings clipped to it) first, so the copies made there are kept, and
+ * forget the range. Any other call costs a few loads, or a getpid and an
+ * atomic exchange in a child. Skipped when a snapshot is under way
+ * (counted). hook-safe.
+ */
+void cs_snapshot_unmap(uint64_t lo, uint64_t hi);
+
+/* The same for mremap(old, old_len, new_len, flags): the part that goes (or may go) away. */
+void cs_snapshot_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags);
+
 /* Write a CS_REC_BACKEND record for the backend now in use. fork-child-safe. */
 void cs_boot_put_backend(void);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: the writer's descriptor guard and a harvest of this very process. */
+/* Unit tests: the writer's descriptor guard and harvests of this very process (whole, a range). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -162,12 +162,79 @@ static void test_harvest_of_self(void **state)
 	free(scratch);
 }
 
+/* Mapping records of a trace file: how many, and the first one's range. */
+static unsigned count_mappings(const uint8_t *d, size_t n, uint64_t *start, uint64_t *end)
+{
+	unsigned k = 0;
+
+	for (size_t off = sizeof(cs_file_hdr_t); off + 8 <= n;) {
+		const cs_rec_hdr_t *h = (const void *)(d + off);
+
+		if (h->type == CS_REC_MAPPING && k++ == 0) {
+			*start = ((const cs_rec_mapping_t *)h)->start;
+			*end = ((const cs_rec_mapping_t *)h)->end;
+		}
+		off += h->size;
+	}
+	return k;
+}
+
+/* A harvest of [lo, hi) only: mappings clipped to it, no page outside it, no -ESRCH if empty. */
+static void test_harvest_range(void **state)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned shift = (unsigned)__builtin_ctzl((unsigned long)ps);
+	char *p = mmap(NULL, 102 * ps, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *scratch = malloc(CS_HARVEST_SCRATCH), d[1 << 16];
+	cs_writer_t w;
+	cs_harvest_t h;
+	uint64_t start = 0, end = 0;
+	int fd;
+	long got;
+
+	(void)state;
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p + ps, 100 * ps, PROT_READ | PROT_WRITE), 0);
+	for (size_t i = 1; i <= 60; i++) /* pages 1..60 of the reservation present */
+		p[i * ps] = 1;
+	assert_int_equal(cs_writer_create(&w, dirfd_, CS_FILE_PROCESS, 45, ".cst"), 0);
+	memset(&h, 0, sizeof(h));
+	h.proc_fd = -1;
+	h.pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	h.backend = CS_BACKEND_EXCLUSIVE;
+	h.reason = CS_SNAP_UNMAP;
+	h.page_shift = shift;
+	h.w = &w;
+	h.scratch = scratch;
+	h.lo = (uint64_t)(uintptr_t)(p + 21 * ps);
+	h.hi = (uint64_t)(uintptr_t)(p + 51 * ps);
+	assert_int_equal(cs_harvest_run(&h, 0, 0), 0);
+	assert_int_equal(h.mappings, 1);
+	h.lo = (uint64_t)(uintptr_t)p; /* the PROT_NONE guard page alone: nothing to write */
+	h.hi = h.lo + (uint64_t)ps;
+	assert_int_equal(cs_harvest_run(&h, 0, 0), 0);
+	assert_int_equal(h.mappings, 0);
+	fd = openat(dirfd_, "45.0.cst", O_RDONLY);
+	got = read(fd, d, sizeof(d));
+	assert_true(got > 0);
+	assert_int_equal(count_mappings(d, (size_t)got, &start, &end), 1);
+	assert_true(start == (uint64_t)(uintptr_t)(p + 21 * ps) && end == start + 30 * (uint64_t)ps);
+	assert_int_equal(count_set(d, (size_t)got, CS_SET_PRESENT, 0, UINT64_MAX), 30);
+	assert_int_equal(count_set(d, (size_t)got, CS_SET_EXCL, 0, UINT64_MAX), 30);
+	close(fd);
+	close(h.pagemap_fd);
+	cs_writer_close(&w);
+	munmap(p, 102 * ps);
+	free(scratch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_is_exclusive_and_private),
 		cmocka_unit_test(test_reused_descriptor_is_not_written),
 		cmocka_unit_test(test_harvest_of_self),
+		cmocka_unit_test(test_harvest_range),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
