@@ -157,6 +157,7 @@ static int raw_pages(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t
 
 		if (got != (long)(k * 8))
 			return got < 0 ? (int)got : -EIO;
+		h->raw_entries += k;
 		for (i = 0; i < k && r == 0; i++) {
 			uint64_t e = m->raw[i], p = first + i;
 
@@ -237,6 +238,69 @@ static int add_resident(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint6
 	return r;
 }
 
+/*
+ * The first page of [first, last) that is present or swapped (or carries a
+ * uffd-wp marker, which pagemap reports as swapped), by PAGEMAP_SCAN stopping
+ * at the first match (max_pages 1): the kernel walks only the page tables up to
+ * it and skips unpopulated ranges a page-table level at a time. *out is last
+ * if there is none. Pages it skips are exactly those whose pagemap entry has
+ * neither bit 63 nor bit 62: no set takes them. A non-empty vector always
+ * ("fs/proc: check p->vec_buf for NULL": vec_len 0 dereferences NULL on 6.7).
+ */
+static int next_present(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t last,
+			uint64_t *out)
+{
+	while (first < last) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = first << h->page_shift,
+			.end = last << h->page_shift,
+			.vec = (uint64_t)(uintptr_t)m->regions,
+			.vec_len = 1,
+			.max_pages = 1,
+			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		};
+		long k = cs_prim_ioctl(h->pagemap_fd, PAGEMAP_SCAN, &a);
+
+		if (k < 0)
+			return (int)k;
+		if (k > 0) {
+			*out = m->regions[0].start >> h->page_shift;
+			return 0;
+		}
+		if (a.walk_end <= (first << h->page_shift))
+			break;
+		first = a.walk_end >> h->page_shift;
+	}
+	*out = last;
+	return 0;
+}
+
+/*
+ * Another process (proc_fd >= 0, where mincore is impossible): raw entries
+ * only from each present page on, RAW_ENTRIES at a time; a mapping with
+ * nothing present costs one ioctl. Without PAGEMAP_SCAN, or if it fails,
+ * every entry is read. Same sets as reading every entry.
+ */
+static int walk_remote(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t last)
+{
+	uint64_t p = first, n;
+	int r = 0;
+
+	while (first < last && r == 0) {
+		if (h->scan && !h->read_all && next_present(h, m, first, last, &p) < 0)
+			p = first; /* read them all */
+		if (p >= last)
+			break;
+		n = last - p < RAW_ENTRIES ? last - p : RAW_ENTRIES;
+		r = raw_pages(h, m, p, n);
+		first = p + n;
+		p = first;
+	}
+	return r;
+}
+
 /* Walk a mapping in chunks, skipping chunks with nothing resident. */
 static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_t kind,
 		    uint16_t *flags)
@@ -248,6 +312,8 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 		*flags |= CS_MAPF_SKIPPED;
 		return 0;
 	}
+	if (h->proc_fd >= 0 && !fast)
+		return walk_remote(h, m, first, last);
 	for (; first < last && r == 0; first += RAW_ENTRIES) {
 		uint64_t n = last - first < RAW_ENTRIES ? last - first : RAW_ENTRIES, i;
 
@@ -409,6 +475,7 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 	carve(h, &m);
 	h->snap_flags = 0;
 	h->mappings = h->skipped = 0;
+	h->raw_entries = 0;
 	r = cs_maps_open(&mr, h->proc_fd, m.maps, MAPS_BYTES);
 	if (r < 0)
 		return r;

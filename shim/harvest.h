@@ -32,12 +32,15 @@ typedef struct cs_harvest {
 	int (*arm)(void *arg, const cs_vma_t *v);
 	void *arm_arg;
 	uint8_t strict;       /* any unreadable mapping fails the whole snapshot */
+	uint8_t read_all;     /* proc_fd >= 0: read every pagemap entry, not only from present
+			       * pages on (the reference for tests and benchmarks) */
 	cs_writer_t *w;
 	uint8_t *scratch;     /* CS_HARVEST_SCRATCH bytes, owned by the caller */
 	/* Results. */
 	uint32_t snap_flags;  /* CS_SNAPF_* */
 	uint32_t mappings;    /* mappings written */
 	uint32_t skipped;     /* mappings too large or unreadable */
+	uint64_t raw_entries; /* pagemap entries read (its cost grows with them) */
 } cs_harvest_t;
 
 /*
