@@ -145,6 +145,53 @@ static int pfn_add(cs_harvest_t *h, pfn_builder_t *b, uint64_t page, uint64_t pf
 	return 0;
 }
 
+/* What decides the sets of a raw entry: private (present set), exclusive, soft-dirty. */
+#define RF_PRIVATE 1u
+#define RF_EXCL 2u
+#define RF_SD 4u
+
+static unsigned raw_flags(uint64_t e, int want_sd)
+{
+	if (!cs_pm_private(e))
+		return 0;
+	return RF_PRIVATE | ((e & CS_PM_EXCLUSIVE) ? RF_EXCL : 0) |
+	       ((want_sd && (e & CS_PM_SOFT_DIRTY)) ? RF_SD : 0);
+}
+
+/* n pages from p that share the flags f, into the sets at once. */
+static int add_run(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n, unsigned f)
+{
+	int r = 0;
+
+	if (f & RF_PRIVATE)
+		r = set_add(h, m, CS_SET_PRESENT, p, n);
+	if (r == 0 && (f & RF_EXCL))
+		r = set_add(h, m, CS_SET_EXCL, p, n);
+	if (r == 0 && (f & RF_SD))
+		r = set_add(h, m, CS_SET_WRITTEN, p, n);
+	return r;
+}
+
+/* The k entries in m->raw, from page first: a run of equal flags at a time, frames one by one. */
+static int feed_raw(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t k, int want_sd)
+{
+	unsigned f = raw_flags(m->raw[0], want_sd), g;
+	uint64_t start = 0;
+	int r = 0;
+
+	for (uint64_t i = 0; i < k && r == 0; i++) {
+		if (h->backend == CS_BACKEND_PFN && (f & RF_PRIVATE))
+			r = pfn_add(h, &m->pfn, first + i, cs_pm_pfn(m->raw[i]));
+		g = i + 1 < k ? raw_flags(m->raw[i + 1], want_sd) : ~0u;
+		if (g == f || r < 0)
+			continue;
+		r = add_run(h, m, first + start, i + 1 - start, f);
+		start = i + 1;
+		f = g;
+	}
+	return r;
+}
+
 /* Read raw pagemap entries for [first, first + n) and feed them to the sets. */
 static int raw_pages(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t n)
 {
@@ -152,25 +199,13 @@ static int raw_pages(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t
 	int r = 0;
 
 	while (n > 0 && r == 0) {
-		uint64_t k = n < RAW_ENTRIES ? n : RAW_ENTRIES, i;
+		uint64_t k = n < RAW_ENTRIES ? n : RAW_ENTRIES;
 		long got = cs_prim_pread(h->pagemap_fd, m->raw, k * 8, first * 8);
 
 		if (got != (long)(k * 8))
 			return got < 0 ? (int)got : -EIO;
 		h->raw_entries += k;
-		for (i = 0; i < k && r == 0; i++) {
-			uint64_t e = m->raw[i], p = first + i;
-
-			if (!cs_pm_private(e))
-				continue;
-			r = set_add(h, m, CS_SET_PRESENT, p, 1);
-			if (r == 0 && (e & CS_PM_EXCLUSIVE))
-				r = set_add(h, m, CS_SET_EXCL, p, 1);
-			if (r == 0 && want_sd && (e & CS_PM_SOFT_DIRTY))
-				r = set_add(h, m, CS_SET_WRITTEN, p, 1);
-			if (r == 0 && h->backend == CS_BACKEND_PFN)
-				r = pfn_add(h, &m->pfn, p, cs_pm_pfn(e));
-		}
+		r = feed_raw(h, m, first, k, want_sd);
 		first += k;
 		n -= k;
 	}
