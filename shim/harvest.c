@@ -315,21 +315,23 @@ static int next_present(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint6
 /*
  * Another process (proc_fd >= 0, where mincore is impossible): raw entries
  * only from each present page on, RAW_ENTRIES at a time; a mapping with
- * nothing present costs one ioctl. Without PAGEMAP_SCAN, or if it fails,
- * every entry is read. Same sets as reading every entry.
+ * nothing present costs one ioctl, and a chunk that ends on a present page
+ * is followed without asking. Without PAGEMAP_SCAN, or if it fails, every
+ * entry is read. Same sets as reading every entry.
  */
 static int walk_remote(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t last)
 {
 	uint64_t p = first, n;
-	int r = 0;
+	int r = 0, ask = h->scan && !h->read_all;
 
 	while (first < last && r == 0) {
-		if (h->scan && !h->read_all && next_present(h, m, first, last, &p) < 0)
+		if (ask && next_present(h, m, first, last, &p) < 0)
 			p = first; /* read them all */
 		if (p >= last)
 			break;
 		n = last - p < RAW_ENTRIES ? last - p : RAW_ENTRIES;
 		r = raw_pages(h, m, p, n);
+		ask = h->scan && !h->read_all && !(m->raw[n - 1] & (CS_PM_PRESENT | CS_PM_SWAPPED));
 		first = p + n;
 		p = first;
 	}
