@@ -263,6 +263,22 @@ static void measure(const ctx_t *c)
 	}
 }
 
+static int parse_opt(opts_t *o, int c)
+{
+	switch (c) {
+	case 'p': o->pid = atoi(optarg); return 0;
+	case 'd': o->dense_mib = strtoul(optarg, NULL, 0); return 0;
+	case 's': o->sparse_mib = strtoul(optarg, NULL, 0); return 0;
+	case 'e': o->every = strtoul(optarg, NULL, 0); return 0;
+	case 'u': o->uffd = 1; return 0;
+	case 'r': o->reps = atoi(optarg); return 0;
+	case 'b':
+		o->backend = strcmp(optarg, "exclusive") ? CS_BACKEND_UFFD_WP : CS_BACKEND_EXCLUSIVE;
+		return 0;
+	}
+	return -1;
+}
+
 static int parse(opts_t *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -272,17 +288,9 @@ static int parse(opts_t *o, int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-		if (c == 'p') o->pid = atoi(optarg);
-		else if (c == 'd') o->dense_mib = strtoul(optarg, NULL, 0);
-		else if (c == 's') o->sparse_mib = strtoul(optarg, NULL, 0);
-		else if (c == 'e') o->every = strtoul(optarg, NULL, 0);
-		else if (c == 'u') o->uffd = 1;
-		else if (c == 'b') o->backend = strcmp(optarg, "exclusive") ? CS_BACKEND_UFFD_WP
-									  : CS_BACKEND_EXCLUSIVE;
-		else if (c == 'r') o->reps = atoi(optarg);
-		else return -1;
-	}
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1)
+		if (parse_opt(o, c))
+			return -1;
 	return o->reps < 1 || o->reps > 64 || o->every < 1 ? -1 : 0;
 }
 
