@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the renderers share: totals and the memory bill, sampling figures, the run's backend, formats. */
+/* What the renderers share: totals and the memory bill, sampling figures, the backend, formats. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

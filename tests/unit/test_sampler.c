@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: an outside sample that reads pagemap entries only from present pages on has the sets of a full read. */
+/* Unit tests: an outside sample reading pagemap only from present pages on has a full read's sets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

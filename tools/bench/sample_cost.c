@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Benchmark: the CPU cost of one outside sample (`cowscope run`) and of the kernel calls it makes. */
+/* Benchmark: the CPU cost of one outside sample (`cowscope run`) and of its kernel calls. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
