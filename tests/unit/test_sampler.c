@@ -306,10 +306,16 @@ static uint64_t sample(uint8_t backend, int read_all, char *name, size_t size)
 	return h.raw_entries;
 }
 
+/* n bytes equal; NULL is fine when n is 0 (an empty set was never allocated). */
+static bool same_bytes(const void *a, const void *b, size_t n)
+{
+	return n == 0 || !memcmp(a, b, n);
+}
+
 static bool same_runs(const sets_t *a, const sets_t *b, int set)
 {
 	return a->n[set] == b->n[set] &&
-	       !memcmp(a->runs[set], b->runs[set], a->n[set] * sizeof(cs_run_t));
+	       same_bytes(a->runs[set], b->runs[set], a->n[set] * sizeof(cs_run_t));
 }
 
 static bool same(const sets_t *a, const sets_t *b)
@@ -317,9 +323,9 @@ static bool same(const sets_t *a, const sets_t *b)
 	for (int set = CS_SET_PRESENT; set <= CS_SET_HUGE; set++)
 		if (!same_runs(a, b, set))
 			return false;
-	return a->npfn == b->npfn && !memcmp(a->pfn_page, b->pfn_page, a->npfn * 8) &&
-	       !memcmp(a->pfn, b->pfn, a->npfn * 8) && a->nmaps == b->nmaps &&
-	       !memcmp(a->maps, b->maps, a->nmaps * 32);
+	return a->npfn == b->npfn && same_bytes(a->pfn_page, b->pfn_page, a->npfn * 8) &&
+	       same_bytes(a->pfn, b->pfn, a->npfn * 8) && a->nmaps == b->nmaps &&
+	       same_bytes(a->maps, b->maps, a->nmaps * 32);
 }
 
 static void assert_same_runs(const sets_t *a, const sets_t *b, int set)
