@@ -87,9 +87,10 @@ bool cs_few_samples(const cs_proc_t *p);
 /*
  * The sampling interval achieved: the median time between two consecutive
  * outside samples of one child, over every child, in ms; NaN if no child was
- * sampled twice.
+ * sampled twice. *mean_ms (if not NULL) gets their mean, which shows what the
+ * median hides when the budget held samples back for part of the run.
  */
-double cs_achieved_interval_ms(const cs_model_t *m);
+double cs_achieved_interval_ms(const cs_model_t *m, double *mean_ms);
 
 /*
  * The same in steps, over any set of children: init, add each child (counted;

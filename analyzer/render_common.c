@@ -233,9 +233,9 @@ static int sample_gaps(const cs_proc_t *p, double **v, size_t *n, size_t *cap)
 	return 0;
 }
 
-double cs_achieved_interval_ms(const cs_model_t *m)
+double cs_achieved_interval_ms(const cs_model_t *m, double *mean_ms)
 {
-	double *v = NULL, med = NAN;
+	double *v = NULL, med = NAN, sum = 0;
 	size_t n = 0, cap = 0;
 	int err = 0;
 
@@ -244,7 +244,11 @@ double cs_achieved_interval_ms(const cs_model_t *m)
 	if (!err && n) {
 		qsort(v, n, sizeof(*v), cmp_double);
 		med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+		for (size_t i = 0; i < n; i++)
+			sum += v[i];
 	}
+	if (mean_ms)
+		*mean_ms = !err && n ? sum / (double)n : NAN;
 	free(v);
 	return med;
 }

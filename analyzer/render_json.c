@@ -53,6 +53,7 @@ static void run_obj(cs_json_t *j, const cs_model_t *m)
 	const cs_runinfo_t *r = &m->run;
 	const cs_proc_t *root = m->root >= 0 ? &m->procs[m->root] : NULL;
 	long b = cs_run_backend_proc(m);
+	double mean;
 
 	cs_json_obj(j, "run");
 	cs_json_str(j, "dir", m->absdir);
@@ -66,7 +67,8 @@ static void run_obj(cs_json_t *j, const cs_model_t *m)
 	str_or_null(j, "backend_requested", r->has_run,
 		    r->backend == CS_BACKEND_NONE ? "auto" : cs_backend_name(r->backend));
 	cs_json_opt(j, "interval_ms", r->has_run ? (int64_t)r->interval_ms : CS_UNKNOWN);
-	cs_json_num(j, "achieved_interval_ms", cs_achieved_interval_ms(m), 3);
+	cs_json_num(j, "achieved_interval_ms", cs_achieved_interval_ms(m, &mean), 3);
+	cs_json_num(j, "achieved_interval_mean_ms", mean, 3);
 	cs_json_opt(j, "linger_ms", r->has_run ? (int64_t)r->linger_ms : CS_UNKNOWN);
 	run_status(j, r);
 	cs_json_end_obj(j);

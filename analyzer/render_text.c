@@ -118,7 +118,7 @@ static void backend(text_t *t)
 static void sampling(text_t *t)
 {
 	const cs_runinfo_t *r = &t->m->run;
-	double got = cs_achieved_interval_ms(t->m);
+	double mean, got = cs_achieved_interval_ms(t->m, &mean);
 
 	if (!r->has_run)
 		return;
@@ -128,7 +128,7 @@ static void sampling(text_t *t)
 	}
 	fprintf(t->f, "sampling: every %u ms asked, ", (unsigned)r->interval_ms);
 	if (got == got)
-		fprintf(t->f, "%.0f ms achieved (median)", got);
+		fprintf(t->f, "%.0f ms achieved (median; mean %.0f ms)", got, mean);
 	else
 		fprintf(t->f, "achieved unknown (no child sampled twice)");
 	if (r->has_end)

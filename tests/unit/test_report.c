@@ -274,7 +274,8 @@ static void test_json_exact_values(void **state)
 	assert_string_equal(field(doc, 101, "samples"), "1");
 	assert_string_equal(field(doc, 101, "few_samples"), "true");
 	assert_string_equal(field(doc, 100, "few_samples"), "false");
-	assert_non_null(strstr(doc, "\"interval_ms\": 100,\n    \"achieved_interval_ms\": null,\n"));
+	assert_non_null(strstr(doc, "\"interval_ms\": 100,\n    \"achieved_interval_ms\": null,\n"
+				    "    \"achieved_interval_mean_ms\": null,\n"));
 	assert_non_null(strstr(doc, "\"root_pid\": 100,"));
 	assert_non_null(strstr(doc, "\"samples\": 12,"));
 	free(doc);
@@ -510,7 +511,8 @@ static void test_few_samples_and_missing(void **state)
 	assert_string_equal(field(doc, 105, "samples"), "2");
 	assert_string_equal(field(doc, 105, "few_samples"), "false");
 	/* gaps between samples of one child: 100 and 104 ms (101); the median */
-	assert_non_null(strstr(doc, "\"achieved_interval_ms\": 102.000,\n"));
+	assert_non_null(strstr(doc, "\"achieved_interval_ms\": 102.000,\n"
+				    "    \"achieved_interval_mean_ms\": 102.000,\n"));
 	assert_non_null(strstr(doc, "    \"children\": 5,\n    \"children_measured\": 3,\n"
 				    "    \"children_without_fork_snapshot\": 1,\n"
 				    "    \"children_without_samples\": 1,\n"
@@ -519,8 +521,8 @@ static void test_few_samples_and_missing(void **state)
 				    "    \"child_copied_pages\": 170,\n"));
 	free(doc);
 	doc = render(cs_render_text);
-	assert_non_null(strstr(doc, "\nsampling: every 100 ms asked, 102 ms achieved (median), "
-				    "9 samples taking 0.0 ms of CPU\n"));
+	assert_non_null(strstr(doc, "\nsampling: every 100 ms asked, 102 ms achieved (median; "
+				    "mean 102 ms), 9 samples taking 0.0 ms of CPU\n"));
 	assert_non_null(strstr(doc, "\n       101       3.9 "));
 	assert_non_null(strstr(doc, "\n      102*       3.9         -          -         -         -"));
 	assert_non_null(strstr(doc, "\n      104*       3.9 "));
