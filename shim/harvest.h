@@ -50,7 +50,10 @@ typedef struct cs_harvest {
  * minflt/majflt go into the begin record. Cost on Linux 6.18, per GiB
  * resident: mincore 0.5 ms, pagemap entries 7.7 ms (skipped for large
  * anonymous mappings at the fork), the written set 0.4 ms, huge pages 0.8 ms;
- * arming (h->arm) adds about 8 ms. Returns 0 or -errno (the snapshot then has
+ * arming (h->arm) adds about 8 ms. From outside (proc_fd >= 0, where mincore
+ * cannot see) entries are read only from present or swapped pages on, found
+ * with PAGEMAP_SCAN when h->scan (docs/sampling.md): the same sets as reading
+ * every entry, which h->read_all forces. Returns 0 or -errno (the snapshot then has
  * no end record and readers ignore it). fork-child-safe; not reentrant (uses
  * h->scratch).
  */
