@@ -30,7 +30,8 @@
  * times, on the target's writable private mappings, as CPU time of this
  * thread (median of --reps, default 7):
  *   pread of every pagemap entry; PAGEMAP_SCAN of present|swapped pages;
- *   PAGEMAP_SCAN of written pages (the kernel's fast path); one sample
+ *   PAGEMAP_SCAN of written pages (the kernel's fast path); PAGEMAP_SCAN of
+ *   huge pages; one sample
  *   (cs_harvest_run as `cowscope run` calls it) reading every entry; the same
  *   reading entries only from present pages on.
  * One line each: "name ms ms_per_GiB_present entries".
@@ -235,7 +236,8 @@ static uint64_t step(const ctx_t *c, int which)
 	case 0: return read_all(c->pm_fd);
 	case 1: return scan_all(c->pm_fd, 0, PAGE_IS_PRESENT | PAGE_IS_SWAPPED);
 	case 2: return scan_all(c->pm_fd, PAGE_IS_WRITTEN, 0);
-	case 3: return sample(c->o, c->proc_fd, c->pm_fd, c->dirfd, 1);
+	case 3: return scan_all(c->pm_fd, PAGE_IS_HUGE, 0);
+	case 4: return sample(c->o, c->proc_fd, c->pm_fd, c->dirfd, 1);
 	default: return sample(c->o, c->proc_fd, c->pm_fd, c->dirfd, 0);
 	}
 }
@@ -244,12 +246,12 @@ static void measure(const ctx_t *c)
 {
 	static const char *const names[] = {
 		"pread of every pagemap entry", "PAGEMAP_SCAN present|swapped",
-		"PAGEMAP_SCAN written (fast path)", "sample, every entry read",
+		"PAGEMAP_SCAN written (fast path)", "PAGEMAP_SCAN huge", "sample, every entry read",
 		"sample, entries from present pages on",
 	};
 	uint64_t t[64], n = 0;
 
-	for (int which = 0; which < 5; which++) {
+	for (int which = 0; which < 6; which++) {
 		for (int r = 0; r < c->o->reps; r++) {
 			uint64_t t0 = cpu_ns();
 
