@@ -55,8 +55,9 @@ def check(cond, what):
 
 
 def totals_text(report):
-    """The text report's last block: the lines after its last blank line (the memory bill)."""
-    return report.rstrip("\n").split("\n\n")[-1]
+    """The memory bill: the unindented lines of the text report's last block (notes are indented)."""
+    block = report.rstrip("\n").split("\n\n")[-1]
+    return "\n".join(line for line in block.split("\n") if line and not line.startswith(" "))
 
 
 def main():
