@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* What the renderers share: totals over the children, the run's backend, number and text formats. */
+/* What the renderers share: totals and the memory bill, sampling figures, the backend, formats. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "figures.h"
 #include "render.h"
+#include "vec.h"
 
 static void add(int64_t *sum, int64_t v)
 {
@@ -40,10 +44,31 @@ void cs_totals_init(cs_totals_t *t)
 	t->page_size = CS_UNKNOWN;
 }
 
+size_t cs_samples(const cs_proc_t *p)
+{
+	return p->fig.shared_at_fork >= 0 ? p->fig.ntimeline : 0;
+}
+
+bool cs_few_samples(const cs_proc_t *p)
+{
+	return p->role == CS_ROLE_CHILD && cs_samples(p) < 2;
+}
+
+/* A fork snapshot and a snapshot after it: then child-new is known, whatever the backend. */
+static bool has_figures(const cs_proc_t *p)
+{
+	return p->fig.shared_at_fork >= 0 && p->fig.child_new >= 0;
+}
+
 void cs_totals_add(cs_totals_t *t, const cs_proc_t *p)
 {
 	t->children++;
-	if (p->fig.shared_at_fork >= 0)
+	t->few_samples += cs_few_samples(p);
+	if (p->fig.shared_at_fork < 0)
+		t->no_fork_snap++;
+	else if (!has_figures(p))
+		t->no_sample++;
+	else
 		add_child(t, p);
 }
 
@@ -64,6 +89,168 @@ void cs_totals_compute(const cs_model_t *m, cs_totals_t *t)
 		if (m->procs[i].role == CS_ROLE_CHILD)
 			cs_totals_add(t, &m->procs[i]);
 	cs_totals_finish(t);
+}
+
+/* Key that brings one parent's children together: its index, else its pid. */
+static uint64_t group_key(const cs_proc_t *p)
+{
+	if (p->parent >= 0)
+		return (uint64_t)p->parent;
+	return p->ppid >= 0 ? (1ull << 40) + (uint64_t)p->ppid : UINT64_MAX;
+}
+
+static int by_group(const void *a, const void *b, void *arg)
+{
+	const cs_proc_t *v = arg;
+	size_t i = *(const size_t *)a, k = *(const size_t *)b;
+	uint64_t x = group_key(&v[i]), y = group_key(&v[k]);
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return (i > k) - (i < k);
+}
+
+static void group_new(cs_bill_group_t *g, const cs_proc_t *p, size_t first)
+{
+	memset(g, 0, sizeof(*g));
+	g->parent = p->parent;
+	g->ppid = p->ppid;
+	g->first = first;
+	g->shared_at_fork = g->parent_unshared = CS_UNKNOWN;
+	cs_totals_init(&g->t);
+}
+
+/* Add a child: its shared set may be the largest, its parent-unshared too. */
+static void group_add(cs_bill_group_t *g, const cs_proc_t *p)
+{
+	const cs_figures_t *f = &p->fig;
+	bool first = g->t.measured == 0;
+
+	cs_totals_add(&g->t, p);
+	if (f->shared_at_fork > g->shared_at_fork) {
+		g->shared_at_fork = f->shared_at_fork;
+		g->shared_bytes = (double)f->shared_at_fork * p->page_size;
+	}
+	if (!has_figures(p))
+		return;
+	if (first)
+		g->backend = p->has_backend ? p->backend : cs_fork_snap(p)->backend;
+	if (f->parent_unshared < 0 || (!first && g->parent_unshared < 0)) {
+		g->parent_unshared = CS_UNKNOWN;
+	} else if (first || f->parent_unshared > g->parent_unshared) {
+		g->parent_unshared = f->parent_unshared;
+		g->punshared_bytes = (double)f->parent_unshared * p->page_size;
+	}
+}
+
+/* The grand total: each parent's shared memory and parent-unshared pages once. */
+static void bill_sum(cs_bill_t *b)
+{
+	bool any_shared = false, any_measured = false, unknown = false;
+
+	for (size_t i = 0; i < b->ngroups; i++) {
+		const cs_bill_group_t *g = &b->groups[i];
+
+		if (g->shared_at_fork >= 0) {
+			any_shared = true;
+			b->shared_at_fork += g->shared_at_fork;
+			b->shared_bytes += g->shared_bytes;
+		}
+		if (!g->t.measured)
+			continue;
+		any_measured = true;
+		unknown |= g->parent_unshared < 0;
+		b->parent_unshared += g->parent_unshared < 0 ? 0 : g->parent_unshared;
+		b->punshared_bytes += g->punshared_bytes;
+	}
+	if (!any_shared)
+		b->shared_at_fork = CS_UNKNOWN;
+	if (!any_measured || unknown)
+		b->parent_unshared = CS_UNKNOWN;
+}
+
+int cs_bill_compute(const cs_model_t *m, cs_bill_t *b)
+{
+	size_t n = 0;
+
+	memset(b, 0, sizeof(*b));
+	cs_totals_compute(m, &b->t);
+	b->kids = malloc((m->nprocs + 1) * sizeof(*b->kids));
+	b->groups = malloc((m->nprocs + 1) * sizeof(*b->groups));
+	if (!b->kids || !b->groups) {
+		cs_bill_free(b);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].role == CS_ROLE_CHILD)
+			b->kids[n++] = i;
+	qsort_r(b->kids, n, sizeof(*b->kids), by_group, m->procs);
+	for (size_t i = 0; i < n; i++) {
+		const cs_proc_t *p = &m->procs[b->kids[i]];
+
+		if (i == 0 || group_key(p) != group_key(&m->procs[b->kids[i - 1]]))
+			group_new(&b->groups[b->ngroups++], p, i);
+		group_add(&b->groups[b->ngroups - 1], p);
+	}
+	for (size_t i = 0; i < b->ngroups; i++)
+		cs_totals_finish(&b->groups[i].t);
+	bill_sum(b);
+	return 0;
+}
+
+void cs_bill_free(cs_bill_t *b)
+{
+	free(b->groups);
+	free(b->kids);
+	b->groups = NULL;
+	b->kids = NULL;
+	b->ngroups = 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Gaps between consecutive outside samples of p, in ms, appended to *v. */
+static int sample_gaps(const cs_proc_t *p, double **v, size_t *n, size_t *cap)
+{
+	const cs_snap_t *prev = NULL;
+
+	for (size_t i = 0; i < p->nsnaps; i++) {
+		const cs_snap_t *s = &p->snaps[i];
+
+		if (!s->from_samples || s->reason != CS_SNAP_SAMPLE)
+			continue;
+		if (prev && CS_VEC_GROW(*v, *n, *cap))
+			return -ENOMEM;
+		if (prev)
+			(*v)[(*n)++] = (double)(s->t_ns - prev->t_ns) / 1e6;
+		prev = s;
+	}
+	return 0;
+}
+
+double cs_achieved_interval_ms(const cs_model_t *m, double *mean_ms)
+{
+	double *v = NULL, med = NAN, sum = 0;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < m->nprocs && !err; i++)
+		err = sample_gaps(&m->procs[i], &v, &n, &cap);
+	if (!err && n) {
+		qsort(v, n, sizeof(*v), cmp_double);
+		med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+		for (size_t i = 0; i < n; i++)
+			sum += v[i];
+	}
+	if (mean_ms)
+		*mean_ms = !err && n ? sum / (double)n : NAN;
+	free(v);
+	return med;
 }
 
 long cs_run_backend_proc(const cs_model_t *m)

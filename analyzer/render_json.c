@@ -54,6 +54,7 @@ static void run_obj(cs_json_t *j, const cs_model_t *m)
 	const cs_runinfo_t *r = &m->run;
 	const cs_proc_t *root = m->root >= 0 ? &m->procs[m->root] : NULL;
 	long b = cs_run_backend_proc(m);
+	double mean;
 
 	cs_json_obj(j, "run");
 	cs_json_str(j, "dir", m->absdir);
@@ -67,6 +68,8 @@ static void run_obj(cs_json_t *j, const cs_model_t *m)
 	str_or_null(j, "backend_requested", r->has_run,
 		    r->backend == CS_BACKEND_NONE ? "auto" : cs_backend_name(r->backend));
 	cs_json_opt(j, "interval_ms", r->has_run ? (int64_t)r->interval_ms : CS_UNKNOWN);
+	cs_json_num(j, "achieved_interval_ms", cs_achieved_interval_ms(m, &mean), 3);
+	cs_json_num(j, "achieved_interval_mean_ms", mean, 3);
 	cs_json_opt(j, "linger_ms", r->has_run ? (int64_t)r->linger_ms : CS_UNKNOWN);
 	run_status(j, r);
 	cs_json_end_obj(j);
@@ -280,6 +283,8 @@ static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 		cs_json_str(j, "phase", m->phases[p->phase]);
 	figures(j, &p->fig);
 	working(j, &p->fig);
+	cs_json_int(j, "samples", (int64_t)cs_samples(p));
+	cs_json_bool(j, "few_samples", cs_few_samples(p));
 	lists(j, m, p);
 	cs_json_end_obj(j);
 }
@@ -344,27 +349,69 @@ static void end_totals(cs_json_t *j, const cs_model_t *m)
 	cs_json_end_obj(j);
 }
 
-static void totals(cs_json_t *j, const cs_model_t *m)
+/* One parent's children: its shared memory once, their copies summed. */
+static void bill_group(cs_json_t *j, const cs_model_t *m, const cs_bill_t *b,
+		       const cs_bill_group_t *g)
 {
-	cs_totals_t t;
+	const cs_proc_t *parent = g->parent >= 0 ? &m->procs[g->parent] : NULL;
 
-	cs_totals_compute(m, &t);
-	cs_json_obj(j, "totals");
-	cs_json_int(j, "children", (int64_t)t.children);
-	cs_json_int(j, "children_measured", (int64_t)t.measured);
-	cs_json_opt(j, "shared_at_fork_pages", t.shared_at_fork);
-	cs_json_opt(j, "child_copied_pages", t.child_copied);
-	cs_json_opt(j, "parent_unshared_pages", t.parent_unshared);
-	cs_json_opt(j, "unshared_pages", t.unshared);
-	cs_json_opt(j, "child_new_pages", t.child_new);
-	cs_json_num(j, "share_retained", t.share_retained, 6);
-	cs_json_opt(j, "page_size", t.page_size);
+	cs_json_obj(j, NULL);
+	cs_json_opt(j, "parent_pid", g->ppid);
+	cmdline(j, "command", parent ? parent->cmdline : NULL, parent ? parent->cmdline_len : 0);
+	cs_json_arr(j, "children");
+	for (size_t k = 0; k < g->t.children; k++)
+		cs_json_int(j, NULL, m->procs[b->kids[g->first + k]].pid);
+	cs_json_end_arr(j);
+	cs_json_int(j, "children_measured", (int64_t)g->t.measured);
+	cs_json_opt(j, "shared_at_fork_pages", g->shared_at_fork);
+	cs_json_opt(j, "child_copied_pages_sum", g->t.child_copied);
+	cs_json_opt(j, "parent_unshared_pages", g->parent_unshared);
+	cs_json_opt(j, "unshared_pages_sum", g->t.unshared);
+	cs_json_opt(j, "child_new_pages_sum", g->t.child_new);
+	cs_json_num(j, "share_retained", g->t.share_retained, 6);
 	cs_json_end_obj(j);
+}
+
+/*
+ * The totals: the memory bill (shared memory and parent-unshared pages once
+ * per parent; the children's copies, new pages and unshared pages summed) and
+ * its groups, one per parent.
+ */
+static int totals(cs_json_t *j, const cs_model_t *m)
+{
+	cs_bill_t b;
+	const cs_totals_t *t = &b.t;
+	int err = cs_bill_compute(m, &b);
+
+	if (err)
+		return err;
+	cs_json_obj(j, "totals");
+	cs_json_int(j, "children", (int64_t)t->children);
+	cs_json_int(j, "children_measured", (int64_t)t->measured);
+	cs_json_int(j, "children_without_fork_snapshot", (int64_t)t->no_fork_snap);
+	cs_json_int(j, "children_without_samples", (int64_t)t->no_sample);
+	cs_json_int(j, "children_few_samples", (int64_t)t->few_samples);
+	cs_json_opt(j, "shared_at_fork_pages", b.shared_at_fork);
+	cs_json_opt(j, "child_copied_pages", t->child_copied);
+	cs_json_opt(j, "private_copies_pages", t->child_copied);
+	cs_json_opt(j, "parent_unshared_pages", b.parent_unshared);
+	cs_json_opt(j, "unshared_pages", t->unshared);
+	cs_json_opt(j, "child_new_pages", t->child_new);
+	cs_json_num(j, "share_retained", t->share_retained, 6);
+	cs_json_opt(j, "page_size", t->page_size);
+	cs_json_arr(j, "groups");
+	for (size_t i = 0; i < b.ngroups; i++)
+		bill_group(j, m, &b, &b.groups[i]);
+	cs_json_end_arr(j);
+	cs_json_end_obj(j);
+	cs_bill_free(&b);
+	return 0;
 }
 
 int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 {
 	cs_json_t j;
+	int err;
 
 	cs_json_init(&j, f);
 	cs_json_obj(&j, NULL);
@@ -379,7 +426,7 @@ int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	if (m->v12)
 		phases(&j, m);
 	end_totals(&j, m);
-	totals(&j, m);
+	err = totals(&j, m);
 	cs_json_end_obj(&j);
-	return cs_json_finish(&j);
+	return err ? err : cs_json_finish(&j);
 }

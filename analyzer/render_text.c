@@ -114,19 +114,27 @@ static void backend(text_t *t)
 	}
 }
 
+/* Asked, achieved (the median time between two samples of one child), how many, their CPU time. */
 static void sampling(text_t *t)
 {
 	const cs_runinfo_t *r = &t->m->run;
+	double mean, got = cs_achieved_interval_ms(t->m, &mean);
 
 	if (!r->has_run)
 		return;
-	if (!r->interval_ms)
+	if (!r->interval_ms) {
 		fprintf(t->f, "sampling: off\n");
-	else if (r->has_end)
-		fprintf(t->f, "sampling: every %u ms, %" PRIu64 " samples taking %.1f ms\n",
-			(unsigned)r->interval_ms, r->samples, (double)r->sample_ns / 1e6);
+		return;
+	}
+	fprintf(t->f, "sampling: every %u ms asked, ", (unsigned)r->interval_ms);
+	if (got == got)
+		fprintf(t->f, "%.0f ms achieved (median; mean %.0f ms)", got, mean);
 	else
-		fprintf(t->f, "sampling: every %u ms\n", (unsigned)r->interval_ms);
+		fprintf(t->f, "achieved unknown (no child sampled twice)");
+	if (r->has_end)
+		fprintf(t->f, ", %" PRIu64 " samples taking %.1f ms of CPU", r->samples,
+			(double)r->sample_ns / 1e6);
+	fputc('\n', t->f);
 }
 
 static void tree_line(text_t *t, const cs_proc_t *p, size_t depth)
@@ -218,6 +226,8 @@ static void child_row(text_t *t, const cs_proc_t *p)
 	uint32_t ps = p->page_size;
 
 	snprintf(id, sizeof(id), p->gen ? "%u.%u" : "%u", (unsigned)p->pid, (unsigned)p->gen);
+	if (cs_few_samples(p))
+		strcat(id, "*"); /* footnote: fewer than 2 samples after the fork */
 	if (f->share_retained == f->share_retained)
 		snprintf(e, sizeof(e), "%.1f%%", 100.0 * f->share_retained);
 	else
@@ -235,7 +245,7 @@ static void child_row(text_t *t, const cs_proc_t *p)
 static void children(text_t *t)
 {
 	const cs_model_t *m = t->m;
-	bool any = false;
+	bool any = false, few = false;
 
 	for (size_t i = 0; i < m->nprocs; i++) {
 		if (m->procs[i].role != CS_ROLE_CHILD)
@@ -245,8 +255,12 @@ static void children(text_t *t)
 				" %10s  %s\n", "PID", "SHARED", "COPIED", "P-UNSHARED", "RETAINED",
 				"NEW", "MINFLT", "ENDED");
 		any = true;
+		few |= cs_few_samples(&m->procs[i]);
 		child_row(t, &m->procs[i]);
 	}
+	if (few)
+		fprintf(t->f, "  * fewer than 2 samples after the fork (outside samples and its own "
+			"snapshots): its figures rest on one point in time, or on none\n");
 }
 
 /* "X MiB copied, Y MiB unshared", or the unshared part alone when the split is unknown. */
@@ -428,30 +442,130 @@ static void notes(text_t *t)
 			m->run.still_running == 1 ? " was" : "es were");
 }
 
-static void totals_line(text_t *t)
+static const char *plural(size_t n, const char *one, const char *many)
 {
-	cs_totals_t s;
-	char a[16], b[16], c[16], pct[16];
+	return n == 1 ? one : many;
+}
 
-	cs_totals_compute(t->m, &s);
-	fprintf(t->f, "%zu %s: ", s.children, s.children == 1 ? "child" : "children");
-	if (!s.measured) {
-		fprintf(t->f, "no figures (no fork snapshot)\n");
+/* "pid 100 (server --preload)", or "pid 100" for a parent that left no trace. */
+static char *parent_name(text_t *t, const cs_bill_group_t *g, char *buf, size_t size)
+{
+	char cmd[160];
+	int n = g->ppid >= 0 ? snprintf(buf, size, "pid %lld", (long long)g->ppid)
+			     : snprintf(buf, size, "an unknown parent");
+
+	if (g->parent >= 0 && t->m->procs[g->parent].cmdline && n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, " (%s)",
+			 cmd_of(&t->m->procs[g->parent], cmd, sizeof(cmd)));
+	return buf;
+}
+
+/* Percent of a over b, or 0 when b is 0. */
+static char *pct_of(double a, double b, char *buf)
+{
+	return cs_fmt_pct(b > 0 ? 100.0 * a / b : 0, buf, 16);
+}
+
+/* Percent of what each child shared that x is, on average: "12.5% of what each shared, ...". */
+static void pct_each(text_t *t, const cs_totals_t *s, double x)
+{
+	char pct[16];
+
+	fprintf(t->f, "%s%% of what %s", pct_of(x, s->shared_bytes, pct),
+		s->measured == 1 ? "it shared" : "each shared, on average");
+}
+
+/* What the measured children of g hold: private copies, or unshared pages if not split. */
+static void group_copies(text_t *t, const cs_bill_group_t *g)
+{
+	const cs_totals_t *s = &g->t;
+	char a[16], them[48];
+
+	if (s->measured < s->children)
+		snprintf(them, sizeof(them), "the %zu with figures", s->measured);
+	else
+		snprintf(them, sizeof(them), "%s", plural(s->children, "it", "they"));
+	if (s->child_copied >= 0) {
+		fprintf(t->f, "; %s %s %s MiB of private copies (", them,
+			plural(s->measured, "holds", "hold"), cs_fmt_mib(s->copied_bytes, a, 16));
+		pct_each(t, s, s->copied_bytes);
+		fputc(')', t->f);
 		return;
 	}
-	cs_fmt_mib(s.shared_bytes, a, sizeof(a));
-	if (s.child_copied >= 0 && s.parent_unshared >= 0)
-		fprintf(t->f, "%s MiB shared at fork, %s MiB copied (%s%%), %s MiB unshared by the "
-			"parent\n", a, cs_fmt_mib(s.copied_bytes, b, 16), cs_fmt_pct(s.shared_bytes > 0
-			? 100.0 * s.copied_bytes / s.shared_bytes : 0, pct, 16),
-			cs_fmt_mib(s.punshared_bytes, c, 16));
-	else
-		fprintf(t->f, "%s MiB shared at fork, %s MiB unshared (%s%%); the backend cannot "
-			"tell child copies from parent writes\n", a, s.unshared < 0 ? "?" :
-			cs_fmt_mib(s.unshared_bytes, b, 16), cs_fmt_pct(s.shared_bytes > 0 ? 100.0 *
-			s.unshared_bytes / s.shared_bytes : 0, pct, 16));
-	if (s.measured < s.children)
-		fprintf(t->f, "  (%zu of them without figures: see above)\n", s.children - s.measured);
+	fprintf(t->f, "; %s MiB unshared in %s (", cs_fmt_mib(s->unshared_bytes, a, 16),
+		s->measured < s->children ? them : plural(s->children, "it", "them"));
+	pct_each(t, s, s->unshared_bytes);
+	fprintf(t->f, "; the %s backend cannot tell the children's copies from the parent's writes)",
+		cs_backend_name(g->backend));
+}
+
+/* One parent: its shared memory once, what its children copied, what it unshared itself. */
+static void group_line(text_t *t, const cs_bill_group_t *g)
+{
+	const cs_totals_t *s = &g->t;
+	char who[200], a[16];
+
+	fprintf(t->f, "%s: %zu %s ", parent_name(t, g, who, sizeof(who)), s->children,
+		plural(s->children, "child", "children"));
+	if (g->shared_at_fork < 0) {
+		fprintf(t->f, "without figures\n");
+		return;
+	}
+	fprintf(t->f, "%s %s MiB from it", plural(s->children, "shares", "share"),
+		cs_fmt_mib(g->shared_bytes, a, sizeof(a)));
+	if (s->measured)
+		group_copies(t, g);
+	if (s->measured && g->parent_unshared >= 0)
+		fprintf(t->f, "; the parent unshared %s MiB", cs_fmt_mib(g->punshared_bytes, a, 16));
+	fputc('\n', t->f);
+}
+
+/* Over every parent: shared memory counted once per parent, copies summed. */
+static void grand_total(text_t *t, const cs_bill_t *b)
+{
+	char a[16], c[16], p[16];
+
+	fprintf(t->f, "all %zu parents: %s MiB shared at fork (each parent's once)", b->ngroups,
+		b->shared_at_fork >= 0 ? cs_fmt_mib(b->shared_bytes, a, 16) : "?");
+	if (b->t.measured && b->t.child_copied >= 0)
+		fprintf(t->f, ", %s MiB of private copies in %zu %s", cs_fmt_mib(b->t.copied_bytes, c, 16),
+			b->t.measured, plural(b->t.measured, "child", "children"));
+	else if (b->t.measured && b->t.unshared >= 0)
+		fprintf(t->f, ", %s MiB unshared in %zu %s", cs_fmt_mib(b->t.unshared_bytes, c, 16),
+			b->t.measured, plural(b->t.measured, "child", "children"));
+	if (b->parent_unshared >= 0)
+		fprintf(t->f, ", %s MiB unshared by the parents", cs_fmt_mib(b->punshared_bytes, p, 16));
+	fputc('\n', t->f);
+}
+
+/* Children without figures, and why: never the backend's fault. */
+static void missing(text_t *t, const cs_totals_t *s)
+{
+	if (s->no_sample)
+		fprintf(t->f, "%zu %s before any sample: no figures\n", s->no_sample,
+			plural(s->no_sample, "child ended", "children ended"));
+	if (s->no_fork_snap)
+		fprintf(t->f, "%zu %s no fork snapshot: no figures\n", s->no_fork_snap,
+			plural(s->no_fork_snap, "child has", "children have"));
+}
+
+/* The memory bill: a line per parent, the grand total over parents, what is missing. */
+static int totals_line(text_t *t)
+{
+	cs_bill_t b;
+	int err = cs_bill_compute(t->m, &b);
+
+	if (err)
+		return err;
+	if (!b.ngroups)
+		fprintf(t->f, "no forked children\n");
+	for (size_t i = 0; i < b.ngroups; i++)
+		group_line(t, &b.groups[i]);
+	if (b.ngroups > 1)
+		grand_total(t, &b);
+	missing(t, &b.t);
+	cs_bill_free(&b);
+	return 0;
 }
 
 /* The totals after the children's teardowns, when some child went on after its working snapshot. */
@@ -491,7 +605,8 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 		err = cs_render_text_sites(f, m, o);
 	notes(&t);
 	shim_line(&t);
-	totals_line(&t);
+	if (!err)
+		err = totals_line(&t);
 	teardown_totals(&t);
 	if (!err && ferror(f))
 		err = -EIO;

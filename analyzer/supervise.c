@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,7 +19,10 @@
 #include "vec.h"
 
 #define SCAN_MAX_RECORDS 100000  /* per file per tick: bounded work on a huge file */
-#define SAMPLE_SHARE 50          /* sampling gets at most 1/50 (2%) of wall time */
+#define SAMPLE_SHARE 50          /* sampling gets 1/50 (2%) of one CPU, over time */
+#define SAMPLE_BURST_NS (50u * 1000000u) /* the CPU it may spend ahead: 2% of 2.5 s */
+#define PENDING_POLL_NS (5u * 1000000u)  /* a new child's file is read this often... */
+#define PENDING_MAX_NS (2000u * 1000000u) /* ...for this long, until its fork snapshot is whole */
 #define DESC_MAX 1000000         /* descendants counted at most */
 
 struct cs_seen {
@@ -37,6 +41,10 @@ struct cs_seen {
 	bool identity_known;
 	unsigned long long starttime; /* /proc/PID/stat field 22, once checked */
 	cs_sampler_t *sampler;
+	uint64_t seen_ns;       /* when its file was first seen */
+	uint64_t due_ns;        /* its next sample is due (0: at once) */
+	uint64_t cost_ns;       /* CPU time its last sample took */
+	uint32_t nsamples;
 };
 
 uint64_t cs_now_ns(void)
@@ -377,6 +385,8 @@ static void visit(cs_sup_t *s, const char *name)
 
 	if (!parse_name(name, &pid, &gen) || !(e = seen_get(s, pid, gen)))
 		return;
+	if (!e->seen_ns)
+		e->seen_ns = cs_now_ns();
 	supersede(s, e);
 	if (e->done)
 		return;
@@ -402,33 +412,210 @@ static void discover(cs_sup_t *s)
 	closedir(dir);
 }
 
+/* A new child's file: its fork snapshot is not whole yet, and it was first seen recently. */
+static bool pending(const cs_seen_t *e, uint64_t now)
+{
+	return !e->done && !e->sampler && now - e->seen_ns < PENDING_MAX_NS;
+}
+
+static bool any_pending(const cs_sup_t *s, uint64_t now)
+{
+	for (size_t i = 0; i < s->nseen; i++)
+		if (pending(&s->seen[i], now))
+			return true;
+	return false;
+}
+
+/* Read the pending files again: a child is sampled as soon as its fork snapshot is whole. */
+static void poll_pending(cs_sup_t *s, uint64_t now)
+{
+	char name[48];
+
+	for (size_t i = 0; i < s->nseen; i++) {
+		if (!pending(&s->seen[i], now))
+			continue;
+		snprintf(name, sizeof(name), "%u.%u%s", (unsigned)s->seen[i].pid,
+			 (unsigned)s->seen[i].gen, CS_TRACE_SUFFIX);
+		visit(s, name); /* an existing entry: s->seen does not move */
+	}
+}
+
+/* inotify on the run directory for new files; -1 without (new files wait for discovery). */
+static int watch_dir(int dirfd)
+{
+	char path[48];
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
+	if (fd >= 0 && inotify_add_watch(fd, path, IN_CREATE) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Visit the files inotify reports as created; an overflow means: discover now. */
+static void read_created(cs_sup_t *s)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+
+	while ((n = read(s->inofd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				s->next_discover_ns = 0;
+			else if (ev->len)
+				visit(s, ev->name);
+		}
+	}
+	s->wake_ns = 0; /* a new child may be ready for its first sample */
+}
+
+/* CPU time of this thread (the supervisor has one), the kernel's share included. */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* 2% of the wall time since the last refill joins the budget, up to the burst. */
+static void refill(cs_sup_t *s, uint64_t now)
+{
+	int64_t t = s->tokens_ns + (int64_t)((now - s->refill_ns) / SAMPLE_SHARE);
+
+	s->refill_ns = now;
+	s->tokens_ns = t > (int64_t)SAMPLE_BURST_NS ? (int64_t)SAMPLE_BURST_NS : t;
+}
+
 static void sample_one(cs_sup_t *s, cs_seen_t *e)
 {
-	uint64_t cost = 0;
+	uint64_t start = cs_now_ns(), t0 = cpu_ns(), cost;
+	int err = same_process(e) ? cs_sampler_take(e->sampler, NULL) : -ESRCH;
 
-	if (!same_process(e)) {
-		finish(e);
-		return;
-	}
-	if (cs_sampler_take(e->sampler, &cost)) {
+	cost = cpu_ns() - t0;
+	s->tokens_ns -= (int64_t)cost;
+	s->sample_ns += cost;
+	if (err) {
 		finish(e); /* -ESRCH: it exited; anything else: stop trying */
 		return;
 	}
+	e->cost_ns = cost;
+	e->nsamples++;
+	e->due_ns = start + (uint64_t)s->interval_ms * 1000000u;
 	s->samples++;
 }
 
-/* One sampling round; returns the wall time it took. */
-static uint64_t tick(cs_sup_t *s)
+/* Fewest samples first, then the longest overdue. */
+static int by_priority(const void *a, const void *b, void *arg)
 {
-	uint64_t t0 = cs_now_ns(), cost;
+	const cs_seen_t *v = arg, *x = &v[*(const size_t *)a], *y = &v[*(const size_t *)b];
 
-	discover(s);
+	if (x->nsamples != y->nsamples)
+		return x->nsamples < y->nsamples ? -1 : 1;
+	return (x->due_ns > y->due_ns) - (x->due_ns < y->due_ns);
+}
+
+/* Indexes of the children due for a sample at now, in the order they get the budget. */
+static size_t *due_list(const cs_sup_t *s, uint64_t now, size_t *n)
+{
+	size_t *v = malloc((s->nseen + 1) * sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; v && i < s->nseen; i++)
+		if (s->seen[i].sampler && s->seen[i].due_ns <= now)
+			v[(*n)++] = i;
+	if (v && *n > 1)
+		qsort_r(v, *n, sizeof(*v), by_priority, s->seen);
+	return v;
+}
+
+/* The budget a sample of e needs: any for a first one, else what its last one cost (<= burst). */
+static int64_t need_ns(const cs_seen_t *e)
+{
+	if (!e->nsamples)
+		return 1;
+	return e->cost_ns < SAMPLE_BURST_NS ? (int64_t)e->cost_ns : (int64_t)SAMPLE_BURST_NS;
+}
+
+/*
+ * Sample the children that are due, fewest samples first, while the budget
+ * covers them. Returns when the budget will cover the first one left waiting,
+ * or UINT64_MAX if none waits.
+ */
+static uint64_t sample_due(cs_sup_t *s, uint64_t now)
+{
+	size_t n, i, *v = due_list(s, now, &n);
+	int64_t need = 0;
+
+	refill(s, now);
+	for (i = 0; v && i < n; i++) {
+		need = need_ns(&s->seen[v[i]]);
+		if (s->tokens_ns < need)
+			break;
+		sample_one(s, &s->seen[v[i]]);
+	}
+	free(v);
+	if (!v || i == n)
+		return UINT64_MAX;
+	return cs_now_ns() + (uint64_t)(need - s->tokens_ns) * SAMPLE_SHARE;
+}
+
+/* The earliest due sample, not before the budget allows one (budget_ns). */
+static uint64_t next_due(const cs_sup_t *s, uint64_t budget_ns)
+{
+	uint64_t t = UINT64_MAX;
+
 	for (size_t i = 0; i < s->nseen; i++)
-		if (s->seen[i].sampler)
-			sample_one(s, &s->seen[i]);
-	cost = cs_now_ns() - t0;
-	s->sample_ns += cost;
-	return cost;
+		if (s->seen[i].sampler && s->seen[i].due_ns < t)
+			t = s->seen[i].due_ns;
+	return t != UINT64_MAX && budget_ns != UINT64_MAX && t < budget_ns ? budget_ns : t;
+}
+
+/* Discovery when due (else the pending files), the due samples; sets when to come back. */
+static void sampling_round(cs_sup_t *s)
+{
+	uint64_t now = cs_now_ns(), budget;
+
+	if (now >= s->next_discover_ns) {
+		discover(s);
+		s->next_discover_ns = now + (uint64_t)s->interval_ms * 1000000u;
+	} else {
+		poll_pending(s, now);
+	}
+	budget = sample_due(s, cs_now_ns());
+	s->wake_ns = next_due(s, budget);
+	if (s->next_discover_ns < s->wake_ns)
+		s->wake_ns = s->next_discover_ns;
+	now = cs_now_ns();
+	if (any_pending(s, now) && now + PENDING_POLL_NS < s->wake_ns)
+		s->wake_ns = now + PENDING_POLL_NS;
+}
+
+static void sampling_init(cs_sup_t *s)
+{
+	uint64_t now = cs_now_ns();
+
+	s->inofd = s->interval_ms ? watch_dir(s->dirfd) : -1;
+	s->tokens_ns = SAMPLE_BURST_NS;
+	s->refill_ns = now;
+	s->next_discover_ns = now;
+	s->wake_ns = now;
+}
+
+static void sampling_end(cs_sup_t *s)
+{
+	for (size_t i = 0; i < s->nseen; i++)
+		close_sampler(&s->seen[i]);
+	free(s->seen);
+	s->seen = NULL;
+	s->nseen = s->capseen = 0;
+	if (s->inofd >= 0)
+		close(s->inofd);
+	s->inofd = -1;
 }
 
 /* Children of every thread of pid, appended to *v. */
@@ -476,13 +663,18 @@ static uint32_t count_descendants(const cs_sup_t *s)
 	return count;
 }
 
-/* Sleep until a signal arrives or timeout_ms passes (-1: no timeout). */
+/* Sleep until a signal or a new file arrives, or timeout_ms passes (-1: no timeout). */
 static void wait_event(cs_sup_t *s, int timeout_ms)
 {
-	struct pollfd p = { .fd = s->sigfd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = s->sigfd, .events = POLLIN },
+			       { .fd = s->inofd, .events = POLLIN } };
 
-	if (poll(&p, 1, timeout_ms) > 0)
+	if (poll(p, s->inofd >= 0 ? 2 : 1, timeout_ms) <= 0)
+		return;
+	if (p[0].revents)
 		forward_signals(s);
+	if (s->inofd >= 0 && p[1].revents)
+		read_created(s);
 }
 
 static int ms_until(uint64_t now, uint64_t t)
@@ -492,11 +684,11 @@ static int ms_until(uint64_t now, uint64_t t)
 	return ms > 3600000 ? 3600000 : (int)ms;
 }
 
-/* How long to sleep: until the next sample or the linger deadline. */
-static int next_timeout(const cs_sup_t *s, uint64_t next_sample)
+/* How long to sleep: until sampling has work again, or the linger deadline. */
+static int next_timeout(const cs_sup_t *s)
 {
 	uint64_t now = cs_now_ns();
-	int t = s->interval_ms ? ms_until(now, next_sample) : -1;
+	int t = s->interval_ms ? ms_until(now, s->wake_ns) : -1;
 	int d = s->root_done ? ms_until(now, s->deadline_ns) : -1;
 
 	if (t < 0 || (d >= 0 && d < t))
@@ -506,10 +698,9 @@ static int next_timeout(const cs_sup_t *s, uint64_t next_sample)
 
 int cs_supervise(cs_sup_t *s)
 {
-	uint64_t interval_ns = (uint64_t)s->interval_ms * 1000000u, next = cs_now_ns() + interval_ns;
-	uint64_t cost;
 	int err;
 
+	sampling_init(s);
 	for (;;) {
 		err = reap(s);
 		if (err || (s->root_done && s->no_children))
@@ -518,17 +709,10 @@ int cs_supervise(cs_sup_t *s)
 			s->still_running = count_descendants(s);
 			break;
 		}
-		if (s->interval_ms && cs_now_ns() >= next) {
-			cost = tick(s); /* stretch the pause so sampling stays <= 1/50 of the time */
-			next = cs_now_ns() + (cost * (SAMPLE_SHARE - 1) > interval_ns
-						      ? cost * (SAMPLE_SHARE - 1) : interval_ns);
-		}
-		wait_event(s, next_timeout(s, next));
+		if (s->interval_ms && cs_now_ns() >= s->wake_ns)
+			sampling_round(s);
+		wait_event(s, next_timeout(s));
 	}
-	for (size_t i = 0; i < s->nseen; i++)
-		close_sampler(&s->seen[i]);
-	free(s->seen);
-	s->seen = NULL;
-	s->nseen = s->capseen = 0;
+	sampling_end(s);
 	return err;
 }

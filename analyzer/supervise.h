@@ -23,23 +23,35 @@ typedef struct cs_sup {
 	int root_status;     /* wait status of CMD */
 	uint32_t still_running;
 	uint64_t samples;
-	uint64_t sample_ns;
+	uint64_t sample_ns;  /* CPU time the samples took (this process's, kernel included) */
 	bool write_failed;   /* a run.cst record could not be written */
 	/* internal */
 	cs_seen_t *seen;
 	size_t nseen, capseen;
 	uint64_t deadline_ns;
 	bool no_children;
+	int inofd;           /* inotify on the run directory (new files), or -1 */
+	int64_t tokens_ns;   /* CPU time sampling may spend now; negative: in debt */
+	uint64_t refill_ns;  /* when tokens were last added */
+	uint64_t next_discover_ns;
+	uint64_t wake_ns;    /* the sampler's next reason to wake up */
 } cs_sup_t;
 
 /*
  * Run the supervision loop until CMD has been reaped and no descendant is
  * left (this process must be a child subreaper), or until linger_ms after CMD
  * ended. Every reaped pid gets a CS_REC_CHILD_EXIT in run.cst; SIGTERM and
- * SIGHUP are forwarded to CMD; every interval_ms each live forked child is
- * sampled (its pid's identity checked first), stretching the interval so that
- * sampling stays within about 2% of wall time. Returns 0 or -errno of a
- * failed wait; s's results are filled either way. Frees its samplers.
+ * SIGHUP are forwarded to CMD.
+ *
+ * Sampling (interval_ms > 0, docs/sampling.md): each forked child is sampled
+ * as soon as its fork snapshot is whole (a new process file is noticed through
+ * inotify, then read every 5 ms until then), and again interval_ms after each
+ * sample began (its pid's identity checked first). The CPU time samples take
+ * is budgeted: 2% of wall time accrues, up to 50 ms ahead; a round stops when
+ * the budget is spent, and whoever has the fewest samples goes first, so a
+ * short-lived child gets its first sample before a long-lived one its next.
+ * Returns 0 or -errno of a failed wait; s's results are filled either way.
+ * Frees its samplers and closes what it opened.
  */
 int cs_supervise(cs_sup_t *s);
 

@@ -145,6 +145,53 @@ static int pfn_add(cs_harvest_t *h, pfn_builder_t *b, uint64_t page, uint64_t pf
 	return 0;
 }
 
+/* What decides the sets of a raw entry: private (present set), exclusive, soft-dirty. */
+#define RF_PRIVATE 1u
+#define RF_EXCL 2u
+#define RF_SD 4u
+
+static unsigned raw_flags(uint64_t e, int want_sd)
+{
+	if (!cs_pm_private(e))
+		return 0;
+	return RF_PRIVATE | ((e & CS_PM_EXCLUSIVE) ? RF_EXCL : 0) |
+	       ((want_sd && (e & CS_PM_SOFT_DIRTY)) ? RF_SD : 0);
+}
+
+/* n pages from p that share the flags f, into the sets at once. */
+static int add_run(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n, unsigned f)
+{
+	int r = 0;
+
+	if (f & RF_PRIVATE)
+		r = set_add(h, m, CS_SET_PRESENT, p, n);
+	if (r == 0 && (f & RF_EXCL))
+		r = set_add(h, m, CS_SET_EXCL, p, n);
+	if (r == 0 && (f & RF_SD))
+		r = set_add(h, m, CS_SET_WRITTEN, p, n);
+	return r;
+}
+
+/* The k entries in m->raw, from page first: a run of equal flags at a time, frames one by one. */
+static int feed_raw(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t k, int want_sd)
+{
+	unsigned f = raw_flags(m->raw[0], want_sd), g;
+	uint64_t start = 0;
+	int r = 0;
+
+	for (uint64_t i = 0; i < k && r == 0; i++) {
+		if (h->backend == CS_BACKEND_PFN && (f & RF_PRIVATE))
+			r = pfn_add(h, &m->pfn, first + i, cs_pm_pfn(m->raw[i]));
+		g = i + 1 < k ? raw_flags(m->raw[i + 1], want_sd) : ~0u;
+		if (g == f || r < 0)
+			continue;
+		r = add_run(h, m, first + start, i + 1 - start, f);
+		start = i + 1;
+		f = g;
+	}
+	return r;
+}
+
 /* Read raw pagemap entries for [first, first + n) and feed them to the sets. */
 static int raw_pages(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t n)
 {
@@ -152,24 +199,13 @@ static int raw_pages(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t
 	int r = 0;
 
 	while (n > 0 && r == 0) {
-		uint64_t k = n < RAW_ENTRIES ? n : RAW_ENTRIES, i;
+		uint64_t k = n < RAW_ENTRIES ? n : RAW_ENTRIES;
 		long got = cs_prim_pread(h->pagemap_fd, m->raw, k * 8, first * 8);
 
 		if (got != (long)(k * 8))
 			return got < 0 ? (int)got : -EIO;
-		for (i = 0; i < k && r == 0; i++) {
-			uint64_t e = m->raw[i], p = first + i;
-
-			if (!cs_pm_private(e))
-				continue;
-			r = set_add(h, m, CS_SET_PRESENT, p, 1);
-			if (r == 0 && (e & CS_PM_EXCLUSIVE))
-				r = set_add(h, m, CS_SET_EXCL, p, 1);
-			if (r == 0 && want_sd && (e & CS_PM_SOFT_DIRTY))
-				r = set_add(h, m, CS_SET_WRITTEN, p, 1);
-			if (r == 0 && h->backend == CS_BACKEND_PFN)
-				r = pfn_add(h, &m->pfn, p, cs_pm_pfn(e));
-		}
+		h->raw_entries += k;
+		r = feed_raw(h, m, first, k, want_sd);
 		first += k;
 		n -= k;
 	}
@@ -237,6 +273,71 @@ static int add_resident(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint6
 	return r;
 }
 
+/*
+ * The first page of [first, last) that is present or swapped (or carries a
+ * uffd-wp marker, which pagemap reports as swapped), by PAGEMAP_SCAN stopping
+ * at the first match (max_pages 1): the kernel walks only the page tables up to
+ * it and skips unpopulated ranges a page-table level at a time. *out is last
+ * if there is none. Pages it skips are exactly those whose pagemap entry has
+ * neither bit 63 nor bit 62: no set takes them. A non-empty vector always
+ * ("fs/proc: check p->vec_buf for NULL": vec_len 0 dereferences NULL on 6.7).
+ */
+static int next_present(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t last,
+			uint64_t *out)
+{
+	while (first < last) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = first << h->page_shift,
+			.end = last << h->page_shift,
+			.vec = (uint64_t)(uintptr_t)m->regions,
+			.vec_len = 1,
+			.max_pages = 1,
+			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		};
+		long k = cs_prim_ioctl(h->pagemap_fd, PAGEMAP_SCAN, &a);
+
+		if (k < 0)
+			return (int)k;
+		if (k > 0) {
+			*out = m->regions[0].start >> h->page_shift;
+			return 0;
+		}
+		if (a.walk_end <= (first << h->page_shift))
+			break;
+		first = a.walk_end >> h->page_shift;
+	}
+	*out = last;
+	return 0;
+}
+
+/*
+ * Another process (proc_fd >= 0, where mincore is impossible): raw entries
+ * only from each present page on, RAW_ENTRIES at a time; a mapping with
+ * nothing present costs one ioctl, and a chunk that ends on a present page
+ * is followed without asking. Without PAGEMAP_SCAN, or if it fails, every
+ * entry is read. Same sets as reading every entry.
+ */
+static int walk_remote(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t last)
+{
+	uint64_t p = first, n;
+	int r = 0, ask = h->scan && !h->read_all;
+
+	while (first < last && r == 0) {
+		if (ask && next_present(h, m, first, last, &p) < 0)
+			p = first; /* read them all */
+		if (p >= last)
+			break;
+		n = last - p < RAW_ENTRIES ? last - p : RAW_ENTRIES;
+		r = raw_pages(h, m, p, n);
+		ask = h->scan && !h->read_all && !(m->raw[n - 1] & (CS_PM_PRESENT | CS_PM_SWAPPED));
+		first = p + n;
+		p = first;
+	}
+	return r;
+}
+
 /* Walk a mapping in chunks, skipping chunks with nothing resident. */
 static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_t kind,
 		    uint16_t *flags)
@@ -248,6 +349,8 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 		*flags |= CS_MAPF_SKIPPED;
 		return 0;
 	}
+	if (h->proc_fd >= 0 && !fast)
+		return walk_remote(h, m, first, last);
 	for (; first < last && r == 0; first += RAW_ENTRIES) {
 		uint64_t n = last - first < RAW_ENTRIES ? last - first : RAW_ENTRIES, i;
 
@@ -426,6 +529,7 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 	carve(h, &m);
 	h->snap_flags = 0;
 	h->mappings = h->skipped = 0;
+	h->raw_entries = 0;
 	r = cs_maps_open(&mr, h->proc_fd, m.maps, MAPS_BYTES);
 	if (r < 0)
 		return r;

@@ -33,12 +33,15 @@ typedef struct cs_harvest {
 	void *arm_arg;
 	uint8_t strict;       /* any unreadable mapping fails the whole snapshot */
 	uint64_t lo, hi;      /* only [lo, hi) (mappings clipped to it); 0, 0: everything */
+	uint8_t read_all;     /* proc_fd >= 0: read every pagemap entry, not only from present
+			       * pages on (the reference for tests and benchmarks) */
 	cs_writer_t *w;
 	uint8_t *scratch;     /* CS_HARVEST_SCRATCH bytes, owned by the caller */
 	/* Results. */
 	uint32_t snap_flags;  /* CS_SNAPF_* */
 	uint32_t mappings;    /* mappings written */
 	uint32_t skipped;     /* mappings too large or unreadable */
+	uint64_t raw_entries; /* pagemap entries read (its cost grows with them) */
 } cs_harvest_t;
 
 /*
@@ -48,7 +51,10 @@ typedef struct cs_harvest {
  * minflt/majflt go into the begin record. Cost on Linux 6.18, per GiB
  * resident: mincore 0.5 ms, pagemap entries 7.7 ms (skipped for large
  * anonymous mappings at the fork), the written set 0.4 ms, huge pages 0.8 ms;
- * arming (h->arm) adds about 8 ms. With a range (h->hi != 0), only the
+ * arming (h->arm) adds about 8 ms. From outside (proc_fd >= 0, where mincore
+ * cannot see) entries are read only from present or swapped pages on, found
+ * with PAGEMAP_SCAN when h->scan (docs/sampling.md): the same sets as reading
+ * every entry, which h->read_all forces. With a range (h->hi != 0), only the
  * mappings that intersect [h->lo, h->hi), clipped to it, and their pages are
  * written, and reading the maps stops past h->hi; a range with no mapping left
  * gives an empty snapshot. Returns 0 or -errno (the snapshot then has

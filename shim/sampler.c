@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "harvest.h"
 #include "maps.h"
+#include "pagemap.h"
 #include "prim.h"
 #include "sampler.h"
 
@@ -49,6 +50,26 @@ static int open_proc(cs_sampler_t *s, int pid)
 	return 0;
 }
 
+/*
+ * Whether PAGEMAP_SCAN (Linux 6.7) works on this pagemap: a one-page scan at
+ * address 0 (never mapped) answers 0 where the ioctl exists. With a vector
+ * ("fs/proc: check p->vec_buf for NULL").
+ */
+static uint8_t scan_works(int pagemap_fd, unsigned shift)
+{
+	struct page_region r;
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.end = 1ull << shift,
+		.vec = (uint64_t)(uintptr_t)&r,
+		.vec_len = 1,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+
+	return cs_prim_ioctl(pagemap_fd, PAGEMAP_SCAN, &a) >= 0;
+}
+
 int cs_sampler_open(cs_sampler_t **out, int dirfd, int pid, uint32_t gen, uint8_t backend)
 {
 	cs_sampler_t *s = calloc(1, sizeof(*s));
@@ -67,7 +88,7 @@ int cs_sampler_open(cs_sampler_t **out, int dirfd, int pid, uint32_t gen, uint8_
 	r = open_proc(s, pid);
 	if (r < 0)
 		goto fail;
-	s->scan = backend == CS_BACKEND_UFFD_WP; /* uffd-wp implies PAGEMAP_SCAN works */
+	s->scan = scan_works(s->pagemap_fd, s->page_shift);
 	s->thp = (uint8_t)cs_thp_possible();
 	r = cs_writer_create_gen(&s->w, dirfd, CS_FILE_SAMPLES, pid, gen, CS_SAMPLES_SUFFIX);
 	if (r < 0)

@@ -361,7 +361,8 @@ typedef struct cs_rec_run_end {
 	int32_t root_status; /* CMD's wait status */
 	uint32_t still_running; /* descendants still alive when waiting stopped */
 	uint64_t samples;    /* samples taken */
-	uint64_t sample_ns;  /* time spent sampling */
+	uint64_t sample_ns;  /* CPU time the samples took (the supervisor's, kernel included);
+			      * wall time of the sampling rounds in runs made before 2026-11 */
 } cs_rec_run_end_t;
 
 /*

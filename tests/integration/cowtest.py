@@ -89,23 +89,33 @@ def expect_copied(opts, proc, region, k, what):
     check(k <= c <= k + ALLOWANCE, f"{what}: process child_copied {c} not in [{k}, {k + ALLOWANCE}]")
 
 
+# Ends whose figures can only come from outside samples, and the interval each runs with.
+SAMPLED_ENDS = {"sigkill": 20, "parent-sigkill": 10}
+
+
 def scenario_child_writes(opts, end):
     k = 37
-    run = Run(opts, ["child-writes", N, k, end], interval=20 if end == "sigkill" else 0)
+    run = Run(opts, ["child-writes", N, k, end], interval=SAMPLED_ENDS.get(end, 0))
     try:
         kids = run.children()
         eq(len(kids), 1, "children")
         c = kids[0]
         want_end = {"return": "exit", "sigkill": "signal", "api-sigkill": "signal",
-                    "execlp": "exec", "execle": "exec"}.get(end, end)
+                    "parent-sigkill": "signal", "execlp": "exec", "execle": "exec"}.get(end, end)
         eq(c["ended"], want_end, "ended")
-        eq(c["complete"], end not in ("sigkill", "api-sigkill"), "complete")
+        eq(c["complete"], end not in ("sigkill", "api-sigkill", "parent-sigkill"), "complete")
         reg = run.region(c)
         eq(reg["shared_at_fork_pages"], N, "region shared_at_fork")
         expect_copied(opts, c, reg, k, f"child-writes/{end}")
         check(c["shared_at_fork_pages"] >= N, "process shared_at_fork >= N")
-        if end == "sigkill":
+        if end in SAMPLED_ENDS:
             check(len(c["timeline"]) >= 2, "a time series of samples")
+            check(c["samples"] >= 2 and c["few_samples"] is False,
+                  f"sampled at least twice after the writes: {c['samples']}")
+            eq(run.report["totals"]["children_measured"], 1, "totals: the child has figures")
+            eq(run.report["run"]["interval_ms"], SAMPLED_ENDS[end], "run: interval asked")
+            check(run.report["run"]["achieved_interval_ms"] is not None,
+                  "run: an interval achieved (the child was sampled twice)")
         if end.startswith("exec"):
             img = [p for p in run.procs() if p["pid"] == c["pid"] and p["gen"] == 1]
             eq(len(img), 1, "the exec'd image appears as gen 1")
@@ -384,6 +394,7 @@ SCENARIOS = {
     "child-writes-return": lambda o: scenario_child_writes(o, "return"),
     "child-writes-sigkill": lambda o: scenario_child_writes(o, "sigkill"),
     "child-writes-api": lambda o: scenario_child_writes(o, "api-sigkill"),
+    "child-writes-parent-sigkill": lambda o: scenario_child_writes(o, "parent-sigkill"),
     "parent-writes": scenario_parent_writes,
     "child-new": scenario_child_new,
     "shared": scenario_shared,

@@ -247,14 +247,35 @@ static void test_json_exact_values(void **state)
 				    "          \"child_copied_pages\": 2560,\n"
 				    "          \"parent_unshared_pages\": 128,\n"));
 	assert_non_null(strstr(doc, "\"sites\": [],\n      \"writers\": [],\n"));
+	/* the memory bill: the parent's 64 MiB once, the copies summed, its own writes once */
 	assert_non_null(strstr(doc, "\"totals\": {\n    \"children\": 4,\n    \"children_measured\": 4,\n"
-				    "    \"shared_at_fork_pages\": 65536,\n"
+				    "    \"children_without_fork_snapshot\": 0,\n"
+				    "    \"children_without_samples\": 0,\n"
+				    "    \"children_few_samples\": 4,\n"
+				    "    \"shared_at_fork_pages\": 16384,\n"
 				    "    \"child_copied_pages\": 10240,\n"
-				    "    \"parent_unshared_pages\": 512,\n"
+				    "    \"private_copies_pages\": 10240,\n"
+				    "    \"parent_unshared_pages\": 128,\n"
 				    "    \"unshared_pages\": 10752,\n"
 				    "    \"child_new_pages\": 0,\n"
 				    "    \"share_retained\": 0.835938,\n"
-				    "    \"page_size\": 4096\n  }\n}\n"));
+				    "    \"page_size\": 4096,\n"
+				    "    \"groups\": [\n      {\n        \"parent_pid\": 100,\n"
+				    "        \"command\": \"server --preload\",\n"
+				    "        \"children\": [\n          101,\n          102,\n          103,\n"
+				    "          104\n        ],\n"
+				    "        \"children_measured\": 4,\n"
+				    "        \"shared_at_fork_pages\": 16384,\n"
+				    "        \"child_copied_pages_sum\": 10240,\n"
+				    "        \"parent_unshared_pages\": 128,\n"
+				    "        \"unshared_pages_sum\": 10752,\n"
+				    "        \"child_new_pages_sum\": 0,\n"
+				    "        \"share_retained\": 0.835938\n      }\n    ]\n  }\n}\n"));
+	assert_string_equal(field(doc, 101, "samples"), "1");
+	assert_string_equal(field(doc, 101, "few_samples"), "true");
+	assert_string_equal(field(doc, 100, "few_samples"), "false");
+	assert_non_null(strstr(doc, "\"interval_ms\": 100,\n    \"achieved_interval_ms\": null,\n"
+				    "    \"achieved_interval_mean_ms\": null,\n"));
 	assert_non_null(strstr(doc, "\"root_pid\": 100,"));
 	assert_non_null(strstr(doc, "\"samples\": 12,"));
 	free(doc);
@@ -307,15 +328,21 @@ static void test_text_totals_line(void **state)
 	doc = render(cs_render_text);
 	snprintf(want, sizeof(want), "cowscope: run directory %s\n", dir);
 	assert_memory_equal(doc, want, strlen(want));
-	assert_non_null(strstr(doc, "\n4 children: 256 MiB shared at fork, 40 MiB copied (15.6%), "
-				    "2 MiB unshared by the parent\n"));
+	assert_non_null(strstr(doc, "\npid 100 (server --preload): 4 children share 64 MiB from it; "
+				    "they hold 40 MiB of private copies (15.6% of what each shared, "
+				    "on average); the parent unshared 0.5 MiB\n"));
+	assert_null(strstr(doc, "all 1 parents"));
+	assert_null(strstr(doc, "no figures"));
 	assert_non_null(strstr(doc, "\nbackend: soft-dirty ("));
 	assert_non_null(strstr(doc, "\n  uffd-wp was not usable: userfaultfd: Operation not "
 				    "permitted\n"));
 	assert_non_null(strstr(doc, "\n  100 server --preload  [root, exit 0]\n"));
 	assert_non_null(strstr(doc, "\n    101 worker  [child, exit 0]\n"));
-	assert_non_null(strstr(doc, "\n       101        64        10        0.5     83.6%         0"
+	assert_non_null(strstr(doc, "\n      101*        64        10        0.5     83.6%         0"
 				    "       1234  exit 0\n"));
+	assert_non_null(strstr(doc, "\n  * fewer than 2 samples after the fork"));
+	assert_non_null(strstr(doc, "\nsampling: every 100 ms asked, achieved unknown (no child "
+				    "sampled twice), 12 samples taking 0.0 ms of CPU\n"));
 	free(doc);
 }
 
@@ -331,8 +358,203 @@ static void test_text_marks_incomplete(void **state)
 	assert_non_null(strstr(doc, "\n    105 worker  [child, killed by SIGKILL; INCOMPLETE: "
 				    "killed by a signal before it could end its trace]\n"));
 	assert_non_null(strstr(doc, "\n  pid 105: incomplete: killed by a signal"));
-	assert_non_null(strstr(doc, "\n5 children: 320 MiB shared at fork, 50 MiB copied (15.6%), "
-				    "2.5 MiB unshared by the parent\n"));
+	assert_non_null(strstr(doc, "\npid 100 (server --preload): 5 children share 64 MiB from it; "
+				    "they hold 50 MiB of private copies (15.6% of what each shared, "
+				    "on average); the parent unshared 0.5 MiB\n"));
+	free(doc);
+}
+
+/* --- the memory bill, few samples, the achieved interval ---------------------------------- */
+
+/* The sets of one snapshot: s pages of heap present, c written by the child, c + p exclusive. */
+static void heap_snap(int fd, uint32_t seq, uint8_t reason, uint64_t t_ns, uint64_t s, uint64_t c,
+		      uint64_t p)
+{
+	uint64_t base = 0x10000;
+	cs_run_t all = { base, s }, w = { base, c }, x = { base, c + p };
+
+	tu_snap_begin(fd, seq, reason, CS_BACKEND_UFFD_WP, t_ns, 0);
+	tu_mapping(fd, seq, base * TU_PAGE, (base + s) * TU_PAGE, CS_MAP_HEAP, CS_MAPF_ARMED,
+		   "[heap]");
+	tu_pages(fd, seq, CS_SET_PRESENT, &all, 1);
+	if (c)
+		tu_pages(fd, seq, CS_SET_WRITTEN, &w, 1);
+	if (c + p)
+		tu_pages(fd, seq, CS_SET_EXCL, &x, 1);
+	tu_snap_end(fd, seq);
+}
+
+/*
+ * A uffd-wp child of ppid sharing s pages, copying c, the parent unsharing p:
+ * a fork snapshot (unless fork is false), `samples` outside samples at 10 ms,
+ * then 100 ms and 104 ms apart, and its own exit snapshot if own is true.
+ */
+static void kid(uint32_t pid, uint32_t ppid, uint64_t s, uint64_t c, uint64_t p, bool fork,
+		unsigned samples, bool own)
+{
+	static const uint64_t at_ms[] = { 10, 110, 214 };
+	char name[48];
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.0.cst", pid);
+	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
+	tu_proc(fd, pid, ppid, 0, CS_ROLE_CHILD, "worker");
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "works");
+	if (fork)
+		heap_snap(fd, 0, CS_SNAP_FORK, 1 * MS, s, 0, 0);
+	if (own)
+		heap_snap(fd, 1, CS_SNAP_EXIT, 300 * MS, s, c, p);
+	close(fd);
+	if (!samples)
+		return;
+	snprintf(name, sizeof(name), "%u.0.samples.cst", pid);
+	fd = tu_open(dir, name, CS_FILE_SAMPLES, pid, 0);
+	for (unsigned i = 0; i < samples && i < 3; i++)
+		heap_snap(fd, i, CS_SNAP_SAMPLE, at_ms[i] * MS, s, c, p);
+	close(fd);
+}
+
+/* Root 100 (and run.cst) forking the given children; each is reaped by its parent. */
+static void root_of(const uint32_t *pids, size_t n)
+{
+	int fd = tu_open(dir, "100.0.cst", CS_FILE_PROCESS, 100, 0);
+
+	tu_proc_args(fd, 100, 99, 0, CS_ROLE_ROOT, "server\0--preload", 17);
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "works");
+	for (size_t i = 0; i < n; i++)
+		tu_fork(fd, pids[i], i + 1, 1 * MS);
+	tu_end(fd, CS_END_EXIT, 0, 400 * MS);
+	close(fd);
+	fd = tu_open(dir, "run.cst", CS_FILE_RUN, 99, 0);
+	tu_run(fd, 100, 100, "server");
+	tu_child_exit(fd, 100, 0, 500 * MS);
+	tu_run_end(fd, 0, 0, 9);
+	close(fd);
+}
+
+/*
+ * Two parents: 100 forks 101 and 102, 101 forks 201 and 202. Each parent's
+ * shared memory counts once (the largest its children saw), as do its own
+ * writes; the children's copies add up.
+ */
+static void test_bill_two_groups(void **state)
+{
+	char *doc;
+
+	(void)state;
+	root_of((uint32_t[]){ 101, 102 }, 2);
+	kid(101, 100, 16384, 2560, 128, true, 2, true);
+	kid(102, 100, 12000, 1000, 200, true, 2, true);
+	kid(201, 101, 4096, 100, 0, true, 2, true);
+	kid(202, 101, 4096, 300, 10, true, 2, true);
+	doc = render(cs_render_json);
+	assert_valid_json(doc);
+	assert_non_null(strstr(doc, "    \"shared_at_fork_pages\": 20480,\n"
+				    "    \"child_copied_pages\": 3960,\n"
+				    "    \"private_copies_pages\": 3960,\n"
+				    "    \"parent_unshared_pages\": 210,\n"
+				    "    \"unshared_pages\": 4298,\n"));
+	assert_non_null(strstr(doc, "\"parent_pid\": 100,\n        \"command\": \"server --preload\",\n"
+				    "        \"children\": [\n          101,\n          102\n        ],\n"
+				    "        \"children_measured\": 2,\n"
+				    "        \"shared_at_fork_pages\": 16384,\n"
+				    "        \"child_copied_pages_sum\": 3560,\n"
+				    "        \"parent_unshared_pages\": 200,\n"));
+	assert_non_null(strstr(doc, "\"parent_pid\": 101,\n        \"command\": \"worker\",\n"
+				    "        \"children\": [\n          201,\n          202\n        ],\n"
+				    "        \"children_measured\": 2,\n"
+				    "        \"shared_at_fork_pages\": 4096,\n"
+				    "        \"child_copied_pages_sum\": 400,\n"
+				    "        \"parent_unshared_pages\": 10,\n"
+				    "        \"unshared_pages_sum\": 410,\n"
+				    "        \"child_new_pages_sum\": 0,\n"
+				    "        \"share_retained\": 0.949951\n"));
+	free(doc);
+	doc = render(cs_render_text);
+	assert_non_null(strstr(doc, "\npid 100 (server --preload): 2 children share 64 MiB from it; "
+				    "they hold 14 MiB of private copies (12.5% of what each shared, "
+				    "on average); the parent unshared 0.8 MiB\n"));
+	assert_non_null(strstr(doc, "\npid 101 (worker): 2 children share 16 MiB from it; they hold "
+				    "1.6 MiB of private copies (4.9% of what each shared, on average); "
+				    "the parent unshared <0.1 MiB\n"));
+	assert_non_null(strstr(doc, "\nall 2 parents: 80 MiB shared at fork (each parent's once), "
+				    "15 MiB of private copies in 4 children, 0.8 MiB unshared by the "
+				    "parents\n"));
+	free(doc);
+}
+
+/*
+ * Children without figures are counted apart and never blamed on the backend:
+ * 102 ended before any sample, 103 has no fork snapshot. 101 has 3 samples,
+ * 104 only its own exit snapshot (few samples); 105 one sample and its exit.
+ */
+static void test_few_samples_and_missing(void **state)
+{
+	char *doc;
+
+	(void)state;
+	root_of((uint32_t[]){ 101, 102, 103, 104, 105 }, 5);
+	kid(101, 100, 1000, 100, 10, true, 3, false);
+	kid(102, 100, 1000, 0, 0, true, 0, false);
+	kid(103, 100, 1000, 50, 0, false, 0, true);
+	kid(104, 100, 1000, 30, 5, true, 0, true);
+	kid(105, 100, 1000, 40, 0, true, 1, true);
+	doc = render(cs_render_json);
+	assert_string_equal(field(doc, 101, "samples"), "3");
+	assert_string_equal(field(doc, 101, "few_samples"), "false");
+	assert_string_equal(field(doc, 102, "samples"), "0");
+	assert_string_equal(field(doc, 102, "few_samples"), "true");
+	assert_string_equal(field(doc, 102, "child_copied_pages"), "null");
+	assert_string_equal(field(doc, 103, "few_samples"), "true");
+	assert_string_equal(field(doc, 104, "samples"), "1");
+	assert_string_equal(field(doc, 104, "few_samples"), "true");
+	assert_string_equal(field(doc, 105, "samples"), "2");
+	assert_string_equal(field(doc, 105, "few_samples"), "false");
+	/* gaps between samples of one child: 100 and 104 ms (101); the median */
+	assert_non_null(strstr(doc, "\"achieved_interval_ms\": 102.000,\n"
+				    "    \"achieved_interval_mean_ms\": 102.000,\n"));
+	assert_non_null(strstr(doc, "    \"children\": 5,\n    \"children_measured\": 3,\n"
+				    "    \"children_without_fork_snapshot\": 1,\n"
+				    "    \"children_without_samples\": 1,\n"
+				    "    \"children_few_samples\": 3,\n"
+				    "    \"shared_at_fork_pages\": 1000,\n"
+				    "    \"child_copied_pages\": 170,\n"));
+	free(doc);
+	doc = render(cs_render_text);
+	assert_non_null(strstr(doc, "\nsampling: every 100 ms asked, 102 ms achieved (median; "
+				    "mean 102 ms), 9 samples taking 0.0 ms of CPU\n"));
+	assert_non_null(strstr(doc, "\n       101       3.9 "));
+	assert_non_null(strstr(doc, "\n      102*       3.9         -          -         -         -"));
+	assert_non_null(strstr(doc, "\n      104*       3.9 "));
+	assert_non_null(strstr(doc, "\npid 100 (server --preload): 5 children share 3.9 MiB from it; "
+				    "the 3 with figures hold 0.7 MiB of private copies (5.7% of what "
+				    "each shared, on average); the parent unshared <0.1 MiB\n"
+				    "1 child ended before any sample: no figures\n"
+				    "1 child has no fork snapshot: no figures\n"));
+	assert_null(strstr(doc, "backend cannot"));
+	free(doc);
+}
+
+/* Where the backend really cannot split (exclusive), the bill says so; the missing do not. */
+static void test_bill_unsplit(void **state)
+{
+	char *doc;
+
+	(void)state;
+	root(2);
+	child(101, CS_BACKEND_EXCLUSIVE, 10, 5, "worker", true);
+	child(102, CS_BACKEND_EXCLUSIVE, 20, 5, "worker", true);
+	doc = render(cs_render_text);
+	assert_non_null(strstr(doc, "\npid 100 (server --preload): 2 children share 64 MiB from it; "
+				    "0.2 MiB unshared in them (0.1% of what each shared, on average; "
+				    "the exclusive backend cannot tell the children's copies from the "
+				    "parent's writes)\n"));
+	free(doc);
+	doc = render(cs_render_json);
+	assert_non_null(strstr(doc, "    \"child_copied_pages\": null,\n"
+				    "    \"private_copies_pages\": null,\n"
+				    "    \"parent_unshared_pages\": null,\n"
+				    "    \"unshared_pages\": 40,\n"));
 	free(doc);
 }
 
@@ -387,6 +609,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_escapes_untrusted_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_totals_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_marks_incomplete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bill_two_groups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_few_samples_and_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bill_unsplit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_exit_codes, setup, teardown),
 	};
 

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Integration: a Redis BGSAVE under `cowscope run` (Debian's redis-server, loopback only, bounded).
+
+The server loads KEYS values of VALUE bytes, starts a BGSAVE, and the test stops the save child
+(SIGSTOP) while it overwrites every value through the server, then lets the child finish. So the
+parent writes its whole dataset while the child lives, the child only reads it: Redis must run
+unchanged, the child must be measured, most of the unsharing must be the parent's, and uffd-wp's
+share retained must be within 2 points of the pfn oracle's on the same workload.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+KEYS = 20000
+VALUE = 4000
+DEADLINE_S = 60
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Resp:
+    """A minimal RESP client: enough for SET, CONFIG, BGSAVE, INFO, SHUTDOWN."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_S)
+        self.buf = b""
+
+    @staticmethod
+    def encode(*args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise Failure("redis closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        line = self.line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"-":
+            raise Failure(f"redis error: {rest.decode()}")
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self.buf += self.s.recv(65536)
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if kind == b"*":
+            return [self.reply() for _ in range(int(rest))]
+        return rest
+
+    def call(self, *args):
+        self.s.sendall(self.encode(*args))
+        return self.reply()
+
+    def pipeline(self, cmds, batch=500):
+        for i in range(0, len(cmds), batch):
+            part = cmds[i:i + batch]
+            self.s.sendall(b"".join(self.encode(*c) for c in part))
+            for _ in part:
+                self.reply()
+
+
+def wait_until(cond, what, timeout=DEADLINE_S):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise Failure(f"timed out waiting for {what}")
+
+
+def connect(port, server):
+    def attempt():
+        if server.poll() is not None:
+            raise Failure(f"redis-server exited early ({server.returncode})")
+        try:
+            r = Resp(port)
+            return r if r.call("PING") == b"PONG" else None
+        except OSError:
+            return None
+    return wait_until(attempt, "redis-server to answer PING")
+
+
+def save_child(redis_pid):
+    """The BGSAVE child: the server's child process named redis-rdb-bgsave."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == redis_pid and "rdb" in stat[stat.index("(") + 1:stat.rindex(")")]:
+            return int(pid)
+    return None
+
+
+def redis_pid_of(sup_pid):
+    """redis-server's pid: the child of `cowscope run`."""
+    def find():
+        try:
+            with open(f"/proc/{sup_pid}/task/{sup_pid}/children") as f:
+                kids = f.read().split()
+        except OSError:
+            return None
+        return int(kids[0]) if kids else None
+    return wait_until(find, "redis-server to start")
+
+
+def bgsave_run(opts, backend, work):
+    out = os.path.join(work, f"run-{backend}")
+    data = os.path.join(work, f"data-{backend}")
+    os.mkdir(data)
+    port = free_port()
+    cmd = [opts.cowscope, "run", "-q", "-o", out, "--backend", backend, "--", opts.redis,
+           "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+           "--dir", data, "--daemonize", "no", "--logfile", os.path.join(data, "log")]
+    server = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        r = connect(port, server)
+        rpid = redis_pid_of(server.pid)
+        value = b"v" * VALUE
+        r.pipeline([("SET", f"key:{i}", value) for i in range(KEYS)])
+        r.call("CONFIG", "SET", "rdb-key-save-delay", "100")  # µs per key: the child lives 2 s
+        r.call("BGSAVE")
+        child = wait_until(lambda: save_child(rpid), "the BGSAVE child")
+        os.kill(child, signal.SIGSTOP)
+        new = b"w" * VALUE
+        r.pipeline([("SET", f"key:{i}", new) for i in range(KEYS)])
+        os.kill(child, signal.SIGCONT)
+        wait_until(lambda: b"rdb_bgsave_in_progress:0" in r.call("INFO", "persistence"),
+                   "the BGSAVE to finish")
+        info = r.call("INFO", "persistence")
+        check(b"rdb_last_bgsave_status:ok" in info, "BGSAVE succeeded")
+        try:
+            r.call("SHUTDOWN", "NOSAVE")
+        except Failure:
+            pass  # the server closes the connection as it shuts down
+        _, err = server.communicate(timeout=DEADLINE_S)
+        check(server.returncode == 0, f"cowscope run exit status {server.returncode}: {err!r}")
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    rep = subprocess.run([opts.cowscope, "report", "--format", "json", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    check(rep.returncode == 0, f"report: {rep.stderr.decode()}")
+    return json.loads(rep.stdout), child
+
+
+def child_of(report, pid):
+    for p in report["processes"]:
+        if p["pid"] == pid and p["role"] == "child":
+            return p
+    raise Failure(f"the BGSAVE child {pid} is not in the report")
+
+
+def check_child(c, backend):
+    shared = c["shared_at_fork_pages"]
+    mib = 4096 * shared / 2**20
+    check(shared and mib >= KEYS * VALUE / 2**20 * 0.9,
+          f"[{backend}] shared at fork {mib:.1f} MiB covers the dataset")
+    check(c["child_copied_pages"] is not None, f"[{backend}] the child is measured")
+    pu, cc = c["parent_unshared_pages"], c["child_copied_pages"]
+    check(pu > 4 * cc, f"[{backend}] most unsharing is the parent's: {pu} vs {cc} child-copied")
+    check(pu * 4096 >= KEYS * VALUE * 0.9,
+          f"[{backend}] the parent unshared its rewritten dataset: {pu} pages")
+    if "allocator" in c and c["allocator"]:
+        check(c["allocator"]["name"] == "jemalloc", f"[{backend}] allocator {c['allocator']}")
+    print(f"[{backend}] shared {shared} child-copied {cc} parent-unshared {pu} "
+          f"retained {c['share_retained']:.4f}")
+    return c["share_retained"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cowscope", required=True)
+    ap.add_argument("--redis", default="/usr/bin/redis-server")
+    opts = ap.parse_args()
+    if not os.access(opts.redis, os.X_OK):
+        print(f"{opts.redis} is not installed")
+        return SKIP
+    if os.geteuid() != 0:
+        print("the pfn oracle needs CAP_SYS_ADMIN (run as root)")
+        return SKIP
+    work = tempfile.mkdtemp(prefix="redistest.")
+    try:
+        retained = {}
+        for backend in ("uffd-wp", "pfn"):
+            report, child = bgsave_run(opts, backend, work)
+            retained[backend] = check_child(child_of(report, child), backend)
+        gap = abs(retained["uffd-wp"] - retained["pfn"]) * 100
+        check(gap <= 2, f"uffd-wp retained within 2 points of pfn: {retained}")
+    except Failure as e:
+        print(f"FAIL redis bgsave: {e}")
+        return 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("ok redis bgsave")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
