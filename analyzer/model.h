@@ -211,6 +211,11 @@ typedef struct cs_proc {
 	bool has_sites;      /* sites were attributed (a measured child of a 1.1 trace) */
 	cs_site_t *sites;    /* sorted for the report */
 	size_t nsites;
+	/* format 1.3: CS_REC_ALLOCATOR, the allocator the process used */
+	bool has_allocator;
+	uint32_t allocator_flags; /* CS_ALLOCF_* */
+	char *allocator_name;
+	char *allocator_path;  /* "" when the shim could not tell */
 } cs_proc_t;
 
 /* What run.cst says. */
