@@ -272,6 +272,57 @@ static void test_sampled_scaled_to_the_mapping(void **state)
 	assert_near(sum_cc(p), 2);
 }
 
+/*
+ * An allocator's arena: an mmap region (stack 3) over the whole anonymous
+ * mapping, with malloc blocks inside (exact mode). The blocks' pages are the
+ * blocks' sites'; the arena gets only what no block explains.
+ */
+static void test_blocks_in_an_arena_are_their_own(void **state)
+{
+	cs_alloc_ev_t a[6];
+	cs_run_t wr[] = { { AP, 10 } };
+	const cs_proc_t *p;
+
+	(void)state;
+	a[0] = tu_alloc_ev(1, ADDR(AP), 16 * TU_PAGE, 16 * TU_PAGE, 3, CS_ALLOC_MMAP);
+	for (uint32_t i = 0; i < 4; i++) /* page-sized blocks on pages 2-5 */
+		a[1 + i] = tu_alloc_ev(2 + i, ADDR(AP + 2 + i), TU_PAGE, TU_PAGE, 1, CS_ALLOC_MALLOC);
+	a[5] = tu_alloc_ev(6, ADDR(AP + 8) + 512, 1024, 1024, 2, CS_ALLOC_MALLOC);
+	root(1, a, 6, 1);
+	close(child(101, 100, wr, 1, NULL, 0));
+	load();
+	p = proc(101);
+	assert_near(find(p->sites, p->nsites, 1, NULL)->child_copied, 4);
+	assert_near(find(p->sites, p->nsites, 2, NULL)->child_copied, 0.25);
+	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 10 - 4.25);
+	assert_true(find(p->sites, p->nsites, 3, NULL)->estimated_bytes == 16 * TU_PAGE);
+	assert_null(find(p->sites, p->nsites, 0, "allocator free space and metadata"));
+	assert_near(sum_cc(p), 10);
+}
+
+/*
+ * Sampled: a block inside the arena stands for 2 pages; the arena keeps the
+ * other 6 of the 8 written (not 7, scaled down with the block to 8 in all).
+ */
+static void test_sampled_block_in_an_arena(void **state)
+{
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, ADDR(AP), 16 * TU_PAGE, 16 * TU_PAGE, 3, CS_ALLOC_MMAP),
+		tu_alloc_ev(2, ADDR(AP + 2), 1024, 8192, 1, CS_ALLOC_MALLOC),
+	};
+	cs_run_t wr[] = { { AP, 8 } };
+	const cs_proc_t *p;
+
+	(void)state;
+	root(4096, a, 2, 1);
+	close(child(101, 100, wr, 1, NULL, 0));
+	load();
+	p = proc(101);
+	assert_near(find(p->sites, p->nsites, 1, NULL)->child_copied, 2);
+	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 6);
+	assert_near(sum_cc(p), 8);
+}
+
 /* The child freed one of two inherited blocks and wrote both pages. */
 static void test_freed_in_child(void **state)
 {
@@ -473,6 +524,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_small_blocks_share_a_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sampled_weights, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sampled_scaled_to_the_mapping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocks_in_an_arena_are_their_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_block_in_an_arena, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_freed_in_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sibling_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_tracking_buckets_by_mapping, setup, teardown),
