@@ -323,6 +323,58 @@ static void test_sampled_block_in_an_arena(void **state)
 	assert_near(sum_cc(p), 8);
 }
 
+/*
+ * Stacks that start inside an allocator (here a libjemalloc module whose file
+ * is gone: frames are module+offset) show from the first frame outside it, and
+ * stacks that then print alike are one site. A stack all inside keeps its
+ * outermost frame.
+ */
+static void test_allocator_frames_hidden_and_merged(void **state)
+{
+	cs_seg_t je = { 0x100000, 0x200000, 0 }, app = { 0x4000, 0x8000, 0 };
+	uint64_t s4[] = { 0x100010, 0x100020, 0x5010 }, s5[] = { 0x100030, 0x5010 },
+		 s6[] = { 0x100040, 0x100050 };
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, ADDR(HP), TU_PAGE, TU_PAGE, 4, CS_ALLOC_MALLOC),
+		tu_alloc_ev(2, ADDR(HP + 1), TU_PAGE, TU_PAGE, 5, CS_ALLOC_MALLOC),
+		tu_alloc_ev(3, ADDR(HP + 2), TU_PAGE, TU_PAGE, 6, CS_ALLOC_MALLOC),
+	};
+	cs_run_t wr[] = { { HP, 3 } };
+	const cs_proc_t *p;
+	const cs_site_t *merged = NULL, *inside = NULL;
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+
+	(void)state;
+	tu_sampling(fd, 1, 64);
+	tu_module(fd, 0, &app, 1, NULL, 0, "/nonexistent/app");
+	tu_module(fd, 0, &je, 1, NULL, 0, "/nonexistent/libjemalloc.so.2");
+	tu_stack(fd, 4, s4, 3);
+	tu_stack(fd, 5, s5, 2);
+	tu_stack(fd, 6, s6, 2);
+	tu_allocs(fd, a, 3);
+	tu_fork(fd, 101, 1, MS);
+	tu_end(fd, CS_END_EXIT, 0, 10 * MS);
+	close(fd);
+	close(child(101, 100, wr, 1, NULL, 0));
+	load();
+	p = proc(101);
+	for (size_t i = 0; i < p->nsites; i++) {
+		if (p->sites[i].nframes == 1 && !strcmp(p->sites[i].frames[0].module, "app"))
+			merged = &p->sites[i];
+		if (p->sites[i].nframes == 1 &&
+		    !strcmp(p->sites[i].frames[0].module, "libjemalloc.so.2"))
+			inside = &p->sites[i];
+	}
+	assert_non_null(merged);
+	assert_true(merged->frames[0].offset == 0x500f);
+	assert_near(merged->child_copied, 2);
+	assert_true(merged->samples == 2 && merged->estimated_bytes == 2 * TU_PAGE);
+	assert_non_null(inside);
+	assert_true(inside->frames[0].offset == 0x10004f); /* the outer of its two frames */
+	assert_near(inside->child_copied, 1);
+	assert_int_equal(p->nsites, 2);
+}
+
 /* The child freed one of two inherited blocks and wrote both pages. */
 static void test_freed_in_child(void **state)
 {
@@ -526,6 +578,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sampled_scaled_to_the_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocks_in_an_arena_are_their_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sampled_block_in_an_arena, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allocator_frames_hidden_and_merged, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_freed_in_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sibling_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_tracking_buckets_by_mapping, setup, teardown),
