@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The allocator in use: its object found with dladdr at init, named, and written as CS_REC_ALLOCATOR. */
+/* The allocator in use: its object found at init, named, and written as CS_REC_ALLOCATOR. */
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -48,21 +48,30 @@ static void copy(char *out, size_t size, const char *s)
 	out[n] = 0;
 }
 
-/* Whether symbol is defined by the object loaded at base. */
-static bool defines(const void *base, const char *symbol)
+#define NKNOWN (sizeof(known) / sizeof(known[0]))
+
+/* Whether symbol is defined by object obj. */
+static bool defines(const cs_objinfo_t *obj, const char *symbol)
 {
 	void *s = dlsym(RTLD_DEFAULT, symbol);
-	Dl_info info;
+	cs_objinfo_t where;
 
-	return s && dladdr(s, &info) && info.dli_fbase == base;
+	return s && cs_alloc_object_of(s, &where) == 0 && where.id == obj->id;
 }
 
-static void name_it(const Dl_info *obj)
+/* By file name first; a renamed or static copy by the symbol only it defines. */
+static void name_it(const cs_objinfo_t *obj)
 {
 	const char *file = base_name(al.path);
 
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (strstr(file, known[i].file) || defines(obj->dli_fbase, known[i].symbol)) {
+	for (size_t i = 0; i < NKNOWN; i++) {
+		if (strstr(file, known[i].file)) {
+			copy(al.name, sizeof(al.name), known[i].name);
+			return;
+		}
+	}
+	for (size_t i = 0; i < NKNOWN; i++) {
+		if (defines(obj, known[i].symbol)) {
 			copy(al.name, sizeof(al.name), known[i].name);
 			return;
 		}
@@ -106,17 +115,16 @@ static bool preloaded(const char *loaded_as)
 void cs_allocator_detect(void)
 {
 	char real[PATH_MAX];
-	Dl_info info;
+	cs_objinfo_t obj;
 
-	if (!dladdr(cs_alloc_target(), &info))
+	if (cs_alloc_object_of(cs_alloc_target(), &obj) < 0)
 		return;
-	if (!info.dli_fname || !*info.dli_fname)
+	if (!*obj.name)
 		copy(al.path, sizeof(al.path), cs_st.exe); /* the main program */
 	else
-		copy(al.path, sizeof(al.path), realpath(info.dli_fname, real) ? real
-									: info.dli_fname);
-	name_it(&info);
-	al.flags = preloaded(info.dli_fname ? info.dli_fname : "") ? CS_ALLOCF_PRELOADED : 0;
+		copy(al.path, sizeof(al.path), realpath(obj.name, real) ? real : obj.name);
+	name_it(&obj);
+	al.flags = preloaded(obj.name) ? CS_ALLOCF_PRELOADED : 0;
 	al.known = true;
 }
 

@@ -5,10 +5,10 @@
 
 /*
  * Find the object that defines the malloc the shim forwards to: its path
- * (dladdr, realpath), its name ("glibc", "jemalloc", "tcmalloc", "mimalloc",
+ * (the loader's name for it, through realpath), its name ("glibc", "jemalloc", "tcmalloc", "mimalloc",
  * else its file name) and whether LD_PRELOAD brought it rather than the
  * program's own dependencies.
- * init-only (dladdr, getenv, stat).
+ * init-only (dl_iterate_phdr, dlsym, getenv, stat, realpath).
  */
 void cs_allocator_detect(void);
 

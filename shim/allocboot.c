@@ -2,6 +2,7 @@
 /* Bootstrap of the malloc family: resolve on first use, the pool while resolving, then one table. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <string.h>
 #include <unistd.h>
 #include "allocboot.h"
@@ -159,12 +160,42 @@ static void *next_def(void *ctx, const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
+typedef struct objq {
+	uintptr_t addr;
+	cs_objinfo_t *out;
+} objq_t;
+
+static int holds(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	objq_t *q = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && q->addr >= lo && q->addr - lo < ph->p_memsz) {
+			*q->out = (cs_objinfo_t){ .id = info->dlpi_phdr,
+						  .name = info->dlpi_name ? info->dlpi_name : "" };
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int cs_alloc_object_of(const void *p, cs_objinfo_t *out)
+{
+	objq_t q = { .addr = (uintptr_t)p, .out = out };
+
+	return dl_iterate_phdr(holds, &q) ? 0 : -ENOENT;
+}
+
 static bool same_object(void *ctx, const void *a, const void *b)
 {
-	Dl_info ia, ib;
+	cs_objinfo_t oa, ob;
 
 	(void)ctx;
-	return dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
+	return cs_alloc_object_of(a, &oa) == 0 && cs_alloc_object_of(b, &ob) == 0 && oa.id == ob.id;
 }
 
 static void publish(const cs_allocfns_t *t)

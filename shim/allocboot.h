@@ -35,17 +35,32 @@ static inline int cs_alloc_in_pool(const void *p)
 }
 
 /*
- * Resolve the family once: dlsym(RTLD_NEXT) of each name and dladdr to tell
- * which lie in the allocator's object (cs_allocfns_choose). Any thread may
- * run it at the same time as another (they store the same table); it waits
- * for none, so it cannot deadlock on a thread that holds the loader lock.
- * hook-safe in the bootstrap sense: takes the loader's recursive lock, and
- * what it allocates comes from the pool.
+ * Resolve the family once: dlsym(RTLD_NEXT) of each name, and the loader's
+ * object list (cs_alloc_object_of) to tell which lie in the allocator's
+ * object (cs_allocfns_choose). Threads that get here together each resolve
+ * and store the same table: none waits for another, which could deadlock
+ * (the other may hold the loader's lock while it allocates). Bootstrap-safe:
+ * takes only the loader's recursive locks; what the loader allocates meanwhile
+ * comes from the pool.
  */
 void cs_alloc_resolve(void);
 
 /* realloc of pool block old: a new block (pool while resolving, else the allocator). hook-safe. */
 void *cs_alloc_pool_realloc(void *old, size_t n);
+
+/* A loaded object: its identity (its program headers) and name ("" for the main program). */
+typedef struct cs_objinfo {
+	const void *id;
+	const char *name;
+} cs_objinfo_t;
+
+/*
+ * The loaded object whose PT_LOAD segments hold p. 0, or -ENOENT. Walks
+ * dl_iterate_phdr's list (the loader's recursive lock), O(objects ×
+ * segments): far cheaper than dladdr, which scans the object's symbols.
+ * Bootstrap and init only.
+ */
+int cs_alloc_object_of(const void *p, cs_objinfo_t *out);
 
 /* The malloc the family forwards to (resolving first if needed). init-only. */
 void *cs_alloc_target(void);
