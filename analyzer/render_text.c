@@ -145,15 +145,6 @@ static size_t next_with_allocator(const cs_model_t *m, size_t i)
 	return i;
 }
 
-/* Whether a process before i named the same allocator as i. */
-static bool seen_before(const cs_model_t *m, size_t i)
-{
-	for (size_t k = 0; k < i; k++)
-		if (m->procs[k].has_allocator && same_allocator(&m->procs[k], &m->procs[i]))
-			return true;
-	return false;
-}
-
 /* "  jemalloc (...): pid 12, 13 (exec #1) and 4 more" for the allocator of process i. */
 static void allocator_group(text_t *t, size_t i)
 {
@@ -180,25 +171,36 @@ static void allocator_group(text_t *t, size_t i)
 	fputc('\n', t->f);
 }
 
+#define ALLOCATORS_SHOWN 8
+
+/* The first process of each distinct allocator (at most ALLOCATORS_SHOWN); their count. */
+static size_t distinct_allocators(const cs_model_t *m, size_t *rep)
+{
+	size_t n = 0, k;
+
+	for (size_t i = next_with_allocator(m, 0); i < m->nprocs && n < ALLOCATORS_SHOWN;
+	     i = next_with_allocator(m, i + 1)) {
+		for (k = 0; k < n && !same_allocator(&m->procs[rep[k]], &m->procs[i]); k++)
+			;
+		if (k == n)
+			rep[n++] = i;
+	}
+	return n;
+}
+
 static void allocator(text_t *t)
 {
-	const cs_model_t *m = t->m;
-	size_t first = next_with_allocator(m, 0), i;
+	size_t rep[ALLOCATORS_SHOWN], n = distinct_allocators(t->m, rep);
 	char desc[640];
 
-	if (first == m->nprocs)
-		return; /* traces older than 1.3 */
-	for (i = next_with_allocator(m, first + 1); i < m->nprocs; i = next_with_allocator(m, i + 1))
-		if (!same_allocator(&m->procs[i], &m->procs[first]))
-			break;
-	if (i == m->nprocs) {
-		fprintf(t->f, "allocator: %s\n", allocator_str(&m->procs[first], desc, sizeof(desc)));
-		return;
-	}
-	fprintf(t->f, "allocators (they differ by process):\n");
-	for (i = first; i < m->nprocs; i = next_with_allocator(m, i + 1))
-		if (!seen_before(m, i))
-			allocator_group(t, i);
+	if (n == 1)
+		fprintf(t->f, "allocator: %s\n", allocator_str(&t->m->procs[rep[0]], desc,
+								sizeof(desc)));
+	if (n > 1)
+		fprintf(t->f, "allocators (they differ by process):\n");
+	for (size_t k = 0; n > 1 && k < n; k++)
+		allocator_group(t, rep[k]);
+	/* none: traces older than 1.3 */
 }
 
 static void sampling(text_t *t)
