@@ -15,6 +15,15 @@ typedef struct share {
 	bool freed;
 } share_t;
 
+/* The part of a set inside one mmap region and one mapping: its pages and the blocks' shares. */
+typedef struct seg {
+	size_t region;
+	size_t map;
+	double pages;                 /* the set's pages there, × the region's weight/size */
+	double mal;                   /* the malloc blocks' shares of them */
+	double rest;                  /* pages - mal, at least 0: the region's own part */
+} seg_t;
+
 typedef struct join {
 	const cs_proc_t *p;
 	const cs_liveset_t *live;
@@ -35,6 +44,8 @@ typedef struct join {
 	bool apply;                   /* second pass: give the shares to their owners */
 	share_t *sh;
 	size_t nsh, capsh;
+	seg_t *seg;                   /* first pass: the set's spans inside mmap regions */
+	size_t nseg, capseg;
 } join_t;
 
 static const char *const heap_names[] = {
@@ -204,6 +215,7 @@ static void join_free(join_t *j)
 	free(j->pages);
 	free(j->scale);
 	free(j->sh);
+	free(j->seg);
 }
 
 /* Index of the first malloc block that ends after addr (by the running maximum of ends). */
@@ -269,17 +281,27 @@ static int malloc_shares(join_t *j, uint64_t lo, uint64_t hi, double *sum)
 	return err;
 }
 
-/* Without malloc blocks: the mmap region holding the page, × weight/size. */
-static int mmap_share(join_t *j, uint64_t lo, uint64_t hi, double *sum)
+/*
+ * First pass: pages in an mmap region (an allocator's arena, a runtime's heap)
+ * add to that region's span in this mapping, with the malloc blocks' shares
+ * of them: the region keeps only what the blocks do not explain.
+ */
+static int region_part(join_t *j, uint64_t lo, uint64_t hi, size_t m, double sum, double k)
 {
 	size_t i = first_mm(j, lo);
-	double v;
+	seg_t *s = j->nseg ? &j->seg[j->nseg - 1] : NULL;
 
 	if (i >= j->live->nmm || j->live->mm[i].ptr >= hi)
 		return 0;
-	v = ratio(&j->live->mm[i]);
-	*sum += v;
-	return add_share(j, j->mmown[i], v, false);
+	if (!s || s->region != i || s->map != m) { /* spans come in address order */
+		if (CS_VEC_GROW(j->seg, j->nseg, j->capseg))
+			return -ENOMEM;
+		s = &j->seg[j->nseg++];
+		*s = (seg_t){ .region = i, .map = m };
+	}
+	s->pages += k * ratio(&j->live->mm[i]);
+	s->mal += sum * k;
+	return 0;
 }
 
 /* Index of the first mapping starting after addr. */
@@ -357,8 +379,6 @@ static int pages(join_t *j, uint64_t pg, uint64_t left, int col, uint64_t *used)
 
 	j->nsh = 0;
 	err = malloc_shares(j, lo, hi, &sum);
-	if (!err && !j->nsh)
-		err = mmap_share(j, lo, hi, &sum);
 	if (err)
 		return err;
 	*used = min64(alike_pages(j, lo, hi), left);
@@ -367,7 +387,7 @@ static int pages(join_t *j, uint64_t pg, uint64_t left, int col, uint64_t *used)
 	if (!j->apply) {
 		j->raw[m] += sum * k;
 		j->pages[m] += k;
-		return 0;
+		return region_part(j, lo, hi, m, sum, k);
 	}
 	sc = j->scale[m] * k;
 	for (size_t i = 0; i < j->nsh; i++) {
@@ -389,12 +409,24 @@ static int pass(join_t *j, const cs_pageset_t *s, int col)
 	return err;
 }
 
+/* After the first pass: each region span's own part counts among its mapping's shares. */
+static void region_rests(join_t *j)
+{
+	for (size_t i = 0; i < j->nseg; i++) {
+		seg_t *g = &j->seg[i];
+
+		g->rest = g->pages > g->mal ? g->pages - g->mal : 0;
+		j->raw[g->map] += g->rest;
+	}
+}
+
 /*
- * Two passes over the set. Per mapping, the allocations' shares are kept as
- * they are (a sample stands for weight/size times its bytes: capping it at its
- * own page would lose the rest) unless they add up to more than the mapping's
- * pages, when they are scaled down to fit; the pages left go to the mapping's
- * bucket. Cost: one step per span of alike pages, per pass.
+ * Two passes over the set. Per page, the malloc blocks on it come first (an
+ * arena mmap holding them gets what they do not explain, per span: a sample
+ * stands for weight/size times its bytes, even past its own page). Per
+ * mapping, the shares are kept as they are unless they add up to more than
+ * the mapping's pages, when they are scaled down to fit; the pages left go to
+ * the mapping's bucket. Cost: one step per span of alike pages, per pass.
  */
 static int share_set(join_t *j, const cs_pageset_t *s, int col)
 {
@@ -402,13 +434,17 @@ static int share_set(join_t *j, const cs_pageset_t *s, int col)
 
 	memset(j->raw, 0, (j->nmaps + 1) * sizeof(*j->raw));
 	memset(j->pages, 0, (j->nmaps + 1) * sizeof(*j->pages));
+	j->nseg = 0;
 	j->apply = false;
 	err = pass(j, s, col);
+	region_rests(j);
 	for (size_t m = 0; !err && m <= j->nmaps; m++) {
 		j->scale[m] = j->raw[m] > j->pages[m] ? j->pages[m] / j->raw[m] : 1;
 		if (j->raw[m] < j->pages[m])
 			j->own[j->nstacks + m].v[col] += j->pages[m] - j->raw[m];
 	}
+	for (size_t i = 0; !err && i < j->nseg; i++)
+		j->own[j->mmown[j->seg[i].region]].v[col] += j->seg[i].rest * j->scale[j->seg[i].map];
 	j->apply = true;
 	return err ? err : pass(j, s, col);
 }

@@ -35,8 +35,10 @@ typedef struct cs_owner {
  * Share the pages of p's final sets (child-copied, parent-unshared and
  * unshared, those p->fig knows) among the allocations of live (the child's
  * allocations at its fork, freed flags set): per page, malloc blocks by
- * overlapping bytes × weight/size ÷ page size, else the mmap region holding
- * it (× weight/size). In exact mode a page's shares never pass 1. Sampled, a
+ * overlapping bytes × weight/size ÷ page size; an mmap region (an allocator's
+ * arena) gets its pages (× weight/size) less what the malloc blocks inside it
+ * explain, per span of it in a mapping, never below 0: a block's pages are
+ * the block's, not its arena's. In exact mode a page's shares never pass 1. Sampled, a
  * share may pass its page (the sample stands for more bytes than it has):
  * shares are kept whole, so each site's estimate stays unbiased, unless a
  * mapping's shares add up to more than its pages, when they are scaled down

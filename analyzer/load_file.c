@@ -469,6 +469,23 @@ static int on_mark(loader_t *l, const cs_rec_t *r)
 	return 0;
 }
 
+static int on_allocator(loader_t *l, const cs_rec_t *r)
+{
+	cs_rec_allocator_t rec;
+	cs_cur_t c;
+	int err = fixed(l, r, &rec, sizeof(rec), &c);
+
+	if (!err)
+		err = take_str(l, r, &c, &l->p->allocator_name, NULL);
+	if (!err)
+		err = take_str(l, r, &c, &l->p->allocator_path, NULL);
+	if (err)
+		return err;
+	l->p->has_allocator = true;
+	l->p->allocator_flags = rec.flags;
+	return 0;
+}
+
 static int on_alloc(loader_t *l, const cs_rec_t *r)
 {
 	return cs_load_alloc_rec(&l->p->alloc, l->t, r, l->d);
@@ -501,6 +518,7 @@ static const struct {
 	[CS_REC_FREES] = { on_alloc, IN_P },
 	[CS_REC_FORK_POINT] = { on_alloc, IN_P },
 	[CS_REC_MARK] = { on_mark, IN_P },
+	[CS_REC_ALLOCATOR] = { on_allocator, IN_P },
 };
 
 static int dispatch(loader_t *l, const cs_rec_t *r, unsigned kind)
@@ -609,5 +627,7 @@ void cs_proc_free(cs_proc_t *p)
 	cs_pageset_free(&p->fig.uns);
 	cs_allocinfo_free(&p->alloc);
 	free(p->sites);
+	free(p->allocator_name);
+	free(p->allocator_path);
 	memset(p, 0, sizeof(*p));
 }

@@ -13,7 +13,7 @@
  * (samples = true) into p: identity, backend, snapshots (those without a
  * SNAP_END are dropped), forks, reaped children, end, counters, notes, shim
  * ranges, (format 1.1) sampling, modules, stacks, allocation events and the
- * fork point, and (format 1.2) marks. Unknown record types and sets are
+ * fork point, (format 1.2) marks and (1.3) the allocator. Unknown record types and sets are
  * skipped. Sets p->truncated for a process file cut short. Returns 0,
  * -EBADMSG naming file and record in d, or -ENOMEM.
  */

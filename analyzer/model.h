@@ -235,6 +235,11 @@ typedef struct cs_proc {
 	cs_site_t *sites;    /* sorted for the report */
 	size_t nsites;
 	int64_t shim_pages;  /* the shim's own footprint in this child (shimcost.h) */
+	/* format 1.3: CS_REC_ALLOCATOR, the allocator the process used */
+	bool has_allocator;
+	uint32_t allocator_flags; /* CS_ALLOCF_* */
+	char *allocator_name;
+	char *allocator_path;  /* "" when the shim could not tell */
 } cs_proc_t;
 
 /* What run.cst says. */

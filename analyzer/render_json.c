@@ -275,10 +275,35 @@ static void identity(cs_json_t *j, const cs_proc_t *p)
 	cs_json_bool(j, "still_running", p->still_running);
 }
 
-static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
+/* The allocator the process used (format 1.3): null when its trace does not say. */
+static void allocator(cs_json_t *j, const cs_proc_t *p)
+{
+	if (!p->has_allocator) {
+		cs_json_null(j, "allocator");
+		return;
+	}
+	cs_json_obj(j, "allocator");
+	cs_json_str(j, "name", p->allocator_name);
+	str_or_null(j, "path", *p->allocator_path, p->allocator_path);
+	cs_json_bool(j, "preloaded", p->allocator_flags & CS_ALLOCF_PRELOADED);
+	cs_json_end_obj(j);
+}
+
+/* Whether some process file is format 1.3 or newer ("allocator" keys; older reports unchanged). */
+static bool any_v13(const cs_model_t *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].has_file && m->procs[i].fmt_minor >= 3)
+			return true;
+	return false;
+}
+
+static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p, bool v13)
 {
 	cs_json_obj(j, NULL);
 	identity(j, p);
+	if (v13)
+		allocator(j, p);
 	if (m->v12)
 		cs_json_str(j, "phase", m->phases[p->phase]);
 	figures(j, &p->fig);
@@ -410,6 +435,7 @@ static int totals(cs_json_t *j, const cs_model_t *m)
 
 int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 {
+	bool v13 = any_v13(m);
 	cs_json_t j;
 	int err;
 
@@ -419,7 +445,7 @@ int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	run_obj(&j, m);
 	cs_json_arr(&j, "processes");
 	for (size_t i = 0; i < m->nprocs; i++)
-		process(&j, m, &m->procs[i]);
+		process(&j, m, &m->procs[i], v13);
 	cs_json_end_arr(&j);
 	if (m->v11)
 		sibling_groups(&j, m);

@@ -114,6 +114,95 @@ static void backend(text_t *t)
 	}
 }
 
+/* ---- the allocator (format 1.3): one line, or one per allocator when processes differ ---- */
+
+#define ALLOC_PIDS_SHOWN 6
+
+static bool same_allocator(const cs_proc_t *a, const cs_proc_t *b)
+{
+	return a->allocator_flags == b->allocator_flags &&
+	       !strcmp(a->allocator_name, b->allocator_name) &&
+	       !strcmp(a->allocator_path, b->allocator_path);
+}
+
+/* "jemalloc (/usr/lib/x86_64-linux-gnu/libjemalloc.so.2, preloaded)" */
+static char *allocator_str(const cs_proc_t *p, char *buf, size_t size)
+{
+	char name[64], path[512];
+
+	clean(p->allocator_name, strlen(p->allocator_name), name, sizeof(name));
+	clean(p->allocator_path, strlen(p->allocator_path), path, sizeof(path));
+	snprintf(buf, size, "%s (%s%s)", name, *path ? path : "path unknown",
+		 p->allocator_flags & CS_ALLOCF_PRELOADED ? ", preloaded" : "");
+	return buf;
+}
+
+/* The first process naming an allocator at or after i, or nprocs. */
+static size_t next_with_allocator(const cs_model_t *m, size_t i)
+{
+	while (i < m->nprocs && !m->procs[i].has_allocator)
+		i++;
+	return i;
+}
+
+/* "  jemalloc (...): pid 12, 13 (exec #1) and 4 more" for the allocator of process i. */
+static void allocator_group(text_t *t, size_t i)
+{
+	const cs_model_t *m = t->m;
+	char desc[640];
+	size_t shown = 0, more = 0;
+
+	fprintf(t->f, "  %s:", allocator_str(&m->procs[i], desc, sizeof(desc)));
+	for (size_t k = i; k < m->nprocs; k++) {
+		const cs_proc_t *p = &m->procs[k];
+
+		if (!p->has_allocator || !same_allocator(p, &m->procs[i]))
+			continue;
+		if (shown++ >= ALLOC_PIDS_SHOWN) {
+			more++;
+			continue;
+		}
+		fprintf(t->f, "%s pid %u", shown > 1 ? "," : "", (unsigned)p->pid);
+		if (p->gen)
+			fprintf(t->f, " (exec #%u)", (unsigned)p->gen);
+	}
+	if (more)
+		fprintf(t->f, " and %zu more", more);
+	fputc('\n', t->f);
+}
+
+#define ALLOCATORS_SHOWN 8
+
+/* The first process of each distinct allocator (at most ALLOCATORS_SHOWN); their count. */
+static size_t distinct_allocators(const cs_model_t *m, size_t *rep)
+{
+	size_t n = 0, k;
+
+	for (size_t i = next_with_allocator(m, 0); i < m->nprocs && n < ALLOCATORS_SHOWN;
+	     i = next_with_allocator(m, i + 1)) {
+		for (k = 0; k < n && !same_allocator(&m->procs[rep[k]], &m->procs[i]); k++)
+			;
+		if (k == n)
+			rep[n++] = i;
+	}
+	return n;
+}
+
+static void allocator(text_t *t)
+{
+	size_t rep[ALLOCATORS_SHOWN], n = distinct_allocators(t->m, rep);
+	char desc[640];
+
+	if (n == 1)
+		fprintf(t->f, "allocator: %s\n", allocator_str(&t->m->procs[rep[0]], desc,
+								sizeof(desc)));
+	if (n > 1)
+		fprintf(t->f, "allocators (they differ by process):\n");
+	for (size_t k = 0; n > 1 && k < n; k++)
+		allocator_group(t, rep[k]);
+	/* none: traces older than 1.3 */
+}
+
 /* Asked, achieved (the median time between two samples of one child), how many, their CPU time. */
 static void sampling(text_t *t)
 {
@@ -595,6 +684,7 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 
 	header(&t);
 	backend(&t);
+	allocator(&t);
 	sampling(&t);
 	err = tree(&t);
 	children(&t);

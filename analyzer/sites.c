@@ -193,7 +193,7 @@ static void keep_note(named_t *e, const char *note)
 	}
 }
 
-/* Append the frames of return address ra to the key and frames; keep a symbol problem in e. */
+/* Append the frames of return address ra to c->fr; keep a symbol problem in e. */
 static int add_frames(sctx_t *c, named_t *e, cs_symbolizer_t *sym, uint64_t ra)
 {
 	const cs_frame_t *f;
@@ -205,11 +205,21 @@ static int add_frames(sctx_t *c, named_t *e, cs_symbolizer_t *sym, uint64_t ra)
 		keep_note(e, note);
 	if (!err && cs_vec_reserve((void **)&c->fr, &c->capfr, c->nfr, n, sizeof(*c->fr)))
 		err = -ENOMEM;
+	for (size_t i = 0; !err && i < n; i++)
+		c->fr[c->nfr++] = f[i];
+	return err;
+}
+
+/* The key of frames f[0..n): one line per frame. */
+static int build_key(sctx_t *c, const cs_frame_t *f, size_t n)
+{
+	int err = 0;
+
+	c->nkey = 0;
 	for (size_t i = 0; !err && i < n; i++) {
-		err = c->nkey ? key_put(c, "\n", 1) : 0;
+		err = i ? key_put(c, "\n", 1) : 0;
 		if (!err)
 			err = key_frame(c, &f[i]);
-		c->fr[c->nfr++] = f[i];
 	}
 	return err;
 }
@@ -250,25 +260,35 @@ static int named_grow(sctx_t *c)
 	return 0;
 }
 
-/* Symbolize stack st into a new entry e: its frames and key in the arena. */
+/*
+ * Symbolize stack st into a new entry e: its frames and key in the arena. The
+ * allocator's own frames that lead the stack are left out (cs_sym_alloc_frames):
+ * the site starts at the first frame outside the allocator, so stacks that
+ * differ only inside it print, and merge, alike.
+ */
 static int name_stack(sctx_t *c, cs_symbolizer_t *sym, const cs_stack_t *st, named_t *e)
 {
-	cs_frame_t *fr;
+	cs_frame_t *fr = NULL;
+	size_t hide = 0;
 	int err = 0;
 
 	c->nkey = c->nfr = 0;
 	*e = (named_t){ .sym = sym, .stack = st };
 	for (uint32_t i = 0; !err && i < st->depth; i++)
 		err = add_frames(c, e, sym, st->ra[i]);
-	fr = err ? NULL : cs_arena_alloc(&c->m->arena, c->nfr * sizeof(*fr));
-	e->key = fr ? cs_arena_strndup(&c->m->arena, c->key, c->nkey) : NULL;
+	if (!err) {
+		hide = cs_sym_alloc_frames(c->fr, c->nfr);
+		err = build_key(c, c->fr + hide, c->nfr - hide);
+	}
+	fr = err ? NULL : cs_arena_alloc(&c->m->arena, (c->nfr - hide) * sizeof(*fr));
+	e->key = fr ? cs_arena_strndup(&c->m->arena, c->key ? c->key : "", c->nkey) : NULL;
 	if (!e->key) {
 		e->stack = NULL;
 		return -ENOMEM;
 	}
-	memcpy(fr, c->fr, c->nfr * sizeof(*fr));
+	memcpy(fr, c->fr + hide, (c->nfr - hide) * sizeof(*fr));
 	e->frames = fr;
-	e->nframes = c->nfr;
+	e->nframes = c->nfr - hide;
 	c->nnamed++;
 	return 0;
 }

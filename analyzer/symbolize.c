@@ -421,6 +421,90 @@ int cs_sym_addr(cs_symbolizer_t *s, uint64_t ra, const cs_frame_t **frames, size
 	return 0;
 }
 
+/* ---- allocator frames ------------------------------------------------------------------ */
+
+/* Modules that are allocators (or the shim), by the start of their file name. */
+static const char *const alloc_modules[] = {
+	"libjemalloc", "libtcmalloc", "libmimalloc", "libcowscope",
+};
+
+/* Allocator functions by name: glibc's malloc and its internals, CPython's allocators. */
+static const char *const alloc_functions[] = {
+	"malloc", "calloc", "realloc", "free", "reallocarray", "posix_memalign",
+	"aligned_alloc", "memalign", "valloc", "pvalloc", "cfree", "malloc_usable_size",
+	"sysmalloc", "systrim", "malloc_consolidate", "ptmalloc_init", "malloc_hook_ini",
+	"_mid_memalign", "arena_get2", "arena_get_retry", "new_heap", "alloc_new_heap",
+	"grow_heap", "munmap_chunk", "mremap_chunk", "__default_morecore", "__glibc_morecore",
+	"PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc", "PyObject_Free",
+	"new_arena", "allocate_from_new_pool",
+};
+
+/* ... and by the start of their name. */
+static const char *const alloc_prefixes[] = {
+	"_int_", "tcache_", "__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_free",
+	"__libc_memalign", "__libc_valloc", "__libc_pvalloc", "__libc_alloc_buffer",
+	"__libc_scratch_buffer", "__libc_dynarray", "_PyObject_Malloc", "_PyObject_Calloc",
+	"_PyObject_Realloc", "_PyObject_Free", "_PyObject_Arena", "_PyObject_Virtual", "PyMem_",
+	"_PyMem_", "pymalloc_", "je_", "tc_malloc", "tc_calloc", "tc_realloc", "tc_memalign",
+	"tc_posix_memalign", "tc_valloc", "tc_pvalloc", "tc_new", "mi_malloc", "mi_calloc",
+	"mi_realloc", "mi_zalloc", "mi_heap_", "mi_new", "_mi_",
+};
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static bool in_list(const char *s, const char *const *v, size_t n, bool prefix)
+{
+	for (size_t i = 0; i < n; i++)
+		if (prefix ? starts_with(s, v[i]) : !strcmp(s, v[i]))
+			return true;
+	return false;
+}
+
+#define NELEM(v) (sizeof(v) / sizeof((v)[0]))
+
+static bool alloc_frame(const cs_frame_t *f)
+{
+	if (f->module && in_list(f->module, alloc_modules, NELEM(alloc_modules), true))
+		return true;
+	return f->function && (in_list(f->function, alloc_functions, NELEM(alloc_functions), false) ||
+			       in_list(f->function, alloc_prefixes, NELEM(alloc_prefixes), true));
+}
+
+static bool same_module(const cs_frame_t *a, const cs_frame_t *b)
+{
+	return a->module && b->module && !strcmp(a->module, b->module);
+}
+
+/* From f[i] (not an allocator's): past the allocator frame its module's run leads to, or i. */
+static size_t run_to_allocator(const cs_frame_t *f, size_t n, size_t i)
+{
+	size_t j = i;
+
+	while (j < n && same_module(&f[j], &f[i]) && !alloc_frame(&f[j]))
+		j++;
+	return j < n && same_module(&f[j], &f[i]) ? j + 1 : i;
+}
+
+size_t cs_sym_alloc_frames(const cs_frame_t *f, size_t n)
+{
+	size_t i = 0, past;
+
+	while (i < n) {
+		if (alloc_frame(&f[i])) {
+			i++;
+			continue;
+		}
+		past = run_to_allocator(f, n, i);
+		if (past == i)
+			break;
+		i = past;
+	}
+	return i == n && n ? n - 1 : i;
+}
+
 void cs_sym_close(cs_symbolizer_t *s)
 {
 	if (!s)

@@ -40,6 +40,21 @@ int cs_sym_open(cs_symbolizer_t **out, const cs_module_t *mods, size_t nmods, co
 int cs_sym_addr(cs_symbolizer_t *s, uint64_t ra, const cs_frame_t **frames, size_t *n,
 		const char **note);
 
+/*
+ * How many of frames f[0..n) (innermost first) lie inside an allocator and
+ * are hidden from the site they start: the leading run of allocator frames,
+ * where a frame is an allocator's when its module is one (libjemalloc*,
+ * libtcmalloc*, libmimalloc*, the shim's libcowscope*) or its function is a
+ * known allocator function (glibc's malloc, _int_malloc, tcache_*, ...;
+ * CPython's PyObject_Malloc, PyMem_*, pymalloc_*, new_arena, ...; je_*,
+ * tc_malloc & co, mi_malloc & co of statically linked allocators), and frames of one module
+ * that lead up to such a function of that module are the allocator's too
+ * (a stripped python3.11's unnamed pymalloc frames before PyObject_Malloc,
+ * which .dynsym names). Never all of them: the outermost frame stays.
+ * O(n) string compares.
+ */
+size_t cs_sym_alloc_frames(const cs_frame_t *f, size_t n);
+
 /* Whether s describes this module list and main program (so it can be shared). */
 bool cs_sym_matches(const cs_symbolizer_t *s, const cs_module_t *mods, size_t nmods,
 		    const char *exe);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cowscope/trace_format.h"
+#include "allocator.h"
 #include "maps.h"
 #include "prim.h"
 #include "record.h"
@@ -203,6 +204,7 @@ int cs_boot_open_trace(void)
 		return r;
 	put_proc();
 	cs_boot_put_backend();
+	cs_allocator_put();
 	put_shim_range((uint64_t)(uintptr_t)cs_st.arena,
 		       (uint64_t)(uintptr_t)cs_st.arena + CS_ARENA_BYTES);
 	put_shim_range((uint64_t)(uintptr_t)__bss_start, (uint64_t)(uintptr_t)_end);
@@ -244,6 +246,7 @@ static int boot_steps(void)
 
 	read_identity();
 	find_shim_path();
+	cs_allocator_detect();
 	if ((r = make_arena()) < 0 || (r = resolve_out()) < 0 || (r = open_out_dir()) < 0)
 		return r;
 	cs_st.sample_bytes = cs_st.opt.sample_bytes;

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include "allocboot.h"
 #include "evbuf.h"
 #include "modules.h"
 #include "sample.h"
@@ -16,19 +17,11 @@
 
 #define CS_HOOK __attribute__((visibility("default")))
 
-/* glibc's own entry points: direct passthrough, no dlsym needed before init. */
-extern void *__libc_malloc(size_t);
-extern void __libc_free(void *);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-extern void *__libc_valloc(size_t);
-extern void *__libc_pvalloc(size_t);
-
+/*
+ * The malloc family forwards through cs_alloc_real (allocboot.c): the
+ * program's own allocator, whole. Other interposed names resolve here.
+ */
 #define REAL_ALLOC_FUNCS(X)                                                            \
-	X(int, posix_memalign, (void **, size_t, size_t))                              \
-	X(void *, aligned_alloc, (size_t, size_t))                                     \
-	X(size_t, malloc_usable_size, (void *))                                        \
 	X(void *, mmap, (void *, size_t, int, int, int, off_t))                        \
 	X(int, munmap, (void *, size_t))                                               \
 	X(void *, mremap, (void *, size_t, size_t, int, ...))                          \
@@ -38,7 +31,7 @@ extern void *__libc_pvalloc(size_t);
 REAL_ALLOC_FUNCS(X_PTR)
 #undef X_PTR
 
-__attribute__((constructor(101))) static void resolve_alloc(void)
+static void resolve_others(void)
 {
 #define X_RESOLVE(ret, name, args)                                                     \
 	if (!real_##name)                                                              \
@@ -47,7 +40,13 @@ __attribute__((constructor(101))) static void resolve_alloc(void)
 #undef X_RESOLVE
 }
 
-#define REAL(name) (real_##name ? real_##name : (resolve_alloc(), real_##name))
+__attribute__((constructor(101))) static void resolve_alloc(void)
+{
+	cs_alloc_resolve();
+	resolve_others();
+}
+
+#define REAL(name) (real_##name ? real_##name : (resolve_others(), real_##name))
 
 /* Per-thread sampler: bytes left before the next sampled byte, and its generator. */
 static __thread int64_t bytes_left __attribute__((tls_model("initial-exec")));
@@ -135,21 +134,26 @@ static void on_free(const void *p, size_t len, uint8_t kind)
 
 CS_HOOK void *malloc(size_t n)
 {
-	void *p = __libc_malloc(n);
+	void *p = CS_ALLOC_CALL(malloc)(n);
 
 	on_alloc(p, n);
 	return p;
 }
 
+/* Pool blocks (the bootstrap's) never reach the allocator: one compare on every free. */
 CS_HOOK void free(void *p)
 {
+	if (__builtin_expect(cs_alloc_in_pool(p), 0)) {
+		cs_pool_free(&cs_alloc_pool, p);
+		return;
+	}
 	on_free(p, 0, CS_FREE_FREE);
-	__libc_free(p);
+	CS_ALLOC_CALL(free)(p);
 }
 
 CS_HOOK void *calloc(size_t n, size_t size)
 {
-	void *p = __libc_calloc(n, size);
+	void *p = CS_ALLOC_CALL(calloc)(n, size);
 
 	on_alloc(p, n * size); /* calloc checked the product */
 	return p;
@@ -159,8 +163,10 @@ CS_HOOK void *realloc(void *old, size_t n)
 {
 	void *p;
 
+	if (__builtin_expect(cs_alloc_in_pool(old), 0))
+		return cs_alloc_pool_realloc(old, n);
 	on_free(old, 0, CS_FREE_FREE);
-	p = __libc_realloc(old, n);
+	p = CS_ALLOC_CALL(realloc)(old, n);
 	on_alloc(p, n);
 	return p;
 }
@@ -168,17 +174,23 @@ CS_HOOK void *realloc(void *old, size_t n)
 CS_HOOK void *reallocarray(void *old, size_t n, size_t size)
 {
 	size_t total;
+	void *p;
 
 	if (__builtin_mul_overflow(n, size, &total)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(old, total);
+	if (__builtin_expect(cs_alloc_in_pool(old), 0))
+		return cs_alloc_pool_realloc(old, total);
+	on_free(old, 0, CS_FREE_FREE);
+	p = CS_ALLOC_CALL(reallocarray)(old, n, size);
+	on_alloc(p, total);
+	return p;
 }
 
 CS_HOOK int posix_memalign(void **out, size_t align, size_t n)
 {
-	int r = REAL(posix_memalign)(out, align, n);
+	int r = CS_ALLOC_CALL(posix_memalign)(out, align, n);
 
 	if (r == 0)
 		on_alloc(*out, n);
@@ -187,7 +199,7 @@ CS_HOOK int posix_memalign(void **out, size_t align, size_t n)
 
 CS_HOOK void *aligned_alloc(size_t align, size_t n)
 {
-	void *p = REAL(aligned_alloc)(align, n);
+	void *p = CS_ALLOC_CALL(aligned_alloc)(align, n);
 
 	on_alloc(p, n);
 	return p;
@@ -195,7 +207,7 @@ CS_HOOK void *aligned_alloc(size_t align, size_t n)
 
 CS_HOOK void *memalign(size_t align, size_t n)
 {
-	void *p = __libc_memalign(align, n);
+	void *p = CS_ALLOC_CALL(memalign)(align, n);
 
 	on_alloc(p, n);
 	return p;
@@ -203,7 +215,7 @@ CS_HOOK void *memalign(size_t align, size_t n)
 
 CS_HOOK void *valloc(size_t n)
 {
-	void *p = __libc_valloc(n);
+	void *p = CS_ALLOC_CALL(valloc)(n);
 
 	on_alloc(p, n);
 	return p;
@@ -211,7 +223,7 @@ CS_HOOK void *valloc(size_t n)
 
 CS_HOOK void *pvalloc(size_t n)
 {
-	void *p = __libc_pvalloc(n);
+	void *p = CS_ALLOC_CALL(pvalloc)(n);
 
 	on_alloc(p, n);
 	return p;
@@ -219,7 +231,9 @@ CS_HOOK void *pvalloc(size_t n)
 
 CS_HOOK size_t malloc_usable_size(void *p)
 {
-	return REAL(malloc_usable_size)(p);
+	if (__builtin_expect(cs_alloc_in_pool(p), 0))
+		return cs_pool_size(&cs_alloc_pool, p);
+	return CS_ALLOC_CALL(malloc_usable_size)(p);
 }
 
 /* ---- anonymous private mmap: runtimes' own arenas (pymalloc, Ruby heap pages, jemalloc) ---- */

@@ -272,6 +272,109 @@ static void test_sampled_scaled_to_the_mapping(void **state)
 	assert_near(sum_cc(p), 2);
 }
 
+/*
+ * An allocator's arena: an mmap region (stack 3) over the whole anonymous
+ * mapping, with malloc blocks inside (exact mode). The blocks' pages are the
+ * blocks' sites'; the arena gets only what no block explains.
+ */
+static void test_blocks_in_an_arena_are_their_own(void **state)
+{
+	cs_alloc_ev_t a[6];
+	cs_run_t wr[] = { { AP, 10 } };
+	const cs_proc_t *p;
+
+	(void)state;
+	a[0] = tu_alloc_ev(1, ADDR(AP), 16 * TU_PAGE, 16 * TU_PAGE, 3, CS_ALLOC_MMAP);
+	for (uint32_t i = 0; i < 4; i++) /* page-sized blocks on pages 2-5 */
+		a[1 + i] = tu_alloc_ev(2 + i, ADDR(AP + 2 + i), TU_PAGE, TU_PAGE, 1, CS_ALLOC_MALLOC);
+	a[5] = tu_alloc_ev(6, ADDR(AP + 8) + 512, 1024, 1024, 2, CS_ALLOC_MALLOC);
+	root(1, a, 6, 1);
+	close(child(101, 100, wr, 1, NULL, 0));
+	load();
+	p = proc(101);
+	assert_near(find(p->sites, p->nsites, 1, NULL)->child_copied, 4);
+	assert_near(find(p->sites, p->nsites, 2, NULL)->child_copied, 0.25);
+	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 10 - 4.25);
+	assert_true(find(p->sites, p->nsites, 3, NULL)->estimated_bytes == 16 * TU_PAGE);
+	assert_null(find(p->sites, p->nsites, 0, "allocator free space and metadata"));
+	assert_near(sum_cc(p), 10);
+}
+
+/*
+ * Sampled: a block inside the arena stands for 2 pages; the arena keeps the
+ * other 6 of the 8 written (not 7, scaled down with the block to 8 in all).
+ */
+static void test_sampled_block_in_an_arena(void **state)
+{
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, ADDR(AP), 16 * TU_PAGE, 16 * TU_PAGE, 3, CS_ALLOC_MMAP),
+		tu_alloc_ev(2, ADDR(AP + 2), 1024, 8192, 1, CS_ALLOC_MALLOC),
+	};
+	cs_run_t wr[] = { { AP, 8 } };
+	const cs_proc_t *p;
+
+	(void)state;
+	root(4096, a, 2, 1);
+	close(child(101, 100, wr, 1, NULL, 0));
+	load();
+	p = proc(101);
+	assert_near(find(p->sites, p->nsites, 1, NULL)->child_copied, 2);
+	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 6);
+	assert_near(sum_cc(p), 8);
+}
+
+/*
+ * Stacks that start inside an allocator (here a libjemalloc module whose file
+ * is gone: frames are module+offset) show from the first frame outside it, and
+ * stacks that then print alike are one site. A stack all inside keeps its
+ * outermost frame.
+ */
+static void test_allocator_frames_hidden_and_merged(void **state)
+{
+	cs_seg_t je = { 0x100000, 0x200000, 0 }, app = { 0x4000, 0x8000, 0 };
+	uint64_t s4[] = { 0x100010, 0x100020, 0x5010 }, s5[] = { 0x100030, 0x5010 },
+		 s6[] = { 0x100040, 0x100050 };
+	cs_alloc_ev_t a[] = {
+		tu_alloc_ev(1, ADDR(HP), TU_PAGE, TU_PAGE, 4, CS_ALLOC_MALLOC),
+		tu_alloc_ev(2, ADDR(HP + 1), TU_PAGE, TU_PAGE, 5, CS_ALLOC_MALLOC),
+		tu_alloc_ev(3, ADDR(HP + 2), TU_PAGE, TU_PAGE, 6, CS_ALLOC_MALLOC),
+	};
+	cs_run_t wr[] = { { HP, 3 } };
+	const cs_proc_t *p;
+	const cs_site_t *merged = NULL, *inside = NULL;
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+
+	(void)state;
+	tu_sampling(fd, 1, 64);
+	tu_module(fd, 0, &app, 1, NULL, 0, "/nonexistent/app");
+	tu_module(fd, 0, &je, 1, NULL, 0, "/nonexistent/libjemalloc.so.2");
+	tu_stack(fd, 4, s4, 3);
+	tu_stack(fd, 5, s5, 2);
+	tu_stack(fd, 6, s6, 2);
+	tu_allocs(fd, a, 3);
+	tu_fork(fd, 101, 1, MS);
+	tu_end(fd, CS_END_EXIT, 0, 10 * MS);
+	close(fd);
+	close(child(101, 100, wr, 1, NULL, 0));
+	load();
+	p = proc(101);
+	for (size_t i = 0; i < p->nsites; i++) {
+		if (p->sites[i].nframes == 1 && !strcmp(p->sites[i].frames[0].module, "app"))
+			merged = &p->sites[i];
+		if (p->sites[i].nframes == 1 &&
+		    !strcmp(p->sites[i].frames[0].module, "libjemalloc.so.2"))
+			inside = &p->sites[i];
+	}
+	assert_non_null(merged);
+	assert_true(merged->frames[0].offset == 0x500f);
+	assert_near(merged->child_copied, 2);
+	assert_true(merged->samples == 2 && merged->estimated_bytes == 2 * TU_PAGE);
+	assert_non_null(inside);
+	assert_true(inside->frames[0].offset == 0x10004f); /* the outer of its two frames */
+	assert_near(inside->child_copied, 1);
+	assert_int_equal(p->nsites, 2);
+}
+
 /* The child freed one of two inherited blocks and wrote both pages. */
 static void test_freed_in_child(void **state)
 {
@@ -473,6 +576,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_small_blocks_share_a_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sampled_weights, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sampled_scaled_to_the_mapping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocks_in_an_arena_are_their_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_block_in_an_arena, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allocator_frames_hidden_and_merged, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_freed_in_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sibling_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_tracking_buckets_by_mapping, setup, teardown),

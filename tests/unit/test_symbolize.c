@@ -286,6 +286,59 @@ static void test_missing_file_and_no_module(void **state)
 	assert_true(f[0].offset == 0xf);
 }
 
+/* ---- allocator frames hidden from a site's start ----------------------------------------- */
+
+/* A frame "module!function" (function NULL: unnamed). */
+static cs_frame_t fr(const char *module, const char *function)
+{
+	return (cs_frame_t){ .module = module, .function = function, .line = CS_UNKNOWN };
+}
+
+#define HIDDEN(v) cs_sym_alloc_frames(v, sizeof(v) / sizeof((v)[0]))
+
+static void test_allocator_frames(void **state)
+{
+	/* glibc internals under a jemalloc-less malloc, then the program */
+	cs_frame_t glibc[] = { fr("libc.so.6", "sysmalloc"), fr("libc.so.6", "_int_malloc"),
+			       fr("libc.so.6", "tcache_init"), fr("libc.so.6", "malloc"),
+			       fr("app", "load"), fr("app", "main") };
+	/* jemalloc's arena mmap, recorded through the shim's malloc */
+	cs_frame_t je[] = { fr("libjemalloc.so.2", NULL), fr("libjemalloc.so.2", "je_extent_alloc"),
+			    fr("libcowscope.so", "malloc"), fr("redis-server", "zmalloc"),
+			    fr("redis-server", "dictCreate") };
+	/* Debian's python3.11: static symbols stripped, PyObject_Malloc named by .dynsym */
+	cs_frame_t py[] = { fr("python3.11", NULL), fr("python3.11", NULL),
+			    fr("python3.11", "PyObject_Malloc"), fr("python3.11", "PyList_New"),
+			    fr("python3.11", NULL) };
+	/* unnamed frames that lead to no allocator function are the program's */
+	cs_frame_t plain[] = { fr("app", NULL), fr("app", NULL), fr("libc.so.6", "malloc"),
+			       fr("app", "main") };
+	/* an unnamed frame of another module does not lead up to this one's allocator */
+	cs_frame_t mixed[] = { fr("libfoo.so", NULL), fr("python3.11", "PyMem_Malloc"),
+			       fr("python3.11", "builtin_x") };
+	cs_frame_t all[] = { fr("libtcmalloc_minimal.so.4", NULL),
+			     fr("libtcmalloc_minimal.so.4", "tc_malloc") };
+	cs_frame_t none[] = { fr("app", "load"), fr("libc.so.6", "malloc") };
+	cs_frame_t cpython[] = { fr("libpython3.12.so", "_PyObject_ArenaMmap"),
+				 fr("libpython3.12.so", "new_arena"),
+				 fr("libpython3.12.so", "allocate_from_new_pool"),
+				 fr("libpython3.12.so", "pymalloc_alloc"),
+				 fr("libpython3.12.so", "_PyObject_Malloc"),
+				 fr("libpython3.12.so", "PyObject_Malloc"),
+				 fr("libpython3.12.so", "PyUnicode_New") };
+
+	(void)state;
+	assert_int_equal(HIDDEN(glibc), 4);
+	assert_int_equal(HIDDEN(je), 3);
+	assert_int_equal(HIDDEN(py), 3);
+	assert_int_equal(HIDDEN(plain), 0);
+	assert_int_equal(HIDDEN(mixed), 0);
+	assert_int_equal(HIDDEN(all), 1); /* the outermost frame stays */
+	assert_int_equal(HIDDEN(none), 0);
+	assert_int_equal(HIDDEN(cpython), 6);
+	assert_int_equal(cs_sym_alloc_frames(NULL, 0), 0);
+}
+
 /* ---- through the model: folded stacks with real names ------------------------------------ */
 
 static void stack(int fd, uint32_t id, uint64_t inner, uint64_t outer)
@@ -427,6 +480,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_build_id_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_and_no_module, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_with_symbols, setup, teardown),
+		cmocka_unit_test(test_allocator_frames),
 		cmocka_unit_test_setup_teardown(test_siblings_share_names_and_notes, setup, teardown),
 	};
 
