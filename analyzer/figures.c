@@ -58,7 +58,7 @@ void cs_figures_init(cs_figures_t *f)
 	memset(f, 0, sizeof(*f));
 	f->shared_at_fork = f->child_copied = f->parent_unshared = CS_UNKNOWN;
 	f->unshared = f->child_new = f->minor_faults = CS_UNKNOWN;
-	f->unarmed_pages = CS_UNKNOWN;
+	f->unarmed_pages = f->released = CS_UNKNOWN;
 	f->share_retained = NAN;
 	f->peak_unshared = CS_UNKNOWN;
 	f->at_end = (cs_endfig_t){ CS_UNKNOWN, CS_UNKNOWN, CS_UNKNOWN, CS_UNKNOWN, NAN };
@@ -457,6 +457,21 @@ static int mapping_figs(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
 	return err;
 }
 
+/*
+ * Pages of S that z no longer maps: unmapped, or discarded (MADV_DONTNEED,
+ * e.g. a Redis save child's dismissMemory). Neither copied nor unshared.
+ */
+static int64_t released(const fctx_t *fc, const cs_snap_t *z)
+{
+	cs_pageset_t gone = { 0 };
+	int64_t n = CS_UNKNOWN;
+
+	if (cs_pageset_diff(&gone, &fc->s, &z->sets[CS_SET_PRESENT]) == 0)
+		n = (int64_t)cs_pageset_count(&gone);
+	cs_pageset_free(&gone);
+	return n;
+}
+
 /* The process figures from the working snapshot's sets. */
 static void work_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
 			const zsets_t *o)
@@ -471,6 +486,7 @@ static void work_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
 	fig->unshared = count_if(o->known, &o->unshared);
 	fig->child_new = (int64_t)cs_pageset_count(&o->child_new);
 	fig->minor_faults = (int64_t)z->minflt;
+	fig->released = released(fc, z);
 	if (o->known && fig->shared_at_fork > 0)
 		fig->share_retained = 1.0 - (double)fig->unshared / (double)fig->shared_at_fork;
 }

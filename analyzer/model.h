@@ -178,6 +178,7 @@ typedef struct cs_figures {
 	cs_endfig_t at_end;
 	int64_t peak_unshared; /* most unshared pages at any observed moment (working included) */
 	int64_t unmap_snaps; /* CS_SNAP_UNMAP snapshots added to the working figures */
+	int64_t released;    /* pages of S the child no longer maps at the working point */
 } cs_figures_t;
 
 typedef struct cs_proc {

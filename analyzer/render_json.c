@@ -251,6 +251,7 @@ static void working(cs_json_t *j, const cs_figures_t *f)
 	str_or_null(j, "figures_from", f->from, cs_snap_reason_name(f->from));
 	cs_json_opt(j, "unmap_snapshots", f->from ? f->unmap_snaps : CS_UNKNOWN);
 	cs_json_opt(j, "peak_unshared_pages", f->peak_unshared);
+	cs_json_opt(j, "released_pages", f->released);
 	if (f->has_end)
 		end_figures(j, &f->at_end);
 	else

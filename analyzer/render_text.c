@@ -489,6 +489,10 @@ static void proc_notes(text_t *t, const cs_proc_t *p)
 		fprintf(t->f, "  pid %u: %s MiB shared at fork lay in mappings the backend could not "
 			"arm: copies there count as unshared, not split child/parent\n",
 			(unsigned)p->pid, pages_mib(p->fig.unarmed_pages, p->page_size, mib, 16));
+	if (p->fig.released > 0 && p->fig.released * 100 >= p->fig.shared_at_fork)
+		fprintf(t->f, "  pid %u: released %s MiB of what it shared (unmapped or discarded, e.g. "
+			"MADV_DONTNEED): neither copied nor unshared in the figures\n", (unsigned)p->pid,
+			pages_mib(p->fig.released, p->page_size, mib, 16));
 	if (!p->complete && p->fig.ntimeline && cs_work_snap(p) && cs_work_snap(p)->from_samples)
 		fprintf(t->f, "  pid %u: incomplete (%s): figures are from its last sample\n",
 			(unsigned)p->pid, p->incomplete);

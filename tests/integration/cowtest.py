@@ -385,6 +385,23 @@ def scenario_idle(opts):
     check(shim_on <= 32, f"the shim's own pages in an idle child: {shim_on}")
 
 
+def scenario_child_releases(opts):
+    """Pages the child discards are released: neither copied nor unshared, and counted."""
+    k = 40
+    run = Run(opts, ["child-releases", N, k], interval=0)
+    try:
+        c = run.children()[0]
+        reg = run.region(c)
+        eq(reg["shared_at_fork_pages"], N, "region shared_at_fork")
+        eq(reg["unshared_pages"], 0, "released pages are not unshared")
+        if not exclusive(opts):
+            eq(reg["child_copied_pages"], 0, "released pages are not copies")
+        r = c["released_pages"]
+        check(k <= r <= k + ALLOWANCE, f"released_pages {r} not in [{k}, {k + ALLOWANCE}]")
+    finally:
+        run.cleanup()
+
+
 SCENARIOS = {
     "child-writes-exit": lambda o: scenario_child_writes(o, "exit"),
     "child-writes-_exit": lambda o: scenario_child_writes(o, "_exit"),
@@ -409,6 +426,7 @@ SCENARIOS = {
     "sparse": scenario_sparse,
     "parent-writes-now": scenario_parent_writes_now,
     "idle": scenario_idle,
+    "child-releases": scenario_child_releases,
 }
 
 

@@ -287,17 +287,20 @@ static void test_json_keys(void **state)
 	(void)state;
 	assert_non_null(strstr(doc, "\"child_copied_pages\": 7,\n"));
 	assert_non_null(strstr(doc, "\"figures_from\": \"work\",\n      \"unmap_snapshots\": 1,\n"
-				    "      \"peak_unshared_pages\": 10,\n      \"at_end\": {\n"
+				    "      \"peak_unshared_pages\": 10,\n"
+				    "      \"released_pages\": 8,\n      \"at_end\": {\n"
 				    "        \"child_copied_pages\": 10,\n"
 				    "        \"parent_unshared_pages\": 0,\n"
 				    "        \"unshared_pages\": 10,\n        \"child_new_pages\": 0,\n"
 				    "        \"share_retained\": 0.687500\n      },\n"));
 	assert_non_null(strstr(doc, "\"figures_from\": \"_exit\",\n      \"unmap_snapshots\": 0,\n"
-				    "      \"peak_unshared_pages\": 6,\n      \"at_end\": null,\n"));
+				    "      \"peak_unshared_pages\": 6,\n"
+				    "      \"released_pages\": 8,\n      \"at_end\": null,\n"));
 	assert_non_null(strstr(doc, "\"figures_from\": \"sample\","));
 	/* the root has no figures */
 	assert_non_null(strstr(doc, "\"figures_from\": null,\n      \"unmap_snapshots\": null,\n"
-				    "      \"peak_unshared_pages\": null,\n      \"at_end\": null,\n"));
+				    "      \"peak_unshared_pages\": null,\n"
+				    "      \"released_pages\": null,\n      \"at_end\": null,\n"));
 	/* totals: 101 at its end (10), the others as working (6 + 7 + 9) */
 	assert_non_null(strstr(doc, "\"totals_at_end\": {\n    \"children\": 4,\n"
 				    "    \"children_with_later_snapshot\": 1,\n"
