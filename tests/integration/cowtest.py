@@ -349,7 +349,7 @@ def scenario_sparse(opts):
 
 def scenario_parent_writes_now(opts):
     """A parent writing everything right after fork() unshares it all; the child copied none."""
-    n = 32768  # 128 MiB, so the writes overlap the child's fork snapshot
+    n = 131072  # 512 MiB, so the writes overlap the child's fork snapshot
     run = Run(opts, ["parent-writes-now", n], interval=0)
     try:
         c = run.children()[0]
