@@ -20,6 +20,10 @@ typedef struct cs_side {
 	size_t nkids;
 	cs_totals_t tot;     /* summed over kids: their working figures */
 	cs_endtot_t end;     /* the same after the kids' teardowns (docs/working-figures.md) */
+	/* the memory bill: each parent's shared set and parent-unshared pages once (the largest
+	 * any of its children saw, never a sum); CS_UNKNOWN without a measured child */
+	int64_t shared_once, punshared_once;
+	double shared_once_bytes, punshared_once_bytes;
 	bool split;          /* every measured child knows child-copied apart from parent-unshared */
 	cs_site_t *sites;    /* the kids' sites merged by key (cs_sites_merge, bytes not summed) */
 	size_t nsites;

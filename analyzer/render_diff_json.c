@@ -64,9 +64,9 @@ static void side(cs_json_t *j, const char *key, const cs_side_t *s)
 	cs_json_str(j, "backend", b >= 0 ? cs_backend_name(s->m->procs[b].backend) : NULL);
 	cs_json_int(j, "children", (int64_t)t->children);
 	cs_json_int(j, "children_measured", (int64_t)t->measured);
-	cs_json_opt(j, "shared_at_fork_pages", t->shared_at_fork);
+	cs_json_opt(j, "shared_at_fork_pages", s->shared_once);
 	cs_json_opt(j, "child_copied_pages", t->child_copied);
-	cs_json_opt(j, "parent_unshared_pages", t->parent_unshared);
+	cs_json_opt(j, "parent_unshared_pages", s->punshared_once);
 	cs_json_opt(j, "unshared_pages", t->unshared);
 	cs_json_opt(j, "child_new_pages", t->child_new);
 	cs_json_num(j, "share_retained", t->share_retained, 6);
@@ -82,9 +82,9 @@ static void totals_delta(cs_json_t *j, const cs_diff_t *df)
 	const cs_totals_t *b = &df->before.tot, *a = &df->after.tot;
 
 	cs_json_obj(j, "delta");
-	delta_int(j, "shared_at_fork_pages", b->shared_at_fork, a->shared_at_fork);
+	delta_int(j, "shared_at_fork_pages", df->before.shared_once, df->after.shared_once);
 	delta_int(j, "child_copied_pages", b->child_copied, a->child_copied);
-	delta_int(j, "parent_unshared_pages", b->parent_unshared, a->parent_unshared);
+	delta_int(j, "parent_unshared_pages", df->before.punshared_once, df->after.punshared_once);
 	delta_int(j, "unshared_pages", b->unshared, a->unshared);
 	delta_int(j, "child_new_pages", b->child_new, a->child_new);
 	cs_json_num(j, "share_retained", a->share_retained - b->share_retained, 6);

@@ -117,14 +117,17 @@ static void totals(const dtext_t *t)
 	char x[16], y[16], z[32];
 	double d = 100.0 * (a->share_retained - b->share_retained);
 
-	fprintf(t->f, "\ntotals over the children (MiB; - = unknown):\n");
+	fprintf(t->f, "\ntotals over the children (MiB; - = unknown; shared and parent-unshared "
+		"count each parent once):\n");
 	fprintf(t->f, "  %-20s %10s %10s %10s\n", "", "BEFORE", "AFTER", "CHANGE");
-	total_row(t, "shared at fork", b->shared_at_fork, b->shared_bytes, a->shared_at_fork,
-		  a->shared_bytes);
+	const cs_side_t *sb = &t->df->before, *sa = &t->df->after;
+
+	total_row(t, "shared at fork", sb->shared_once, sb->shared_once_bytes, sa->shared_once,
+		  sa->shared_once_bytes);
 	total_row(t, "child-copied", b->child_copied, b->copied_bytes, a->child_copied,
 		  a->copied_bytes);
-	total_row(t, "parent-unshared", b->parent_unshared, b->punshared_bytes, a->parent_unshared,
-		  a->punshared_bytes);
+	total_row(t, "parent-unshared", sb->punshared_once, sb->punshared_once_bytes,
+		  sa->punshared_once, sa->punshared_once_bytes);
 	total_row(t, "unshared", b->unshared, b->unshared_bytes, a->unshared, a->unshared_bytes);
 	total_row(t, "new in children", b->child_new, b->new_bytes, a->child_new, a->new_bytes);
 	if (d == d)

@@ -133,6 +133,31 @@ static void test_pairs_and_totals(void **state)
 	cs_diff_free(&df);
 }
 
+/* The bill: each parent's shared set and parent-unshared pages once, never summed over kids. */
+static void test_once_per_parent(void **state)
+{
+	fake_t f;
+	cs_diff_t df;
+
+	(void)state;
+	fake_init(&f);
+	kid(&f, 11, 0, 100, 1000, 600, 3)->ppid = 5;
+	kid(&f, 12, 0, 200, 1010, 600, 7)->ppid = 5;
+	kid(&f, 13, 0, 300, 400, 100, 2)->ppid = 6;
+	kid(&f, 14, 1, 400, 1000, 30, 0)->ppid = 5;
+	kid(&f, 15, 1, 500, 2000, 30, 1)->ppid = 5;
+	kid(&f, 16, 1, 600, 100, 0, 0)->ppid = 6;
+	f.procs[5].fig.shared_at_fork = CS_UNKNOWN; /* not measured: left out */
+	df = diff_of(&f, 0, &f, 1);
+	assert_int_equal(df.before.tot.shared_at_fork, 2410);
+	assert_int_equal(df.before.shared_once, 1010 + 400);
+	assert_int_equal(df.before.punshared_once, 7 + 2);
+	assert_true(fabs(df.before.shared_once_bytes - 1410.0 * 4096) < 1e-6);
+	assert_int_equal(df.after.shared_once, 2000);
+	assert_int_equal(df.after.punshared_once, 1);
+	cs_diff_free(&df);
+}
+
 static cs_site_t site(const char *key, const char *bucket, double copied)
 {
 	return (cs_site_t){ .key = key, .bucket = bucket, .child_copied = copied,
@@ -334,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_change),
 		cmocka_unit_test(test_headline_phases),
 		cmocka_unit_test(test_pairs_and_totals),
+		cmocka_unit_test(test_once_per_parent),
 		cmocka_unit_test(test_sites_matched),
 		cmocka_unit_test(test_unsplit),
 		cmocka_unit_test(test_headline_edges),
