@@ -490,22 +490,11 @@ static int collect(join_t *j, cs_arena_t *arena, cs_owner_t **owners, size_t *no
 	return 0;
 }
 
-static unsigned log2u(uint64_t v)
-{
-	unsigned n = 0;
-
-	while (v > 1) {
-		v >>= 1;
-		n++;
-	}
-	return n;
-}
-
 int cs_attribute(const cs_proc_t *p, const cs_liveset_t *live, int mode, cs_arena_t *arena,
 		 cs_owner_t **owners, size_t *nowners)
 {
 	join_t j = { .p = p, .live = live, .mode = mode, .ps = p->page_size,
-		     .shift = log2u(p->page_size) };
+		     .shift = cs_page_shift(p->page_size) };
 	int err = join_init(&j);
 
 	if (!err && p->fig.split)

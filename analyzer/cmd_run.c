@@ -168,18 +168,22 @@ static int sys_error(const char *fmt, ...)
 	return CS_EXIT_SYSTEM;
 }
 
-/* The build tree's shim for a build-tree cowscope, else the installed one. */
-static const char *default_shim(void)
+/* Whether this cowscope is the build tree's (it then uses the build tree's shim and helper). */
+static bool in_build_tree(void)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	if (n > 0) {
-		exe[n] = 0;
-		if (!strncmp(exe, CS_BUILDDIR "/", strlen(CS_BUILDDIR "/")))
-			return CS_SHIM_BUILDDIR;
-	}
-	return CS_SHIM_INSTALLED;
+	if (n <= 0)
+		return false;
+	exe[n] = 0;
+	return !strncmp(exe, CS_BUILDDIR "/", strlen(CS_BUILDDIR "/"));
+}
+
+/* The build tree's shim for a build-tree cowscope, else the installed one. */
+static const char *default_shim(void)
+{
+	return in_build_tree() ? CS_SHIM_BUILDDIR : CS_SHIM_INSTALLED;
 }
 
 static int resolve_shim(run_ctx_t *ctx)
@@ -201,15 +205,7 @@ static int resolve_shim(run_ctx_t *ctx)
 /* The CPython helper's directory, chosen as the shim is: the build tree's for a build-tree binary. */
 static const char *default_pyhelper(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n > 0) {
-		exe[n] = 0;
-		if (!strncmp(exe, CS_BUILDDIR "/", strlen(CS_BUILDDIR "/")))
-			return CS_PYHELPER_BUILDDIR;
-	}
-	return CS_PYHELPER_INSTALLED;
+	return in_build_tree() ? CS_PYHELPER_BUILDDIR : CS_PYHELPER_INSTALLED;
 }
 
 /*

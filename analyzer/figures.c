@@ -189,17 +189,6 @@ static int excluded(fctx_t *fc)
 	return err;
 }
 
-static unsigned log2u(uint64_t v)
-{
-	unsigned n = 0;
-
-	while (v > 1) {
-		v >>= 1;
-		n++;
-	}
-	return n;
-}
-
 /* S, E0, armed, and S outside armed mappings. */
 static int fork_sets(fctx_t *fc)
 {
@@ -633,7 +622,7 @@ int cs_figures_compute(cs_proc_t *p, cs_diag_t *d)
 	if (!p->has_backend)
 		fc.backend = fc.f->backend;
 	fc.page_size = p->page_size;
-	fc.shift = log2u(p->page_size);
+	fc.shift = cs_page_shift(p->page_size);
 	err = fork_sets(&fc);
 	if (!err)
 		err = child_figures(&p->fig, &fc);

@@ -25,6 +25,18 @@ typedef struct cs_pgset {
 	bool dirty; /* additions came out of order: normalize before use */
 } cs_pageset_t;
 
+/* The page shift of a page size (a power of two): 4096 -> 12. */
+static inline unsigned cs_page_shift(uint64_t page_size)
+{
+	unsigned n = 0;
+
+	while (page_size > 1) {
+		page_size >>= 1;
+		n++;
+	}
+	return n;
+}
+
 /* Free the runs; the set becomes empty and reusable. */
 void cs_pageset_free(cs_pageset_t *s);
 

@@ -4,17 +4,6 @@
 #include "figures.h"
 #include "shimcost.h"
 
-static unsigned log2u(uint64_t v)
-{
-	unsigned n = 0;
-
-	while (v > 1) {
-		v >>= 1;
-		n++;
-	}
-	return n;
-}
-
 static int add_bytes(cs_pageset_t *s, unsigned shift, uint64_t start, uint64_t end)
 {
 	uint64_t mask = (1ull << shift) - 1;
@@ -102,7 +91,7 @@ int cs_shimcost_compute(cs_proc_t *p)
 {
 	const cs_snap_t *f = cs_fork_snap(p), *z = cs_final_snap(p);
 	cs_pageset_t shim = { 0 }, sp = { 0 }, a = { 0 }, b = { 0 };
-	unsigned shift = p->page_size ? log2u(p->page_size) : 0;
+	unsigned shift = p->page_size ? cs_page_shift(p->page_size) : 0;
 	int err;
 
 	p->shim_pages = CS_UNKNOWN;
