@@ -488,9 +488,31 @@ static size_t run_to_allocator(const cs_frame_t *f, size_t n, size_t i)
 	return j < n && same_module(&f[j], &f[i]) ? j + 1 : i;
 }
 
+/* CPython's interpreter or library: python3.11, libpython3.12.so.1.0, ... */
+static bool cpython_module(const char *module)
+{
+	return module && (starts_with(module, "python3") || starts_with(module, "libpython3"));
+}
+
+/*
+ * Unnamed CPython frames that lead the stack: in an interpreter stripped of
+ * its static symbols (Debian's python3.11) pymalloc's arena code
+ * (_PyObject_ArenaMmap, new_arena, pymalloc_alloc) has no name, and
+ * PyObject_Malloc tail-calls into it, so no named allocator frame is ever on
+ * the stack. They lead up to the first named frame; all of them unnamed: none.
+ */
+static size_t leading_cpython(const cs_frame_t *f, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && !f[i].function && cpython_module(f[i].module))
+		i++;
+	return i < n ? i : 0;
+}
+
 size_t cs_sym_alloc_frames(const cs_frame_t *f, size_t n)
 {
-	size_t i = 0, past;
+	size_t i = leading_cpython(f, n), past;
 
 	while (i < n) {
 		if (alloc_frame(&f[i])) {

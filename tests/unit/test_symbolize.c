@@ -319,6 +319,11 @@ static void test_allocator_frames(void **state)
 	cs_frame_t all[] = { fr("libtcmalloc_minimal.so.4", NULL),
 			     fr("libtcmalloc_minimal.so.4", "tc_malloc") };
 	cs_frame_t none[] = { fr("app", "load"), fr("libc.so.6", "malloc") };
+	/* the arena stacks seen there: PyObject_Malloc tail-calls, no named allocator frame */
+	cs_frame_t arena_stack[] = { fr("python3.11", NULL), fr("python3.11", NULL),
+			       fr("python3.11", "PyUnicode_New"), fr("python3.11", NULL),
+			       fr("python3.11", "PyObject_Str") };
+	cs_frame_t unnamed[] = { fr("python3.11", NULL), fr("python3.11", NULL) };
 	cs_frame_t cpython[] = { fr("libpython3.12.so", "_PyObject_ArenaMmap"),
 				 fr("libpython3.12.so", "new_arena"),
 				 fr("libpython3.12.so", "allocate_from_new_pool"),
@@ -336,6 +341,8 @@ static void test_allocator_frames(void **state)
 	assert_int_equal(HIDDEN(all), 1); /* the outermost frame stays */
 	assert_int_equal(HIDDEN(none), 0);
 	assert_int_equal(HIDDEN(cpython), 6);
+	assert_int_equal(HIDDEN(arena_stack), 2);
+	assert_int_equal(HIDDEN(unnamed), 0); /* nothing named to start at: all shown */
 	assert_int_equal(cs_sym_alloc_frames(NULL, 0), 0);
 }
 
