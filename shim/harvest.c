@@ -10,7 +10,7 @@
 #include "record.h"
 
 #define MAPS_BYTES (16u * 1024u)
-#define RAW_ENTRIES 4096u
+#define RAW_ENTRIES 1024u
 #define SCAN_REGIONS 1024u
 #define SET_BYTES (16u * 1024u)
 #define PFN_BYTES (32u * 1024u)

@@ -382,7 +382,7 @@ def scenario_idle(opts):
     on, shim_on = idle_private(opts, 65536)
     check(on - off <= 16, f"sampling dirtied {on - off} more pages in an idle child "
           f"({on} vs {off}; shim {shim_on} vs {shim_off})")
-    check(shim_on <= 32, f"the shim's own pages in an idle child: {shim_on}")
+    check(shim_on <= 16, f"the shim's own pages in an idle child: {shim_on}")
 
 
 def scenario_child_releases(opts):
