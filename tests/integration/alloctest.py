@@ -146,6 +146,13 @@ def test_mimalloc_preloaded(opts):
     fixture_case(opts, opts.fixture, "mimalloc", True, preload=lib, heap=0)
 
 
+def test_tcmalloc_preloaded(opts):
+    """Plain fixture, LD_PRELOAD=libtcmalloc_minimal.so.4: tcmalloc, preloaded (it grows the
+    [heap] with sbrk like glibc, so where the objects lie tells nothing: the record does)."""
+    lib = need(system_lib("libtcmalloc_minimal.so.4"), "libtcmalloc_minimal.so.4")
+    fixture_case(opts, opts.fixture, "tcmalloc", True, preload=lib)
+
+
 def test_glibc(opts):
     """No allocator linked: glibc's malloc, its chunk sizes, the objects in [heap]."""
     fixture_case(opts, opts.fixture, "glibc", False, usable=4008, heap=K)
@@ -180,6 +187,7 @@ TESTS = {
     "tcmalloc": test_tcmalloc,
     "jemalloc-preloaded": test_jemalloc_preloaded,
     "mimalloc-preloaded": test_mimalloc_preloaded,
+    "tcmalloc-preloaded": test_tcmalloc_preloaded,
     "glibc": test_glibc,
     "mix": test_mix,
     "boot": test_boot,
