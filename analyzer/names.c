@@ -27,6 +27,11 @@ static const char *const note_names[] = {
 	[CS_NOTE_OPTION] = "option",
 	[CS_NOTE_TRACE] = "trace",
 	[CS_NOTE_LIMIT] = "limit",
+	[CS_NOTE_WRITE_LOST] = "records_lost",
+	[CS_NOTE_BLIND] = "blind",
+	[CS_NOTE_UNWIND_OFF] = "stacks_off",
+	[CS_NOTE_ARM_SKIPPED] = "arm_skipped",
+	[CS_NOTE_FD] = "descriptor",
 };
 
 #define NAMEOF(table, i, dflt) \

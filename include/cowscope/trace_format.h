@@ -328,6 +328,14 @@ enum cs_note_code {
 	CS_NOTE_OPTION = 4,           /* a bad COWSCOPE_* value */
 	CS_NOTE_TRACE = 5,            /* the trace file needed reopening */
 	CS_NOTE_LIMIT = 6,            /* a mapping was too large to scan */
+	/* 1.3 */
+	CS_NOTE_WRITE_LOST = 7,       /* records were lost (err: ENOSPC, EBADF, ...); none partial */
+	CS_NOTE_BLIND = 8,            /* page state could not be read: figures unknown, not 0 */
+	CS_NOTE_UNWIND_OFF = 9,       /* stacks off in this process (e.g. a parent thread was
+				       * inside the unwinder at the fork) */
+	CS_NOTE_ARM_SKIPPED = 10,     /* mappings not armed (reserved, unpopulated, too large) */
+	CS_NOTE_FD = 11,              /* a descriptor was not ours any more, or none could be had
+				       * outside the program's range: what the shim did instead */
 };
 
 typedef struct cs_rec_note {
