@@ -69,11 +69,15 @@ static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight)
 		cs_bloom_add(&cs_st.mem, p);
 }
 
-static void record_free(const void *p, size_t len, uint8_t kind)
+static uint64_t next_seq(void)
 {
-	cs_free_ev_t e = {.ptr = (uint64_t)(uintptr_t)p, .len = len, .kind = kind};
+	return __atomic_fetch_add(&cs_st.alloc_seq, 1, __ATOMIC_RELAXED);
+}
 
-	e.seq = __atomic_fetch_add(&cs_st.alloc_seq, 1, __ATOMIC_RELAXED);
+static void record_free(const void *p, size_t len, uint8_t kind, uint64_t seq)
+{
+	cs_free_ev_t e = {.ptr = (uint64_t)(uintptr_t)p, .len = len, .kind = kind, .seq = seq};
+
 	cs_ev_free(&e);
 }
 
@@ -119,17 +123,54 @@ static void on_alloc(const void *p, size_t n)
  * munmap is rare and may cut any part of a region, whose address the filter
  * never saw: always written.
  */
-static void on_free(const void *p, size_t len, uint8_t kind)
+static int free_wanted(const void *p, uint8_t kind)
 {
 	if (!p || !tracking())
-		return;
-	if (kind == CS_FREE_FREE && cs_st.sample_bytes != 1 && !cs_bloom_maybe(&cs_st.mem, p))
-		return;
+		return 0;
+	return kind != CS_FREE_FREE || cs_st.sample_bytes == 1 || cs_bloom_maybe(&cs_st.mem, p);
+}
+
+static void free_record(const void *p, size_t len, uint8_t kind, uint64_t seq)
+{
 	cs_tls_guard = 1;
-	record_free(p, len, kind);
+	record_free(p, len, kind, seq);
 	if (kind == CS_FREE_FREE && cs_st.sample_bytes != 1)
 		cs_bloom_remove(&cs_st.mem, p);
 	cs_tls_guard = 0;
+}
+
+static void on_free(const void *p, size_t len, uint8_t kind)
+{
+	if (free_wanted(p, kind))
+		free_record(p, len, kind, next_seq());
+}
+
+/*
+ * realloc's half of a free. Its sequence number is taken before the call (a
+ * block the allocator hands another thread at the old address sorts after
+ * this free) but the free is written only once the call succeeded: a failed
+ * realloc leaves the old block live. In place (same address) it is still a
+ * free then an allocation, so the replay sees the new size. glibc's
+ * realloc(p, 0) frees p and returns NULL: that counts as success.
+ */
+typedef struct realloc_free {
+	int want;
+	uint64_t seq;
+} realloc_free_t;
+
+static realloc_free_t realloc_begin(const void *old)
+{
+	realloc_free_t f = {.want = free_wanted(old, CS_FREE_FREE)};
+
+	if (f.want)
+		f.seq = next_seq();
+	return f;
+}
+
+static void realloc_end(realloc_free_t f, const void *old, const void *p, size_t n)
+{
+	if (f.want && (p || n == 0) && cs_st.alloc_on)
+		free_record(old, 0, CS_FREE_FREE, f.seq);
 }
 
 CS_HOOK void *malloc(size_t n)
@@ -161,18 +202,21 @@ CS_HOOK void *calloc(size_t n, size_t size)
 
 CS_HOOK void *realloc(void *old, size_t n)
 {
+	realloc_free_t f;
 	void *p;
 
 	if (__builtin_expect(cs_alloc_in_pool(old), 0))
 		return cs_alloc_pool_realloc(old, n);
-	on_free(old, 0, CS_FREE_FREE);
+	f = realloc_begin(old);
 	p = CS_ALLOC_CALL(realloc)(old, n);
+	realloc_end(f, old, p, n);
 	on_alloc(p, n);
 	return p;
 }
 
 CS_HOOK void *reallocarray(void *old, size_t n, size_t size)
 {
+	realloc_free_t f;
 	size_t total;
 	void *p;
 
@@ -182,8 +226,9 @@ CS_HOOK void *reallocarray(void *old, size_t n, size_t size)
 	}
 	if (__builtin_expect(cs_alloc_in_pool(old), 0))
 		return cs_alloc_pool_realloc(old, total);
-	on_free(old, 0, CS_FREE_FREE);
+	f = realloc_begin(old);
 	p = CS_ALLOC_CALL(reallocarray)(old, n, size);
+	realloc_end(f, old, p, total);
 	on_alloc(p, total);
 	return p;
 }
