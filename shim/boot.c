@@ -71,30 +71,65 @@ static void find_shim_path(void)
 	cs_st.shim_path[0] = 0;
 }
 
-/* Default run directory: cowscope.<program>.<pid> in the current directory. */
-static void default_out(char *out)
+/* Append src (at most max bytes) at out + *n. */
+static void add(char *out, size_t *n, const char *src, size_t max)
+{
+	size_t l = strnlen(src, max);
+
+	memcpy(out + *n, src, l);
+	*n += l;
+	out[*n] = 0;
+}
+
+/*
+ * The private per-user parent of default run directories:
+ * ${TMPDIR:-/tmp}/cowscope-<uid> (TMPDIR only when absolute).
+ */
+static void default_parent(char *out)
+{
+	const char *tmp = env("TMPDIR");
+	size_t n = 0;
+
+	if (!tmp || tmp[0] != '/' || strlen(tmp) > CS_PATH_MAX / 2)
+		tmp = "/tmp";
+	add(out, &n, tmp, CS_PATH_MAX / 2);
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = 0;
+	add(out, &n, "/cowscope-", 16);
+	n += cs_utoa(out + n, (uint64_t)geteuid());
+	out[n] = 0;
+}
+
+/* Default run directory name: <program>.<pid>. */
+static void default_name(char *out)
 {
 	const char *base = strrchr(cs_st.exe, '/');
-	size_t n;
+	size_t n = 0;
 
-	base = base ? base + 1 : "process";
-	n = strlen(base) > 64 ? 64 : strlen(base);
-	memcpy(out, "cowscope.", 9);
-	memcpy(out + 9, base, n);
-	out[9 + n] = '.';
-	cs_utoa(out + 10 + n, (uint64_t)cs_st.pid);
+	add(out, &n, base ? base + 1 : "process", 64);
+	out[n++] = '.';
+	n += cs_utoa(out + n, (uint64_t)cs_st.pid);
+	out[n] = 0;
 }
+
+static int default_dir;  /* COWSCOPE_OUT unset: under the private per-user parent */
+static const char *refused; /* why the run directory was refused (for COWSCOPE_VERBOSE) */
 
 /* Absolute run directory path in cs_st.out_dir. */
 static int resolve_out(void)
 {
 	char rel[CS_PATH_MAX];
-	size_t n;
+	size_t n = 0;
 
-	if (cs_st.opt.out[0])
-		memcpy(rel, cs_st.opt.out, sizeof(rel));
-	else
-		default_out(rel);
+	if (!cs_st.opt.out[0]) {
+		default_dir = 1;
+		default_parent(cs_st.out_dir);
+		n = strlen(cs_st.out_dir);
+		cs_st.out_dir[n++] = '/';
+		default_name(cs_st.out_dir + n);
+		return 0;
+	}
+	memcpy(rel, cs_st.opt.out, sizeof(rel));
 	if (rel[0] == '/') {
 		memcpy(cs_st.out_dir, rel, sizeof(rel));
 		return 0;
@@ -109,24 +144,125 @@ static int resolve_out(void)
 	return 0;
 }
 
-/* Create (0700) or open the run directory; refuse a directory owned by someone else. */
+/* Why a run directory must not be used (NULL: it may). strict: mode exactly 0700. */
+static const char *dir_refusal(const struct stat *st, int strict)
+{
+	if (!S_ISDIR(st->st_mode))
+		return "not a directory";
+	if (st->st_uid != geteuid())
+		return "not owned by this user";
+	if (st->st_mode & 022)
+		return "writable by group or others";
+	if (strict && (st->st_mode & 0777) != 0700)
+		return "mode is not 0700";
+	return NULL;
+}
+
+/*
+ * Create (0700) then open name in at (O_NOFOLLOW|O_DIRECTORY) and verify it
+ * on the open descriptor: ours, not group/other-writable (unless shared is
+ * allowed). The descriptor or -errno, with the reason in `refused`.
+ */
+static int open_verified(int at, const char *name, int strict)
+{
+	int shared = cs_st.opt.allow_shared_dir && !strict, fd, r;
+	struct stat st;
+
+	r = cs_prim_mkdirat(at, name, 0700);
+	if (r < 0 && r != -EEXIST)
+		return refused = "cannot create it", r;
+	fd = cs_prim_openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (shared ? 0 : O_NOFOLLOW),
+			    0);
+	if (fd == -ELOOP || fd == -ENOTDIR)
+		return refused = "a symbolic link or not a directory", -ELOOP;
+	if (fd < 0)
+		return refused = "cannot open it", fd;
+	if ((r = cs_prim_fstat(fd, &st)) < 0 || (!shared && (refused = dir_refusal(&st, strict)))) {
+		cs_prim_close(fd);
+		return r < 0 ? r : -EPERM;
+	}
+	return fd;
+}
+
+/* The default run directory: the per-user parent, verified strictly, then <program>.<pid>. */
+static int open_default_dir(void)
+{
+	char *slash = strrchr(cs_st.out_dir, '/');
+	int parent, fd;
+
+	*slash = 0;
+	parent = open_verified(AT_FDCWD, cs_st.out_dir, 1);
+	*slash = '/';
+	if (parent < 0)
+		return parent;
+	fd = open_verified(parent, slash + 1, 0);
+	cs_prim_close(parent);
+	return fd;
+}
+
+/* Keep the run directory's identity, and its descriptor when it can sit high. */
 static int open_out_dir(void)
 {
-	struct stat st;
-	int r = cs_prim_mkdirat(AT_FDCWD, cs_st.out_dir, 0700), fd;
+	int fd = default_dir ? open_default_dir() : open_verified(AT_FDCWD, cs_st.out_dir, 0), r;
 
-	if (r < 0 && r != -EEXIST)
-		return r;
-	fd = cs_prim_openat(AT_FDCWD, cs_st.out_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-			    0);
 	if (fd < 0)
 		return fd;
-	if (cs_prim_fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+	r = cs_prim_fd_id(fd, &cs_st.dir_id);
+	if (r < 0) {
 		cs_prim_close(fd);
-		return -EPERM;
+		return r;
 	}
-	cs_st.dirfd = cs_prim_dupfd_high(fd);
+	cs_st.dirfd = cs_prim_fd_high(fd);
+	if (cs_st.dirfd < 0)
+		cs_st.dirfd = -1; /* opened by path when needed */
 	return 0;
+}
+
+int cs_boot_dir_get(int *own)
+{
+	int fd = cs_st.dirfd;
+
+	*own = 0;
+	if (fd >= 0 && cs_prim_fd_same(fd, &cs_st.dir_id))
+		return fd;
+	cs_st.dirfd = -1; /* closed or reused by the program: not ours to close */
+	fd = cs_prim_openat(AT_FDCWD, cs_st.out_dir,
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+				    (cs_st.opt.allow_shared_dir ? 0 : O_NOFOLLOW),
+			    0);
+	if (fd >= 0 && !cs_prim_fd_same(fd, &cs_st.dir_id)) {
+		cs_prim_close(fd);
+		return -ESTALE;
+	}
+	*own = fd >= 0;
+	return fd;
+}
+
+void cs_boot_pagemap_open(void)
+{
+	int fd = cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+
+	cs_st.pagemap_fd = -1;
+	if (fd < 0 || cs_prim_fd_id(fd, &cs_st.pagemap_id) < 0) {
+		if (fd >= 0)
+			cs_prim_close(fd);
+		return;
+	}
+	fd = cs_prim_fd_high(fd);
+	cs_st.pagemap_fd = fd < 0 ? -1 : fd;
+}
+
+int cs_boot_pagemap_get(int *own)
+{
+	int fd = cs_st.pagemap_fd;
+
+	*own = 0;
+	if (fd >= 0 && cs_prim_fd_same(fd, &cs_st.pagemap_id))
+		return fd;
+	cs_st.pagemap_fd = -1; /* not ours any more: leave the program's descriptor alone */
+	fd = cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	*own = fd >= 0;
+	return fd;
 }
 
 static void put_rec(cs_recbuf_t *b)
@@ -198,8 +334,14 @@ static void put_sampling(void)
 
 int cs_boot_open_trace(void)
 {
-	int r = cs_writer_create(&cs_st.w, cs_st.dirfd, CS_FILE_PROCESS, cs_st.pid, CS_TRACE_SUFFIX);
+	int own, dfd = cs_boot_dir_get(&own), r;
 
+	if (dfd < 0)
+		return dfd;
+	r = cs_writer_create_in(&cs_st.w, dfd, cs_st.out_dir, CS_FILE_PROCESS, cs_st.pid,
+				CS_TRACE_SUFFIX);
+	if (own)
+		cs_prim_close(dfd);
 	if (r < 0)
 		return r;
 	put_proc();
@@ -255,8 +397,7 @@ static int boot_steps(void)
 	choose_backend();
 	if ((r = cs_boot_open_trace()) < 0)
 		return r;
-	cs_st.pagemap_fd = cs_prim_dupfd_high(
-		cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0));
+	cs_boot_pagemap_open();
 	return cs_fork_register();
 }
 
@@ -270,6 +411,27 @@ static void start_alloc_tracking(void)
 	cs_modules_scan(&cs_st.mem, cs_st.exe);
 	cs_tls_guard = 0;
 	cs_st.alloc_on = 1;
+}
+
+/* Tracing is off: say why on stderr, only when COWSCOPE_VERBOSE asks. */
+static void say_off(void)
+{
+	char msg[CS_PATH_MAX + 160];
+	size_t n = 0;
+
+	if (!cs_st.opt.verbose)
+		return;
+	if (!refused) {
+		cs_say("cowscope: tracing is off in this process: cannot create its trace");
+		return;
+	}
+	add(msg, &n, "cowscope: tracing is off: refusing run directory ", 60);
+	add(msg, &n, cs_st.out_dir, CS_PATH_MAX);
+	add(msg, &n, ": ", 2);
+	add(msg, &n, refused, 64);
+	if (!cs_st.opt.allow_shared_dir)
+		add(msg, &n, " (COWSCOPE_ALLOW_SHARED_DIR=1 accepts it)", 64);
+	cs_say(msg);
 }
 
 void cs_boot_init(void)
@@ -287,8 +449,7 @@ void cs_boot_init(void)
 	cs_options_load(&cs_st.opt, env, warn_option);
 	r = boot_steps();
 	if (r < 0) {
-		if (cs_st.opt.verbose)
-			cs_say("cowscope: tracing is off in this process: cannot create its trace");
+		say_off();
 		return;
 	}
 	cs_st.ready = 1;

@@ -97,7 +97,6 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 	struct rusage ru;
 	cs_harvest_t h = {
 		.proc_fd = -1,
-		.pagemap_fd = cs_st.pagemap_fd,
 		.backend = cs_st.backend,
 		.scan = cs_st.probe.scan,
 		.thp = cs_st.thp,
@@ -113,14 +112,17 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 		.w = &cs_st.w,
 		.scratch = cs_st.arena,
 	};
-	int r;
+	int r, own;
 
+	h.pagemap_fd = cs_boot_pagemap_get(&own);
 	h.seq = cs_st.snap_seq++;
 	if (cs_st.alloc_on)
 		cs_evbuf_flush_all(); /* the analyzer needs the allocations up to this snapshot */
 	memset(&ru, 0, sizeof(ru));
 	cs_prim_getrusage_self(&ru);
 	r = cs_harvest_run(&h, (uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt);
+	if (own)
+		cs_prim_close(h.pagemap_fd);
 	cs_st.counters[CS_CNT_MAPS_SKIPPED] += h.skipped;
 	if (r < 0)
 		cs_st.counters[CS_CNT_SNAP_FAIL]++;

@@ -124,8 +124,26 @@ static int start_uffd(void)
 		cs_prim_close(fd);
 		return r;
 	}
-	cs_st.uffd = cs_prim_dupfd_high(fd);
+	if ((r = cs_prim_fd_id(fd, &cs_st.uffd_id)) < 0) {
+		cs_prim_close(fd);
+		return r;
+	}
+	cs_st.uffd = cs_prim_fd_high(fd);
+	if (cs_st.uffd < 0) {
+		/* userfaultfd must stay open: none can sit above the program's range */
+		cs_rec_note(CS_NOTE_FD, EMFILE, "cowscope: no descriptor outside the program's "
+						"range for userfaultfd; not using uffd-wp");
+		return cs_st.uffd = -1, -EMFILE;
+	}
 	return 0;
+}
+
+/* Close the inherited uffd only if it is still the userfaultfd we opened. */
+static void drop_uffd(void)
+{
+	if (!cs_prim_fd_is_uffd(cs_st.uffd))
+		cs_st.uffd = -1;
+	cs_prim_fd_drop(&cs_st.uffd, &cs_st.uffd_id);
 }
 
 static int start_soft_dirty(void)
@@ -160,13 +178,10 @@ static int (*start_backend(void))(void *, const cs_vma_t *)
 
 static void reset_for_child(uint8_t via)
 {
-	if (cs_st.w.fd >= 0)
-		cs_prim_close(cs_st.w.fd);
-	if (cs_st.pagemap_fd >= 0)
-		cs_prim_close(cs_st.pagemap_fd);
-	if (cs_st.uffd >= 0)
-		cs_prim_close(cs_st.uffd);
-	cs_st.w.fd = cs_st.pagemap_fd = cs_st.uffd = -1;
+	/* The parent's descriptors: closed only if still ours (the program may reuse numbers). */
+	cs_writer_close(&cs_st.w);
+	cs_prim_fd_drop(&cs_st.pagemap_fd, &cs_st.pagemap_id);
+	drop_uffd();
 	cs_st.pid = cs_prim_getpid();
 	cs_st.ppid = cs_prim_getppid();
 	cs_st.role = CS_ROLE_CHILD;
@@ -212,8 +227,7 @@ void cs_fork_child_start(uint8_t via)
 	}
 	if (cs_st.alloc_on)
 		put_fork_point();
-	cs_st.pagemap_fd = cs_prim_dupfd_high(
-		cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0));
+	cs_boot_pagemap_open();
 	before = cs_st.backend;
 	arm = start_backend();
 	if (cs_st.backend != before)

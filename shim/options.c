@@ -94,6 +94,14 @@ static int parse_obj_immortal(cs_options_t *o, const char *v)
 	return 0;
 }
 
+static int parse_allow_shared_dir(cs_options_t *o, const char *v)
+{
+	if ((v[0] != '0' && v[0] != '1') || v[1] != 0)
+		return -EINVAL;
+	o->allow_shared_dir = (uint8_t)(v[0] - '0');
+	return 0;
+}
+
 static int parse_obj_capacity(cs_options_t *o, const char *v)
 {
 	uint64_t n;
@@ -113,6 +121,7 @@ static const option_def_t table[] = {
 	{"COWSCOPE_STACK_DEPTH", "a frame count from 1 to 64", parse_stack_depth},
 	{"COWSCOPE_OBJ_LAYOUT", "inline or outofline", parse_obj_layout},
 	{"COWSCOPE_OBJ_IMMORTAL", "0 or 1", parse_obj_immortal},
+	{"COWSCOPE_ALLOW_SHARED_DIR", "0 or 1", parse_allow_shared_dir},
 	{"COWSCOPE_OBJ_CAPACITY", "an object count from 1k to 256M (k and M suffixes allowed)",
 	 parse_obj_capacity},
 };

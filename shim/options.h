@@ -11,7 +11,7 @@
 #define CS_DEFAULT_STACK_DEPTH 32
 
 typedef struct cs_options {
-	char out[CS_PATH_MAX]; /* COWSCOPE_OUT: run directory ("" = default name in the cwd) */
+	char out[CS_PATH_MAX]; /* COWSCOPE_OUT: run directory ("" = ${TMPDIR:-/tmp}/cowscope-<uid>/<program>.<pid>) */
 	uint8_t backend;       /* COWSCOPE_BACKEND: enum cs_backend, CS_BACKEND_NONE = auto */
 	uint8_t verbose;       /* COWSCOPE_VERBOSE: 0..2 */
 	uint64_t sample_bytes; /* COWSCOPE_SAMPLE_BYTES: mean bytes between samples; 1 all; 0 off */
@@ -19,6 +19,8 @@ typedef struct cs_options {
 	uint8_t obj_layout;    /* COWSCOPE_OBJ_LAYOUT: COWSCOPE_LAYOUT_*, 0 = the default (out of line) */
 	uint8_t obj_immortal;  /* COWSCOPE_OBJ_IMMORTAL: cowscope_freeze() makes objects immortal */
 	uint32_t obj_capacity; /* COWSCOPE_OBJ_CAPACITY: header table slots, 0 = the default */
+	uint8_t allow_shared_dir; /* COWSCOPE_ALLOW_SHARED_DIR: accept a run directory that is
+				   * a symlink, another user's, or group/other-writable */
 } cs_options_t;
 
 /* Looks a variable up; returns NULL when unset. getenv fits. */

@@ -92,6 +92,21 @@ long cs_prim_pread(int fd, void *buf, size_t n, uint64_t off)
 	return r;
 }
 
+long cs_prim_write(int fd, const void *buf, size_t n)
+{
+	long r;
+
+	do
+		r = SYS(SYS_write, fd, buf, n, 0);
+	while (r == -EINTR);
+	return r;
+}
+
+int cs_prim_ftruncate(int fd, uint64_t len)
+{
+	return (int)SYS(SYS_ftruncate, fd, len, 0, 0);
+}
+
 int cs_prim_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
@@ -129,6 +144,71 @@ int cs_prim_dupfd_high(int fd)
 		return fd;
 	cs_prim_close(fd);
 	return (int)r;
+}
+
+int cs_prim_fd_high(int fd)
+{
+	long r;
+
+	if (fd < 0)
+		return fd;
+	r = SYS(SYS_fcntl, fd, F_DUPFD_CLOEXEC, CS_PRIM_FD_MIN, 0);
+	cs_prim_close(fd);
+	return r < 0 ? -EMFILE : (int)r;
+}
+
+int cs_prim_fd_id(int fd, cs_fd_id_t *id)
+{
+	struct stat st;
+	int r = cs_prim_fstat(fd, &st);
+
+	if (r < 0)
+		return r;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+int cs_prim_fd_same(int fd, const cs_fd_id_t *id)
+{
+	cs_fd_id_t now;
+
+	return fd >= 0 && cs_prim_fd_id(fd, &now) == 0 && now.dev == id->dev && now.ino == id->ino;
+}
+
+void cs_prim_fd_drop(int *fd, const cs_fd_id_t *id)
+{
+	if (cs_prim_fd_same(*fd, id))
+		cs_prim_close(*fd);
+	*fd = -1;
+}
+
+/* "/proc/self/fd/" + a decimal number. */
+static void fd_path(char *out, int fd)
+{
+	char digits[12];
+	int n = 0;
+
+	memcpy(out, "/proc/self/fd/", 14);
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) > 0);
+	for (int i = 0; i < n; i++)
+		out[14 + i] = digits[n - 1 - i];
+	out[14 + n] = 0;
+}
+
+int cs_prim_fd_is_uffd(int fd)
+{
+	static const char want[] = "anon_inode:[userfaultfd]";
+	char path[32], got[sizeof(want)];
+	long n;
+
+	if (fd < 0)
+		return 0;
+	fd_path(path, fd);
+	n = cs_prim_readlink(path, got, sizeof(got));
+	return n == (long)sizeof(want) - 1 && memcmp(got, want, sizeof(want) - 1) == 0;
 }
 
 int cs_prim_mkdirat(int dirfd, const char *path, int mode)

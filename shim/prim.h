@@ -24,12 +24,51 @@ int cs_prim_close(int fd);
 long cs_prim_read(int fd, void *buf, size_t n);
 long cs_prim_pread(int fd, void *buf, size_t n, uint64_t off);
 
+/* One write(2), retrying EINTR: bytes written or -errno. */
+long cs_prim_write(int fd, const void *buf, size_t n);
+
+/* ftruncate(2). */
+int cs_prim_ftruncate(int fd, uint64_t len);
+
 /* Write all n bytes, retrying short writes and EINTR. 0 or -errno. */
 int cs_prim_write_all(int fd, const void *buf, size_t n);
 
 long cs_prim_ioctl(int fd, unsigned long req, void *arg);
 int cs_prim_fstat(int fd, struct stat *st);
 int cs_prim_dupfd_high(int fd); /* F_DUPFD_CLOEXEC to >= CS_PRIM_FD_MIN, or fd as is */
+
+/*
+ * Move fd to a close-on-exec descriptor >= CS_PRIM_FD_MIN, out of the numbers
+ * a program counts on. When that is impossible (RLIMIT_NOFILE at or below
+ * CS_PRIM_FD_MIN, or the table full), close fd and return -EMFILE: the shim
+ * never keeps a descriptor the program could have had. fd < 0 is returned as is.
+ */
+int cs_prim_fd_high(int fd);
+
+/* A kept descriptor's identity, taken when it was opened: device and inode. */
+typedef struct cs_fd_id {
+	uint64_t dev;
+	uint64_t ino;
+} cs_fd_id_t;
+
+/* Remember fd's identity in *id. 0 or -errno. */
+int cs_prim_fd_id(int fd, cs_fd_id_t *id);
+
+/*
+ * 1 if fd is open and still refers to the file *id names (the program may
+ * have closed it and reused the number: close_range, closefrom, dup2), else 0.
+ * One fstat.
+ */
+int cs_prim_fd_same(int fd, const cs_fd_id_t *id);
+
+/*
+ * Close fd only if it is still the file *id names; then fd is forgotten
+ * either way (*fd = -1). Never closes a descriptor the program reused.
+ */
+void cs_prim_fd_drop(int *fd, const cs_fd_id_t *id);
+
+/* 1 if fd is a userfaultfd ("anon_inode:[userfaultfd]" in /proc/self/fd), else 0. */
+int cs_prim_fd_is_uffd(int fd);
 int cs_prim_mkdirat(int dirfd, const char *path, int mode);
 long cs_prim_readlink(const char *path, char *buf, size_t n);
 

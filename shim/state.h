@@ -28,9 +28,12 @@ typedef struct cs_state {
 	cs_shimmem_t mem;      /* allocation tracking's own memory */
 	int fell_back;
 	unsigned page_shift;
-	int dirfd;
-	int pagemap_fd;
-	int uffd;
+	int dirfd;                 /* run directory, kept high, or -1 (then opened by path) */
+	int pagemap_fd;            /* kept high, or -1 (then opened per snapshot) */
+	int uffd;                  /* kept high, or -1 */
+	cs_fd_id_t dir_id;         /* identities of the kept descriptors, checked before use */
+	cs_fd_id_t pagemap_id;
+	cs_fd_id_t uffd_id;
 	int snap_busy;
 	int exit_status;
 	int exit_status_known;
@@ -113,6 +116,23 @@ void cs_snapshot_unmap(uint64_t lo, uint64_t hi);
 
 /* The same for mremap(old, old_len, new_len, flags): the part that goes (or may go) away. */
 void cs_snapshot_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags);
+
+/*
+ * The run directory as a descriptor: the kept one when it is still ours,
+ * else the directory reopened by its absolute path (O_NOFOLLOW, same device
+ * and inode, *own = 1: the caller closes it). -errno when neither works.
+ * fork-child-safe.
+ */
+int cs_boot_dir_get(int *own);
+
+/* Open /proc/self/pagemap and keep it high in cs_st.pagemap_fd (or -1). fork-child-safe. */
+void cs_boot_pagemap_open(void);
+
+/*
+ * This process's pagemap for a snapshot: the kept descriptor when it is still
+ * ours, else a transient one (*own = 1: close it after). -errno. hook-safe.
+ */
+int cs_boot_pagemap_get(int *own);
 
 /* Write a CS_REC_BACKEND record for the backend now in use. fork-child-safe. */
 void cs_boot_put_backend(void);

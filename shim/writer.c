@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 #include "cowscope/trace_format.h"
 #include "maps.h"
+#include "options.h"
 #include "prim.h"
 #include "record.h"
 #include "writer.h"
 
 #define CS_OPEN_FLAGS (O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+
+enum { FD_WHY_REUSED = 1, FD_WHY_LOW = 2 };
 
 static void make_name(char *out, int pid, uint32_t gen, const char *suffix)
 {
@@ -21,33 +24,31 @@ static void make_name(char *out, int pid, uint32_t gen, const char *suffix)
 	memcpy(out + n, suffix, strlen(suffix) + 1);
 }
 
-static int remember(cs_writer_t *w, int fd)
+/* Keep fd high if possible; otherwise close it and write by open-write-close from now on. */
+static void keep(cs_writer_t *w, int fd)
 {
-	struct stat st;
-	int r;
+	int h = cs_prim_fd_high(fd);
 
-	fd = cs_prim_dupfd_high(fd);
-	r = cs_prim_fstat(fd, &st);
-	if (r < 0) {
-		cs_prim_close(fd);
-		return r;
+	if (h >= 0) {
+		w->fd = h;
+		return;
 	}
-	w->fd = fd;
-	w->dev = st.st_dev;
-	w->ino = st.st_ino;
-	return 0;
+	w->transient = 1;
+	w->fd_note = 1;
+	w->fd_why = FD_WHY_LOW;
 }
 
 /* Create the file for (pid, gen); gen_max > gen tries the following gens too. */
-static int create(cs_writer_t *w, int dirfd, uint32_t kind, int pid, uint32_t gen,
-		  uint32_t gen_max, const char *suffix)
+static int create(cs_writer_t *w, int dirfd, const char *dir, uint32_t kind, int pid,
+		  uint32_t gen, uint32_t gen_max, const char *suffix)
 {
 	cs_file_hdr_t h;
 	int fd = -EEXIST, r;
 
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
-	w->dirfd = dirfd;
+	w->dirfd = dir ? -1 : dirfd;
+	w->dir = dir;
 	for (; gen < gen_max && fd == -EEXIST; gen++) {
 		make_name(w->name, pid, gen, suffix);
 		fd = cs_prim_openat(dirfd, w->name, CS_OPEN_FLAGS | O_CREAT | O_EXCL, 0600);
@@ -55,59 +56,190 @@ static int create(cs_writer_t *w, int dirfd, uint32_t kind, int pid, uint32_t ge
 	if (fd < 0)
 		return fd;
 	w->gen = gen - 1;
-	r = remember(w, fd);
-	if (r < 0)
+	r = cs_prim_fd_id(fd, &w->id);
+	if (r < 0) {
+		cs_prim_close(fd);
 		return r;
+	}
+	w->live = 1;
+	keep(w, fd);
 	cs_file_hdr_init(&h, kind, (uint32_t)pid, w->gen);
 	return cs_writer_put(w, &h, sizeof(h));
 }
 
 int cs_writer_create(cs_writer_t *w, int dirfd, uint32_t kind, int pid, const char *suffix)
 {
-	return create(w, dirfd, kind, pid, 0, 1000, suffix);
+	return create(w, dirfd, NULL, kind, pid, 0, 1000, suffix);
 }
 
 int cs_writer_create_gen(cs_writer_t *w, int dirfd, uint32_t kind, int pid, uint32_t gen,
 			 const char *suffix)
 {
-	return create(w, dirfd, kind, pid, gen, gen + 1, suffix);
+	return create(w, dirfd, NULL, kind, pid, gen, gen + 1, suffix);
 }
 
-/* Is w->fd still our file? */
-static int still_ours(const cs_writer_t *w)
+int cs_writer_create_in(cs_writer_t *w, int dirfd, const char *dir, uint32_t kind, int pid,
+			const char *suffix)
 {
+	return create(w, dirfd, dir, kind, pid, 0, 1000, suffix);
+}
+
+/* Open our file again (by path or in dirfd), O_APPEND; only the same inode is accepted. */
+static int open_again(cs_writer_t *w)
+{
+	char path[CS_PATH_MAX + CS_NAME_MAX + 2];
+	size_t n;
+	int fd;
+
+	if (w->dir) {
+		n = strnlen(w->dir, CS_PATH_MAX);
+		memcpy(path, w->dir, n);
+		path[n] = '/';
+		memcpy(path + n + 1, w->name, strnlen(w->name, CS_NAME_MAX - 1) + 1);
+		fd = cs_prim_openat(AT_FDCWD, path, CS_OPEN_FLAGS, 0);
+	} else {
+		fd = cs_prim_openat(w->dirfd, w->name, CS_OPEN_FLAGS, 0);
+	}
+	if (fd >= 0 && !cs_prim_fd_same(fd, &w->id)) {
+		cs_prim_close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/*
+ * A descriptor to write with: the kept one when it is still ours, else a
+ * reopened one (kept high when possible; else a transient one, *own = 1, that
+ * the caller closes). Another thread may reopen at the same time: the first
+ * to publish wins.
+ */
+static int acquire(cs_writer_t *w, int *own)
+{
+	int fd = __atomic_load_n(&w->fd, __ATOMIC_ACQUIRE), h;
+
+	*own = 0;
+	if (fd >= 0 && cs_prim_fd_same(fd, &w->id))
+		return fd;
+	if (fd >= 0 && __atomic_compare_exchange_n(&w->fd, &fd, -1, 0, __ATOMIC_ACQ_REL,
+						   __ATOMIC_ACQUIRE)) {
+		w->reopens++; /* the program closed or reused it: not ours to close */
+		w->fd_note = 1;
+		w->fd_why = FD_WHY_REUSED;
+	}
+	fd = open_again(w);
+	if (fd < 0 || w->transient)
+		return *own = 1, fd;
+	h = cs_prim_fd_high(fd);
+	if (h < 0) {
+		keep(w, -1);
+		return *own = 1, open_again(w);
+	}
+	fd = -1;
+	if (__atomic_compare_exchange_n(&w->fd, &fd, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return h;
+	return *own = 1, h; /* another thread published first: write with ours, then close it */
+}
+
+/*
+ * Append n bytes with O_APPEND writes. On a short write (disk full) cut the
+ * file back to where this record began, so no partial record is left. Another
+ * thread's record appended meanwhile would be cut too: that can only happen
+ * while the disk is full, and it is counted as lost like this one.
+ */
+static int append(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	size_t done = 0;
 	struct stat st;
 
-	return cs_prim_fstat(w->fd, &st) == 0 && st.st_dev == w->dev && st.st_ino == w->ino;
+	while (done < n) {
+		long r = cs_prim_write(fd, c + done, n - done);
+
+		if (r <= 0) {
+			if (done && cs_prim_fstat(fd, &st) == 0 && (uint64_t)st.st_size >= done)
+				cs_prim_ftruncate(fd, (uint64_t)st.st_size - done);
+			return r < 0 ? (int)r : -EIO;
+		}
+		done += (size_t)r;
+	}
+	return 0;
 }
 
-static int reopen(cs_writer_t *w)
+static int put_note(int fd, uint32_t code, int err, const char *a, uint64_t num, const char *b)
 {
-	int fd = cs_prim_openat(w->dirfd, w->name, CS_OPEN_FLAGS, 0);
+	uint8_t buf[256];
+	char text[160];
+	cs_recbuf_t rb = {.buf = buf, .cap = sizeof(buf)};
+	cs_rec_note_t *r = cs_rec_begin(&rb, CS_REC_NOTE, sizeof(*r));
+	size_t n = strlen(a);
 
-	w->reopens++;
-	return fd < 0 ? fd : remember(w, fd);
+	memcpy(text, a, n);
+	n += cs_utoa(text + n, num);
+	memcpy(text + n, b, strlen(b));
+	n += strlen(b);
+	r->code = code;
+	r->err = err;
+	cs_rec_put_str(&rb, text, n);
+	return append(fd, buf, cs_rec_finish(&rb));
+}
+
+/* Notes that are due go before the next record: descriptor trouble, then lost records. */
+static int put_due(cs_writer_t *w, int fd)
+{
+	int r = 0;
+
+	if (w->fd_note) {
+		r = put_note(fd, CS_NOTE_FD, w->fd_why == FD_WHY_LOW ? EMFILE : EBADF,
+			     w->fd_why == FD_WHY_LOW ? "cowscope: no descriptor outside the "
+						       "program's range (limit "
+						     : "cowscope: the program closed or reused the "
+						       "trace descriptor (reopens ",
+			     w->fd_why == FD_WHY_LOW ? CS_PRIM_FD_MIN : w->reopens,
+			     w->fd_why == FD_WHY_LOW ? "): the trace is written by open-append-close"
+						     : "): reopened the same file");
+		if (r == 0)
+			w->fd_note = 0;
+	}
+	if (r == 0 && w->lost) {
+		r = put_note(fd, CS_NOTE_WRITE_LOST, w->lost_err, "cowscope: trace records lost: ",
+			     w->lost, " (write failed; none partial)");
+		if (r == 0)
+			w->lost = 0;
+	}
+	return r;
+}
+
+static void lose(cs_writer_t *w, int err)
+{
+	w->failures++;
+	w->lost++;
+	w->lost_total++;
+	w->lost_err = -err;
 }
 
 int cs_writer_put(cs_writer_t *w, const void *p, size_t n)
 {
-	int r;
+	int fd, r, own;
 
-	if (w->fd < 0)
+	if (!w->live)
 		return -EBADF;
-	if (!still_ours(w) && (r = reopen(w)) < 0)
-		goto fail;
-	r = cs_prim_write_all(w->fd, p, n);
+	fd = acquire(w, &own);
+	if (fd < 0) {
+		lose(w, fd);
+		return fd;
+	}
+	r = put_due(w, fd);
 	if (r == 0)
-		return 0;
-fail:
-	w->failures++;
+		r = append(fd, p, n);
+	if (r < 0)
+		lose(w, r);
+	if (own)
+		cs_prim_close(fd);
 	return r;
 }
 
 void cs_writer_close(cs_writer_t *w)
 {
-	if (w->fd >= 0)
-		cs_prim_close(w->fd);
-	w->fd = -1;
+	cs_prim_fd_drop(&w->fd, &w->id);
+	w->live = 0;
 }

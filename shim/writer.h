@@ -5,17 +5,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "prim.h"
 
 #define CS_NAME_MAX 64
 
 typedef struct cs_writer {
-	int fd;
-	int dirfd;
-	uint64_t dev;
-	uint64_t ino;
+	int fd;              /* kept descriptor (>= CS_PRIM_FD_MIN), or -1 */
+	int dirfd;           /* directory to reopen in when dir is NULL (the CLI's sampler) */
+	const char *dir;     /* absolute directory path to reopen in (the shim), or NULL */
+	cs_fd_id_t id;       /* the file's device and inode */
 	uint32_t gen;
 	uint32_t failures;   /* writes that failed */
 	uint32_t reopens;    /* times the descriptor had to be reopened */
+	uint32_t lost;       /* records lost since the last CS_NOTE_WRITE_LOST */
+	uint32_t lost_total; /* records lost in all */
+	int lost_err;        /* errno of the last loss */
+	uint8_t live;        /* the file exists */
+	uint8_t transient;   /* no descriptor outside the program's range: open-write-close */
+	uint8_t fd_note;     /* a CS_NOTE_FD is due (descriptor not ours, or none high) */
+	uint8_t fd_why;      /* 1: reused by the program, 2: none high */
 	char name[CS_NAME_MAX];
 } cs_writer_t;
 
@@ -23,7 +31,9 @@ typedef struct cs_writer {
  * Create "<pid>.<gen><suffix>" in dirfd with O_CREAT|O_EXCL|O_NOFOLLOW|
  * O_CLOEXEC and mode 0600, taking the first free gen from 0, and write the
  * file header. The descriptor is moved high (>= CS_PRIM_FD_MIN) to stay out of
- * the program's way. Returns 0 or -errno. fork-child-safe.
+ * the program's way; when it cannot be, no descriptor is kept and every write
+ * opens, appends and closes (slower, never in the program's range). Returns 0
+ * or -errno. fork-child-safe.
  */
 int cs_writer_create(cs_writer_t *w, int dirfd, uint32_t kind, int pid, const char *suffix);
 
@@ -32,13 +42,26 @@ int cs_writer_create_gen(cs_writer_t *w, int dirfd, uint32_t kind, int pid, uint
 			 const char *suffix);
 
 /*
- * Append one whole record (or any bytes) with a single write. Before writing it
- * checks the descriptor still refers to our file (a program may close or reuse
- * descriptors, e.g. closefrom()) and reopens it by name if not. Returns 0 or
- * -errno; never writes to a descriptor that is not ours. hook-safe.
+ * The same as cs_writer_create, for the shim: dirfd is used only to create
+ * the file; later reopens go by the absolute path dir (kept by the caller,
+ * never freed) + "/" + name, O_NOFOLLOW, and accept only the same inode.
+ * fork-child-safe.
+ */
+int cs_writer_create_in(cs_writer_t *w, int dirfd, const char *dir, uint32_t kind, int pid,
+			const char *suffix);
+
+/*
+ * Append one whole record (or any bytes) with a single write. Before writing
+ * it checks (one fstat) that the descriptor still refers to our file (a
+ * program may close or reuse descriptors, e.g. close_range()) and reopens it
+ * (O_APPEND, same inode) if not, never touching the program's descriptor.
+ * A short write (ENOSPC) is cut back, so the file never holds a partial
+ * record, and counted; the next successful put first writes a
+ * CS_NOTE_WRITE_LOST note with the count. Returns 0 or -errno. hook-safe.
  */
 int cs_writer_put(cs_writer_t *w, const void *p, size_t n);
 
+/* Close the kept descriptor, if it is still ours. */
 void cs_writer_close(cs_writer_t *w);
 
 #endif
