@@ -34,7 +34,7 @@ static void keep(cs_writer_t *w, int fd)
 		return;
 	}
 	w->transient = 1;
-	w->fd_note = 1;
+	w->fd_note = w->live > 1; /* after the file header, which must come first */
 	w->fd_why = FD_WHY_LOW;
 }
 
@@ -64,7 +64,10 @@ static int create(cs_writer_t *w, int dirfd, const char *dir, uint32_t kind, int
 	w->live = 1;
 	keep(w, fd);
 	cs_file_hdr_init(&h, kind, (uint32_t)pid, w->gen);
-	return cs_writer_put(w, &h, sizeof(h));
+	r = cs_writer_put(w, &h, sizeof(h));
+	w->live = 2; /* header written: notes may follow */
+	w->fd_note |= w->transient;
+	return r;
 }
 
 int cs_writer_create(cs_writer_t *w, int dirfd, uint32_t kind, int pid, const char *suffix)

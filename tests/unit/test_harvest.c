@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -48,6 +50,26 @@ static long file_size(const char *name)
 	return fstatat(dirfd_, name, &st, 0) == 0 ? (long)st.st_size : -1;
 }
 
+/*
+ * At offset off of the file: a CS_REC_NOTE (code, err) whose text is
+ * NUL-free, then exactly one more record of tail bytes, ending the file.
+ */
+static void expect_note(const char *name, size_t off, uint32_t code, int err, size_t tail)
+{
+	uint8_t buf[4096];
+	const cs_rec_note_t *n = (const cs_rec_note_t *)(buf + off);
+	int fd = openat(dirfd_, name, O_RDONLY);
+	long got = read(fd, buf, sizeof(buf));
+
+	close(fd);
+	assert_true(got > (long)(off + sizeof(*n)));
+	assert_int_equal(n->h.type, CS_REC_NOTE);
+	assert_int_equal(n->code, code);
+	assert_int_equal(n->err, err);
+	assert_int_equal(n->h.size % 8, 0);
+	assert_int_equal((size_t)got, off + n->h.size + tail);
+}
+
 static void test_create_is_exclusive_and_private(void **state)
 {
 	cs_writer_t a, b;
@@ -72,10 +94,11 @@ static void test_reused_descriptor_is_not_written(void **state)
 {
 	cs_writer_t w;
 	char victim[96], rec[8] = {1, 0, 0, 0, 8, 0, 0, 0};
-	int fd;
+	int fd, reused;
 
 	(void)state;
 	assert_int_equal(cs_writer_create(&w, dirfd_, CS_FILE_PROCESS, 43, ".cst"), 0);
+	reused = w.fd;
 	close(w.fd);
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
 	fd = open(victim, O_WRONLY | O_CREAT, 0600);
@@ -87,7 +110,70 @@ static void test_reused_descriptor_is_not_written(void **state)
 	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), 0);
 	assert_int_equal(w.reopens, 1);
 	assert_int_equal(file_size("victim"), 0);
-	assert_int_equal(file_size("43.0.cst"), sizeof(cs_file_hdr_t) + sizeof(rec));
+	expect_note("43.0.cst", sizeof(cs_file_hdr_t), CS_NOTE_FD, EBADF, sizeof(rec));
+	assert_true(w.fd >= CS_PRIM_FD_MIN); /* reopened high */
+	assert_true(w.fd != reused);
+	cs_writer_close(&w);
+	assert_true(fcntl(reused, F_GETFD) >= 0); /* never closed by the writer: the victim's */
+	close(reused);
+}
+
+/* With a descriptor limit below CS_PRIM_FD_MIN no descriptor is kept: open-append-close. */
+static void test_low_limit_keeps_no_descriptor(void **state)
+{
+	struct rlimit old, low = {32, 32};
+	char rec[8] = {1, 0, 0, 0, 8, 0, 0, 0};
+	cs_writer_t w;
+	int probe;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	probe = dup(0);
+	assert_int_equal(cs_writer_create(&w, dirfd_, CS_FILE_PROCESS, 46, ".cst"), 0);
+	assert_int_equal(w.fd, -1);
+	assert_int_equal(w.transient, 1);
+	assert_int_equal(dup(0), probe + 1); /* nothing of ours below the limit */
+	close(probe + 1);
+	close(probe);
+	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), 0);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	expect_note("46.0.cst", sizeof(cs_file_hdr_t), CS_NOTE_FD, EMFILE, sizeof(rec));
+	cs_writer_close(&w);
+}
+
+/*
+ * A short write (here RLIMIT_FSIZE, as a full disk would) leaves no partial
+ * record: the file is cut back, the record counted, and the next record that
+ * fits is preceded by a CS_NOTE_WRITE_LOST note.
+ */
+static void test_short_write_is_cut_and_noted(void **state)
+{
+	size_t hdr = sizeof(cs_file_hdr_t);
+	struct rlimit old, small = {hdr + 64 + 20, 0};
+	uint8_t rec[64];
+	cs_writer_t w;
+
+	(void)state;
+	memset(rec, 0, sizeof(rec));
+	rec[0] = 1;
+	rec[4] = sizeof(rec);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small.rlim_max = old.rlim_max;
+	assert_int_equal(cs_writer_create(&w, dirfd_, CS_FILE_PROCESS, 47, ".cst"), 0);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), 0);
+	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), -EFBIG); /* 20 bytes fit, then not */
+	assert_int_equal(file_size("47.0.cst"), hdr + sizeof(rec)); /* cut back: no partial */
+	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), -EFBIG);
+	assert_int_equal(w.lost, 2);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), 0);
+	assert_int_equal(w.lost, 0);
+	assert_int_equal(w.lost_total, 2);
+	expect_note("47.0.cst", hdr + sizeof(rec), CS_NOTE_WRITE_LOST, EFBIG, sizeof(rec));
 	cs_writer_close(&w);
 }
 
@@ -233,6 +319,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_is_exclusive_and_private),
 		cmocka_unit_test(test_reused_descriptor_is_not_written),
+		cmocka_unit_test(test_low_limit_keeps_no_descriptor),
+		cmocka_unit_test(test_short_write_is_cut_and_noted),
 		cmocka_unit_test(test_harvest_of_self),
 		cmocka_unit_test(test_harvest_range),
 	};
