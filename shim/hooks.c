@@ -2,6 +2,7 @@
 /* The interposers: fork family, exit family, exec family, wait family. They forward and record. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,7 +34,9 @@
 	X(int, fexecve, (int, char *const[], char *const[]))                          \
 	X(int, execveat, (int, const char *, char *const[], char *const[], int))      \
 	X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                          \
-	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                             \
+	X(int, pipe, (int[2]))                                                         \
+	X(int, pipe2, (int[2], int))
 
 #define X_PTR(ret, name, args) static ret(*real_##name) args;
 REAL_FUNCS(X_PTR)
@@ -356,4 +359,52 @@ CS_HOOK int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)
 	if (infop && r == 0)
 		*infop = si;
 	return r;
+}
+
+/* ---- pipes ---- */
+
+/*
+ * A pipe made from inside the shim: libunwind (1.6.2) opens one at its init
+ * to validate addresses when a frame has no unwind information, and reopens
+ * it when a read fails. Both ends go high (>= CS_PRIM_FD_MIN, close-on-exec)
+ * so the program never sees them on its numbers; when that is impossible
+ * (RLIMIT_NOFILE) the call fails with EMFILE, and libunwind then treats every
+ * address it must validate as invalid: the stack stops at such a frame
+ * (libunwind ignores pipe2's result; read and write on -1 fail).
+ */
+static int shim_pipe(int fds[2], int flags)
+{
+	int raw[2], r = cs_prim_pipe2(raw, flags | O_CLOEXEC);
+
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	raw[0] = cs_prim_fd_high(raw[0]);
+	raw[1] = cs_prim_fd_high(raw[1]);
+	if (raw[0] < 0 || raw[1] < 0) {
+		if (raw[0] >= 0)
+			cs_prim_close(raw[0]);
+		if (raw[1] >= 0)
+			cs_prim_close(raw[1]);
+		errno = EMFILE;
+		return -1;
+	}
+	fds[0] = raw[0];
+	fds[1] = raw[1];
+	return 0;
+}
+
+CS_HOOK int pipe2(int fds[2], int flags)
+{
+	if (cs_tls_guard)
+		return shim_pipe(fds, flags);
+	return REAL(pipe2)(fds, flags);
+}
+
+CS_HOOK int pipe(int fds[2])
+{
+	if (cs_tls_guard)
+		return shim_pipe(fds, 0);
+	return REAL(pipe)(fds);
 }

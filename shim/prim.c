@@ -310,6 +310,11 @@ int cs_prim_userfaultfd(int flags)
 #endif
 }
 
+int cs_prim_pipe2(int fds[2], int flags)
+{
+	return (int)SYS(SYS_pipe2, fds, flags, 0, 0);
+}
+
 uint64_t cs_prim_now_ns(void)
 {
 	struct timespec ts;

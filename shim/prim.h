@@ -97,6 +97,7 @@ int cs_prim_getpid(void);
 int cs_prim_getppid(void);
 int cs_prim_getrusage_self(struct rusage *ru);
 int cs_prim_userfaultfd(int flags);
+int cs_prim_pipe2(int fds[2], int flags);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t cs_prim_now_ns(void);
