@@ -46,6 +46,7 @@ typedef struct run_ctx {
 	bool quiet;
 	bool help;
 	bool no_python;         /* --no-python: no CPython helper on PYTHONPATH */
+	bool allow_shared_dir;  /* --allow-shared-dir: a symlinked, foreign or shared run dir */
 	char **cmd;             /* CMD [ARG...] */
 	/* while running */
 	char *shim;
@@ -117,6 +118,9 @@ static int parse_opt(run_ctx_t *ctx, int opt, char **argv)
 	case 'P':
 		ctx->no_python = true;
 		return 0;
+	case 'A':
+		ctx->allow_shared_dir = true;
+		return 0;
 	case 'h':
 		ctx->help = true;
 		return 0;
@@ -135,6 +139,7 @@ static int parse_args(run_ctx_t *ctx, int argc, char **argv)
 		{ "stack-depth", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-python", no_argument, NULL, 'P' },
+		{ "allow-shared-dir", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -274,28 +279,59 @@ static void default_dir(const run_ctx_t *ctx, char *buf, size_t size)
 	snprintf(buf, size, "cowscope.%s.%d", n ? name : "cmd", (int)getpid());
 }
 
+/* Why the open run directory must not be used, or NULL (checked on the descriptor). */
+static const char *dir_refusal(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return strerror(errno);
+	if (st.st_uid != geteuid())
+		return "it is not owned by you";
+	if (st.st_mode & 022)
+		return "it is writable by group or others";
+	return NULL;
+}
+
+/*
+ * Open the run directory (created 0700 if new) without following a symlink
+ * and verify it on the descriptor; --allow-shared-dir skips both checks.
+ */
+static int open_run_dir(run_ctx_t *ctx, const char *path)
+{
+	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (ctx->allow_shared_dir ? 0 : O_NOFOLLOW);
+	const char *why;
+
+	ctx->dirfd = open(path, flags);
+	if (ctx->dirfd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return sys_error("refusing run directory '%s': it is a symbolic link or not a "
+				 "directory (--allow-shared-dir accepts a symlink)", path);
+	if (ctx->dirfd < 0)
+		return sys_error("cannot open run directory '%s': %s", path, strerror(errno));
+	if (!ctx->allow_shared_dir && (why = dir_refusal(ctx->dirfd)))
+		return sys_error("refusing run directory '%s': %s (--allow-shared-dir accepts it)",
+				 path, why);
+	return 0;
+}
+
 static int make_run_dir(run_ctx_t *ctx)
 {
 	char name[128];
 	const char *path = ctx->out;
-	int err;
+	int err, made;
 
 	if (!path) {
 		default_dir(ctx, name, sizeof(name));
 		path = name;
 	}
-	if (mkdir(path, 0700)) {
-		if (errno != EEXIST)
-			return sys_error("cannot create run directory '%s': %s", path, strerror(errno));
-		if ((err = check_empty(path)))
-			return err;
-	}
+	made = mkdir(path, 0700) == 0;
+	if (!made && errno != EEXIST)
+		return sys_error("cannot create run directory '%s': %s", path, strerror(errno));
+	if ((err = open_run_dir(ctx, path)) || (!made && (err = check_empty(path))))
+		return err;
 	ctx->dir = realpath(path, NULL);
 	if (!ctx->dir)
 		return sys_error("cannot resolve run directory '%s': %s", path, strerror(errno));
-	ctx->dirfd = open(ctx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (ctx->dirfd < 0)
-		return sys_error("cannot open run directory '%s': %s", ctx->dir, strerror(errno));
 	return 0;
 }
 
@@ -331,7 +367,7 @@ static char *env_entry(const char *key, const char *a, const char *b)
 }
 
 /* What cowscope sets in CMD's environment, besides LD_PRELOAD; NULL values are left alone. */
-#define ENV_SETS 4
+#define ENV_SETS 5
 
 static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
 {
@@ -340,6 +376,7 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 	vals[1] = ctx->backend != CS_BACKEND_NONE ? ctx->backend_name : NULL;
 	keys[2] = "COWSCOPE_SAMPLE_BYTES", vals[2] = ctx->sample_bytes;
 	keys[3] = "COWSCOPE_STACK_DEPTH", vals[3] = ctx->stack_depth;
+	keys[4] = "COWSCOPE_ALLOW_SHARED_DIR", vals[4] = ctx->allow_shared_dir ? "1" : NULL;
 }
 
 /* Does the inherited entry e name a variable cowscope sets? */
@@ -587,7 +624,7 @@ const cs_cmd_t cs_cmd_run = {
 	.name = "run",
 	.summary = "run a command under cowscope and report its copy-on-write sharing",
 	.usage = "run [-o DIR] [--backend NAME] [--interval MS] [--linger SECONDS] [--sample-bytes N] "
-		 "[--stack-depth N] [--no-python] [-q] -- CMD "
+		 "[--stack-depth N] [--no-python] [--allow-shared-dir] [-q] -- CMD "
 		 "[ARG...]",
 	.help =
 		"Runs CMD with the cowscope shim preloaded, supervises its process tree, samples its\n"
@@ -597,7 +634,10 @@ const cs_cmd_t cs_cmd_run = {
 		"\n"
 		"options:\n"
 		"  -o, --output DIR     run directory (default: cowscope.<CMD>.<pid> here); created\n"
-		"                       mode 0700; an existing one must be empty\n"
+		"                       mode 0700; an existing one must be empty, yours, not a\n"
+		"                       symlink and not writable by group or others\n"
+		"      --allow-shared-dir accept a run directory that is a symlink, another user's\n"
+		"                       or writable by group or others (the shim too)\n"
 		"  -b, --backend NAME   auto (default), uffd-wp, soft-dirty, pfn or exclusive; a named\n"
 		"                       backend that is not usable here is an error\n"
 		"  -i, --interval MS    sample each live child every MS ms (default 100; 0: never),\n"

@@ -363,14 +363,20 @@ CS_HOOK int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)
 
 /* ---- pipes ---- */
 
+/* The pipe handed to libunwind: its numbers and identities, checked before each unwind. */
+static int unw_pipe[2] = {-1, -1};
+static cs_fd_id_t unw_pipe_id[2];
+
 /*
- * A pipe made from inside the shim: libunwind (1.6.2) opens one at its init
- * to validate addresses when a frame has no unwind information, and reopens
- * it when a read fails. Both ends go high (>= CS_PRIM_FD_MIN, close-on-exec)
- * so the program never sees them on its numbers; when that is impossible
- * (RLIMIT_NOFILE) the call fails with EMFILE, and libunwind then treats every
- * address it must validate as invalid: the stack stops at such a frame
- * (libunwind ignores pipe2's result; read and write on -1 fail).
+ * A pipe asked for from inside the shim. The only caller is libunwind
+ * (1.6.2, src/x86_64/Ginit.c): at its init and whenever a read of its pipe
+ * fails, it calls pipe2 (ignoring the result) to validate addresses (read one
+ * byte, write the address's byte). Taken low it shifted the program's
+ * numbers (its first open() returned 5): both ends go high (>=
+ * CS_PRIM_FD_MIN, close-on-exec). When that is impossible (RLIMIT_NOFILE) the
+ * call fails with EMFILE and creates nothing; libunwind then cannot validate
+ * and stacks come out empty (measured: failing the pipe always loses every
+ * stack on 1.6.2), which is recorded as allocations without a stack.
  */
 static int shim_pipe(int fds[2], int flags)
 {
@@ -382,17 +388,25 @@ static int shim_pipe(int fds[2], int flags)
 	}
 	raw[0] = cs_prim_fd_high(raw[0]);
 	raw[1] = cs_prim_fd_high(raw[1]);
-	if (raw[0] < 0 || raw[1] < 0) {
-		if (raw[0] >= 0)
-			cs_prim_close(raw[0]);
-		if (raw[1] >= 0)
-			cs_prim_close(raw[1]);
+	if (raw[0] < 0 || raw[1] < 0 || cs_prim_fd_id(raw[0], &unw_pipe_id[0]) < 0 ||
+	    cs_prim_fd_id(raw[1], &unw_pipe_id[1]) < 0) {
+		for (int i = 0; i < 2; i++)
+			if (raw[i] >= 0)
+				cs_prim_close(raw[i]);
 		errno = EMFILE;
 		return -1;
 	}
-	fds[0] = raw[0];
-	fds[1] = raw[1];
+	unw_pipe[0] = fds[0] = raw[0];
+	unw_pipe[1] = fds[1] = raw[1];
 	return 0;
+}
+
+int cs_hooks_unwind_pipe_ok(void)
+{
+	if (unw_pipe[0] < 0)
+		return 1;
+	return cs_prim_fd_same(unw_pipe[0], &unw_pipe_id[0]) &&
+	       cs_prim_fd_same(unw_pipe[1], &unw_pipe_id[1]);
 }
 
 CS_HOOK int pipe2(int fds[2], int flags)
