@@ -36,7 +36,9 @@
 	X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                          \
 	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                             \
 	X(int, pipe, (int[2]))                                                         \
-	X(int, pipe2, (int[2], int))
+	X(int, pipe2, (int[2], int))                                                   \
+	X(int, close, (int))                                                           \
+	X(ssize_t, read, (int, void *, size_t))
 
 #define X_PTR(ret, name, args) static ret(*real_##name) args;
 REAL_FUNCS(X_PTR)
@@ -363,7 +365,19 @@ CS_HOOK int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)
 
 /* ---- pipes ---- */
 
-/* The pipe handed to libunwind: its numbers and identities, checked before each unwind. */
+/*
+ * The pipe handed to libunwind: its numbers and identities. libunwind 1.6.2
+ * (src/x86_64/Ginit.c) validates an address, on the slow path of a step
+ * through a frame without unwind info, by read(pipe[0]) then
+ * syscall(SYS_write, pipe[1]); when the read fails it close()s both numbers
+ * and makes a new pipe. If the program closed our ends (close_range, even
+ * by a raw system call) and reused the numbers, that read would consume its
+ * input, the write land in its file, and the close close its descriptor. So
+ * read and close from inside the shim check the pipe's identity (two fstat
+ * calls, only on that slow path; checking before every unwind cost exact mode
+ * 4-5x): a read of an end that is not ours fails with EBADF, which makes
+ * libunwind take a new pipe (ours, high), and a close of it is not done.
+ */
 static int unw_pipe[2] = {-1, -1};
 static cs_fd_id_t unw_pipe_id[2];
 
@@ -401,12 +415,30 @@ static int shim_pipe(int fds[2], int flags)
 	return 0;
 }
 
-int cs_hooks_unwind_pipe_ok(void)
+/* Whether fd is one of libunwind's pipe numbers but no longer the pipe we made. */
+static int unw_pipe_lost(int fd)
 {
-	if (unw_pipe[0] < 0)
-		return 1;
-	return cs_prim_fd_same(unw_pipe[0], &unw_pipe_id[0]) &&
-	       cs_prim_fd_same(unw_pipe[1], &unw_pipe_id[1]);
+	for (int i = 0; i < 2; i++)
+		if (unw_pipe[i] >= 0 && fd == unw_pipe[i])
+			return !cs_prim_fd_same(fd, &unw_pipe_id[i]);
+	return 0;
+}
+
+CS_HOOK ssize_t read(int fd, void *buf, size_t n)
+{
+	if (cs_tls_guard && fd >= 0 && fd == unw_pipe[0] &&
+	    (unw_pipe_lost(unw_pipe[0]) || unw_pipe_lost(unw_pipe[1]))) {
+		errno = EBADF; /* libunwind then makes a new pipe: never the program's file */
+		return -1;
+	}
+	return REAL(read)(fd, buf, n);
+}
+
+CS_HOOK int close(int fd)
+{
+	if (cs_tls_guard && unw_pipe_lost(fd))
+		return 0; /* libunwind dropping a number the program holds now: leave it */
+	return REAL(close)(fd);
 }
 
 CS_HOOK int pipe2(int fds[2], int flags)

@@ -49,8 +49,6 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 static int unwind(void **frames, int n)
 {
 #ifdef CS_HAVE_LIBUNWIND
-	if (!cs_hooks_unwind_pipe_ok())
-		return 0; /* libunwind's pipe numbers are the program's now: no stack */
 	return unw_backtrace(frames, n);
 #else
 	(void)frames;

@@ -153,14 +153,6 @@ void cs_rec_child_exit(int pid, int status);
 void cs_rec_resume(int err);
 void cs_rec_note(uint32_t code, int err, const char *text);
 
-/*
- * 1 unless libunwind's validation pipe (made high by the pipe2 interposer)
- * is no longer ours: the program closed those numbers (close_range) and may
- * have opened its own files there. Unwinding then would read from and write
- * into the program's files, so the caller must not unwind. Two fstats.
- * hook-safe.
- */
-int cs_hooks_unwind_pipe_ok(void);
 
 /* Write a line to stderr (raw write). hook-safe. */
 void cs_say(const char *msg);
