@@ -228,6 +228,9 @@ typedef struct cs_proc {
 	bool complete;
 	const char *incomplete; /* why not complete, or NULL */
 	bool still_running;  /* alive when `cowscope run` stopped waiting */
+	bool exec_image;     /* an exec continuation of the process's previous gen (gen > 0) */
+	uint32_t exec_no;    /* images before this one in its own exec chain (0: the first) */
+	bool pid_reused;     /* gen > 0 but a new process that got a reused pid */
 	long parent;         /* index in the model's procs, -1 for a tree root */
 	size_t phase;        /* index in the model's phases: the one it was forked in */
 	cs_figures_t fig;

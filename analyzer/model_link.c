@@ -81,9 +81,20 @@ static long first_of_pid(const cs_model_t *m, uint32_t pid)
 	return lo < m->nprocs && m->procs[lo].pid == pid ? (long)lo : -1;
 }
 
+/* Whether procs[i] is the last image of its process: no exec continuation follows. */
 static bool last_gen(const cs_model_t *m, size_t i)
 {
-	return i + 1 == m->nprocs || m->procs[i + 1].pid != m->procs[i].pid;
+	return i + 1 == m->nprocs || m->procs[i + 1].pid != m->procs[i].pid ||
+	       !m->procs[i + 1].exec_image;
+}
+
+/* Before when the pid of procs[i] can have been reaped: the next process with that pid began. */
+static uint64_t pid_free_until(const cs_model_t *m, size_t i)
+{
+	for (size_t k = i + 1; k < m->nprocs && m->procs[k].pid == m->procs[i].pid; k++)
+		if (!m->procs[k].exec_image)
+			return m->procs[k].has_proc ? m->procs[k].start_ns : UINT64_MAX;
+	return UINT64_MAX;
 }
 
 static int want(wants_t *w, uint32_t pid, uint32_t gen, int64_t ppid, uint8_t role)
@@ -193,8 +204,9 @@ static int index_reaped(const cs_model_t *m, reaped_index_t *ri)
 	return err;
 }
 
-/* The last time pid was reaped at or after `after` ns, or NULL. O(log n + reaps of pid). */
-static const cs_reaped_t *find_reaped(const reaped_index_t *ri, uint32_t pid, uint64_t after)
+/* The last time pid was reaped in [after, before) ns, or NULL. O(log n + reaps of pid). */
+static const cs_reaped_t *find_reaped(const reaped_index_t *ri, uint32_t pid, uint64_t after,
+				      uint64_t before)
 {
 	const cs_reaped_t *found = NULL;
 	size_t lo = 0, hi = ri->n, mid;
@@ -207,7 +219,7 @@ static const cs_reaped_t *find_reaped(const reaped_index_t *ri, uint32_t pid, ui
 			hi = mid;
 	}
 	for (; lo < ri->n && ri->v[lo].pid == pid; lo++)
-		if (ri->v[lo].t_ns >= after)
+		if (ri->v[lo].t_ns >= after && ri->v[lo].t_ns < before)
 			found = &ri->v[lo];
 	return found;
 }
@@ -222,7 +234,7 @@ static int wants_from_exec(const cs_model_t *m, const reaped_index_t *ri, wants_
 
 		if (!last_gen(m, i) || !p->has_end || p->end_how != CS_END_EXEC)
 			continue;
-		if (find_reaped(ri, p->pid, p->end_ns))
+		if (find_reaped(ri, p->pid, p->end_ns, UINT64_MAX))
 			err = want(w, p->pid, p->gen + 1, p->ppid, CS_ROLE_ROOT);
 	}
 	return err;
@@ -278,7 +290,8 @@ static const char *why_incomplete(const cs_proc_t *p)
 static void resolve_end(cs_model_t *m, size_t i, const reaped_index_t *ri)
 {
 	cs_proc_t *p = &m->procs[i];
-	const cs_reaped_t *r = last_gen(m, i) ? find_reaped(ri, p->pid, p->start_ns) : NULL;
+	const cs_reaped_t *r = last_gen(m, i) ? find_reaped(ri, p->pid, p->start_ns,
+							     pid_free_until(m, i)) : NULL;
 
 	p->ended = CS_ENDED_UNKNOWN;
 	p->exit_status = p->signal = CS_UNKNOWN;
@@ -334,13 +347,46 @@ static int cut_cycles(cs_model_t *m)
 	return 0;
 }
 
+/*
+ * Whether procs[i] (gen N > 0) is an exec continuation of procs[i - 1] (gen
+ * N - 1): that image ended by exec (or left no END), this one did not begin
+ * before the exec, and the pid was not reaped in between. Otherwise the shim
+ * took the next free gen for a new process that got a reused pid.
+ */
+static bool continues(const cs_model_t *m, size_t i, const reaped_index_t *ri)
+{
+	const cs_proc_t *p = &m->procs[i], *q = i ? &m->procs[i - 1] : NULL;
+
+	if (!q || p->gen == 0 || q->pid != p->pid || q->gen + 1 != p->gen)
+		return false;
+	if (q->has_end && q->end_how != CS_END_EXEC)
+		return false;
+	if (!p->has_proc || !q->has_proc)
+		return true; /* nothing to tell them apart by */
+	if (p->start_ns < (q->has_end ? q->end_ns : q->start_ns))
+		return false;
+	return !find_reaped(ri, p->pid, q->start_ns, p->start_ns);
+}
+
+/* Tell exec continuations from reused pids; number the images of each exec chain. */
+static void link_images(cs_model_t *m, const reaped_index_t *ri)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		cs_proc_t *p = &m->procs[i];
+
+		p->exec_image = continues(m, i, ri);
+		p->exec_no = p->exec_image ? m->procs[i - 1].exec_no + 1 : 0;
+		p->pid_reused = p->gen > 0 && !p->exec_image;
+	}
+}
+
 static int link_tree(cs_model_t *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		cs_proc_t *p = &m->procs[i];
 
 		p->parent = -1;
-		if (p->gen > 0 && i > 0 && m->procs[i - 1].pid == p->pid)
+		if (p->exec_image)
 			p->parent = (long)i - 1;
 		else if (p->ppid >= 0 && p->ppid <= UINT32_MAX && p->ppid != p->pid)
 			p->parent = parent_gen(m, p);
@@ -406,6 +452,7 @@ int cs_model_link(cs_model_t *m, cs_diag_t *d)
 		cs_diag_set(d, "out of memory");
 		goto out;
 	}
+	link_images(m, &ri);
 	for (size_t i = 0; i < m->nprocs; i++)
 		resolve_end(m, i, &ri);
 	err = link_tree(m);

@@ -342,7 +342,7 @@ static void phases(cs_json_t *j, const cs_model_t *m)
 		cs_json_str(j, "name", m->phases[i]);
 		cs_json_arr(j, "children");
 		for (size_t k = 0; k < m->nprocs; k++)
-			if (m->procs[k].role == CS_ROLE_CHILD && m->procs[k].gen == 0 &&
+			if (m->procs[k].role == CS_ROLE_CHILD && m->procs[k].exec_no == 0 &&
 			    m->procs[k].phase == i)
 				cs_json_int(j, NULL, m->procs[k].pid);
 		cs_json_end_arr(j);

@@ -117,6 +117,12 @@ void tu_proc_start(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char
 	proc_rec(fd, pid, ppid, 0, role, cmd, strlen(cmd) + 1, "/bin/x", start_ns);
 }
 
+void tu_proc_gen_start(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
+		       const char *cmd, uint64_t start_ns)
+{
+	proc_rec(fd, pid, ppid, gen, role, cmd, strlen(cmd) + 1, "/bin/x", start_ns);
+}
+
 void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
 		 const char *exe)
 {

@@ -35,6 +35,9 @@ void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *
 /* PROC of a fork child (cmd "prog"-style) that began at start_ns (tu_proc says 1000). */
 void tu_proc_start(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
 		   uint64_t start_ns);
+/* PROC of image gen of pid that began at start_ns. */
+void tu_proc_gen_start(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
+		       const char *cmd, uint64_t start_ns);
 void tu_backend(int fd, uint8_t chosen, const char *unusable_reason);
 
 /* "<pid>.0.cst" in dir with a PROC record (cmd "prog") and a BACKEND record; returns its fd. */

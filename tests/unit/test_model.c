@@ -478,6 +478,75 @@ static void test_forged_ppid_cycle(void **state)
 	cs_model_free(&m);
 }
 
+/* One image: "<pid>.<gen>.cst" begun at start, ended `how` at end (no END if how is 0). */
+static void image(uint32_t pid, uint32_t gen, uint32_t ppid, uint64_t start, uint8_t how,
+		  uint64_t end)
+{
+	int fd = tu_open(dir, name(pid, gen, ".cst"), CS_FILE_PROCESS, pid, gen);
+
+	tu_proc_gen_start(fd, pid, ppid, gen, gen ? CS_ROLE_ROOT : CS_ROLE_CHILD, "x", start);
+	if (how)
+		tu_end(fd, how, 0, end);
+	close(fd);
+}
+
+/*
+ * Pids reused: a later gen is an exec continuation only if the earlier image
+ * ended by exec (or left no END), the later did not begin before that, and the
+ * pid was not reaped in between; else it is a new process under its own parent.
+ */
+static void test_reused_pids_are_not_exec_images(void **state)
+{
+	int fd = tu_open(dir, "500.0.cst", CS_FILE_PROCESS, 500, 0);
+	cs_model_t m;
+	const cs_proc_t *root, *p;
+
+	(void)state;
+	tu_proc_gen_start(fd, 500, 1, 0, CS_ROLE_ROOT, "root", 0);
+	tu_fork(fd, 501, 0, 1 * MS);
+	tu_child_exit(fd, 501, 0, 3 * MS);
+	tu_fork(fd, 501, 1, 10 * MS);  /* pid 501 again: a second child */
+	tu_fork(fd, 503, 2, 20 * MS);
+	tu_child_exit(fd, 503, SIGKILL, 30 * MS);
+	tu_child_exit(fd, 503, 7 << 8, 50 * MS);
+	close(fd);
+	image(501, 0, 500, 1 * MS, CS_END_EXIT, 2 * MS);
+	image(501, 1, 500, 10 * MS, CS_END_EXIT, 11 * MS); /* gen 0 exited: new process */
+	image(502, 0, 500, 1 * MS, CS_END_EXEC, 20 * MS);
+	image(502, 1, 500, 21 * MS, CS_END_EXIT, 22 * MS); /* a real exec */
+	image(502, 2, 500, 23 * MS, CS_END_EXIT, 24 * MS); /* gen 1 exited: new process */
+	image(503, 0, 500, 20 * MS, 0, 0);                 /* killed, reaped at 30 ms */
+	image(503, 1, 7, 40 * MS, CS_END_EXIT, 45 * MS);   /* reaped in between: new */
+	image(504, 0, 500, 1 * MS, CS_END_EXEC, 50 * MS);
+	image(504, 1, 500, 45 * MS, CS_END_EXIT, 60 * MS); /* began before the exec: new */
+	root = load_proc(&m, 500, 0);
+	p = &m.procs[cs_model_find(&m, 501, 1)];
+	assert_false(p->exec_image);
+	assert_true(p->pid_reused);
+	assert_int_equal(p->exec_no, 0);
+	assert_ptr_equal(&m.procs[p->parent], root);
+	assert_ptr_equal(&m.procs[m.procs[cs_model_find(&m, 501, 0)].parent], root);
+	p = &m.procs[cs_model_find(&m, 502, 1)];
+	assert_true(p->exec_image);
+	assert_false(p->pid_reused);
+	assert_int_equal(p->exec_no, 1);
+	assert_int_equal(p->parent, cs_model_find(&m, 502, 0));
+	p = &m.procs[cs_model_find(&m, 502, 2)];
+	assert_true(p->pid_reused);
+	assert_ptr_equal(&m.procs[p->parent], root);
+	p = &m.procs[cs_model_find(&m, 503, 0)];
+	assert_int_equal(p->ended, CS_ENDED_SIGNAL); /* its own reap, not the later one's */
+	assert_int_equal(p->signal, SIGKILL);
+	p = &m.procs[cs_model_find(&m, 503, 1)];
+	assert_true(p->pid_reused);
+	assert_int_equal(p->parent, -1); /* its ppid (7) has no trace */
+	assert_int_equal(p->exit_status, 0);
+	p = &m.procs[cs_model_find(&m, 504, 1)];
+	assert_true(p->pid_reused);
+	assert_ptr_equal(&m.procs[p->parent], root);
+	cs_model_free(&m);
+}
+
 static void test_no_traces(void **state)
 {
 	cs_model_t m;
@@ -510,6 +579,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reaped_without_fork_is_not_a_cow_child, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_forged_ppid_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reused_pids_are_not_exec_images, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_no_traces, setup, teardown),
 	};
 
