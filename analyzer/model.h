@@ -226,7 +226,10 @@ typedef struct cs_proc {
 	int exit_status;     /* CS_UNKNOWN unless ended by exit/_exit */
 	int signal;          /* CS_UNKNOWN unless killed by a signal */
 	bool complete;
-	const char *incomplete; /* why not complete, or NULL */
+	const char *incomplete; /* why not complete, or NULL; may point at why_buf */
+	char why_buf[160];
+	int64_t records_lost; /* CS_NOTE_WRITE_LOST counts summed; CS_UNKNOWN if lost, uncounted */
+	bool lost_records;   /* a CS_NOTE_WRITE_LOST note says records are missing */
 	bool still_running;  /* alive when `cowscope run` stopped waiting */
 	bool exec_image;     /* an exec continuation of the process's previous gen (gen > 0) */
 	uint32_t exec_no;    /* images before this one in its own exec chain (0: the first) */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Linking a run: processes known only from others' records, how each ended, the tree. */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -266,20 +268,96 @@ static void from_status(cs_proc_t *p, int status)
 	}
 }
 
-static const char *why_incomplete(const cs_proc_t *p)
+/* The number a CS_NOTE_WRITE_LOST text gives ("...lost: N (...)"), or -1. */
+static int64_t lost_count(const char *text)
+{
+	const char *at = text ? strstr(text, "lost: ") : NULL;
+	char *end;
+	long long n;
+
+	if (!at)
+		return -1;
+	n = strtoll(at + 6, &end, 10);
+	return end > at + 6 && n >= 0 ? n : -1;
+}
+
+/* Sum the process's CS_NOTE_WRITE_LOST notes into records_lost; the last one's errno. */
+static int sum_lost(cs_proc_t *p)
+{
+	int err = 0;
+
+	p->records_lost = 0;
+	p->lost_records = false;
+	for (size_t i = 0; i < p->nnotes; i++) {
+		int64_t n = p->notes[i].code == CS_NOTE_WRITE_LOST ? lost_count(p->notes[i].text) : 0;
+
+		if (p->notes[i].code != CS_NOTE_WRITE_LOST)
+			continue;
+		p->lost_records = true;
+		err = p->notes[i].err;
+		p->records_lost = n < 0 || p->records_lost < 0 ? CS_UNKNOWN : p->records_lost + n;
+	}
+	return err;
+}
+
+/* "disk full (N records lost)", or the write error's name; in p->why_buf. */
+static const char *why_lost(cs_proc_t *p, int err)
+{
+	char n[48] = "records lost";
+
+	if (p->records_lost >= 0)
+		snprintf(n, sizeof(n), "%lld record%s lost", (long long)p->records_lost,
+			 p->records_lost == 1 ? "" : "s");
+	if (err == ENOSPC)
+		snprintf(p->why_buf, sizeof(p->why_buf), "disk full (%s)", n);
+	else
+		snprintf(p->why_buf, sizeof(p->why_buf), "trace writes failed: %s (%s)",
+			 err > 0 ? strerror(err) : "unknown error", n);
+	return p->why_buf;
+}
+
+static bool fd_closed(const cs_proc_t *p)
+{
+	for (size_t i = 0; i < p->nnotes; i++)
+		if (p->notes[i].code == CS_NOTE_FD && p->notes[i].err == EBADF)
+			return true;
+	return false;
+}
+
+static const char *why_killed(cs_proc_t *p)
+{
+	const char *abbrev = p->signal > 0 ? sigabbrev_np(p->signal) : NULL;
+
+	if (abbrev)
+		snprintf(p->why_buf, sizeof(p->why_buf), "killed by SIG%s", abbrev);
+	else
+		snprintf(p->why_buf, sizeof(p->why_buf), "killed by a signal");
+	return p->why_buf;
+}
+
+/* Why the process is not whole, in the words of docs/security.md; NULL if it is. */
+static const char *why_incomplete(cs_proc_t *p)
 {
 	bool child = p->role == CS_ROLE_CHILD;
+	int lost_err = sum_lost(p);
 
 	if (!p->has_file)
 		return "no trace file: known only from other processes' records";
+	if (p->lost_records)
+		return why_lost(p, lost_err);
 	if (p->truncated)
 		return "its trace was cut short";
-	if (!p->has_end && p->still_running)
-		return "still running when cowscope stopped waiting";
 	if (!p->has_end && p->ended == CS_ENDED_SIGNAL)
-		return "killed by a signal before it could end its trace";
+		return why_killed(p);
+	if (!p->has_end && fd_closed(p))
+		return "trace descriptor closed by the program";
+	if (!p->has_end && p->still_running)
+		return "no end record (still running when cowscope stopped)";
 	if (!p->has_end)
 		return "no end record (killed, or still running)";
+	if (child && cs_proc_blind(p) && (!cs_fork_snap(p) || cs_snap_blind(cs_fork_snap(p)) ||
+					  !cs_final_snap(p)))
+		return "blind: its page state could not be read (see notes)";
 	if (child && !cs_fork_snap(p))
 		return "no snapshot at fork";
 	if (child && !cs_final_snap(p))

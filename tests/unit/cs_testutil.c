@@ -187,6 +187,14 @@ void tu_snap_end(int fd, uint32_t seq)
 	tu_put(fd, &r, sizeof(r));
 }
 
+void tu_snap_end_flags(int fd, uint32_t seq, uint32_t flags)
+{
+	cs_rec_snap_end_t r = { .h = { CS_REC_SNAP_END, 0, sizeof(r) }, .seq = seq,
+				.flags = flags };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
 void tu_mapping(int fd, uint32_t seq, uint64_t start, uint64_t end, uint8_t kind, uint16_t flags,
 		const char *name)
 {
