@@ -287,6 +287,9 @@ typedef struct cs_model {
 	cs_arena_t arena;    /* frames, names and keys of the sites */
 	cs_group_t *groups;  /* sibling groups, by parent */
 	size_t ngroups;
+	uint64_t max_memory_bytes; /* the cap cs_model_load_capped was given (or the default) */
+	uint64_t evs_left;   /* allocation events the cap still allows */
+	uint64_t skipped_evs; /* allocation events past the cap, all processes */
 } cs_model_t;
 
 /*
@@ -301,6 +304,23 @@ typedef struct cs_model {
  * whole; set operations linear in runs; see cs_sites_compute for the sites.
  */
 int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d);
+
+/*
+ * The default memory cap: a quarter of the machine's RAM, at least 256 MiB
+ * (1 GiB if RAM is unknown).
+ */
+uint64_t cs_model_default_max_memory(void);
+
+/*
+ * cs_model_load with a memory cap of max_memory_bytes (0: the default): at most
+ * half of it holds allocation events (the biggest part of a long run's trace;
+ * the rest is for sorting, replay and sets); events past it are counted, not
+ * kept, and the process gets a note saying how many were skipped and how much
+ * of its trace the sites come from. Trace files are mapped, not copied, so
+ * their size costs page cache, not memory the cap counts.
+ */
+int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes,
+			 cs_diag_t *d);
 
 /* Free everything the model holds. */
 void cs_model_free(cs_model_t *m);
