@@ -83,6 +83,11 @@ typedef struct cs_allocinfo {
 	size_t nstacks, capstacks;
 	cs_aev_t *evs;         /* sorted by seq after loading */
 	size_t nevs, capevs;
+	/* the memory cap (cs_model_load_capped): events past max_evs are counted, not kept */
+	uint64_t max_evs;      /* 0: no cap */
+	uint64_t skipped_evs;
+	size_t skipped_from;   /* file offset of the first record skipped */
+	size_t file_len;       /* bytes of the process file */
 } cs_allocinfo_t;
 
 /* The sites of a sibling group: the children one parent forked. */

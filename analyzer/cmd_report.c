@@ -27,6 +27,7 @@ typedef struct report_ctx {
 	render_fn render;
 	cs_render_opts_t opts;
 	const char *dir;
+	uint64_t max_memory_bytes; /* 0: the default (cs_model_default_max_memory) */
 	bool help;
 } report_ctx_t;
 
@@ -52,11 +53,26 @@ static int set_top(report_ctx_t *ctx, const char *s)
 	return 0;
 }
 
+/* Largest --max-memory: 1 TiB in MiB. */
+#define MAX_MEMORY_MIB (1ul << 20)
+
+static int set_max_memory(report_ctx_t *ctx, const char *s)
+{
+	unsigned long v;
+
+	if (cs_parse_uint(s, MAX_MEMORY_MIB, &v) || v < 1)
+		return cs_usage_error(&cs_cmd_report, "--max-memory wants MiB from 1 to %lu, not '%s'",
+				      MAX_MEMORY_MIB, s);
+	ctx->max_memory_bytes = (uint64_t)v << 20;
+	return 0;
+}
+
 static int parse_args(report_ctx_t *ctx, int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "top", required_argument, NULL, 'n' },
+		{ "max-memory", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -64,11 +80,13 @@ static int parse_args(report_ctx_t *ctx, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while (!err && (opt = getopt_long(argc, argv, "+:f:n:h", longs, NULL)) != -1) {
+	while (!err && (opt = getopt_long(argc, argv, "+:f:n:m:h", longs, NULL)) != -1) {
 		if (opt == 'f')
 			err = set_format(ctx, optarg);
 		else if (opt == 'n')
 			err = set_top(ctx, optarg);
+		else if (opt == 'm')
+			err = set_max_memory(ctx, optarg);
 		else if (opt == 'h')
 			ctx->help = true;
 		else
@@ -89,7 +107,7 @@ static int run(report_ctx_t *ctx)
 {
 	cs_model_t m;
 	cs_diag_t d = { "" };
-	int err = cs_model_load(&m, ctx->dir, &d);
+	int err = cs_model_load_capped(&m, ctx->dir, ctx->max_memory_bytes, &d);
 
 	if (err) {
 		fprintf(stderr, "cowscope: %s\n", d.msg);
@@ -121,7 +139,7 @@ static int report_main(const cs_cli_t *cli, int argc, char **argv)
 const cs_cmd_t cs_cmd_report = {
 	.name = "report",
 	.summary = "report the copy-on-write sharing of a run directory",
-	.usage = "report [--format text|json|folded] [--top N] RUN",
+	.usage = "report [--format text|json|folded] [--top N] [--max-memory MIB] RUN",
 	.help =
 		"Reads the traces in run directory RUN (written by `cowscope run`, or by the shim\n"
 		"with COWSCOPE_OUT) and reports, for every forked child, the pages shared at fork,\n"
@@ -134,6 +152,10 @@ const cs_cmd_t cs_cmd_report = {
 		"                    unknown values are null), or folded (see below)\n"
 		"  -n, --top N       mappings and allocation sites listed per child in the text\n"
 		"                    report (default 5)\n"
+		"  -m, --max-memory MIB  cap the memory the analyzer uses (default: a quarter of\n"
+		"                    RAM, at least 256): allocation events past half of it are\n"
+		"                    counted and skipped, and the report says how many and how\n"
+		"                    much of the trace the sites come from\n"
 		"  -h, --help        show this help\n"
 		"\n"
 		"folded: one line per allocation stack for flamegraph.pl, inferno or speedscope:\n"

@@ -22,7 +22,7 @@ static int cmp_kid(const void *a, const void *b, void *ctx)
 
 static bool in_side(const cs_side_t *s, const cs_proc_t *p)
 {
-	if (p->role != CS_ROLE_CHILD || p->gen != 0)
+	if (p->role != CS_ROLE_CHILD || p->exec_no != 0)
 		return false;
 	return s->phase < 0 || p->phase == (size_t)s->phase;
 }

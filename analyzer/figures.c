@@ -72,6 +72,52 @@ const cs_snap_t *cs_fork_snap(const cs_proc_t *p)
 	return NULL;
 }
 
+bool cs_snap_blind(const cs_snap_t *s)
+{
+	if (!(s->end_flags & CS_SNAPF_TRUNCATED))
+		return false;
+	for (size_t i = 0; i < s->nmaps; i++) {
+		const cs_mapping_t *m = &s->maps[i];
+
+		if (!(m->flags & (CS_MAPF_SHIM | CS_MAPF_SKIPPED)) && m->kind != CS_MAP_SHARED)
+			return false;
+	}
+	return true;
+}
+
+static bool has_note(const cs_proc_t *p, uint32_t code)
+{
+	for (size_t i = 0; i < p->nnotes; i++)
+		if (p->notes[i].code == code)
+			return true;
+	return false;
+}
+
+bool cs_proc_blind(const cs_proc_t *p)
+{
+	for (size_t i = 0; i < p->nsnaps; i++)
+		if (cs_snap_blind(&p->snaps[i]))
+			return true;
+	return has_note(p, CS_NOTE_BLIND);
+}
+
+/* Say why figures are unknown when the process's own snapshots were blind. 0 or -ENOMEM. */
+static int note_blind(cs_proc_t *p)
+{
+	char *text;
+
+	if (!cs_proc_blind(p) || has_note(p, CS_NOTE_BLIND))
+		return 0;
+	text = strdup("its page state could not be read (pagemap unreadable: every mapping of a "
+		      "snapshot skipped): figures from those snapshots are unknown, not 0");
+	if (!text || CS_VEC_GROW(p->notes, p->nnotes, p->capnotes)) {
+		free(text);
+		return -ENOMEM;
+	}
+	p->notes[p->nnotes++] = (cs_note_t){ .code = CS_NOTE_BLIND, .text = text };
+	return 0;
+}
+
 /* When the process took its own last snapshot (exit, _exit, exec); UINT64_MAX if never. */
 static uint64_t end_snap_ns(const cs_proc_t *p)
 {
@@ -92,7 +138,7 @@ static uint64_t end_snap_ns(const cs_proc_t *p)
 static bool is_candidate(const cs_snap_t *s, const cs_snap_t *f, uint64_t end_ns)
 {
 	if (s == f || s->reason == CS_SNAP_FORK || s->reason == CS_SNAP_UNMAP ||
-	    (f && s->t_ns < f->t_ns))
+	    (f && s->t_ns < f->t_ns) || cs_snap_blind(s))
 		return false;
 	return !s->from_samples || s->t_ns <= end_ns;
 }
@@ -617,7 +663,11 @@ int cs_figures_compute(cs_proc_t *p, cs_diag_t *d)
 	cs_figures_init(&p->fig);
 	if (z)
 		p->fig.minor_faults = (int64_t)z->minflt;
-	if (p->role != CS_ROLE_CHILD || !fc.f || !p->page_size)
+	if (note_blind(p)) {
+		cs_diag_set(d, "out of memory");
+		return -ENOMEM;
+	}
+	if (p->role != CS_ROLE_CHILD || !fc.f || !p->page_size || cs_snap_blind(fc.f))
 		return 0;
 	if (!p->has_backend)
 		fc.backend = fc.f->backend;

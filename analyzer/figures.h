@@ -28,6 +28,17 @@ const cs_snap_t *cs_final_snap(const cs_proc_t *p);
 const cs_snap_t *cs_work_snap(const cs_proc_t *p);
 
 /*
+ * Whether snapshot s is blind: its sets were cut short (CS_SNAPF_TRUNCATED)
+ * and not one tracked mapping in it was scanned (every private one flagged
+ * CS_MAPF_SKIPPED): its page state could not be read (pagemap unreadable),
+ * so it says nothing, not "0 pages". O(mappings).
+ */
+bool cs_snap_blind(const cs_snap_t *s);
+
+/* Whether some snapshot of p is blind, or p has a CS_NOTE_BLIND note. */
+bool cs_proc_blind(const cs_proc_t *p);
+
+/*
  * Name of a snapshot reason as the report prints it: "fork", "exit", "_exit",
  * "exec", "api", "sample", "mark", "work", "unmap"; "unknown" otherwise.
  */
@@ -43,7 +54,9 @@ const char *cs_snap_reason_name(int reason);
  * writes and unshared pages that CS_SNAP_UNMAP snapshots taken before W saw in
  * ranges about to be unmapped are added to W's sets (the pages are gone
  * afterwards, but the child held them). A root, or a child without a fork
- * snapshot, keeps unknown figures except its minor faults. Returns 0 or
+ * snapshot (or a blind one), keeps unknown figures except its minor faults;
+ * blind snapshots are never candidates, and a blind process gets a
+ * CS_NOTE_BLIND note if none says so. Returns 0 or
  * -ENOMEM (d says so). Cost: linear in the runs of the sets, times the number
  * of snapshots.
  */

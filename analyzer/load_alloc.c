@@ -170,6 +170,13 @@ static int take_events(aload_t *l, size_t evsize, const uint8_t **evs, uint32_t 
 		return err;
 	if (rec.count > cs_cur_left(&c) / evsize)
 		return bad(l, "bad event count");
+	if (l->a->max_evs && l->a->nevs + rec.count > l->a->max_evs) {
+		if (!l->a->skipped_evs)
+			l->a->skipped_from = l->r->off;
+		l->a->skipped_evs += rec.count; /* past the memory cap: counted, not kept */
+		*count = 0;
+		return 0;
+	}
 	cs_cur_bytes(&c, rec.count * evsize, &p);
 	if (cs_vec_reserve((void **)&l->a->evs, &l->a->capevs, l->a->nevs, rec.count,
 			   sizeof(*l->a->evs)))
@@ -191,7 +198,7 @@ static int check_alloc(aload_t *l, const cs_alloc_ev_t *e)
 
 static int on_allocs(aload_t *l)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	cs_alloc_ev_t e;
 	uint32_t n;
 	int err = take_events(l, sizeof(e), &p, &n), keep;
@@ -220,7 +227,7 @@ static int check_free(aload_t *l, const cs_free_ev_t *e)
 
 static int on_frees(aload_t *l)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	cs_free_ev_t e;
 	uint32_t n;
 	int err = take_events(l, sizeof(e), &p, &n), keep;

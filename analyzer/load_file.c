@@ -507,7 +507,7 @@ static const struct {
 	[CS_REC_END] = { on_end, IN_P },
 	[CS_REC_RESUME] = { on_resume, IN_P },
 	[CS_REC_COUNTERS] = { on_counters, IN_P },
-	[CS_REC_NOTE] = { on_note, IN_P },
+	[CS_REC_NOTE] = { on_note, IN_P | IN_S }, /* samples: the sampler was blind */
 	[CS_REC_SHIM_RANGE] = { on_shim_range, IN_P },
 	[CS_REC_RUN] = { on_run, IN_R },
 	[CS_REC_RUN_END] = { on_run_end, IN_R },

@@ -106,6 +106,42 @@ static int kind_from_name(const char *name, cs_file_hdr_t *h)
 	return 0;
 }
 
+/* Say what the cap skipped in p's file: a CS_NOTE_A_ALLOCS note. 0 or -ENOMEM. */
+static int note_skipped(cs_model_t *m, cs_proc_t *p)
+{
+	const cs_allocinfo_t *a = &p->alloc;
+	double pct = a->file_len ? 100.0 * (double)a->skipped_from / (double)a->file_len : 0;
+	char buf[256], *text;
+
+	snprintf(buf, sizeof(buf), "allocation sites: %llu events past the %llu MiB memory cap "
+		 "(--max-memory) skipped; sites are from the first %.0f%% of its trace",
+		 (unsigned long long)a->skipped_evs,
+		 (unsigned long long)(m->max_memory_bytes >> 20), pct);
+	text = strdup(buf);
+	if (!text || CS_VEC_GROW(p->notes, p->nnotes, p->capnotes)) {
+		free(text);
+		return -ENOMEM;
+	}
+	p->notes[p->nnotes++] = (cs_note_t){ .code = CS_NOTE_A_ALLOCS, .text = text };
+	return 0;
+}
+
+/* A process file under the cap: events allowed before, what it kept taken off after. */
+static int load_capped(cs_model_t *m, cs_proc_t *p, cs_trace_t *t, cs_diag_t *d)
+{
+	uint64_t before = p->alloc.skipped_evs, had = p->alloc.nevs;
+	int err;
+
+	p->alloc.max_evs = had + (m->evs_left ? m->evs_left : 1);
+	p->alloc.file_len = t->len;
+	err = cs_load_proc_file(p, t, false, d);
+	m->evs_left -= m->evs_left < p->alloc.nevs - had ? m->evs_left : p->alloc.nevs - had;
+	m->skipped_evs += p->alloc.skipped_evs - before;
+	if (!err && p->alloc.skipped_evs > before && (err = note_skipped(m, p)))
+		cs_diag_set(d, "out of memory");
+	return err;
+}
+
 static int load_proc_kind(cs_model_t *m, cs_trace_t *t, const cs_file_hdr_t *h, cs_diag_t *d)
 {
 	cs_proc_t *p = proc_get(m, h->pid, h->gen);
@@ -120,7 +156,9 @@ static int load_proc_kind(cs_model_t *m, cs_trace_t *t, const cs_file_hdr_t *h, 
 		p->has_samples = p->has_samples || h->file_kind == CS_FILE_SAMPLES;
 		return 0;
 	}
-	return cs_load_proc_file(p, t, h->file_kind == CS_FILE_SAMPLES, d);
+	if (h->file_kind == CS_FILE_PROCESS)
+		return load_capped(m, p, t, d);
+	return cs_load_proc_file(p, t, true, d);
 }
 
 static int load_kind(cs_model_t *m, cs_trace_t *t, const cs_file_hdr_t *h, cs_diag_t *d)
@@ -214,7 +252,8 @@ void cs_model_sort(cs_model_t *m)
 long cs_model_find(const cs_model_t *m, uint32_t pid, uint32_t gen)
 {
 	cs_proc_t key = { .pid = pid, .gen = gen };
-	const cs_proc_t *p = bsearch(&key, m->procs, m->nprocs, sizeof(*m->procs), cmp_proc);
+	const cs_proc_t *p = m->nprocs ? bsearch(&key, m->procs, m->nprocs, sizeof(*m->procs),
+						 cmp_proc) : NULL;
 
 	return p ? p - m->procs : -1;
 }
@@ -244,9 +283,26 @@ static bool any_minor(const cs_model_t *m, uint16_t minor)
 	return false;
 }
 
+uint64_t cs_model_default_max_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	uint64_t quarter = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 4 : 1ull << 30;
+
+	return quarter < (256ull << 20) ? 256ull << 20 : quarter;
+}
+
 int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
 {
+	return cs_model_load_capped(m, dir, 0, d);
+}
+
+int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes,
+			 cs_diag_t *d)
+{
 	int err = init(m, dir, d);
+
+	m->max_memory_bytes = max_memory_bytes ? max_memory_bytes : cs_model_default_max_memory();
+	m->evs_left = m->max_memory_bytes / 2 / sizeof(cs_aev_t);
 
 	if (!err)
 		err = load_files(m, d);

@@ -226,8 +226,14 @@ typedef struct cs_proc {
 	int exit_status;     /* CS_UNKNOWN unless ended by exit/_exit */
 	int signal;          /* CS_UNKNOWN unless killed by a signal */
 	bool complete;
-	const char *incomplete; /* why not complete, or NULL */
+	const char *incomplete; /* why not complete, or NULL; may point at why_buf */
+	char why_buf[160];
+	int64_t records_lost; /* CS_NOTE_WRITE_LOST counts summed; CS_UNKNOWN if lost, uncounted */
+	bool lost_records;   /* a CS_NOTE_WRITE_LOST note says records are missing */
 	bool still_running;  /* alive when `cowscope run` stopped waiting */
+	bool exec_image;     /* an exec continuation of the process's previous gen (gen > 0) */
+	uint32_t exec_no;    /* images before this one in its own exec chain (0: the first) */
+	bool pid_reused;     /* gen > 0 but a new process that got a reused pid */
 	long parent;         /* index in the model's procs, -1 for a tree root */
 	size_t phase;        /* index in the model's phases: the one it was forked in */
 	cs_figures_t fig;
@@ -281,6 +287,9 @@ typedef struct cs_model {
 	cs_arena_t arena;    /* frames, names and keys of the sites */
 	cs_group_t *groups;  /* sibling groups, by parent */
 	size_t ngroups;
+	uint64_t max_memory_bytes; /* the cap cs_model_load_capped was given (or the default) */
+	uint64_t evs_left;   /* allocation events the cap still allows */
+	uint64_t skipped_evs; /* allocation events past the cap, all processes */
 } cs_model_t;
 
 /*
@@ -295,6 +304,23 @@ typedef struct cs_model {
  * whole; set operations linear in runs; see cs_sites_compute for the sites.
  */
 int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d);
+
+/*
+ * The default memory cap: a quarter of the machine's RAM, at least 256 MiB
+ * (1 GiB if RAM is unknown).
+ */
+uint64_t cs_model_default_max_memory(void);
+
+/*
+ * cs_model_load with a memory cap of max_memory_bytes (0: the default): at most
+ * half of it holds allocation events (the biggest part of a long run's trace;
+ * the rest is for sorting, replay and sets); events past it are counted, not
+ * kept, and the process gets a note saying how many were skipped and how much
+ * of its trace the sites come from. Trace files are mapped, not copied, so
+ * their size costs page cache, not memory the cap counts.
+ */
+int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes,
+			 cs_diag_t *d);
 
 /* Free everything the model holds. */
 void cs_model_free(cs_model_t *m);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Linking a run: processes known only from others' records, how each ended, the tree. */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -81,9 +83,20 @@ static long first_of_pid(const cs_model_t *m, uint32_t pid)
 	return lo < m->nprocs && m->procs[lo].pid == pid ? (long)lo : -1;
 }
 
+/* Whether procs[i] is the last image of its process: no exec continuation follows. */
 static bool last_gen(const cs_model_t *m, size_t i)
 {
-	return i + 1 == m->nprocs || m->procs[i + 1].pid != m->procs[i].pid;
+	return i + 1 == m->nprocs || m->procs[i + 1].pid != m->procs[i].pid ||
+	       !m->procs[i + 1].exec_image;
+}
+
+/* Before when the pid of procs[i] can have been reaped: the next process with that pid began. */
+static uint64_t pid_free_until(const cs_model_t *m, size_t i)
+{
+	for (size_t k = i + 1; k < m->nprocs && m->procs[k].pid == m->procs[i].pid; k++)
+		if (!m->procs[k].exec_image)
+			return m->procs[k].has_proc ? m->procs[k].start_ns : UINT64_MAX;
+	return UINT64_MAX;
 }
 
 static int want(wants_t *w, uint32_t pid, uint32_t gen, int64_t ppid, uint8_t role)
@@ -193,8 +206,9 @@ static int index_reaped(const cs_model_t *m, reaped_index_t *ri)
 	return err;
 }
 
-/* The last time pid was reaped at or after `after` ns, or NULL. O(log n + reaps of pid). */
-static const cs_reaped_t *find_reaped(const reaped_index_t *ri, uint32_t pid, uint64_t after)
+/* The last time pid was reaped in [after, before) ns, or NULL. O(log n + reaps of pid). */
+static const cs_reaped_t *find_reaped(const reaped_index_t *ri, uint32_t pid, uint64_t after,
+				      uint64_t before)
 {
 	const cs_reaped_t *found = NULL;
 	size_t lo = 0, hi = ri->n, mid;
@@ -207,7 +221,7 @@ static const cs_reaped_t *find_reaped(const reaped_index_t *ri, uint32_t pid, ui
 			hi = mid;
 	}
 	for (; lo < ri->n && ri->v[lo].pid == pid; lo++)
-		if (ri->v[lo].t_ns >= after)
+		if (ri->v[lo].t_ns >= after && ri->v[lo].t_ns < before)
 			found = &ri->v[lo];
 	return found;
 }
@@ -222,7 +236,7 @@ static int wants_from_exec(const cs_model_t *m, const reaped_index_t *ri, wants_
 
 		if (!last_gen(m, i) || !p->has_end || p->end_how != CS_END_EXEC)
 			continue;
-		if (find_reaped(ri, p->pid, p->end_ns))
+		if (find_reaped(ri, p->pid, p->end_ns, UINT64_MAX))
 			err = want(w, p->pid, p->gen + 1, p->ppid, CS_ROLE_ROOT);
 	}
 	return err;
@@ -254,20 +268,96 @@ static void from_status(cs_proc_t *p, int status)
 	}
 }
 
-static const char *why_incomplete(const cs_proc_t *p)
+/* The number a CS_NOTE_WRITE_LOST text gives ("...lost: N (...)"), or -1. */
+static int64_t lost_count(const char *text)
+{
+	const char *at = text ? strstr(text, "lost: ") : NULL;
+	char *end;
+	long long n;
+
+	if (!at)
+		return -1;
+	n = strtoll(at + 6, &end, 10);
+	return end > at + 6 && n >= 0 ? n : -1;
+}
+
+/* Sum the process's CS_NOTE_WRITE_LOST notes into records_lost; the last one's errno. */
+static int sum_lost(cs_proc_t *p)
+{
+	int err = 0;
+
+	p->records_lost = 0;
+	p->lost_records = false;
+	for (size_t i = 0; i < p->nnotes; i++) {
+		int64_t n = p->notes[i].code == CS_NOTE_WRITE_LOST ? lost_count(p->notes[i].text) : 0;
+
+		if (p->notes[i].code != CS_NOTE_WRITE_LOST)
+			continue;
+		p->lost_records = true;
+		err = p->notes[i].err;
+		p->records_lost = n < 0 || p->records_lost < 0 ? CS_UNKNOWN : p->records_lost + n;
+	}
+	return err;
+}
+
+/* "disk full (N records lost)", or the write error's name; in p->why_buf. */
+static const char *why_lost(cs_proc_t *p, int err)
+{
+	char n[48] = "records lost";
+
+	if (p->records_lost >= 0)
+		snprintf(n, sizeof(n), "%lld record%s lost", (long long)p->records_lost,
+			 p->records_lost == 1 ? "" : "s");
+	if (err == ENOSPC)
+		snprintf(p->why_buf, sizeof(p->why_buf), "disk full (%s)", n);
+	else
+		snprintf(p->why_buf, sizeof(p->why_buf), "trace writes failed: %s (%s)",
+			 err > 0 ? strerror(err) : "unknown error", n);
+	return p->why_buf;
+}
+
+static bool fd_closed(const cs_proc_t *p)
+{
+	for (size_t i = 0; i < p->nnotes; i++)
+		if (p->notes[i].code == CS_NOTE_FD && p->notes[i].err == EBADF)
+			return true;
+	return false;
+}
+
+static const char *why_killed(cs_proc_t *p)
+{
+	const char *abbrev = p->signal > 0 ? sigabbrev_np(p->signal) : NULL;
+
+	if (abbrev)
+		snprintf(p->why_buf, sizeof(p->why_buf), "killed by SIG%s", abbrev);
+	else
+		snprintf(p->why_buf, sizeof(p->why_buf), "killed by a signal");
+	return p->why_buf;
+}
+
+/* Why the process is not whole, in the words of docs/security.md; NULL if it is. */
+static const char *why_incomplete(cs_proc_t *p)
 {
 	bool child = p->role == CS_ROLE_CHILD;
+	int lost_err = sum_lost(p);
 
 	if (!p->has_file)
 		return "no trace file: known only from other processes' records";
+	if (p->lost_records)
+		return why_lost(p, lost_err);
 	if (p->truncated)
 		return "its trace was cut short";
-	if (!p->has_end && p->still_running)
-		return "still running when cowscope stopped waiting";
 	if (!p->has_end && p->ended == CS_ENDED_SIGNAL)
-		return "killed by a signal before it could end its trace";
+		return why_killed(p);
+	if (!p->has_end && fd_closed(p))
+		return "trace descriptor closed by the program";
+	if (!p->has_end && p->still_running)
+		return "no end record (still running when cowscope stopped)";
 	if (!p->has_end)
 		return "no end record (killed, or still running)";
+	if (child && cs_proc_blind(p) && (!cs_fork_snap(p) || cs_snap_blind(cs_fork_snap(p)) ||
+					  !cs_final_snap(p)))
+		return "blind: its page state could not be read (see notes)";
 	if (child && !cs_fork_snap(p))
 		return "no snapshot at fork";
 	if (child && !cs_final_snap(p))
@@ -278,7 +368,8 @@ static const char *why_incomplete(const cs_proc_t *p)
 static void resolve_end(cs_model_t *m, size_t i, const reaped_index_t *ri)
 {
 	cs_proc_t *p = &m->procs[i];
-	const cs_reaped_t *r = last_gen(m, i) ? find_reaped(ri, p->pid, p->start_ns) : NULL;
+	const cs_reaped_t *r = last_gen(m, i) ? find_reaped(ri, p->pid, p->start_ns,
+							     pid_free_until(m, i)) : NULL;
 
 	p->ended = CS_ENDED_UNKNOWN;
 	p->exit_status = p->signal = CS_UNKNOWN;
@@ -334,13 +425,46 @@ static int cut_cycles(cs_model_t *m)
 	return 0;
 }
 
+/*
+ * Whether procs[i] (gen N > 0) is an exec continuation of procs[i - 1] (gen
+ * N - 1): that image ended by exec (or left no END), this one did not begin
+ * before the exec, and the pid was not reaped in between. Otherwise the shim
+ * took the next free gen for a new process that got a reused pid.
+ */
+static bool continues(const cs_model_t *m, size_t i, const reaped_index_t *ri)
+{
+	const cs_proc_t *p = &m->procs[i], *q = i ? &m->procs[i - 1] : NULL;
+
+	if (!q || p->gen == 0 || q->pid != p->pid || q->gen + 1 != p->gen)
+		return false;
+	if (q->has_end && q->end_how != CS_END_EXEC)
+		return false;
+	if (!p->has_proc || !q->has_proc)
+		return true; /* nothing to tell them apart by */
+	if (p->start_ns < (q->has_end ? q->end_ns : q->start_ns))
+		return false;
+	return !find_reaped(ri, p->pid, q->start_ns, p->start_ns);
+}
+
+/* Tell exec continuations from reused pids; number the images of each exec chain. */
+static void link_images(cs_model_t *m, const reaped_index_t *ri)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		cs_proc_t *p = &m->procs[i];
+
+		p->exec_image = continues(m, i, ri);
+		p->exec_no = p->exec_image ? m->procs[i - 1].exec_no + 1 : 0;
+		p->pid_reused = p->gen > 0 && !p->exec_image;
+	}
+}
+
 static int link_tree(cs_model_t *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		cs_proc_t *p = &m->procs[i];
 
 		p->parent = -1;
-		if (p->gen > 0 && i > 0 && m->procs[i - 1].pid == p->pid)
+		if (p->exec_image)
 			p->parent = (long)i - 1;
 		else if (p->ppid >= 0 && p->ppid <= UINT32_MAX && p->ppid != p->pid)
 			p->parent = parent_gen(m, p);
@@ -406,6 +530,7 @@ int cs_model_link(cs_model_t *m, cs_diag_t *d)
 		cs_diag_set(d, "out of memory");
 		goto out;
 	}
+	link_images(m, &ri);
 	for (size_t i = 0; i < m->nprocs; i++)
 		resolve_end(m, i, &ri);
 	err = link_tree(m);

@@ -114,7 +114,7 @@ static int number(cs_model_t *m, labels_t *l)
 static size_t index_of(const labels_t *l, const char *name)
 {
 	label_t key = { .name = name };
-	const label_t *x = bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_name);
+	const label_t *x = l->n ? bsearch(&key, l->v, l->n, sizeof(*l->v), cmp_name) : NULL;
 
 	return x ? x->index : 0; /* not found: "start" (a mark named "start") */
 }

@@ -36,8 +36,18 @@ static void backend_fields(cs_json_t *j, bool known, int backend)
 	str_or_null(j, "backend_precision", known, cs_backend_precision(backend));
 }
 
-static void run_status(cs_json_t *j, const cs_runinfo_t *r)
+/* Whether some process file says records were lost (the run is then not complete). */
+static bool any_lost(const cs_model_t *m)
 {
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].lost_records)
+			return true;
+	return false;
+}
+
+static void run_status(cs_json_t *j, const cs_model_t *m)
+{
+	const cs_runinfo_t *r = &m->run;
 	bool exited = r->has_end && WIFEXITED(r->root_status);
 	bool killed = r->has_end && WIFSIGNALED(r->root_status);
 
@@ -46,7 +56,7 @@ static void run_status(cs_json_t *j, const cs_runinfo_t *r)
 	cs_json_opt(j, "still_running", r->has_end ? (int64_t)r->still_running : CS_UNKNOWN);
 	cs_json_opt(j, "samples", r->has_end ? (int64_t)r->samples : CS_UNKNOWN);
 	cs_json_num(j, "sample_ms", r->has_end ? (double)r->sample_ns / 1e6 : NAN, 3);
-	cs_json_bool(j, "complete", r->has_end && !r->truncated);
+	cs_json_bool(j, "complete", r->has_end && !r->truncated && !any_lost(m));
 }
 
 static void run_obj(cs_json_t *j, const cs_model_t *m)
@@ -71,7 +81,7 @@ static void run_obj(cs_json_t *j, const cs_model_t *m)
 	cs_json_num(j, "achieved_interval_ms", cs_achieved_interval_ms(m, &mean), 3);
 	cs_json_num(j, "achieved_interval_mean_ms", mean, 3);
 	cs_json_opt(j, "linger_ms", r->has_run ? (int64_t)r->linger_ms : CS_UNKNOWN);
-	run_status(j, r);
+	run_status(j, m);
 	cs_json_end_obj(j);
 }
 
@@ -342,7 +352,7 @@ static void phases(cs_json_t *j, const cs_model_t *m)
 		cs_json_str(j, "name", m->phases[i]);
 		cs_json_arr(j, "children");
 		for (size_t k = 0; k < m->nprocs; k++)
-			if (m->procs[k].role == CS_ROLE_CHILD && m->procs[k].gen == 0 &&
+			if (m->procs[k].role == CS_ROLE_CHILD && m->procs[k].exec_no == 0 &&
 			    m->procs[k].phase == i)
 				cs_json_int(j, NULL, m->procs[k].pid);
 		cs_json_end_arr(j);

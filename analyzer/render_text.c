@@ -163,8 +163,8 @@ static void allocator_group(text_t *t, size_t i)
 			continue;
 		}
 		fprintf(t->f, "%s pid %u", shown > 1 ? "," : "", (unsigned)p->pid);
-		if (p->gen)
-			fprintf(t->f, " (exec #%u)", (unsigned)p->gen);
+		if (p->exec_no)
+			fprintf(t->f, " (exec #%u)", (unsigned)p->exec_no);
 	}
 	if (more)
 		fprintf(t->f, " and %zu more", more);
@@ -232,8 +232,8 @@ static void tree_line(text_t *t, const cs_proc_t *p, size_t depth)
 	int pad = (int)(2 * (depth < TREE_MAX_INDENT ? depth : TREE_MAX_INDENT) + 2);
 
 	fprintf(t->f, "%*s%u", pad, "", (unsigned)p->pid);
-	if (p->gen)
-		fprintf(t->f, " (exec #%u)", (unsigned)p->gen);
+	if (p->exec_no)
+		fprintf(t->f, " (exec #%u)", (unsigned)p->exec_no);
 	fprintf(t->f, " %s  [%s, %s", cmd_of(p, cmd, sizeof(cmd)),
 		p->role == CS_ROLE_CHILD ? "child" : "root", ended_str(p, end, sizeof(end)));
 	if (!p->complete)

@@ -292,6 +292,8 @@ void cs_liveset_mark_frees(cs_liveset_t *s, const cs_allocinfo_t *a)
 {
 	cs_live_t key, *e;
 
+	if (!s->nmal)
+		return; /* bsearch must not see a NULL array, even with 0 members (C11 7.22.5) */
 	for (size_t i = 0; i < a->nevs; i++) {
 		if (a->evs[i].what != CS_AEV_FREE || a->evs[i].kind != CS_FREE_FREE)
 			continue;

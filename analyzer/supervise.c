@@ -17,6 +17,7 @@
 #include "sampler.h"
 #include "supervise.h"
 #include "vec.h"
+#include "writer.h"
 
 #define SCAN_MAX_RECORDS 100000  /* per file per tick: bounded work on a huge file */
 #define SAMPLE_SHARE 50          /* sampling gets 1/50 (2%) of one CPU, over time */
@@ -192,6 +193,65 @@ static void finish(cs_seen_t *e)
 	e->done = true;
 }
 
+/* A CS_REC_NOTE of code CS_NOTE_BLIND with its text, padded to 8. */
+typedef struct blind_rec {
+	cs_rec_note_t n;
+	uint8_t text[2 + 320 + 6];
+} blind_rec_t;
+
+static uint32_t blind_note(blind_rec_t *r, const cs_seen_t *e, int err)
+{
+	char text[320];
+	int n = snprintf(text, sizeof(text), "cowscope run cannot read the page state of pid %u "
+			 "from outside (/proc/%u: %s; a non-dumpable program, another user or a "
+			 "restricted /proc): figures that need its samples are unknown",
+			 (unsigned)e->pid, (unsigned)e->pid, strerror(err));
+	uint16_t len = (uint16_t)(n < 0 ? 0 : (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+
+	memset(r, 0, sizeof(*r));
+	memcpy(r->text, &len, 2);
+	memcpy(r->text + 2, text, len);
+	r->n.h.type = CS_REC_NOTE;
+	r->n.h.size = (uint32_t)((sizeof(r->n) + 2 + len + 7) & ~7u);
+	r->n.code = CS_NOTE_BLIND;
+	r->n.err = err;
+	return r->n.h.size;
+}
+
+/*
+ * The sampler cannot read the process (EACCES, EPERM): say so with a
+ * CS_NOTE_BLIND note in its samples file (made now if the sampler did not
+ * get that far), so the report gives unknown figures a reason instead of 0.
+ */
+static void note_blind(cs_sup_t *s, const cs_seen_t *e, int err)
+{
+	char name[CS_NAME_MAX];
+	blind_rec_t r;
+	uint32_t n = blind_note(&r, e, err);
+	cs_writer_t w = { .fd = -1 };
+	int fd;
+
+	if (cs_writer_create_gen(&w, s->dirfd, CS_FILE_SAMPLES, (int)e->pid, e->gen,
+				 CS_SAMPLES_SUFFIX) == 0) {
+		cs_writer_put(&w, &r, n);
+		cs_writer_close(&w);
+		return;
+	}
+	snprintf(name, sizeof(name), "%u.%u%s", (unsigned)e->pid, (unsigned)e->gen,
+		 CS_SAMPLES_SUFFIX);
+	fd = openat(s->dirfd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, &r, n) != (ssize_t)n)
+		s->write_failed = true;
+	close(fd);
+}
+
+static bool blind_err(int err)
+{
+	return err == -EACCES || err == -EPERM;
+}
+
 /* Read exactly n bytes at off; 1 if got, 0 if the file is shorter (still growing). */
 static int read_at(int fd, void *buf, size_t n, uint64_t off)
 {
@@ -362,6 +422,8 @@ static void maybe_sample(cs_sup_t *s, cs_seen_t *e)
 	err = cs_sampler_open(&e->sampler, s->dirfd, (int)e->pid, e->gen, e->backend);
 	if (err) {
 		e->sampler = NULL;
+		if (blind_err(err))
+			note_blind(s, e, -err);
 		finish(e);
 	}
 }
@@ -491,6 +553,27 @@ static void refill(cs_sup_t *s, uint64_t now)
 	s->tokens_ns = t > (int64_t)SAMPLE_BURST_NS ? (int64_t)SAMPLE_BURST_NS : t;
 }
 
+/*
+ * A sample failed as if the process had exited (the sampler cannot tell): is
+ * it in fact alive, with its /proc files closed to us (it became non-dumpable
+ * after the sampler opened its pagemap)?
+ */
+static bool blind_now(const cs_seen_t *e)
+{
+	char path[48];
+	int fd;
+
+	if (!same_process((cs_seen_t *)e))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/maps", (unsigned)e->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == EACCES || errno == EPERM;
+}
+
 static void sample_one(cs_sup_t *s, cs_seen_t *e)
 {
 	uint64_t start = cs_now_ns(), t0 = cpu_ns(), cost;
@@ -501,6 +584,8 @@ static void sample_one(cs_sup_t *s, cs_seen_t *e)
 	s->sample_ns += cost;
 	if (err) {
 		finish(e); /* -ESRCH: it exited; anything else: stop trying */
+		if (blind_err(err) || (err == -ESRCH && blind_now(e)))
+			note_blind(s, e, EACCES);
 		return;
 	}
 	e->cost_ns = cost;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Symbolization on elfutils libdwfl, offline: objects reported at their traced load bias. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "model.h"
 #include "symbolize.h"
 #include "vec.h"
@@ -145,16 +147,25 @@ static symmod_t *find_mod(cs_symbolizer_t *s, uint64_t pc)
 	return NULL;
 }
 
-/* Record why the object's symbols are not used: "<path>: <what>". 0 or -ENOMEM. */
-static int why(cs_symbolizer_t *s, symmod_t *sm, const char *what, const char *detail)
+/*
+ * Record why the object's symbols are not used: "<name>: <what>". The name is
+ * the trace's own (its basename), and `what` never depends on the file at the
+ * traced path, so a note tells nothing about files the reader can see
+ * (docs/security.md). 0 or -ENOMEM.
+ */
+static int why(cs_symbolizer_t *s, symmod_t *sm, const char *what)
 {
 	char buf[1024];
 
-	snprintf(buf, sizeof(buf), "%s: %s%s%s", sm->path ? sm->path : sm->name, what,
-		 detail ? ": " : "", detail ? detail : "");
+	snprintf(buf, sizeof(buf), "%s: %s", sm->name, what);
 	sm->why = cs_arena_strdup(s->arena, buf);
 	return sm->why ? 0 : -ENOMEM;
 }
+
+/* The one note for an object whose file is missing, unreadable, not regular or not the one traced. */
+#define CS_SYM_UNAVAILABLE                                                                        \
+	"symbols unavailable: no regular file with the traced build-id at the traced path "       \
+	"(frames shown as module+offset)"
 
 static int push(cs_symbolizer_t *s, const cs_frame_t *f)
 {
@@ -178,52 +189,82 @@ static bool build_id_differs(symmod_t *sm)
 	Dwarf_Addr bias;
 	int n;
 
-	if (!sm->m->build_id_len)
-		return false; /* nothing to check against */
 	dwfl_module_getelf(sm->dm, &bias);
 	n = dwfl_module_build_id(sm->dm, &bits, &vaddr);
 	return n != sm->m->build_id_len || memcmp(bits, sm->m->build_id, (size_t)n);
 }
 
 /*
- * Report the object to libdwfl at its traced load bias. add_p_vaddr = true
- * makes base the bias (MODULE.base is dlpi_addr), right even for an object
- * whose first segment is not at address 0 (libdwfl.h, dwfl_report_elf).
+ * Report the object (open descriptor fd, consumed) to libdwfl at its traced
+ * load bias. add_p_vaddr = true makes base the bias (MODULE.base is
+ * dlpi_addr), right even for an object whose first segment is not at address
+ * 0 (libdwfl.h, dwfl_report_elf). Its symbols are used only if its build-id
+ * is the traced one.
  */
-static int report(cs_symbolizer_t *s, symmod_t *sm)
+static int report(cs_symbolizer_t *s, symmod_t *sm, int fd)
 {
-	if (!s->dwfl && !(s->dwfl = dwfl_begin(&offline_callbacks)))
-		return why(s, sm, "cannot start libdwfl", dwfl_errmsg(-1));
+	if (!s->dwfl && !(s->dwfl = dwfl_begin(&offline_callbacks))) {
+		close(fd);
+		return why(s, sm, "symbols unavailable: cannot start libdwfl");
+	}
 	dwfl_report_begin_add(s->dwfl);
-	sm->dm = dwfl_report_elf(s->dwfl, sm->path, sm->path, -1, sm->m->base, true);
+	sm->dm = dwfl_report_elf(s->dwfl, sm->path, sm->path, fd, sm->m->base, true);
 	dwfl_report_end(s->dwfl, NULL, NULL);
-	if (!sm->dm)
-		return why(s, sm, "cannot read its symbols", dwfl_errmsg(-1));
+	if (!sm->dm) {
+		close(fd); /* consumed only on success */
+		return why(s, sm, CS_SYM_UNAVAILABLE);
+	}
 	if (build_id_differs(sm))
-		return why(s, sm, "the file's build-id differs from the traced one: frames shown "
-			   "as module+offset", NULL);
+		return why(s, sm, CS_SYM_UNAVAILABLE);
 	sm->usable = true;
 	return 0;
 }
 #endif
 
-/* First address in an object: check the file, then report it. */
+/*
+ * Open the traced path as a crafted trace could name anything: no symlink as
+ * the last component (O_NOFOLLOW), no blocking on a FIFO or device
+ * (O_NONBLOCK), and a regular file as the open descriptor says (fstat, no
+ * race with a rename). Directories above the last component may be symlinks
+ * (/lib -> usr/lib): the build-id check decides. Returns the fd or -1.
+ */
+static int open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * First address in an object: only an object traced with a build-id, read
+ * from a regular file at the traced path whose build-id is that one, gives
+ * symbols; whatever else happens leaves the same note (docs/security.md).
+ */
 static int open_mod(cs_symbolizer_t *s, symmod_t *sm)
 {
-	struct stat st;
+	int fd;
 
 	sm->tried = true;
 	if (!cs_sym_have_dwarf())
 		return 0;
 	if (!sm->path)
-		return why(s, sm, "the main program's path is unknown", NULL);
-	if (stat(sm->path, &st))
-		return why(s, sm, "cannot read its symbols", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return why(s, sm, "cannot read its symbols", "not a regular file");
+		return why(s, sm, "symbols unavailable: the main program's path is unknown");
+	if (!sm->m->build_id_len)
+		return why(s, sm, "symbols unavailable: traced without a build-id");
+	fd = open_regular(sm->path);
+	if (fd < 0)
+		return why(s, sm, CS_SYM_UNAVAILABLE);
 #ifdef CS_HAVE_DW
-	return report(s, sm);
+	return report(s, sm, fd);
 #else
+	close(fd);
 	return 0;
 #endif
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "trace_read.h"
@@ -35,6 +36,29 @@ static int slurp(cs_trace_t *t, int fd, size_t max)
 	return 0;
 }
 
+/* Files this large are mapped read-only rather than copied into memory. */
+#define CS_TRACE_MAP_BYTES (4u << 20)
+
+/*
+ * Map a large file read-only (its pages are page cache the kernel can drop,
+ * not the analyzer's memory), as long as it was when we looked: a file that
+ * grows later is read to that length, like a copy would be. True if mapped.
+ * A file cut shorter while mapped would fault (SIGBUS): trace files are
+ * append-only and only their owner can write them (docs/security.md).
+ */
+static bool map(cs_trace_t *t, int fd, const struct stat *st)
+{
+	void *p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+	if (p == MAP_FAILED)
+		return false;
+	madvise(p, (size_t)st->st_size, MADV_SEQUENTIAL);
+	t->data = p;
+	t->len = (size_t)st->st_size;
+	t->mapped = true;
+	return true;
+}
+
 /* Open name under dirfd as a regular file (never a FIFO or device) and read it. */
 static int read_file(cs_trace_t *t, int dirfd, const char *name, size_t max, cs_diag_t *d)
 {
@@ -54,6 +78,8 @@ static int read_file(cs_trace_t *t, int dirfd, const char *name, size_t max, cs_
 		err = -EINVAL;
 		goto out;
 	}
+	if (st.st_size >= CS_TRACE_MAP_BYTES && (uint64_t)st.st_size <= max && map(t, fd, &st))
+		goto out;
 	err = slurp(t, fd, max);
 out:
 	if (fd >= 0)
@@ -158,7 +184,10 @@ int cs_trace_open_head(cs_trace_t *t, int dirfd, const char *name, const char *p
 void cs_trace_close(cs_trace_t *t)
 {
 	free(t->path);
-	free(t->data);
+	if (t->mapped)
+		munmap(t->data, t->len);
+	else
+		free(t->data);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -17,6 +17,7 @@ typedef struct cs_trace {
 	char *path;         /* for messages */
 	uint8_t *data;
 	size_t len;
+	bool mapped;        /* data is a read-only mapping of the file (large files), not a copy */
 	cs_file_hdr_t hdr;  /* valid when has_hdr */
 	bool has_hdr;       /* false: the file ends inside its header */
 	bool truncated;     /* the file ends inside a record (or its header) */

@@ -117,6 +117,12 @@ void tu_proc_start(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char
 	proc_rec(fd, pid, ppid, 0, role, cmd, strlen(cmd) + 1, "/bin/x", start_ns);
 }
 
+void tu_proc_gen_start(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
+		       const char *cmd, uint64_t start_ns)
+{
+	proc_rec(fd, pid, ppid, gen, role, cmd, strlen(cmd) + 1, "/bin/x", start_ns);
+}
+
 void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
 		 const char *exe)
 {
@@ -177,6 +183,14 @@ void tu_snap_begin(int fd, uint32_t seq, uint8_t reason, uint8_t backend, uint64
 void tu_snap_end(int fd, uint32_t seq)
 {
 	cs_rec_snap_end_t r = { .h = { CS_REC_SNAP_END, 0, sizeof(r) }, .seq = seq };
+
+	tu_put(fd, &r, sizeof(r));
+}
+
+void tu_snap_end_flags(int fd, uint32_t seq, uint32_t flags)
+{
+	cs_rec_snap_end_t r = { .h = { CS_REC_SNAP_END, 0, sizeof(r) }, .seq = seq,
+				.flags = flags };
 
 	tu_put(fd, &r, sizeof(r));
 }

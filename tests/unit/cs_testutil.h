@@ -35,6 +35,9 @@ void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *
 /* PROC of a fork child (cmd "prog"-style) that began at start_ns (tu_proc says 1000). */
 void tu_proc_start(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
 		   uint64_t start_ns);
+/* PROC of image gen of pid that began at start_ns. */
+void tu_proc_gen_start(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
+		       const char *cmd, uint64_t start_ns);
 void tu_backend(int fd, uint8_t chosen, const char *unusable_reason);
 
 /* "<pid>.0.cst" in dir with a PROC record (cmd "prog") and a BACKEND record; returns its fd. */
@@ -42,6 +45,8 @@ int tu_proc_file(const char *dir, uint32_t pid, uint32_t ppid, uint8_t role, uin
 void tu_snap_begin(int fd, uint32_t seq, uint8_t reason, uint8_t backend, uint64_t t_ns,
 		   uint64_t minflt);
 void tu_snap_end(int fd, uint32_t seq);
+/* SNAP_END with CS_SNAPF_* flags. */
+void tu_snap_end_flags(int fd, uint32_t seq, uint32_t flags);
 void tu_mapping(int fd, uint32_t seq, uint64_t start, uint64_t end, uint8_t kind, uint16_t flags,
 		const char *name);
 void tu_pages(int fd, uint32_t seq, uint8_t set, const cs_run_t *runs, size_t n);

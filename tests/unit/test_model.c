@@ -328,7 +328,7 @@ static void test_killed_child_figures_from_last_sample(void **state)
 	assert_int_equal(c->signal, SIGKILL);
 	assert_int_equal(c->exit_status, CS_UNKNOWN);
 	assert_false(c->complete);
-	assert_string_equal(c->incomplete, "killed by a signal before it could end its trace");
+	assert_string_equal(c->incomplete, "killed by SIGKILL");
 	assert_int_equal(c->fig.child_copied, 7);
 	assert_int_equal(c->fig.parent_unshared, 7);
 	assert_int_equal(c->fig.ntimeline, 2);
@@ -432,7 +432,7 @@ static void test_still_running_when_run_stopped(void **state)
 	c = load_proc(&m, 501, 0);
 	assert_true(c->still_running);
 	assert_false(c->complete);
-	assert_string_equal(c->incomplete, "still running when cowscope stopped waiting");
+	assert_string_equal(c->incomplete, "no end record (still running when cowscope stopped)");
 	assert_int_equal(c->fig.child_copied, 7);
 	assert_int_equal(m.procs[m.root].pid, 500);
 	cs_model_free(&m);
@@ -478,6 +478,246 @@ static void test_forged_ppid_cycle(void **state)
 	cs_model_free(&m);
 }
 
+/* One image: "<pid>.<gen>.cst" begun at start, ended `how` at end (no END if how is 0). */
+static void image(uint32_t pid, uint32_t gen, uint32_t ppid, uint64_t start, uint8_t how,
+		  uint64_t end)
+{
+	int fd = tu_open(dir, name(pid, gen, ".cst"), CS_FILE_PROCESS, pid, gen);
+
+	tu_proc_gen_start(fd, pid, ppid, gen, gen ? CS_ROLE_ROOT : CS_ROLE_CHILD, "x", start);
+	if (how)
+		tu_end(fd, how, 0, end);
+	close(fd);
+}
+
+/*
+ * Pids reused: a later gen is an exec continuation only if the earlier image
+ * ended by exec (or left no END), the later did not begin before that, and the
+ * pid was not reaped in between; else it is a new process under its own parent.
+ */
+static void test_reused_pids_are_not_exec_images(void **state)
+{
+	int fd = tu_open(dir, "500.0.cst", CS_FILE_PROCESS, 500, 0);
+	cs_model_t m;
+	const cs_proc_t *root, *p;
+
+	(void)state;
+	tu_proc_gen_start(fd, 500, 1, 0, CS_ROLE_ROOT, "root", 0);
+	tu_fork(fd, 501, 0, 1 * MS);
+	tu_child_exit(fd, 501, 0, 3 * MS);
+	tu_fork(fd, 501, 1, 10 * MS);  /* pid 501 again: a second child */
+	tu_fork(fd, 503, 2, 20 * MS);
+	tu_child_exit(fd, 503, SIGKILL, 30 * MS);
+	tu_child_exit(fd, 503, 7 << 8, 50 * MS);
+	close(fd);
+	image(501, 0, 500, 1 * MS, CS_END_EXIT, 2 * MS);
+	image(501, 1, 500, 10 * MS, CS_END_EXIT, 11 * MS); /* gen 0 exited: new process */
+	image(502, 0, 500, 1 * MS, CS_END_EXEC, 20 * MS);
+	image(502, 1, 500, 21 * MS, CS_END_EXIT, 22 * MS); /* a real exec */
+	image(502, 2, 500, 23 * MS, CS_END_EXIT, 24 * MS); /* gen 1 exited: new process */
+	image(503, 0, 500, 20 * MS, 0, 0);                 /* killed, reaped at 30 ms */
+	image(503, 1, 7, 40 * MS, CS_END_EXIT, 45 * MS);   /* reaped in between: new */
+	image(504, 0, 500, 1 * MS, CS_END_EXEC, 50 * MS);
+	image(504, 1, 500, 45 * MS, CS_END_EXIT, 60 * MS); /* began before the exec: new */
+	root = load_proc(&m, 500, 0);
+	p = &m.procs[cs_model_find(&m, 501, 1)];
+	assert_false(p->exec_image);
+	assert_true(p->pid_reused);
+	assert_int_equal(p->exec_no, 0);
+	assert_ptr_equal(&m.procs[p->parent], root);
+	assert_ptr_equal(&m.procs[m.procs[cs_model_find(&m, 501, 0)].parent], root);
+	p = &m.procs[cs_model_find(&m, 502, 1)];
+	assert_true(p->exec_image);
+	assert_false(p->pid_reused);
+	assert_int_equal(p->exec_no, 1);
+	assert_int_equal(p->parent, cs_model_find(&m, 502, 0));
+	p = &m.procs[cs_model_find(&m, 502, 2)];
+	assert_true(p->pid_reused);
+	assert_ptr_equal(&m.procs[p->parent], root);
+	p = &m.procs[cs_model_find(&m, 503, 0)];
+	assert_int_equal(p->ended, CS_ENDED_SIGNAL); /* its own reap, not the later one's */
+	assert_int_equal(p->signal, SIGKILL);
+	p = &m.procs[cs_model_find(&m, 503, 1)];
+	assert_true(p->pid_reused);
+	assert_int_equal(p->parent, -1); /* its ppid (7) has no trace */
+	assert_int_equal(p->exit_status, 0);
+	p = &m.procs[cs_model_find(&m, 504, 1)];
+	assert_true(p->pid_reused);
+	assert_ptr_equal(&m.procs[p->parent], root);
+	cs_model_free(&m);
+}
+
+/* A snapshot whose page state could not be read: every private mapping skipped, sets cut short. */
+static void blind_snap(int fd, uint32_t seq, uint8_t reason, uint64_t t)
+{
+	tu_snap_begin(fd, seq, reason, CS_BACKEND_UFFD_WP, t, 3);
+	tu_mapping(fd, seq, 16 * P, 32 * P, CS_MAP_HEAP, CS_MAPF_SKIPPED, "[heap]");
+	tu_mapping(fd, seq, 64 * P, 80 * P, CS_MAP_ANON, CS_MAPF_SKIPPED, "");
+	tu_mapping(fd, seq, 96 * P, 100 * P, CS_MAP_SHARED, 0, "/dev/shm/x");
+	tu_snap_end_flags(fd, seq, CS_SNAPF_TRUNCATED);
+}
+
+static const cs_note_t *note_of(const cs_proc_t *p, uint32_t code)
+{
+	for (size_t i = 0; i < p->nnotes; i++)
+		if (p->notes[i].code == code)
+			return &p->notes[i];
+	return NULL;
+}
+
+/* Blind snapshots (pagemap unreadable) give unknown figures and a reason, never 0. */
+static void test_blind_snapshots_are_unknown_not_zero(void **state)
+{
+	child_opts_t o = { .backend = CS_BACKEND_UFFD_WP };
+	cs_model_t m;
+	const cs_proc_t *c;
+	int fd;
+
+	(void)state;
+	write_root(600, 601, 0);
+	fd = tu_open(dir, name(601, 0, ".cst"), CS_FILE_PROCESS, 601, 0);
+	tu_proc(fd, 601, 600, 0, CS_ROLE_CHILD, "worker");
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
+	tu_shim_range(fd, 72 * P, 74 * P);
+	fork_snap(fd, &o);
+	blind_snap(fd, 1, CS_SNAP_EXIT, T_FORK + 5 * MS); /* the child's own exit snapshot */
+	tu_end(fd, CS_END_EXIT, 0, T_FORK + 6 * MS);
+	close(fd);
+	c = load_proc(&m, 601, 0);
+	assert_int_equal(c->fig.shared_at_fork, 30);
+	assert_int_equal(c->fig.child_copied, CS_UNKNOWN);
+	assert_int_equal(c->fig.unshared, CS_UNKNOWN);
+	assert_true(isnan(c->fig.share_retained));
+	assert_false(c->complete);
+	assert_string_equal(c->incomplete, "blind: its page state could not be read (see notes)");
+	assert_non_null(note_of(c, CS_NOTE_BLIND));
+	assert_string_equal(cs_note_code_name(CS_NOTE_BLIND), "blind");
+	cs_model_free(&m);
+}
+
+/* A blind fork snapshot: S itself is unknown. */
+static void test_blind_fork_snapshot(void **state)
+{
+	child_opts_t o = { .backend = CS_BACKEND_UFFD_WP };
+	cs_model_t m;
+	const cs_proc_t *c;
+	int fd;
+
+	(void)state;
+	write_root(610, 611, 0);
+	fd = tu_open(dir, name(611, 0, ".cst"), CS_FILE_PROCESS, 611, 0);
+	tu_proc(fd, 611, 610, 0, CS_ROLE_CHILD, "worker");
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
+	tu_shim_range(fd, 72 * P, 74 * P);
+	blind_snap(fd, 0, CS_SNAP_FORK, T_FORK);
+	z2(fd, 1, CS_SNAP_EXIT, &o);
+	tu_end(fd, CS_END_EXIT, 0, T_FORK + 11 * MS);
+	close(fd);
+	c = load_proc(&m, 611, 0);
+	assert_int_equal(c->fig.shared_at_fork, CS_UNKNOWN);
+	assert_int_equal(c->fig.child_copied, CS_UNKNOWN);
+	assert_int_equal(c->fig.child_new, CS_UNKNOWN);
+	assert_false(c->complete);
+	assert_non_null(note_of(c, CS_NOTE_BLIND));
+	cs_model_free(&m);
+}
+
+/* The outside sampler's CS_NOTE_BLIND in the samples file reaches the process's notes. */
+static void test_sampler_blind_note(void **state)
+{
+	child_opts_t o = { .backend = CS_BACKEND_UFFD_WP };
+	cs_model_t m;
+	const cs_proc_t *c;
+	const cs_note_t *n;
+	int fd, sfd;
+
+	(void)state;
+	write_root(620, 621, SIGKILL);
+	fd = tu_open(dir, name(621, 0, ".cst"), CS_FILE_PROCESS, 621, 0);
+	tu_proc(fd, 621, 620, 0, CS_ROLE_CHILD, "worker");
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
+	tu_shim_range(fd, 72 * P, 74 * P);
+	fork_snap(fd, &o);
+	close(fd);
+	sfd = tu_open(dir, name(621, 0, ".samples.cst"), CS_FILE_SAMPLES, 621, 0);
+	tu_note(sfd, CS_NOTE_BLIND, EACCES, "cowscope run cannot read the page state of pid 621");
+	close(sfd);
+	c = load_proc(&m, 621, 0);
+	n = note_of(c, CS_NOTE_BLIND);
+	assert_non_null(n);
+	assert_int_equal(n->err, EACCES);
+	assert_int_equal(c->fig.shared_at_fork, 30);
+	assert_int_equal(c->fig.child_copied, CS_UNKNOWN);
+	assert_string_equal(c->incomplete, "killed by SIGKILL");
+	cs_model_free(&m);
+}
+
+/* One child of root 630 with the given notes and no END unless `end`. */
+static const cs_proc_t *noted_child(cs_model_t *m, uint32_t pid, bool end, uint32_t code,
+				    int32_t err, const char *t1, const char *t2)
+{
+	child_opts_t o = { .backend = CS_BACKEND_UFFD_WP };
+	int fd = tu_open(dir, name(pid, 0, ".cst"), CS_FILE_PROCESS, pid, 0);
+
+	tu_proc(fd, pid, 630, 0, CS_ROLE_CHILD, "worker");
+	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
+	tu_shim_range(fd, 72 * P, 74 * P);
+	fork_snap(fd, &o);
+	if (t1)
+		tu_note(fd, code, err, t1);
+	z2(fd, 1, CS_SNAP_EXIT, &o);
+	if (t2)
+		tu_note(fd, code, err, t2);
+	if (end)
+		tu_end(fd, CS_END_EXIT, 0, T_FORK + 11 * MS);
+	close(fd);
+	write_root(630, pid, -1);
+	return load_proc(m, pid, 0);
+}
+
+static void test_lost_records_disk_full(void **state)
+{
+	cs_model_t m;
+	const cs_proc_t *c;
+
+	(void)state;
+	c = noted_child(&m, 631, true, CS_NOTE_WRITE_LOST, ENOSPC,
+			"cowscope: trace records lost: 3 (write failed; none partial)",
+			"cowscope: trace records lost: 4 (write failed; none partial)");
+	assert_false(c->complete);
+	assert_true(c->lost_records);
+	assert_int_equal(c->records_lost, 7);
+	assert_string_equal(c->incomplete, "disk full (7 records lost)");
+	assert_int_equal(c->fig.child_copied, 7); /* everything before the damage is read */
+	cs_model_free(&m);
+}
+
+static void test_lost_records_other_error(void **state)
+{
+	cs_model_t m;
+	const cs_proc_t *c;
+
+	(void)state;
+	c = noted_child(&m, 632, true, CS_NOTE_WRITE_LOST, EIO, "cowscope: records went missing",
+			NULL);
+	assert_int_equal(c->records_lost, CS_UNKNOWN);
+	assert_string_equal(c->incomplete, "trace writes failed: Input/output error (records lost)");
+	cs_model_free(&m);
+}
+
+static void test_descriptor_closed(void **state)
+{
+	cs_model_t m;
+	const cs_proc_t *c;
+
+	(void)state;
+	c = noted_child(&m, 633, false, CS_NOTE_FD, EBADF,
+			"cowscope: the program closed or reused the trace descriptor (reopens 1)",
+			NULL);
+	assert_string_equal(c->incomplete, "trace descriptor closed by the program");
+	cs_model_free(&m);
+}
+
 static void test_no_traces(void **state)
 {
 	cs_model_t m;
@@ -510,6 +750,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reaped_without_fork_is_not_a_cow_child, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_forged_ppid_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reused_pids_are_not_exec_images, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_blind_snapshots_are_unknown_not_zero, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_blind_fork_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sampler_blind_note, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_records_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_records_other_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_descriptor_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_traces, setup, teardown),
 	};
 

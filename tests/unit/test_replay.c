@@ -273,6 +273,30 @@ static void test_child_frees_flag_inherited(void **state)
 	cs_liveset_free(&s);
 }
 
+/* A child that frees while nothing was live at the fork: no NULL array reaches bsearch (UBSan). */
+static void test_child_frees_with_empty_liveset(void **state)
+{
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+	cs_free_ev_t f[] = { tu_free_ev(11, 0x2000, 0, CS_FREE_FREE) };
+	cs_liveset_t s = { 0 };
+
+	(void)state;
+	tu_fork(fd, 101, 1, MS);
+	close(fd);
+	fd = proc_file(101, 100, CS_ROLE_CHILD);
+	tu_fork_point(fd, 10, 2);
+	tu_frees(fd, f, 1);
+	close(fd);
+	load();
+	cs_liveset_mark_frees(&s, &m.procs[idx(101)].alloc); /* mal NULL: UBSan's case */
+	assert_int_equal(s.nmal, 0);
+	live_at(100, 101, NULL, &s);
+	assert_int_equal(s.nmal, 0);
+	cs_liveset_mark_frees(&s, &m.procs[idx(101)].alloc);
+	assert_int_equal(s.nmal, 0);
+	cs_liveset_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +305,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_munmap_trims_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frees_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_frees_flag_inherited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_frees_with_empty_liveset, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

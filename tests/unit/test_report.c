@@ -356,8 +356,8 @@ static void test_text_marks_incomplete(void **state)
 		child(100 + i, CS_BACKEND_SOFT_DIRTY, 2560, 128, "worker", i != 5);
 	doc = render(cs_render_text);
 	assert_non_null(strstr(doc, "\n    105 worker  [child, killed by SIGKILL; INCOMPLETE: "
-				    "killed by a signal before it could end its trace]\n"));
-	assert_non_null(strstr(doc, "\n  pid 105: incomplete: killed by a signal"));
+				    "killed by SIGKILL]\n"));
+	assert_non_null(strstr(doc, "\n  pid 105: incomplete: killed by SIGKILL"));
 	assert_non_null(strstr(doc, "\npid 100 (server --preload): 5 children share 64 MiB from it; "
 				    "they hold 50 MiB of private copies (15.6% of what each shared, "
 				    "on average); the parent unshared 0.5 MiB\n"));

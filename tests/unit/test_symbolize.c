@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include "cs_testutil.h"
 #include "model.h"
@@ -83,7 +84,28 @@ typedef struct modinfo {
 	cs_seg_t segs[16];
 	uint32_t nsegs;
 	char path[PATH_MAX];
+	uint8_t bid[64];     /* its NT_GNU_BUILD_ID */
+	uint16_t bidlen;
 } modinfo_t;
+
+/* The GNU build-id note of a PT_NOTE segment mapped at p, into mi. */
+static void note_build_id(modinfo_t *mi, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off + sizeof(ElfW(Nhdr)) <= len) {
+		const ElfW(Nhdr) *nh = (const void *)(p + off);
+		size_t name = (nh->n_namesz + 3) & ~3u, desc = (nh->n_descsz + 3) & ~3u;
+
+		if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+		    nh->n_descsz <= sizeof(mi->bid) && !memcmp(nh + 1, "GNU", 4)) {
+			memcpy(mi->bid, (const uint8_t *)(nh + 1) + name, nh->n_descsz);
+			mi->bidlen = (uint16_t)nh->n_descsz;
+			return;
+		}
+		off += sizeof(*nh) + name + desc;
+	}
+}
 
 static int on_object(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -99,6 +121,8 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *data)
 	for (int i = 0; i < info->dlpi_phnum && mi->nsegs < 16; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
+		if (ph->p_type == PT_NOTE && !mi->bidlen)
+			note_build_id(mi, (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz);
 		if (ph->p_type != PT_LOAD)
 			continue;
 		mi->segs[mi->nsegs++] = (cs_seg_t){ info->dlpi_addr + ph->p_vaddr,
@@ -113,13 +137,15 @@ static modinfo_t module_of(const char *want)
 
 	dl_iterate_phdr(on_object, &mi);
 	assert_true(mi.found);
+	assert_true(mi.bidlen > 0); /* symbols are read only for a matching build-id */
 	return mi;
 }
 
 static cs_module_t as_module(modinfo_t *mi, const char *path)
 {
 	return (cs_module_t){ .base = mi->base, .segs = mi->segs, .nsegs = mi->nsegs,
-			      .path = (char *)(path ? path : mi->path) };
+			      .path = (char *)(path ? path : mi->path), .build_id = mi->bid,
+			      .build_id_len = mi->bidlen };
 }
 
 static char exe[PATH_MAX];
@@ -260,7 +286,7 @@ static void test_build_id_mismatch(void **state)
 	assert_null(f[0].function);
 	assert_true(f[0].offset == ra - 1 - mi.base);
 	assert_non_null(note);
-	assert_non_null(strstr(note, "build-id differs from the traced one"));
+	assert_non_null(strstr(note, "symbols unavailable: no regular file with the traced build-id"));
 }
 
 static void test_missing_file_and_no_module(void **state)
@@ -278,12 +304,134 @@ static void test_missing_file_and_no_module(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(f[0].module, "libgone.so.2");
 	assert_true(f[0].offset == ra - 1 - mi.base);
-	if (cs_sym_have_dwarf())
-		assert_non_null(strstr(note, "/nonexistent/libgone.so.2: cannot read its symbols"));
+	if (cs_sym_have_dwarf()) /* the trace's own name, nothing about the file system */
+		assert_string_equal(note, "libgone.so.2: symbols unavailable: no regular file with "
+				    "the traced build-id at the traced path (frames shown as "
+				    "module+offset)");
 	f = symbolize(&mod, 0x10, &n, &note); /* in no module */
 	assert_int_equal(n, 1);
 	assert_null(f[0].module);
 	assert_true(f[0].offset == 0xf);
+}
+
+/* ---- crafted MODULE records (docs/security.md) -------------------------------------------- */
+
+/* A private copy of this executable, mode 0600, in a new directory; *dir to remove. */
+static char *private_copy(char **dir)
+{
+	size_t n;
+	char *bytes = tu_slurp(exe, &n), *path;
+
+	*dir = tu_mkdtemp();
+	tu_write_file(*dir, "secret", bytes, n);
+	free(bytes);
+	assert_true(asprintf(&path, "%s/secret", *dir) > 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	return path;
+}
+
+/* The note and frames of ra against a module at path with the given build-id. */
+static const cs_frame_t *forged(const char *path, const uint8_t *bid, uint16_t bidlen,
+				uint64_t ra, size_t *n, const char **note)
+{
+	modinfo_t mi = module_of(NULL);
+	cs_module_t mod = as_module(&mi, path);
+
+	mod.build_id = (uint8_t *)bid;
+	mod.build_id_len = bidlen;
+	return symbolize(&mod, ra, n, note);
+}
+
+static void assert_nothing_from(const cs_frame_t *f, size_t n, const char *note, const char *dir)
+{
+	assert_int_equal(n, 1);
+	assert_null(f[0].function);
+	assert_null(f[0].file);
+	assert_non_null(note);
+	assert_null(strstr(note, dir));
+}
+
+/* A 0600 ELF named without a build-id, or with another one: no names, no path in the note. */
+static void test_forged_module_without_matching_build_id(void **state)
+{
+	char *dir, *path = private_copy(&dir), *gone;
+	uint8_t other[20];
+	const cs_frame_t *f;
+	const char *note, *note_gone;
+	int line;
+	uint64_t ra = probe_line(&line);
+	size_t n;
+
+	(void)state;
+	if (!cs_sym_have_dwarf())
+		skip();
+	memset(other, 0xab, sizeof(other));
+	f = forged(path, NULL, 0, ra, &n, &note);
+	assert_nothing_from(f, n, note, dir);
+	assert_string_equal(note, "secret: symbols unavailable: traced without a build-id");
+	f = forged(path, other, sizeof(other), ra, &n, &note);
+	assert_nothing_from(f, n, note, dir);
+	assert_true(asprintf(&gone, "%s/gone/secret", dir) > 0);
+	f = forged(gone, other, sizeof(other), ra, &n, &note_gone);
+	assert_nothing_from(f, n, note_gone, dir);
+	assert_string_equal(note, note_gone); /* an existing file reads like a missing one */
+	free(gone);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* A symlink to the right file, with the right build-id, is refused; the file itself is read. */
+static void test_forged_module_symlink_refused(void **state)
+{
+	modinfo_t mi = module_of(NULL);
+	char *dir, *path = private_copy(&dir), *link;
+	const cs_frame_t *f;
+	const char *note;
+	int line;
+	uint64_t ra = probe_line(&line);
+	size_t n;
+
+	(void)state;
+	if (!cs_sym_have_dwarf())
+		skip();
+	assert_true(asprintf(&link, "%s/link", dir) > 0);
+	assert_int_equal(symlink(path, link), 0);
+	f = forged(link, mi.bid, mi.bidlen, ra, &n, &note);
+	assert_nothing_from(f, n, note, dir);
+	assert_string_equal(note, "link: symbols unavailable: no regular file with the traced "
+			    "build-id at the traced path (frames shown as module+offset)");
+	f = forged(path, mi.bid, mi.bidlen, ra, &n, &note); /* matching build-id: as before */
+	assert_null(note);
+	assert_string_equal(f[0].function, "probe_line");
+	assert_int_equal(f[0].line, line);
+	free(link);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* A FIFO at the traced path: refused without blocking (O_NONBLOCK, then fstat). */
+static void test_forged_module_fifo_refused(void **state)
+{
+	modinfo_t mi = module_of(NULL);
+	char *dir = tu_mkdtemp(), *fifo;
+	const cs_frame_t *f;
+	const char *note;
+	int line;
+	uint64_t ra = probe_line(&line);
+	size_t n;
+
+	(void)state;
+	if (!cs_sym_have_dwarf())
+		skip();
+	assert_true(asprintf(&fifo, "%s/fifo", dir) > 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	f = forged(fifo, mi.bid, mi.bidlen, ra, &n, &note);
+	assert_nothing_from(f, n, note, dir);
+	free(fifo);
+	tu_rmtree(dir);
+	free(dir);
 }
 
 /* ---- allocator frames hidden from a site's start ----------------------------------------- */
@@ -369,7 +517,7 @@ static void write_run(const char *dir, const uint8_t *bid, uint16_t bidlen, unsi
 	tu_proc_exe(fd, 100, 1, CS_ROLE_ROOT, "prog", exe);
 	tu_sampling(fd, 1, 64);
 	tu_module(fd, mi.base, mi.segs, mi.nsegs, bid, bidlen, "");
-	tu_module(fd, libc.base, libc.segs, libc.nsegs, NULL, 0, libc.path);
+	tu_module(fd, libc.base, libc.segs, libc.nsegs, libc.bid, libc.bidlen, libc.path);
 	stack(fd, 1, ra[0], ra[1]);
 	stack(fd, 2, ra[2], ra[3]);
 	stack(fd, 3, (uint64_t)(uintptr_t)&abort + 5, fn_gamma());
@@ -430,12 +578,13 @@ static char *render_dir(const char *dir, int (*fn)(FILE *, const cs_model_t *,
 
 static void test_folded_with_symbols(void **state)
 {
+	modinfo_t mi = module_of(NULL);
 	char *dir = tu_mkdtemp(), *doc;
 
 	(void)state;
 	if (!cs_sym_have_dwarf())
 		skip();
-	write_run(dir, NULL, 0, 1);
+	write_run(dir, mi.bid, mi.bidlen, 1);
 	doc = render_dir(dir, cs_render_folded);
 	assert_string_equal(doc, "[allocator free space and metadata] 1\n"
 				 "fn_gamma;abort 1\n"
@@ -472,7 +621,7 @@ static void test_siblings_share_names_and_notes(void **state)
 	assert_int_equal(a->nnotes, 1);
 	assert_int_equal(b->nnotes, 1);
 	assert_string_equal(cs_note_code_name(b->notes[0].code), "symbols");
-	assert_non_null(strstr(b->notes[0].text, "build-id differs"));
+	assert_non_null(strstr(b->notes[0].text, "symbols unavailable"));
 	cs_model_free(&m);
 	tu_rmtree(dir);
 	free(dir);
@@ -486,6 +635,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stripped_module, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_build_id_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_and_no_module, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_module_without_matching_build_id, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_forged_module_symlink_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_module_fifo_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_with_symbols, setup, teardown),
 		cmocka_unit_test(test_allocator_frames),
 		cmocka_unit_test_setup_teardown(test_siblings_share_names_and_notes, setup, teardown),
