@@ -200,6 +200,7 @@ static void put_fork_point(void)
 void cs_fork_child_start(uint8_t via)
 {
 	int (*arm)(void *, const cs_vma_t *);
+	int stacks_off = cs_stacks_fork_child(); /* before anything here can sample */
 	uint8_t before;
 
 	if (!cs_st.ready)
@@ -212,6 +213,9 @@ void cs_fork_child_start(uint8_t via)
 	}
 	if (cs_st.alloc_on)
 		put_fork_point();
+	if (cs_st.alloc_on && stacks_off)
+		cs_rec_note(CS_NOTE_UNWIND_OFF, 0, "cowscope: a thread was inside the unwinder at the "
+						   "fork: allocations here are recorded without stacks");
 	cs_st.pagemap_fd = cs_prim_dupfd_high(
 		cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0));
 	before = cs_st.backend;
