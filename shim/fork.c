@@ -121,7 +121,9 @@ static int write_protect(uint64_t start, uint64_t end)
  * CS_HARVEST_RAW_LIMIT_BYTES, e.g. ASan's 14 TiB shadow) are neither
  * registered nor protected, and nor is one too fragmented to protect within
  * the bound: skipped, counted for CS_NOTE_ARM_SKIPPED, and not flagged armed
- * (the analyzer uses no written set there).
+ * (the analyzer uses no written set there). Registered areas made fork copy
+ * their page tables eagerly until 35e247032606 (2026-01): a traced child that
+ * forks again pays that on older kernels (DESIGN.md, known kernel bugs).
  */
 static int arm_uffd(void *arg, const cs_vma_t *v)
 {

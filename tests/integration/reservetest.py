@@ -103,14 +103,42 @@ def scenario_reserve(opts, gib):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def scenario_asan(opts):
+    """An ASan-built fixture with a 1 GiB reservation: runs, same output, exact, shadow skipped."""
+    if not opts.asan_fixture:
+        print("no AddressSanitizer-built fixture (gcc without -fsanitize=address)")
+        sys.exit(SKIP)
+    tmp = tempfile.mkdtemp(prefix="reservetest.")
+    try:
+        argv = [opts.asan_fixture, "1", str(TOUCH), str(WRITES)]
+        plain, shim = run(opts, argv, tmp, False), run(opts, argv, tmp, True)
+        compare(plain, shim, "ASan, 1 GiB")
+        child = the_child(shim[2])
+        eq(child["ended"], "exit", "the child's end")
+        reg = the_region(child, shim[1]["region"][0])
+        eq(reg["shared_at_fork_pages"], TOUCH, "region shared_at_fork")
+        eq(reg["child_copied_pages"], WRITES, "region child_copied")
+        huge = [m for m in child["mappings"] if m["size_pages"] << 12 > 1 << 40]
+        check(len(huge) >= 1, "ASan's shadow (over 1 TiB) is among the mappings")
+        eq([m["shared_at_fork_pages"] for m in huge], [0] * len(huge), "the shadow not walked")
+        skipped = [n for n in child["notes"] if n["code"] == "arm_skipped"]
+        eq(len(skipped), 1, "an arm_skipped note (the shadow)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cowscope", required=True)
     ap.add_argument("--fixture", required=True)
-    ap.add_argument("scenario", choices=["reserve-64g", "reserve-256g"])
+    ap.add_argument("--asan-fixture", default=None)
+    ap.add_argument("scenario", choices=["reserve-64g", "reserve-256g", "asan"])
     opts = ap.parse_args()
     try:
-        scenario_reserve(opts, int(opts.scenario.split("-")[1][:-1]))
+        if opts.scenario == "asan":
+            scenario_asan(opts)
+        else:
+            scenario_reserve(opts, int(opts.scenario.split("-")[1][:-1]))
     except Failure as e:
         print(f"FAIL: {e}")
         return 1
