@@ -379,11 +379,21 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 	keys[4] = "COWSCOPE_ALLOW_SHARED_DIR", vals[4] = ctx->allow_shared_dir ? "1" : NULL;
 }
 
+/*
+ * An AddressSanitizer-built CMD refuses to start when its runtime is not the
+ * first preloaded library ("ASan runtime does not come first in initial
+ * library list"): cowscope adds ASAN_OPTIONS=verify_asan_link_order=0 in
+ * front of CMD's own ASAN_OPTIONS, unless those already set it.
+ */
+#define ASAN_LINK_ORDER "verify_asan_link_order"
+
 /* Does the inherited entry e name a variable cowscope sets? */
 static bool overridden(const run_ctx_t *ctx, const char *e, const char *keys[ENV_SETS],
 		       const char *vals[ENV_SETS])
 {
 	if (has_key(e, "LD_PRELOAD") || (ctx->pyhelper && has_key(e, "PYTHONPATH")))
+		return true;
+	if (has_key(e, "ASAN_OPTIONS") && !strstr(e, ASAN_LINK_ORDER))
 		return true;
 	for (int i = 0; i < ENV_SETS; i++)
 		if (vals[i] && has_key(e, keys[i]))
@@ -398,16 +408,20 @@ static bool overridden(const run_ctx_t *ctx, const char *e, const char *keys[ENV
 static int build_env(run_ctx_t *ctx)
 {
 	const char *preload = getenv("LD_PRELOAD"), *pypath = getenv("PYTHONPATH");
+	const char *asan = getenv("ASAN_OPTIONS");
 	const char *keys[ENV_SETS], *vals[ENV_SETS];
 	size_t n = 0, k = 0;
 
 	env_sets(ctx, keys, vals);
 	while (environ[n])
 		n++;
-	ctx->envp = calloc(n + ENV_SETS + 3, sizeof(char *));
+	ctx->envp = calloc(n + ENV_SETS + 4, sizeof(char *));
 	if (!ctx->envp)
 		return sys_error("out of memory");
 	ctx->envp[k++] = env_entry("LD_PRELOAD", ctx->shim, preload && *preload ? preload : NULL);
+	if (!asan || !strstr(asan, ASAN_LINK_ORDER))
+		ctx->envp[k++] = env_entry("ASAN_OPTIONS", ASAN_LINK_ORDER "=0",
+					   asan && *asan ? asan : NULL);
 	if (ctx->pyhelper)
 		ctx->envp[k++] = env_entry("PYTHONPATH", ctx->pyhelper,
 					   pypath && *pypath ? pypath : NULL);

@@ -119,7 +119,7 @@ static long scan_page(const probe_ctx_t *c, uint64_t anyof, struct page_region *
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_WRITTEN,
 	};
 
-	return cs_prim_ioctl(c->pagemap_fd, PAGEMAP_SCAN, &a);
+	return cs_prim_pagemap_scan(c->pagemap_fd, &a);
 }
 
 static void probe_scan(const probe_ctx_t *c, cs_probe_t *p)

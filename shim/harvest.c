@@ -228,7 +228,7 @@ static int scan_one(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint64
 			.category_mask = cat,
 			.return_mask = cat,
 		};
-		long k = cs_prim_ioctl(h->pagemap_fd, PAGEMAP_SCAN, &a), i;
+		long k = cs_prim_pagemap_scan(h->pagemap_fd, &a), i;
 		int r = 0;
 
 		if (k < 0)
@@ -296,7 +296,7 @@ static int next_present(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint6
 			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		};
-		long k = cs_prim_ioctl(h->pagemap_fd, PAGEMAP_SCAN, &a);
+		long k = cs_prim_pagemap_scan(h->pagemap_fd, &a);
 
 		if (k < 0)
 			return (int)k;
@@ -338,6 +338,24 @@ static int walk_remote(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64
 	return r;
 }
 
+/*
+ * Move *first to the next present or swapped page (1 if there is none): a
+ * reservation's holes cost a page-table walk, not a mincore call per 4 MiB
+ * (a 64 GiB MAP_NORESERVE mapping with 16 pages touched: 16,384 calls, 40 ms).
+ * Pages skipped have neither bit 63 nor 62, so no set (nor mincore) takes
+ * them. Only for mappings over CS_HARVEST_HOLES_BYTES, with PAGEMAP_SCAN.
+ */
+static int skip_holes(cs_harvest_t *h, harvest_mem_t *m, uint64_t *first, uint64_t last)
+{
+	uint64_t p;
+
+	if (!h->scan || ((last - *first) << h->page_shift) <= CS_HARVEST_HOLES_BYTES ||
+	    next_present(h, m, *first, last, &p) < 0)
+		return 0;
+	*first = p;
+	return p >= last;
+}
+
 /* Walk a mapping in chunks, skipping chunks with nothing resident. */
 static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_t kind,
 		    uint16_t *flags)
@@ -352,7 +370,11 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 	if (h->proc_fd >= 0 && !fast)
 		return walk_remote(h, m, first, last);
 	for (; first < last && r == 0; first += RAW_ENTRIES) {
-		uint64_t n = last - first < RAW_ENTRIES ? last - first : RAW_ENTRIES, i;
+		uint64_t n, i;
+
+		if (skip_holes(h, m, &first, last))
+			break;
+		n = last - first < RAW_ENTRIES ? last - first : RAW_ENTRIES;
 
 		/* mincore of another process's memory is not possible: read all then. */
 		if (h->proc_fd >= 0 || cs_prim_mincore((void *)(uintptr_t)(first << h->page_shift),
@@ -425,6 +447,8 @@ static int scan_private(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, ui
 	r = walk_vma(h, m, v, kind, flags);
 	if (h->arm && h->reason == CS_SNAP_FORK)
 		*flags |= (uint16_t)h->arm(h->arm_arg, v);
+	if (*flags & CS_MAPF_SKIPPED)
+		return r; /* too large to walk: no written or huge set either (bounded cost) */
 	if (r == 0 && h->scan && h->backend == CS_BACKEND_UFFD_WP && h->reason != CS_SNAP_FORK)
 		r = scan_one(h, m, v, PAGE_IS_WRITTEN, CS_SET_WRITTEN, flags);
 	if (r == 0 && h->scan && h->thp && v->end - v->start >= (2u << 20))

@@ -13,6 +13,9 @@
 /* Mappings larger than this are not scanned (flagged skipped). */
 #define CS_HARVEST_RAW_LIMIT_BYTES (64ull << 30)
 
+/* Mappings larger than this skip their holes with PAGEMAP_SCAN instead of mincore chunks. */
+#define CS_HARVEST_HOLES_BYTES (256ull << 20)
+
 /* At the fork, anonymous mappings larger than this take their present set from mincore(). */
 #define CS_HARVEST_E0_LIMIT_BYTES (8ull << 20)
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "modules.h"
 #include "record.h"
+#include "stacks.h"
 #include "state.h"
 
 #define MAX_SEGS 16
@@ -111,7 +112,10 @@ void cs_modules_scan(const cs_shimmem_t *m, const char *exe)
 	scan_ctx_t ctx = {.exe = exe, .first_new = blob_used};
 
 	blob = m->modules;
+	if (!cs_stacks_loader_enter())
+		return; /* a fork child that may have the loader's lock held for good */
 	dl_iterate_phdr(on_object, &ctx);
+	cs_stacks_loader_leave();
 	if (blob_used > ctx.first_new)
 		cs_writer_put(&cs_st.w, blob + ctx.first_new, blob_used - ctx.first_new);
 }

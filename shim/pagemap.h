@@ -67,6 +67,17 @@ struct pm_scan_arg {
 #define PM_SCAN_CHECK_WPASYNC (1 << 1)
 #endif
 
+/*
+ * PAGEMAP_SCAN on fd, the one way the shim and the analyzer make that ioctl.
+ * Refuses (-EINVAL, no ioctl) an argument without an output vector: on Linux
+ * 6.7 until "fs/proc: check p->vec_buf for NULL" (2025-09, sent to stable) a
+ * scan with vec_len 0 dereferences NULL on huge-page ranges (an oops in the
+ * user's kernel), and PM_SCAN_WP_MATCHING was the way to reach it. With a
+ * vector the walk stops when it is full: callers loop on walk_end. Returns the
+ * regions written or -errno. hook-safe, fork-child-safe (cs_prim contract).
+ */
+long cs_prim_pagemap_scan(int fd, struct pm_scan_arg *a);
+
 /* userfaultfd features newer than Debian 12's headers (Linux 6.7). */
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
 #define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)

@@ -324,3 +324,14 @@ uint64_t cs_prim_now_ns(void)
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* ---- PAGEMAP_SCAN: the only caller of the ioctl in the shim and the analyzer ---- */
+#include "pagemap.h"
+
+long cs_prim_pagemap_scan(int fd, struct pm_scan_arg *a)
+{
+	/* "fs/proc: check p->vec_buf for NULL" (2025-09): without a vector, 6.7+ oopses on THPs. */
+	if (!a->vec || a->vec_len == 0)
+		return -EINVAL;
+	return cs_prim_ioctl(fd, PAGEMAP_SCAN, a);
+}

@@ -67,7 +67,7 @@ static uint8_t scan_works(int pagemap_fd, unsigned shift)
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 	};
 
-	return cs_prim_ioctl(pagemap_fd, PAGEMAP_SCAN, &a) >= 0;
+	return cs_prim_pagemap_scan(pagemap_fd, &a) >= 0;
 }
 
 int cs_sampler_open(cs_sampler_t **out, int dirfd, int pid, uint32_t gen, uint8_t backend)

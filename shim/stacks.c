@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include "cs_config.h"
 #include "evbuf.h"
 #include "prim.h"
@@ -24,7 +25,22 @@ static uint32_t depth_max = 32;
 static uint32_t next_id = 1;
 static uintptr_t shim_lo, shim_hi;
 
+/*
+ * Threads inside libunwind or the shim's dl_iterate_phdr right now. libunwind
+ * holds a mutex in _ULx86_64_step and dl_iterate_phdr holds the loader's
+ * write lock, which glibc (2.36) does not reset in a fork child: a child
+ * inherits them held by a thread it does not have, so it must neither unwind
+ * nor iterate the loaded objects if any was inside at the fork (DESIGN.md,
+ * libunwind).
+ */
+static uint32_t in_loader;
+static uint8_t stacks_off; /* set in a fork child (and its descendants) that inherited one */
+
 #define MAX_PROBES 64
+
+/* Spins, then yields, before an unfinished slot is taken over (see wait_id). */
+#define WAIT_SPINS 4096u
+#define WAIT_YIELDS 64u
 
 /* Find the shim's own executable segment, so its frames can be dropped. */
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
@@ -49,7 +65,13 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 static int unwind(void **frames, int n)
 {
 #ifdef CS_HAVE_LIBUNWIND
-	return unw_backtrace(frames, n);
+	int k;
+
+	if (!cs_stacks_loader_enter())
+		return 0;
+	k = unw_backtrace(frames, n);
+	cs_stacks_loader_leave();
+	return k;
 #else
 	(void)frames;
 	(void)n;
@@ -74,6 +96,26 @@ void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth)
 	depth_max = depth < 1 ? 1 : depth > CS_STACK_MAX_DEPTH ? CS_STACK_MAX_DEPTH : depth;
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)cs_stack_capture);
 	unwind(warm, 8);
+}
+
+int cs_stacks_loader_enter(void)
+{
+	if (__atomic_load_n(&stacks_off, __ATOMIC_RELAXED))
+		return 0;
+	__atomic_add_fetch(&in_loader, 1, __ATOMIC_SEQ_CST);
+	return 1;
+}
+
+void cs_stacks_loader_leave(void)
+{
+	__atomic_sub_fetch(&in_loader, 1, __ATOMIC_SEQ_CST);
+}
+
+int cs_stacks_fork_child(void)
+{
+	if (__atomic_load_n(&in_loader, __ATOMIC_SEQ_CST))
+		stacks_off = 1;
+	return stacks_off;
 }
 
 uint32_t cs_stack_next_id(void)
@@ -104,14 +146,41 @@ static void write_stack(uint32_t id, void *const *f, int n)
 	cs_ev_record(&rec, rec.r.h.size);
 }
 
-/* The id of an existing slot, waiting out a concurrent insert of the same stack. */
-static uint32_t wait_id(slot_t *s)
+/* The slot's id once its inserter published it; 0 if that did not happen within the bound. */
+static uint32_t poll_id(slot_t *s)
 {
 	uint32_t id;
 
-	while (!(id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE)))
-		cs_prim_relax();
-	return id;
+	for (uint32_t i = 0; i < WAIT_SPINS + WAIT_YIELDS; i++) {
+		if ((id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE)))
+			return id;
+		if (i < WAIT_SPINS)
+			cs_prim_relax();
+		else
+			cs_prim_syscall6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+	}
+	return 0;
+}
+
+/*
+ * The id of an existing slot, waiting out a concurrent insert of the same
+ * stack, but not forever: a fork child inherits a slot whose hash another
+ * thread published and whose id that thread (absent in the child) never will.
+ * Past the bound, take the slot over with a new id, its stack written first:
+ * if the inserter was only slow, one of the two ids wins the slot and both
+ * have their CS_REC_STACK, so either is right.
+ */
+static uint32_t wait_id(slot_t *s, void *const *f, int n)
+{
+	uint32_t id = poll_id(s), none = 0;
+
+	if (id)
+		return id;
+	id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+	write_stack(id, f, n);
+	if (__atomic_compare_exchange_n(&s->id, &none, id, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return id;
+	return none; /* the inserter (or another waiter) got there first: its id */
 }
 
 /* Per-thread cache of recently seen stacks: most allocations come from a few call sites. */
@@ -154,7 +223,7 @@ static uint32_t intern_shared(void *const *f, int n, uint64_t h)
 			return id;
 		}
 		if (seen == h)
-			return wait_id(s);
+			return wait_id(s, f, n);
 	}
 	__atomic_add_fetch(&cs_st.counters[CS_CNT_STACKS_FULL], 1, __ATOMIC_RELAXED);
 	return 0;

@@ -25,6 +25,24 @@ void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth);
  */
 uint32_t cs_stack_capture(void);
 
+/*
+ * Bracket a call into libunwind or dl_iterate_phdr: enter returns 0 (and the
+ * caller must not make the call) when the loader's locks may be held for good
+ * in this process (see cs_stacks_fork_child); else 1, and the caller calls
+ * leave after the call. Two atomic operations. hook-safe.
+ */
+int cs_stacks_loader_enter(void);
+void cs_stacks_loader_leave(void);
+
+/*
+ * In a fork child, first thing: if a thread of the parent was inside
+ * libunwind at the fork (its locks are held for good here), stacks go off in
+ * this process and its descendants: allocations are still recorded, with
+ * stack id 0. Returns 1 if stacks are off (the caller writes
+ * CS_NOTE_UNWIND_OFF), else 0. fork-child-safe.
+ */
+int cs_stacks_fork_child(void);
+
 /* Ids handed out so far + 1: the next id (for CS_REC_FORK_POINT). hook-safe. */
 uint32_t cs_stack_next_id(void);
 
