@@ -284,8 +284,12 @@ def test_enospc(h):
                 if typ == 13 and struct.unpack_from("<I", payload)[0] == 7:
                     lost += 1
         check(lost >= 1, "a CS_NOTE_WRITE_LOST note")
-        h.report(out)  # reads to the end (a partial record would be exit 3, "bad size")
-        # Marking the process incomplete because of the note is the reader's part (Task F).
+        rep = h.report(out)  # reads to the end (a partial record would be exit 3, "bad size")
+        hit = [p for p in rep["processes"] if "disk full" in (p.get("incomplete_reason") or "")]
+        check(hit, "a process says it is incomplete because the disk was full: "
+              f"{[(p['pid'], p.get('incomplete_reason')) for p in rep['processes']]}")
+        check(all(not p["complete"] for p in hit), "those processes are not complete")
+        eq(rep["run"]["complete"], False, "the run is not complete")
     finally:
         subprocess.run(["umount", "-l", mnt])
 
