@@ -9,25 +9,9 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP, Failure, Skip, check, eq
+
 K = 1024  # pages the fixture's child writes: one per page-aligned one-page object
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def system_lib(name):

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP
 
 
 def main():

@@ -9,26 +9,14 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP, Failure, check, eq
+
 N = 256  # pages the fixture maps and writes before forking
 # Pages a child copies besides the fixture's region: its stack top, libc/ld.so
 # data (stdio, locks reset after fork, errno/TLS), the fixture's .data/.bss and
 # heap pages touched at exit. Measured 3-9 on this machine; 16 leaves room for
 # other libc builds without hiding a miscount of the region (K >= 20 here).
 ALLOWANCE = 16
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 class Run:

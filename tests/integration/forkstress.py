@@ -13,24 +13,12 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
+from cstest import SKIP, Failure, check, eq
+
 NFORKS = 300
 NTHREADS = 3
 CHILD_WRITES = 8   # pages of the region each child writes (forkstress.c)
 STALL_S = 40       # no progress line for this long: something is stuck (a hang detector only)
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def read_progress(path):

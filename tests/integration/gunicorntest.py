@@ -19,9 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
+
 import urllib.request
 
-SKIP = 77
+from cstest import SKIP, Failure, check
+
 DEADLINE_S = 60
 APP = '''
 import gc
@@ -33,15 +35,6 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"%d\\n" % n]
 '''
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def free_port():

@@ -13,26 +13,10 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP, Failure, Skip, check, eq
+
 K = 16  # pages the fixture's child writes
 HDR = 32  # cs_file_hdr_t
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def low_nofile():

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP, Failure, check
+
 WORKERS = 4
 TASKS = 8
 
@@ -43,15 +44,6 @@ if __name__ == "__main__":
     with mp.Pool(%d) as p:
         print(len(p.map(f, range(%d))))
 """ % (WORKERS, TASKS)
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def totals_text(report):

@@ -15,22 +15,14 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP, Failure, check
+
 N = 500_000
 # What the example's objects occupy (CPython 3.11, x86-64, pymalloc): a list 64 bytes (with its
 # GC header), its str 96, its int 32. The collector tracks the lists only.
 PAGE = 4096
 LIST_PAGES = N * 64 // PAGE          # about 7800 pages, 30 MiB
 ALL_PAGES = N * (64 + 96 + 32) // PAGE
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def run(cmd, **kw):

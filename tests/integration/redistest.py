@@ -19,22 +19,14 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
+from cstest import SKIP, Failure, check
+
 KEYS = 30000
 # Values up to half a page: a Redis 7 save child releases (MADV_DONTNEED) each larger value's pages
 # once it has written them out ("dismissMemory"), and a page the child no longer maps is neither
 # copied nor unshared in it (JSON released_pages).
 VALUE = 2000
 DEADLINE_S = 60
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def free_port():

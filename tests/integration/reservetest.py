@@ -11,23 +11,11 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP, Failure, check, eq
+
 TOUCH, WRITES = 16, 8
 PTE_SLACK_KB = 1024          # the shim's own page tables in the child, and more
 UFFD_WP, SWAPPED = 1 << 57, 1 << 62
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def read_info(path):

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP, Failure, check
+
 
 # Small enough to run in about a second, big enough that "most" and "5%" mean something:
 # 100,000 objects fill about 3,800 heap pages (4,600 with inline headers); each worker reads
@@ -22,15 +23,6 @@ BASE = ["-n", "100000", "-w", "2", "-r", "300", "--reads", "100", "--gc-every", 
 # (the worker's new temporaries are carved from it). Measured: 3. Allow a little more for a
 # glibc that splits them differently.
 ALLOCATOR_PAGES = 8
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 class Sim:

@@ -10,20 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
+from cstest import SKIP, Failure, check, eq
 
 
 def run(opts, fixture, scenario, sample_bytes=None, fmt="json"):

@@ -16,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+from cstest import SKIP, Failure, check, eq
+
 N = 256            # pages of the fixture's region
 PAGE = os.sysconf("SC_PAGE_SIZE")
 # Pages a child copies besides the fixture's region (stack, libc data, exit's own writes); as in
@@ -28,19 +29,6 @@ PY_OBJECTS = 300_000
 PY_OBJECT_PAGES = PY_OBJECTS * (64 + 96 + 32) // 4096
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY_READS = os.path.join(HERE, "fixtures", "py_reads.py")
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def eq(got, want, what):
-    check(got == want, f"{what}: got {got!r}, want {want!r}")
 
 
 def within(got, lo, hi, what):
