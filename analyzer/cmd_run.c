@@ -676,6 +676,8 @@ const cs_cmd_t cs_cmd_run = {
 		"a forked Python child then takes its working snapshot when its atexit handlers\n"
 		"run, before the interpreter frees its memory. The report's figures are each\n"
 		"child's working figures: its last snapshot before it began to exit.\n"
+		"ASAN_OPTIONS gets verify_asan_link_order=0 unless it sets that option, so that\n"
+		"programs built with AddressSanitizer start with the shim preloaded first.\n"
 		"While CMD runs, cowscope ignores SIGINT and SIGQUIT (the terminal sends them to CMD)\n"
 		"and forwards SIGTERM and SIGHUP to it.\n"
 		"\n"
