@@ -20,6 +20,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cowscope", required=True)
     ap.add_argument("--fixture", required=True)
+    ap.add_argument("--shim", required=True)
     a = ap.parse_args()
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or not setpriv:
@@ -35,10 +36,17 @@ def main():
         os.chmod(top, 0o755)
         os.chown(top, nobody.pw_uid, nobody.pw_gid)
         out = os.path.join(top, "run")
+        # The build tree may sit below a directory nobody cannot enter (a 0700 checkout):
+        # nobody runs copies of the three programs from a directory it can read.
+        bins = os.path.join(top, "bin")
+        os.mkdir(bins, 0o755)
+        prog, shim, fixture = (shutil.copy(f, bins) for f in (a.cowscope, a.shim, a.fixture))
+        env = dict(os.environ, COWSCOPE_SHIM=shim)
         cmd = [setpriv, "--reuid", str(nobody.pw_uid), "--regid", str(nobody.pw_gid),
-               "--clear-groups", a.cowscope, "run", "-o", out, "--interval", "10", "--",
-               a.fixture, "64", "10"]
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+               "--clear-groups", prog, "run", "--no-python", "-o", out, "--interval", "10",
+               "--", fixture, "64", "10"]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
+                           env=env)
         if r.returncode != 0:
             print(f"FAIL: cowscope run exited {r.returncode}: {r.stderr.decode()}")
             return 1
