@@ -42,56 +42,20 @@ static int select_kids(cs_side_t *s)
 	return 0;
 }
 
-static int64_t max_known(int64_t a, int64_t b)
+/* Each parent once: the memory bill of cs_bill_of over this side's kids. */
+static int once_per_parent(cs_side_t *s)
 {
-	return a > b ? a : b;
-}
+	cs_bill_t b;
+	int err = cs_bill_of(s->m, s->kids, s->nkids, &b);
 
-/* The largest shared and parent-unshared of the kids of kid i's parent, from i on. */
-static void parent_max(const cs_side_t *s, size_t i, int64_t *shared, int64_t *punshared)
-{
-	const cs_proc_t *p = &s->m->procs[s->kids[i]];
-
-	*shared = *punshared = CS_UNKNOWN;
-	for (size_t k = i; k < s->nkids; k++) {
-		const cs_proc_t *q = &s->m->procs[s->kids[k]];
-
-		if (q->ppid != p->ppid || q->fig.shared_at_fork < 0)
-			continue;
-		*shared = max_known(*shared, q->fig.shared_at_fork);
-		*punshared = max_known(*punshared, q->fig.parent_unshared);
-	}
-}
-
-static bool parent_seen(const cs_side_t *s, size_t i)
-{
-	for (size_t k = 0; k < i; k++)
-		if (s->m->procs[s->kids[k]].ppid == s->m->procs[s->kids[i]].ppid)
-			return true;
-	return false;
-}
-
-/* Each parent once: what the memory bill of cs_bill_compute counts, for this side's kids. */
-static void once_per_parent(cs_side_t *s)
-{
-	s->shared_once = s->punshared_once = CS_UNKNOWN;
-	s->shared_once_bytes = s->punshared_once_bytes = 0;
-	for (size_t i = 0; i < s->nkids; i++) {
-		double ps = (double)s->m->procs[s->kids[i]].page_size;
-		int64_t sh, pu;
-
-		if (parent_seen(s, i))
-			continue;
-		parent_max(s, i, &sh, &pu);
-		if (sh >= 0) {
-			s->shared_once = max_known(s->shared_once, 0) + sh;
-			s->shared_once_bytes += (double)sh * ps;
-		}
-		if (pu >= 0) {
-			s->punshared_once = max_known(s->punshared_once, 0) + pu;
-			s->punshared_once_bytes += (double)pu * ps;
-		}
-	}
+	if (err)
+		return err;
+	s->shared_once = b.shared_at_fork;
+	s->shared_once_bytes = b.shared_bytes;
+	s->punshared_once = b.parent_unshared;
+	s->punshared_once_bytes = b.punshared_bytes;
+	cs_bill_free(&b);
+	return 0;
 }
 
 static void side_totals(cs_side_t *s)
@@ -104,7 +68,6 @@ static void side_totals(cs_side_t *s)
 	}
 	cs_totals_finish(&s->tot);
 	cs_endtot_finish(&s->end);
-	once_per_parent(s);
 	s->split = s->tot.measured > 0 && s->tot.child_copied >= 0 && s->tot.parent_unshared >= 0;
 }
 
@@ -137,7 +100,8 @@ static int side_compute(cs_side_t *s)
 	if (err)
 		return err;
 	side_totals(s);
-	return side_sites(s);
+	err = once_per_parent(s);
+	return err ? err : side_sites(s);
 }
 
 /* The metric as a percentage of the shared pages; NaN without measured children. */

@@ -72,6 +72,12 @@ typedef struct cs_bill {
  */
 int cs_bill_compute(const cs_model_t *m, cs_bill_t *b);
 
+/*
+ * The same over the n children of m at indexes kids[] (e.g. one side of a
+ * diff); b->t sums those children only. Returns 0 or -ENOMEM.
+ */
+int cs_bill_of(const cs_model_t *m, const size_t *kids, size_t n, cs_bill_t *b);
+
 /* Free what cs_bill_compute allocated. */
 void cs_bill_free(cs_bill_t *b);
 

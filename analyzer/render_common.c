@@ -133,8 +133,10 @@ static void group_add(cs_bill_group_t *g, const cs_proc_t *p)
 	}
 	if (!has_figures(p))
 		return;
-	if (first)
-		g->backend = p->has_backend ? p->backend : cs_fork_snap(p)->backend;
+	if (first && p->has_backend)
+		g->backend = p->backend;
+	else if (first)
+		g->backend = cs_fork_snap(p) ? cs_fork_snap(p)->backend : CS_BACKEND_NONE;
 	if (f->parent_unshared < 0 || (!first && g->parent_unshared < 0)) {
 		g->parent_unshared = CS_UNKNOWN;
 	} else if (first || f->parent_unshared > g->parent_unshared) {
@@ -171,19 +173,33 @@ static void bill_sum(cs_bill_t *b)
 
 int cs_bill_compute(const cs_model_t *m, cs_bill_t *b)
 {
-	size_t n = 0;
+	size_t *kids = malloc((m->nprocs + 1) * sizeof(*kids)), n = 0;
+	int err;
 
+	if (!kids)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].role == CS_ROLE_CHILD)
+			kids[n++] = i;
+	err = cs_bill_of(m, kids, n, b);
+	free(kids);
+	return err;
+}
+
+int cs_bill_of(const cs_model_t *m, const size_t *kids, size_t n, cs_bill_t *b)
+{
 	memset(b, 0, sizeof(*b));
-	cs_totals_compute(m, &b->t);
-	b->kids = malloc((m->nprocs + 1) * sizeof(*b->kids));
-	b->groups = malloc((m->nprocs + 1) * sizeof(*b->groups));
+	b->kids = malloc((n + 1) * sizeof(*b->kids));
+	b->groups = malloc((n + 1) * sizeof(*b->groups));
 	if (!b->kids || !b->groups) {
 		cs_bill_free(b);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < m->nprocs; i++)
-		if (m->procs[i].role == CS_ROLE_CHILD)
-			b->kids[n++] = i;
+	cs_totals_init(&b->t);
+	for (size_t i = 0; i < n; i++)
+		cs_totals_add(&b->t, &m->procs[kids[i]]);
+	cs_totals_finish(&b->t);
+	memcpy(b->kids, kids, n * sizeof(*kids));
 	qsort_r(b->kids, n, sizeof(*b->kids), by_group, m->procs);
 	for (size_t i = 0; i < n; i++) {
 		const cs_proc_t *p = &m->procs[b->kids[i]];
