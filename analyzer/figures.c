@@ -306,10 +306,9 @@ static uint64_t pfn_of(const cs_snap_t *x, uint64_t p)
 }
 
 /* Pages of sp whose frame changed since the fork (both known). Bounded by F's frames. */
-static int pfn_changed(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t *sp,
-		       cs_pageset_t *out)
+int cs_pfn_changed(const cs_snap_t *f, const cs_snap_t *z, const cs_pageset_t *sp,
+		   cs_pageset_t *out)
 {
-	const cs_snap_t *f = fc->f;
 	uint64_t p, now;
 
 	for (size_t i = 0; i < f->npfns; i++) {
@@ -330,7 +329,7 @@ static int pfn_changed(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t 
 static int wc_pfn(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t *sp,
 		  cs_pageset_t *wc)
 {
-	int err = pfn_changed(fc, z, sp, wc);
+	int err = cs_pfn_changed(fc->f, z, sp, wc);
 
 	if (!err)
 		err = cs_pageset_union(wc, wc, &fc->e0);

@@ -79,6 +79,14 @@ void cs_endtot_init(cs_endtot_t *t);
 void cs_endtot_add(cs_endtot_t *t, const cs_proc_t *p);
 void cs_endtot_finish(cs_endtot_t *t);
 
+/*
+ * Pages of sp whose frame number differs between snapshots f and z (both
+ * known: pfn backend) into out. Returns 0 or -ENOMEM. Cost: O(pages of f's
+ * frame records x log(runs)).
+ */
+int cs_pfn_changed(const cs_snap_t *f, const cs_snap_t *z, const cs_pageset_t *sp,
+		   cs_pageset_t *out);
+
 /* Set every figure of f to unknown. */
 void cs_figures_init(cs_figures_t *f);
 

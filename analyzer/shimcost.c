@@ -25,32 +25,6 @@ static int shim_set(const cs_proc_t *p, const cs_snap_t *f, unsigned shift, cs_p
 	return err;
 }
 
-/* Pages of `in` whose frame differs between f and z. */
-static int pfn_moved(const cs_snap_t *f, const cs_snap_t *z, const cs_pageset_t *in,
-		     cs_pageset_t *out)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < f->npfns; i++) {
-		const cs_pfnrun_t *a = &f->pfns[i];
-
-		for (uint64_t k = 0; k < a->count; k++) {
-			uint64_t pg = a->first_page + k, now = 0;
-
-			if (!a->pfn[k] || !cs_pageset_contains(in, pg))
-				continue;
-			while (j < z->npfns && z->pfns[j].first_page + z->pfns[j].count <= pg)
-				j++;
-			if (j < z->npfns && z->pfns[j].first_page <= pg)
-				now = z->pfns[j].pfn[pg - z->pfns[j].first_page];
-			if (now && now != a->pfn[k] && cs_pageset_add(out, pg, pg + 1))
-				return -ENOMEM;
-		}
-	}
-	cs_pageset_normalize(out);
-	return 0;
-}
-
 /* Copied: present at the fork and since written (or moved, or exclusive at the fork). */
 static int copied(const cs_proc_t *p, const cs_snap_t *f, const cs_snap_t *z,
 		  const cs_pageset_t *sp, cs_pageset_t *out)
@@ -62,7 +36,7 @@ static int copied(const cs_proc_t *p, const cs_snap_t *f, const cs_snap_t *z,
 	if (!err && p->backend == CS_BACKEND_PFN) {
 		cs_pageset_t moved = { 0 };
 
-		err = pfn_moved(f, z, sp, &moved);
+		err = cs_pfn_changed(f, z, sp, &moved);
 		if (!err)
 			err = cs_pageset_union(out, out, &moved);
 		cs_pageset_free(&moved);

@@ -371,6 +371,8 @@ def scenario_idle(opts):
     check(on - off <= 16, f"sampling dirtied {on - off} more pages in an idle child "
           f"({on} vs {off}; shim {shim_on} vs {shim_off})")
     check(shim_on <= 16, f"the shim's own pages in an idle child: {shim_on}")
+    # the fork snapshot itself writes the shim's scratch arena: never nothing
+    check(shim_off >= 1 and shim_on >= 1, f"the shim's own pages measured: {shim_off}, {shim_on}")
 
 
 def scenario_child_releases(opts):
