@@ -361,7 +361,7 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 		    uint16_t *flags)
 {
 	uint64_t first = v->start >> h->page_shift, last = v->end >> h->page_shift;
-	int fast = !(*flags & CS_MAPF_SHIM) && residency_only(h, v, kind), r = 0;
+	int fast = !(*flags & CS_MAPF_SHIM) && residency_only(h, v, kind), r = 0, hole = 1;
 
 	if (v->end - v->start > CS_HARVEST_RAW_LIMIT_BYTES) {
 		*flags |= CS_MAPF_SKIPPED;
@@ -372,7 +372,8 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 	for (; first < last && r == 0; first += RAW_ENTRIES) {
 		uint64_t n, i;
 
-		if (skip_holes(h, m, &first, last))
+		/* Jump holes from an empty chunk on (and at the start): dense memory asks nothing. */
+		if (hole && skip_holes(h, m, &first, last))
 			break;
 		n = last - first < RAW_ENTRIES ? last - first : RAW_ENTRIES;
 
@@ -382,6 +383,7 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 			memset(m->resident, 1, n);
 		for (i = 0; i < n && !(m->resident[i] & 1); i++)
 			;
+		hole = i == n;
 		if (i < n)
 			r = fast ? add_resident(h, m, first, n) : raw_pages(h, m, first, n);
 	}
