@@ -19,3 +19,32 @@ def check(cond, what):
 
 def eq(got, want, what):
     check(got == want, f"{what}: got {got!r}, want {want!r}")
+
+
+def free_port():
+    """A loopback TCP port nobody listens on now (servers under test bind 127.0.0.1 only)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(cond, what, timeout=60):
+    """Poll cond() (a condition, never a duration) until it is true; its value, or a Failure."""
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise Failure(f"timed out waiting for {what}")
+
+
+def children(pid):
+    """pid's child processes (/proc/PID/task/PID/children), [] once it is gone."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []

@@ -14,15 +14,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import urllib.request
 
-from cstest import SKIP, Failure, check
+from cstest import SKIP, Failure, check, children, free_port, wait_until
 
 DEADLINE_S = 60
 APP = '''
@@ -35,30 +33,6 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"%d\\n" % n]
 '''
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(cond, what):
-    end = time.monotonic() + DEADLINE_S
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise Failure(f"timed out waiting for {what}")
-
-
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
 
 
 def get(port):

@@ -17,9 +17,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-from cstest import SKIP, Failure, check
+from cstest import SKIP, Failure, check, children, free_port, wait_until
 
 KEYS = 30000
 # Values up to half a page: a Redis 7 save child releases (MADV_DONTNEED) each larger value's pages
@@ -27,12 +26,6 @@ KEYS = 30000
 # copied nor unshared in it (JSON released_pages).
 VALUE = 2000
 DEADLINE_S = 60
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Resp:
@@ -88,16 +81,6 @@ class Resp:
                 self.reply()
 
 
-def wait_until(cond, what, timeout=DEADLINE_S):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise Failure(f"timed out waiting for {what}")
-
-
 def connect(port, server):
     def attempt():
         if server.poll() is not None:
@@ -108,34 +91,6 @@ def connect(port, server):
         except OSError:
             return None
     return wait_until(attempt, "redis-server to answer PING")
-
-
-def save_child(redis_pid):
-    """The BGSAVE child: the server's only child process."""
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == redis_pid:  # the server forks nothing else while it saves
-            return int(pid)
-    return None
-
-
-def redis_pid_of(sup_pid):
-    """redis-server's pid: the child of `cowscope run`."""
-    def find():
-        try:
-            with open(f"/proc/{sup_pid}/task/{sup_pid}/children") as f:
-                kids = f.read().split()
-        except OSError:
-            return None
-        return int(kids[0]) if kids else None
-    return wait_until(find, "redis-server to start")
 
 
 def bgsave_run(opts, backend, work):
@@ -150,12 +105,13 @@ def bgsave_run(opts, backend, work):
                               stderr=subprocess.PIPE)
     try:
         r = connect(port, server)
-        rpid = redis_pid_of(server.pid)
+        rpid = wait_until(lambda: (children(server.pid) or [None])[0], "redis-server to start")
         value = b"v" * VALUE
         r.pipeline([("SET", f"key:{i}", value) for i in range(KEYS)])
         r.call("CONFIG", "SET", "rdb-key-save-delay", "50")  # µs per key: the child lives 1.5 s
         r.call("BGSAVE")
-        child = wait_until(lambda: save_child(rpid), "the BGSAVE child")
+        # the server forks nothing else while it saves
+        child = wait_until(lambda: (children(rpid) or [None])[0], "the BGSAVE child")
         os.kill(child, signal.SIGSTOP)
         new = b"w" * VALUE
         r.pipeline([("SET", f"key:{i}", new) for i in range(KEYS)])
