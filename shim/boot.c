@@ -410,6 +410,7 @@ static void start_alloc_tracking(void)
 	cs_stacks_init(&cs_st.mem, cs_st.opt.stack_depth);
 	cs_modules_scan(&cs_st.mem, cs_st.exe);
 	cs_tls_guard = 0;
+	cs_stacks_wipe(64u * 1024u); /* the warm-up runs deep, before main (cs_stacks_wipe) */
 	cs_st.alloc_on = 1;
 }
 

@@ -62,6 +62,13 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+__attribute__((noinline)) void cs_stacks_wipe(size_t bytes)
+{
+	unsigned char below[bytes];
+
+	explicit_bzero(below, bytes); /* not optimized away, though never read */
+}
+
 static int unwind(void **frames, int n)
 {
 #ifdef CS_HAVE_LIBUNWIND
