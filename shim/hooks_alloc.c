@@ -108,14 +108,21 @@ static void on_alloc(const void *p, size_t n)
 	if (!p || !tracking())
 		return;
 	if (cs_st.sample_bytes == 1) {
+		int saved = errno; /* the unwinder's system calls may set it */
+
 		cs_tls_guard = 1;
 		record_alloc(p, n, CS_ALLOC_MALLOC, n);
 		cs_tls_guard = 0;
+		errno = saved;
 		return;
 	}
 	bytes_left -= (int64_t)(n > INT64_MAX ? INT64_MAX : n);
-	if (bytes_left <= 0)
+	if (bytes_left <= 0) {
+		int saved = errno;
+
 		sample_slow(p, n);
+		errno = saved;
+	}
 }
 
 /*
