@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "analyze.h"
 #include "fuzz_common.h"
 #include "model.h"
 #include "render.h"

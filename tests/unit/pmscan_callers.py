@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Unit check: the PAGEMAP_SCAN ioctl is made only by cs_prim_pagemap_scan (shim/prim.c), which
+"""Unit check: the PAGEMAP_SCAN ioctl is made only by cs_prim_pagemap_scan (common/prim.c), which
 refuses vec_len 0; standalone programs (tools/, tests/) that make it themselves pass a vector
 of at least one entry ("fs/proc: check p->vec_buf for NULL", Linux 6.7 until 2025-09)."""
 import os
@@ -12,7 +12,7 @@ VEC_LEN = re.compile(r"\.vec_len\s*=\s*([^,}\s]+)")
 
 
 def sources(root):
-    for top in ("shim", "analyzer", "tools", "tests"):
+    for top in ("common", "shim", "objrt", "analyzer", "tools", "tests"):
         for d, _, files in os.walk(os.path.join(root, top)):
             for f in files:
                 if f.endswith((".c", ".h")):
@@ -27,9 +27,9 @@ def main():
         with open(path, errors="replace") as f:
             lines = f.read().split("\n")
         for i, line in enumerate(lines):
-            if not CALL.search(line) or rel == os.path.join("shim", "prim.c"):
+            if not CALL.search(line) or rel == os.path.join("common", "prim.c"):
                 continue
-            if rel.startswith(("shim" + os.sep, "analyzer" + os.sep)):
+            if rel.startswith(tuple(d + os.sep for d in ("common", "shim", "objrt", "analyzer"))):
                 bad.append(f"{rel}:{i + 1}: PAGEMAP_SCAN outside cs_prim_pagemap_scan")
                 continue
             window = "\n".join(lines[max(0, i - 25):i + 1])

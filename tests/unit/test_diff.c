@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cs_testutil.h"
 #include "diff.h"
+#include "render.h"
 
 #define MAXP 8
 

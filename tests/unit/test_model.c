@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "analyze.h"
 #include "cs_testutil.h"
 #include "model.h"
 

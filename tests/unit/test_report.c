@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "analyze.h"
 #include "cli.h"
 #include "cs_testutil.h"
 #include "model.h"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include "analyze.h"
 #include "cs_testutil.h"
 #include "model.h"
 #include "render.h"

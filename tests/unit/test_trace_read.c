@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "analyze.h"
 #include "cs_testutil.h"
 #include "model.h"
 #include "record.h"

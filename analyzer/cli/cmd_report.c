@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "analyze.h"
 #include "cli.h"
 #include "model.h"
 #include "render.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "diff.h"
-#include "sites.h"
+#include "sitetab.h"
 #include "vec.h"
 
 /* Children by start time, then pid; ctx is the model. */
@@ -254,40 +254,4 @@ void cs_diff_free(cs_diff_t *df)
 	free(df->sites);
 	df->sites = NULL;
 	df->nsites = 0;
-}
-
-/* ---- the headline --------------------------------------------------------------------- */
-
-static const char *change_str(const cs_diff_t *df, char *buf, size_t size)
-{
-	if (df->change == df->change && fabs(df->change) >= 0.05)
-		snprintf(buf, size, "%s%.1f%%", df->change < 0 ? "\u2212" : "+", fabs(df->change));
-	else if (df->pct_before == 0 && df->pct_after > 0)
-		snprintf(buf, size, "none before");
-	else
-		snprintf(buf, size, "no change");
-	return buf;
-}
-
-static const char *unmeasured(const cs_diff_t *df)
-{
-	bool b = df->pct_before != df->pct_before, a = df->pct_after != df->pct_after;
-
-	return b && a ? "either side" : b ? df->before.label : df->after.label;
-}
-
-char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size)
-{
-	char pb[16], pa[16], ch[32];
-
-	if (df->pct_before != df->pct_before || df->pct_after != df->pct_after) {
-		snprintf(buf, size, "from %s to %s: no measured children in %s", df->before.label,
-			 df->after.label, unmeasured(df));
-		return buf;
-	}
-	snprintf(buf, size, "from %s to %s: %s%% \u2192 %s%% of shared pages %s (%s)",
-		 df->before.label, df->after.label, cs_fmt_pct(df->pct_before, pb, sizeof(pb)),
-		 cs_fmt_pct(df->pct_after, pa, sizeof(pa)), df->split ? "copied" : "unshared",
-		 change_str(df, ch, sizeof(ch)));
-	return buf;
 }

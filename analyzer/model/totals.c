@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* What the renderers share: totals and the memory bill, sampling figures, the backend, formats. */
+/* Totals and the memory bill of a run, and the figures of its sampling and its backend. */
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "figures.h"
-#include "render.h"
+#include "totals.h"
 #include "vec.h"
 
 static void add(int64_t *sum, int64_t v)
@@ -277,47 +276,4 @@ long cs_run_backend_proc(const cs_model_t *m)
 		if (m->procs[i].has_backend)
 			return (long)i;
 	return -1;
-}
-
-char *cs_fmt_mib(double bytes, char *buf, size_t size)
-{
-	double mib = bytes / (1024.0 * 1024.0);
-	size_t n;
-
-	if (mib <= 0)
-		snprintf(buf, size, "0");
-	else if (mib < 0.05)
-		snprintf(buf, size, "<0.1");
-	else if (mib < 9.95)
-		snprintf(buf, size, "%.1f", mib);
-	else
-		snprintf(buf, size, "%.0f", mib);
-	n = strlen(buf);
-	if (n > 2 && !strcmp(buf + n - 2, ".0"))
-		buf[n - 2] = 0;
-	return buf;
-}
-
-char *cs_clean_text(const char *s, size_t len, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; s && i < len && n + 1 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[n++] = c == 0 ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	buf[n] = 0;
-	while (n && buf[n - 1] == ' ')
-		buf[--n] = 0;
-	return buf;
-}
-
-char *cs_fmt_pct(double pct, char *buf, size_t size)
-{
-	if (pct > 0 && pct < 0.05)
-		snprintf(buf, size, "<0.1");
-	else
-		snprintf(buf, size, "%.1f", pct);
-	return buf;
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
+#include "analyze.h"
 #include "backend.h"
 #include "options.h"
 #include "cli.h"

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "analyze.h"
 #include "cli.h"
 #include "diff.h"
+#include "render.h"
 #include "phases.h"
 
 #define TOP_DEFAULT 10

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
-#include "json.h"
+#include "json_writer.h"
 
 void cs_json_init(cs_json_t *j, FILE *f)
 {

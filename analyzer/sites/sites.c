@@ -10,6 +10,7 @@
 #include "figures.h"
 #include "replay.h"
 #include "sites.h"
+#include "sitetab.h"
 #include "symbolize.h"
 #include "vec.h"
 
@@ -492,108 +493,6 @@ static int sweep(sctx_t *c)
 	return err;
 }
 
-/* ---- merging and order ------------------------------------------------------------------ */
-
-static int cmp_key(const void *x, const void *y)
-{
-	return strcmp(((const cs_site_t *)x)->key, ((const cs_site_t *)y)->key);
-}
-
-/* v, with unknown (NaN) below every known figure. */
-static double known_or_low(double v)
-{
-	return v == v ? v : -1;
-}
-
-static int cmp_desc(double a, double b)
-{
-	return (a < b) - (a > b);
-}
-
-static int cmp_report(const void *x, const void *y)
-{
-	const cs_site_t *a = x, *b = y;
-	int r = cmp_desc(known_or_low(a->child_copied), known_or_low(b->child_copied));
-
-	if (!r)
-		r = cmp_desc(known_or_low(a->parent_unshared), known_or_low(b->parent_unshared));
-	if (!r)
-		r = cmp_desc(known_or_low(a->unshared), known_or_low(b->unshared));
-	if (!r)
-		r = cmp_desc((double)a->estimated_bytes, (double)b->estimated_bytes);
-	return r ? r : strcmp(a->key, b->key);
-}
-
-void cs_sites_sort(cs_site_t *v, size_t n)
-{
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_report);
-}
-
-static void fold(cs_site_t *into, const cs_site_t *s, bool sum_bytes)
-{
-	into->child_copied += s->child_copied;
-	into->parent_unshared += s->parent_unshared;
-	into->unshared += s->unshared;
-	into->freed_in_child += s->freed_in_child;
-	if (sum_bytes) {
-		into->estimated_bytes += s->estimated_bytes;
-		into->samples += s->samples;
-		return;
-	}
-	into->estimated_bytes = s->estimated_bytes > into->estimated_bytes ? s->estimated_bytes
-									  : into->estimated_bytes;
-	into->samples = s->samples > into->samples ? s->samples : into->samples;
-}
-
-int cs_sites_merge(const cs_site_t *in, size_t n, bool sum_bytes, cs_site_t **out, size_t *nout)
-{
-	cs_site_t *v = malloc((n + 1) * sizeof(*v));
-	size_t k = 0;
-
-	if (!v)
-		return -ENOMEM;
-	if (n)
-		memcpy(v, in, n * sizeof(*v));
-	qsort(v, n, sizeof(*v), cmp_key);
-	for (size_t i = 0; i < n; i++) {
-		if (k && !strcmp(v[k - 1].key, v[i].key))
-			fold(&v[k - 1], &v[i], sum_bytes);
-		else
-			v[k++] = v[i];
-	}
-	cs_sites_sort(v, k);
-	*out = v;
-	*nout = k;
-	return 0;
-}
-
-/* Append the sites of p to *v. */
-static int gather(cs_site_t **v, size_t *n, size_t *cap, const cs_proc_t *p)
-{
-	if (cs_vec_reserve((void **)v, cap, *n, p->nsites, sizeof(**v)))
-		return -ENOMEM;
-	if (p->nsites)
-		memcpy(*v + *n, p->sites, p->nsites * sizeof(**v));
-	*n += p->nsites;
-	return 0;
-}
-
-int cs_sites_of_run(const cs_model_t *m, cs_site_t **out, size_t *nout)
-{
-	cs_site_t *v = NULL;
-	size_t n = 0, cap = 0;
-	int err = 0;
-
-	for (size_t i = 0; i < m->nprocs && !err; i++)
-		if (m->procs[i].has_sites)
-			err = gather(&v, &n, &cap, &m->procs[i]);
-	if (!err)
-		err = cs_sites_merge(v, n, false, out, nout);
-	free(v);
-	return err;
-}
-
 /* ---- sibling groups --------------------------------------------------------------------- */
 
 static int group_of(sctx_t *c, size_t i, cs_group_t *g)
@@ -615,7 +514,7 @@ static int group_of(sctx_t *c, size_t i, cs_group_t *g)
 			continue;
 		g->children[g->nchildren++] = p->pid;
 		g->split = g->split && p->fig.split;
-		err = gather(&v, &n, &cap, p);
+		err = cs_sites_append(&v, &n, &cap, p);
 	}
 	if (!err)
 		err = cs_sites_merge(v, n, false, &g->sites, &g->nsites);
@@ -645,17 +544,6 @@ static int groups_build(sctx_t *c)
 		}
 	}
 	return err;
-}
-
-void cs_groups_free(cs_model_t *m)
-{
-	for (size_t i = 0; i < m->ngroups; i++) {
-		free(m->groups[i].children);
-		free(m->groups[i].sites);
-	}
-	free(m->groups);
-	m->groups = NULL;
-	m->ngroups = 0;
 }
 
 /* ---- entry ------------------------------------------------------------------------------ */

@@ -3,8 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include "backend.h"
-#include "diff.h"
-#include "json.h"
+#include "render.h"
+#include "json_writer.h"
 
 #define CS_DIFF_SCHEMA_VERSION 1
 

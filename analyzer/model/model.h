@@ -292,35 +292,23 @@ typedef struct cs_model {
 	uint64_t skipped_evs; /* allocation events past the cap, all processes */
 } cs_model_t;
 
-/*
- * Load run directory `dir`: read every *.cst file in it, assemble snapshots,
- * add processes known only from other processes' records, resolve how each
- * ended and whether it is complete, build the tree, assign phases (format
- * 1.2 marks, cs_phases_assign), compute the figures and
- * (format 1.1 traces) the allocation sites of each child and sibling group.
- * Returns 0; -ENOENT/-errno if the directory cannot be read or holds no
- * traces; -EBADMSG or -EPROTONOSUPPORT for a bad trace; -ENOMEM. d says what,
- * naming the file and record. On error *m is freed. Cost: reads every file
- * whole; set operations linear in runs; see cs_sites_compute for the sites.
- */
-int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d);
+/* Sort the processes of m by (pid, gen), as cs_model_find needs. */
+void cs_model_sort(cs_model_t *m);
 
-/*
- * The default memory cap: a quarter of the machine's RAM, at least 256 MiB
- * (1 GiB if RAM is unknown).
- */
-uint64_t cs_model_default_max_memory(void);
+/* Free the contents of a snapshot. */
+void cs_snap_free(cs_snap_t *s);
 
-/*
- * cs_model_load with a memory cap of max_memory_bytes (0: the default): at most
- * half of it holds allocation events (the biggest part of a long run's trace;
- * the rest is for sorting, replay and sets); events past it are counted, not
- * kept, and the process gets a note saying how many were skipped and how much
- * of its trace the sites come from. Trace files are mapped, not copied, so
- * their size costs page cache, not memory the cap counts.
- */
-int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes,
-			 cs_diag_t *d);
+/* Free the contents of a process. */
+void cs_proc_free(cs_proc_t *p);
+
+/* Free the backends a process probed. */
+void cs_probed_free(cs_proc_t *p);
+
+/* Free a module's segments, build-id and path. */
+void cs_module_free(cs_module_t *m);
+
+/* Free what a holds; it becomes empty. */
+void cs_allocinfo_free(cs_allocinfo_t *a);
 
 /* Free everything the model holds. */
 void cs_model_free(cs_model_t *m);

@@ -120,15 +120,6 @@ static int take_probe(loader_t *l, const cs_rec_t *r, cs_cur_t *c, cs_probed_t *
 	return 0;
 }
 
-static void free_probed(cs_proc_t *p)
-{
-	for (size_t i = 0; i < p->nprobed; i++)
-		free(p->probed[i].reason);
-	free(p->probed);
-	p->probed = NULL;
-	p->nprobed = 0;
-}
-
 static int on_backend(loader_t *l, const cs_rec_t *r)
 {
 	cs_rec_backend_t rec;
@@ -137,7 +128,7 @@ static int on_backend(loader_t *l, const cs_rec_t *r)
 
 	if (err)
 		return err;
-	free_probed(l->p);
+	cs_probed_free(l->p);
 	l->p->probed = calloc(rec.nentries ? rec.nentries : 1, sizeof(*l->p->probed));
 	if (!l->p->probed)
 		return nomem(l);
@@ -530,19 +521,6 @@ static int dispatch(loader_t *l, const cs_rec_t *r, unsigned kind)
 	return handlers[r->type].fn(l, r);
 }
 
-void cs_snap_free(cs_snap_t *s)
-{
-	for (size_t i = 0; i < s->nmaps; i++)
-		free(s->maps[i].name);
-	free(s->maps);
-	for (size_t i = 0; i < CS_NSETS; i++)
-		cs_pageset_free(&s->sets[i]);
-	for (size_t i = 0; i < s->npfns; i++)
-		free(s->pfns[i].pfn);
-	free(s->pfns);
-	memset(s, 0, sizeof(*s));
-}
-
 /* Drop the snapshots this file began but never ended. */
 static void drop_open_snaps(cs_proc_t *p)
 {
@@ -603,31 +581,3 @@ int cs_load_run_file(cs_runinfo_t *run, cs_trace_t *t, cs_diag_t *d)
 	return err;
 }
 
-void cs_proc_free(cs_proc_t *p)
-{
-	free(p->cmdline);
-	free(p->exe);
-	free_probed(p);
-	for (size_t i = 0; i < p->nsnaps; i++)
-		cs_snap_free(&p->snaps[i]);
-	free(p->snaps);
-	free(p->forks);
-	free(p->reaped);
-	for (size_t i = 0; i < p->nnotes; i++)
-		free(p->notes[i].text);
-	free(p->notes);
-	free(p->shim);
-	for (size_t i = 0; i < p->nmarks; i++)
-		free(p->marks[i].label);
-	free(p->marks);
-	free(p->fig.maps);
-	free(p->fig.timeline);
-	cs_pageset_free(&p->fig.wc);
-	cs_pageset_free(&p->fig.wp);
-	cs_pageset_free(&p->fig.uns);
-	cs_allocinfo_free(&p->alloc);
-	free(p->sites);
-	free(p->allocator_name);
-	free(p->allocator_path);
-	memset(p, 0, sizeof(*p));
-}

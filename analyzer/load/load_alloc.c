@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "load_alloc.h"
+#include "model.h"
 #include "vec.h"
 
 typedef struct aload {
@@ -99,13 +100,6 @@ static int take_path(aload_t *l, cs_cur_t *c, cs_module_t *m)
 	return m->path ? 0 : nomem(l);
 }
 
-static void module_free(cs_module_t *m)
-{
-	free(m->segs);
-	free(m->build_id);
-	free(m->path);
-}
-
 static int on_module(aload_t *l)
 {
 	cs_rec_module_t rec;
@@ -122,7 +116,7 @@ static int on_module(aload_t *l)
 	if (!err && CS_VEC_GROW(l->a->mods, l->a->nmods, l->a->capmods))
 		err = nomem(l);
 	if (err) {
-		module_free(&m);
+		cs_module_free(&m);
 		return err;
 	}
 	m.base = rec.base;
@@ -318,14 +312,3 @@ void cs_allocinfo_finish(cs_allocinfo_t *a)
 	a->nstacks = n;
 }
 
-void cs_allocinfo_free(cs_allocinfo_t *a)
-{
-	for (size_t i = 0; i < a->nmods; i++)
-		module_free(&a->mods[i]);
-	free(a->mods);
-	for (size_t i = 0; i < a->nstacks; i++)
-		free(a->stacks[i].ra);
-	free(a->stacks);
-	free(a->evs);
-	memset(a, 0, sizeof(*a));
-}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Loading a run directory: listing its trace files, reading each, and putting processes in order. */
+/* Reading a run directory: every trace file in name order, each into its process of the model. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,11 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "figures.h"
-#include "shimcost.h"
 #include "load_file.h"
-#include "model_link.h"
-#include "phases.h"
-#include "sites.h"
+#include "rundir.h"
 #include "vec.h"
 
 typedef struct names {
@@ -211,7 +208,7 @@ static int open_dir(cs_model_t *m, int *dirfd, DIR **dir, cs_diag_t *d)
 	return 0;
 }
 
-static int load_files(cs_model_t *m, cs_diag_t *d)
+int cs_rundir_load(cs_model_t *m, cs_diag_t *d)
 {
 	names_t ns = { 0 };
 	DIR *dir = NULL;
@@ -232,111 +229,4 @@ static int load_files(cs_model_t *m, cs_diag_t *d)
 	if (dirfd >= 0)
 		close(dirfd);
 	return err;
-}
-
-static int cmp_proc(const void *a, const void *b)
-{
-	const cs_proc_t *x = a, *y = b;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return (x->gen > y->gen) - (x->gen < y->gen);
-}
-
-void cs_model_sort(cs_model_t *m)
-{
-	if (m->nprocs > 1)
-		qsort(m->procs, m->nprocs, sizeof(*m->procs), cmp_proc);
-}
-
-long cs_model_find(const cs_model_t *m, uint32_t pid, uint32_t gen)
-{
-	cs_proc_t key = { .pid = pid, .gen = gen };
-	const cs_proc_t *p = m->nprocs ? bsearch(&key, m->procs, m->nprocs, sizeof(*m->procs),
-						 cmp_proc) : NULL;
-
-	return p ? p - m->procs : -1;
-}
-
-static int init(cs_model_t *m, const char *dir, cs_diag_t *d)
-{
-	char *abs;
-
-	memset(m, 0, sizeof(*m));
-	m->root = -1;
-	m->dir = strdup(dir);
-	abs = realpath(dir, NULL);
-	m->absdir = abs ? abs : strdup(dir);
-	if (!m->dir || !m->absdir) {
-		cs_diag_set(d, "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Whether some process file is format 1.minor or newer (1.1: sites; 1.2: phases are reported). */
-static bool any_minor(const cs_model_t *m, uint16_t minor)
-{
-	for (size_t i = 0; i < m->nprocs; i++)
-		if (m->procs[i].has_file && m->procs[i].fmt_minor >= minor)
-			return true;
-	return false;
-}
-
-uint64_t cs_model_default_max_memory(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	uint64_t quarter = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 4 : 1ull << 30;
-
-	return quarter < (256ull << 20) ? 256ull << 20 : quarter;
-}
-
-int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
-{
-	return cs_model_load_capped(m, dir, 0, d);
-}
-
-int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes,
-			 cs_diag_t *d)
-{
-	int err = init(m, dir, d);
-
-	m->max_memory_bytes = max_memory_bytes ? max_memory_bytes : cs_model_default_max_memory();
-	m->evs_left = m->max_memory_bytes / 2 / sizeof(cs_aev_t);
-
-	if (!err)
-		err = load_files(m, d);
-	if (!err)
-		err = cs_model_link(m, d);
-	if (!err)
-		err = cs_phases_assign(m, d);
-	for (size_t i = 0; !err && i < m->nprocs; i++)
-		err = cs_figures_compute(&m->procs[i], d);
-	for (size_t i = 0; !err && i < m->nprocs; i++)
-		if ((err = cs_shimcost_compute(&m->procs[i])) < 0)
-			cs_diag_set(d, "out of memory computing the shim's footprint");
-	m->v11 = any_minor(m, 1);
-	m->v12 = any_minor(m, 2);
-	if (!err)
-		err = cs_sites_compute(m, d);
-	if (err)
-		cs_model_free(m);
-	return err;
-}
-
-void cs_model_free(cs_model_t *m)
-{
-	for (size_t i = 0; i < m->nprocs; i++)
-		cs_proc_free(&m->procs[i]);
-	free(m->procs);
-	free(m->run.cmdline);
-	free(m->run.cwd);
-	free(m->run.reaped);
-	free(m->dir);
-	free(m->absdir);
-	cs_groups_free(m);
-	free(m->phases);
-	cs_arena_free(&m->arena);
-	memset(m, 0, sizeof(*m));
-	m->root = -1;
 }

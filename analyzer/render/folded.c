@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "render.h"
-#include "sites.h"
+#include "sitetab.h"
 #include "vec.h"
 
 typedef struct line {

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include "backend.h"
 #include "figures.h"
-#include "json.h"
+#include "json_writer.h"
 #include "record.h"
 #include "render.h"
 

@@ -5,10 +5,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include "figures.h"
 #include "model.h"
-#include "render.h"
+#include "totals.h"
 
 /* One side of a diff: the forked children of a run, or of one of its phases. */
 typedef struct cs_side {
@@ -67,20 +66,5 @@ double cs_diff_change(double a, double b);
 
 /* The metric (child-copied or unshared pages) of a site under this diff, 0 if unknown. */
 double cs_diff_site_metric(const cs_diff_t *df, const cs_site_t *s);
-
-/*
- * The line a person reads first, into buf (UTF-8), e.g.
- * "from start to frozen: 61.2% → 3.1% of shared pages copied (−94.9%)".
- * "unshared" replaces "copied" when a side cannot split; "(no change)",
- * "(none before)" when the change is undefined; a side without measured
- * children is named as such. Returns buf.
- */
-char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size);
-
-/* Write the diff for a person; top: sites listed. Returns 0 or -EIO. */
-int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top);
-
-/* Write the diff as JSON (schema_version 1, docs/diff.md); every site. Returns 0 or -EIO. */
-int cs_render_diff_json(FILE *f, const cs_diff_t *df);
 
 #endif

@@ -6,9 +6,6 @@
 #include "diag.h"
 #include "model.h"
 
-/* Sort the processes by (pid, gen). */
-void cs_model_sort(cs_model_t *m);
-
 /*
  * After every file is loaded: normalize page sets and order snapshots; add
  * the processes known only from FORK or CHILD_EXIT records (and the image an

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* Renderers of a loaded run model and the formatting helpers they share. */
+#ifndef CS_RENDER_H
+#define CS_RENDER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "diff.h"
+#include "model.h"
+#include "totals.h"
+
+struct cs_json;
+
+typedef struct cs_render_opts {
+	unsigned top;        /* mappings and allocation sites listed per child in the text report */
+} cs_render_opts_t;
+
+/*
+ * Write the report as JSON (schema_version 1, see DESIGN.md) to f. Returns 0,
+ * -ENOMEM, or -EIO if writing failed.
+ */
+int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/* Pages for JSON: a whole number as an integer, a fraction with 3 decimals, NaN as null. */
+void cs_json_pages(struct cs_json *j, const char *key, double v);
+
+/* A stack frame as a JSON object (module, function, file, line, offset, inlined). */
+void cs_json_frame(struct cs_json *j, const cs_frame_t *f);
+
+/* Write the report as text for a person to f. Returns 0, -ENOMEM or -EIO. */
+int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
+ * The text report's allocation-site sections: the top o->top sites of each
+ * child by copied MiB, with their stacks, then the same per sibling group of
+ * two or more children. Nothing for a run without format 1.1 traces.
+ * Returns 0 or -ENOMEM.
+ */
+int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
+ * Write folded stacks (flamegraph.pl, inferno, speedscope) to f: one line per
+ * stack, frames outermost first joined by ';', a space, and the child-copied
+ * pages of all children on it (unshared pages where the backend cannot split),
+ * rounded; lines that round to 0 are left out. Labels are the function name
+ * (as perf's folded stacks: no module), module+0xOFFSET without symbols,
+ * "[unknown]" outside every module, "[bucket name]" for a bucket; ';' and
+ * control characters in names are replaced. Lines sorted; lines of the same
+ * text (sites that differ only by file:line) summed. Returns 0, -ENOMEM or
+ * -EIO.
+ */
+int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
+ * Copy len bytes of s to buf (size bytes) made safe for a terminal: NUL
+ * becomes a space, other control characters '?', trailing spaces dropped.
+ * Returns buf.
+ */
+char *cs_clean_text(const char *s, size_t len, char *buf, size_t size);
+
+/*
+ * Format a byte count as MiB: "0", "<0.1", one decimal below 10 (without a
+ * trailing ".0"), else a whole number. Returns buf.
+ */
+char *cs_fmt_mib(double bytes, char *buf, size_t size);
+
+/*
+ * A frame for a person, in buf: "function file:line", with " [module]"
+ * outside the main program and " (inlined)"; "function [module]" without
+ * lines; "module+0xoff" without symbols. Made safe for a terminal. Returns buf.
+ */
+char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size);
+
+/*
+ * Print a site's stack, one frame a line, at most max_frames, the first line
+ * where the cursor is and the others indented to column indent ("… N more
+ * frames" when cut); a bucket prints as its "[name]".
+ */
+void cs_print_site_stack(FILE *f, const cs_site_t *s, size_t max_frames, int indent);
+
+/* Format a percentage with one decimal ("<0.1" for a tiny nonzero one). Returns buf. */
+char *cs_fmt_pct(double pct, char *buf, size_t size);
+
+/*
+ * The line a person reads first, into buf (UTF-8), e.g.
+ * "from start to frozen: 61.2% → 3.1% of shared pages copied (−94.9%)".
+ * "unshared" replaces "copied" when a side cannot split; "(no change)",
+ * "(none before)" when the change is undefined; a side without measured
+ * children is named as such. Returns buf.
+ */
+char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size);
+
+/* Write the diff for a person; top: sites listed. Returns 0 or -EIO. */
+int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top);
+
+/* Write the diff as JSON (schema_version 1, docs/diff.md); every site. Returns 0 or -EIO. */
+int cs_render_diff_json(FILE *f, const cs_diff_t *df);
+
+#endif
