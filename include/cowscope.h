@@ -30,7 +30,8 @@ extern "C" {
  * exec. Returns 0, COWSCOPE_NOT_LOADED without the shim, or a negative errno
  * (-EBUSY if another thread is taking a snapshot, -ENOTSUP if the process is
  * not traced). Cost: one scan of the process's private writable memory,
- * about 3 ms per GiB with the uffd-wp backend. Thread-safe; not
+ * about 10 ms per GiB resident with the uffd-wp backend, most of it the
+ * kernel reading pagemap entries (docs/performance.md). Thread-safe; not
  * async-signal-safe.
  */
 int cowscope_snapshot(void) __attribute__((weak));
