@@ -12,7 +12,11 @@
 /* Largest header_bytes a reader accepts. */
 #define CS_HEADER_MAX_BYTES 65536u
 
-/* An open trace file, read whole into memory (it may still be growing). */
+/*
+ * An open trace file, read whole into memory (it may still be growing); or,
+ * for cs_trace_follow, a file followed as it grows: then data holds only the
+ * beginning of the last record returned (len bytes).
+ */
 typedef struct cs_trace {
 	char *path;         /* for messages */
 	uint8_t *data;
