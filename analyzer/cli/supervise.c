@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cowscope/trace_format.h"
+#include "load_file.h"
 #include "sampler.h"
 #include "supervise.h"
 #include "vec.h"
@@ -29,16 +30,8 @@
 struct cs_seen {
 	uint32_t pid;
 	uint32_t gen;
-	uint64_t off;           /* next record to read in its process file; 0: header not read */
-	bool have_proc;
-	bool fork_done;         /* its fork snapshot is complete: sampling may start */
-	bool ended;             /* it wrote its END: no more samples */
+	cs_head_t head;         /* its process file, as read so far */
 	bool done;              /* nothing left to do for it */
-	bool fork_seq_known;
-	uint8_t role;
-	uint8_t backend;
-	uint32_t fork_seq;
-	uint64_t start_ns;
 	bool identity_known;
 	unsigned long long starttime; /* /proc/PID/stat field 22, once checked */
 	cs_sampler_t *sampler;
@@ -174,7 +167,7 @@ static bool same_process(cs_seen_t *e)
 	if (e->identity_known)
 		return t == e->starttime;
 	boot_ns = (uint64_t)(t * (1000000000.0 / (double)hz));
-	if (e->start_ns && boot_ns > e->start_ns + suspended_ns() + 3u * 1000000000u / (uint64_t)hz)
+	if (e->head.start_ns && boot_ns > e->head.start_ns + suspended_ns() + 3u * 1000000000u / (uint64_t)hz)
 		return false;
 	e->identity_known = true;
 	e->starttime = t;
@@ -190,6 +183,7 @@ static void close_sampler(cs_seen_t *e)
 static void finish(cs_seen_t *e)
 {
 	close_sampler(e);
+	cs_head_free(&e->head);
 	e->done = true;
 }
 
@@ -252,126 +246,70 @@ static bool blind_err(int err)
 	return err == -EACCES || err == -EPERM;
 }
 
-/* Read exactly n bytes at off; 1 if got, 0 if the file is shorter (still growing). */
-static int read_at(int fd, void *buf, size_t n, uint64_t off)
+static void on_record(cs_head_t *h, uint16_t type, const cs_fixed_t *f)
 {
-	ssize_t r;
-
-	do
-		r = pread(fd, buf, n, (off_t)off);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	return (size_t)r == n;
-}
-
-static int scan_header(cs_seen_t *e, int fd)
-{
-	cs_file_hdr_t h;
-	int got = read_at(fd, &h, sizeof(h), 0);
-
-	if (got <= 0)
-		return got;
-	if (memcmp(h.magic, CS_TRACE_MAGIC, CS_TRACE_MAGIC_LEN) || h.version_major != CS_TRACE_MAJOR ||
-	    h.byte_order != CS_TRACE_BYTE_ORDER || h.header_bytes < sizeof(h))
-		return -EBADMSG;
-	e->off = h.header_bytes;
-	return 1;
-}
-
-/* The fixed parts of the records the supervisor reads. */
-typedef union head_rec {
-	cs_rec_hdr_t h;
-	cs_rec_proc_t proc;
-	cs_rec_backend_t backend;
-	cs_rec_snap_t snap;
-	cs_rec_snap_end_t snap_end;
-	cs_rec_end_t end;
-	cs_rec_resume_t resume;
-} head_rec_t;
-
-static void on_record(cs_seen_t *e, const head_rec_t *r)
-{
-	switch (r->h.type) {
+	switch (type) {
 	case CS_REC_PROC:
-		e->have_proc = true;
-		e->role = r->proc.role;
-		e->start_ns = r->proc.start_ns;
+		h->have_proc = true;
+		h->role = f->proc.role;
+		h->start_ns = f->proc.start_ns;
 		break;
 	case CS_REC_BACKEND:
-		e->backend = r->backend.chosen; /* the last one rules */
+		h->backend = f->backend.chosen; /* the last one rules */
 		break;
 	case CS_REC_SNAP_BEGIN:
-		e->fork_seq_known |= r->snap.reason == CS_SNAP_FORK;
-		e->fork_seq = r->snap.reason == CS_SNAP_FORK ? r->snap.seq : e->fork_seq;
+		h->fork_seq_known |= f->snap.reason == CS_SNAP_FORK;
+		h->fork_seq = f->snap.reason == CS_SNAP_FORK ? f->snap.seq : h->fork_seq;
 		break;
 	case CS_REC_SNAP_END:
-		e->fork_done |= e->fork_seq_known && r->snap_end.seq == e->fork_seq;
+		h->fork_done |= h->fork_seq_known && f->snap_end.seq == h->fork_seq;
 		break;
 	case CS_REC_END:
 	case CS_REC_RESUME:
-		e->ended = r->h.type == CS_REC_END;
+		h->ended = type == CS_REC_END;
 		break;
 	}
 }
 
-/* Fixed part the supervisor reads of each record type (0: skipped). */
-static size_t fixed_size(uint16_t type)
+int cs_head_follow(cs_head_t *h, int fd, const char *path, cs_diag_t *d)
 {
-	static const size_t sizes[] = {
-		[CS_REC_PROC] = sizeof(cs_rec_proc_t),
-		[CS_REC_BACKEND] = sizeof(cs_rec_backend_t),
-		[CS_REC_SNAP_BEGIN] = sizeof(cs_rec_snap_t),
-		[CS_REC_SNAP_END] = sizeof(cs_rec_snap_end_t),
-		[CS_REC_END] = sizeof(cs_rec_end_t),
-		[CS_REC_RESUME] = sizeof(cs_rec_resume_t),
-	};
-
-	return type < sizeof(sizes) / sizeof(sizes[0]) ? sizes[type] : 0;
-}
-
-/* Read the records appended since the last scan, stopping at a partial one. */
-static int scan_records(cs_seen_t *e, int fd)
-{
-	head_rec_t r;
-	size_t need;
+	cs_fixed_t f;
+	cs_rec_t r;
+	cs_cur_t c;
 	int got;
 
+	if (!h->t.path && cs_trace_follow_init(&h->t, path)) {
+		cs_diag_set(d, "out of memory reading %s", path);
+		return -ENOMEM;
+	}
 	for (int i = 0; i < SCAN_MAX_RECORDS; i++) {
-		got = read_at(fd, &r.h, sizeof(r.h), e->off);
+		got = cs_trace_follow(&h->t, fd, &r, d);
 		if (got <= 0)
 			return got;
-		if (r.h.size < sizeof(r.h) || r.h.size % 8 || r.h.size > CS_REC_MAX_BYTES)
-			return -EBADMSG;
-		need = fixed_size(r.h.type);
-		if (need > r.h.size)
-			return -EBADMSG;
-		got = read_at(fd, (uint8_t *)&r + sizeof(r.h), 1, e->off + r.h.size - 1);
-		if (got <= 0)
-			return got; /* the record is not all there yet */
-		if (need && (got = read_at(fd, &r, need, e->off)) <= 0)
+		got = cs_rec_admit(&h->t, &r, &f, &c, d);
+		if (got < 0)
 			return got;
-		if (need)
-			on_record(e, &r);
-		e->off += r.h.size;
+		if (got)
+			on_record(h, r.type, &f);
 	}
 	return 0;
 }
 
-static void scan_file(cs_sup_t *s, cs_seen_t *e, const char *name)
+void cs_head_free(cs_head_t *h)
 {
-	int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	int got = 1;
+	cs_trace_close(&h->t);
+}
+
+static void scan_file(cs_seen_t *e, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	cs_diag_t d;
 
 	if (fd < 0)
 		return;
-	if (e->off == 0)
-		got = scan_header(e, fd);
-	if (got > 0)
-		got = scan_records(e, fd);
-	close(fd);
-	if (got < 0)
+	if (cs_head_follow(&e->head, fd, name, &d) < 0)
 		finish(e); /* not a trace we can follow: the report will say what is wrong */
+	close(fd);
 }
 
 /* The entry for (pid, gen), inserted in order if new. O(log n) to find. */
@@ -409,17 +347,17 @@ static void maybe_sample(cs_sup_t *s, cs_seen_t *e)
 {
 	int err;
 
-	if (e->ended || (e->have_proc && e->role != CS_ROLE_CHILD)) {
+	if (e->head.ended || (e->head.have_proc && e->head.role != CS_ROLE_CHILD)) {
 		finish(e);
 		return;
 	}
-	if (e->sampler || !e->fork_done || e->backend == CS_BACKEND_NONE)
+	if (e->sampler || !e->head.fork_done || e->head.backend == CS_BACKEND_NONE)
 		return;
 	if (!same_process(e)) {
 		finish(e);
 		return;
 	}
-	err = cs_sampler_open(&e->sampler, s->dirfd, (int)e->pid, e->gen, e->backend);
+	err = cs_sampler_open(&e->sampler, s->dirfd, (int)e->pid, e->gen, e->head.backend);
 	if (err) {
 		e->sampler = NULL;
 		if (blind_err(err))
@@ -452,7 +390,7 @@ static void visit(cs_sup_t *s, const char *name)
 	supersede(s, e);
 	if (e->done)
 		return;
-	scan_file(s, e, name);
+	scan_file(e, s->dirfd, name);
 	if (!e->done)
 		maybe_sample(s, e);
 }
@@ -693,8 +631,10 @@ static void sampling_init(cs_sup_t *s)
 
 static void sampling_end(cs_sup_t *s)
 {
-	for (size_t i = 0; i < s->nseen; i++)
+	for (size_t i = 0; i < s->nseen; i++) {
 		close_sampler(&s->seen[i]);
+		cs_head_free(&s->seen[i].head);
+	}
 	free(s->seen);
 	s->seen = NULL;
 	s->nseen = s->capseen = 0;

@@ -6,9 +6,40 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "diag.h"
+#include "trace_read.h"
 
 /* A process file seen in the run directory. */
 typedef struct cs_seen cs_seen_t;
+
+/* What the supervisor has learned of one growing process file, from its records so far. */
+typedef struct cs_head {
+	cs_trace_t t;           /* the file, followed: its header and the next record's offset */
+	bool have_proc;
+	uint8_t role;           /* enum cs_role, once have_proc */
+	uint64_t start_ns;      /* CS_REC_PROC.start_ns, once have_proc */
+	uint8_t backend;        /* the last CS_REC_BACKEND's chosen one */
+	bool fork_seq_known;
+	uint32_t fork_seq;      /* the CS_SNAP_FORK snapshot's seq */
+	bool fork_done;         /* its fork snapshot is complete: sampling may start */
+	bool ended;             /* it wrote its END (and no RESUME after it) */
+} cs_head_t;
+
+/*
+ * Read the records appended to a process file since the last call (fd: the
+ * file, opened by the caller; path: its name in messages), at most 100000 per
+ * call, through the analyzer's reader: the header, record framing and every
+ * record's size and version are checked as when a report loads the file,
+ * with the same messages; only each record's first bytes are read (bounded
+ * work however large the file). h starts zeroed. Returns 0 (stopped at the
+ * end, at a record not all written yet, or at the bound), or a negative errno
+ * (-EBADMSG, -EPROTONOSUPPORT, -ENOMEM, a read's) with d set: not a file it
+ * can follow. Free with cs_head_free.
+ */
+int cs_head_follow(cs_head_t *h, int fd, const char *path, cs_diag_t *d);
+
+/* Free what cs_head_follow allocated; h keeps what it learned. */
+void cs_head_free(cs_head_t *h);
 
 typedef struct cs_sup {
 	/* set by the caller */

@@ -5,15 +5,26 @@
 
 #include "allocs.h"
 #include "diag.h"
+#include "loader.h"
 #include "trace_read.h"
 
 /*
- * Read record r of trace t, one of CS_REC_SAMPLING .. CS_REC_FORK_POINT, into
- * a: every count, length, kind and address range is checked against the
- * record. Returns 0, -EBADMSG with d naming file and record, or -ENOMEM.
- * Cost: linear in the record.
+ * The record table's handlers (cs_rec_fn) of CS_REC_SAMPLING .. CS_REC_FORK_POINT,
+ * reading into l->p->alloc: every count, length, kind and address range past
+ * the fixed part is checked against the record. Each returns 0, -EBADMSG with
+ * l->d naming file and record, or -ENOMEM. Cost: linear in the record.
  */
-int cs_load_alloc_rec(cs_allocinfo_t *a, const cs_trace_t *t, const cs_rec_t *r, cs_diag_t *d);
+int cs_load_sampling(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
+/* CS_REC_MODULE: segments, build-id and path. */
+int cs_load_module(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
+/* CS_REC_STACK: an interned stack. */
+int cs_load_stack(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
+/* CS_REC_ALLOCS: sampled allocations (kinds of a newer minor skipped). */
+int cs_load_allocs(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
+/* CS_REC_FREES: frees (kinds of a newer minor skipped). */
+int cs_load_frees(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
+/* CS_REC_FORK_POINT: the first one counts. */
+int cs_load_fork_point(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
 
 /*
  * After the file is read: sort the events by seq and the stacks by id,

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Loading one trace file: a dispatch table of record handlers, each bounds-checking its fields. */
+/* Loading one trace file: the record table (handler, minimum size, version, file kinds). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "load_alloc.h"
 #include "load_file.h"
+#include "loader.h"
 #include "vec.h"
 
 /* File kinds a record is meaningful in. */
@@ -12,34 +14,7 @@
 #define IN_S (1u << CS_FILE_SAMPLES)
 #define IN_R (1u << CS_FILE_RUN)
 
-typedef struct loader {
-	cs_trace_t *t;
-	cs_diag_t *d;
-	cs_proc_t *p;
-	cs_runinfo_t *run;
-	bool samples;
-} loader_t;
-
-typedef int (*handler_fn)(loader_t *l, const cs_rec_t *r);
-
-static int bad(loader_t *l, const cs_rec_t *r, const char *what)
-{
-	return cs_trace_bad(l->t, r, l->d, what);
-}
-
-static int nomem(loader_t *l)
-{
-	cs_diag_set(l->d, "out of memory reading %s", l->t->path);
-	return -ENOMEM;
-}
-
-/* Fixed part of r into out, or the "too short" error. */
-static int fixed(loader_t *l, const cs_rec_t *r, void *out, size_t n, cs_cur_t *c)
-{
-	if (cs_rec_fixed(r, out, n, c))
-		return bad(l, r, "record too short for its type");
-	return 0;
-}
+typedef cs_loader_t loader_t;
 
 /* A string field copied to a NUL-terminated heap string (*len its length). */
 static int take_str(loader_t *l, const cs_rec_t *r, cs_cur_t *c, char **out, size_t *len)
@@ -48,10 +23,10 @@ static int take_str(loader_t *l, const cs_rec_t *r, cs_cur_t *c, char **out, siz
 	char *p;
 
 	if (cs_cur_str(c, &s))
-		return bad(l, r, "bad string length");
+		return cs_load_bad(l, r, "bad string length");
 	p = malloc((size_t)s.len + 1);
 	if (!p)
-		return nomem(l);
+		return cs_load_nomem(l);
 	memcpy(p, s.p, s.len);
 	p[s.len] = 0;
 	free(*out);
@@ -66,35 +41,32 @@ static bool page_size_ok(uint32_t ps)
 	return ps >= 512 && ps <= (1u << 30) && !(ps & (ps - 1));
 }
 
-static int on_proc(loader_t *l, const cs_rec_t *r)
+static int on_proc(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_proc_t rec;
-	cs_cur_t c;
+	const cs_rec_proc_t *rec = &f->proc;
 	char *shim = NULL;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	int err;
 
-	if (err)
-		return err;
-	if (l->t->has_hdr && rec.pid != l->t->hdr.pid)
-		return bad(l, r, "process id differs from the file header's");
-	if (rec.role > CS_ROLE_CHILD)
-		return bad(l, r, "bad process role");
-	if (!page_size_ok(rec.page_size))
-		return bad(l, r, "bad page size");
-	err = take_str(l, r, &c, &l->p->cmdline, &l->p->cmdline_len);
+	if (l->t->has_hdr && rec->pid != l->t->hdr.pid)
+		return cs_load_bad(l, r, "process id differs from the file header's");
+	if (rec->role > CS_ROLE_CHILD)
+		return cs_load_bad(l, r, "bad process role");
+	if (!page_size_ok(rec->page_size))
+		return cs_load_bad(l, r, "bad page size");
+	err = take_str(l, r, c, &l->p->cmdline, &l->p->cmdline_len);
 	if (!err)
-		err = take_str(l, r, &c, &l->p->exe, NULL);
+		err = take_str(l, r, c, &l->p->exe, NULL);
 	if (!err)
-		err = take_str(l, r, &c, &shim, NULL);
+		err = take_str(l, r, c, &shim, NULL);
 	free(shim);
 	if (err)
 		return err;
 	l->p->has_proc = true;
-	l->p->ppid = rec.ppid;
-	l->p->role = rec.role;
-	l->p->fork_via = rec.fork_via;
-	l->p->page_size = rec.page_size;
-	l->p->start_ns = rec.start_ns;
+	l->p->ppid = rec->ppid;
+	l->p->role = rec->role;
+	l->p->fork_via = rec->fork_via;
+	l->p->page_size = rec->page_size;
+	l->p->start_ns = rec->start_ns;
 	return 0;
 }
 
@@ -106,41 +78,38 @@ static int take_probe(loader_t *l, const cs_rec_t *r, cs_cur_t *c, cs_probed_t *
 	size_t padded;
 
 	if (cs_cur_bytes(c, sizeof(e), &p))
-		return bad(l, r, "bad backend entry count");
+		return cs_load_bad(l, r, "bad backend entry count");
 	memcpy(&e, p, sizeof(e));
 	padded = ((size_t)e.reason_len + 7) & ~(size_t)7;
 	if (cs_cur_bytes(c, padded, &p))
-		return bad(l, r, "bad backend reason length");
+		return cs_load_bad(l, r, "bad backend reason length");
 	out->reason = strndup(p, e.reason_len);
 	if (!out->reason)
-		return nomem(l);
+		return cs_load_nomem(l);
 	out->backend = e.backend;
 	out->usable = e.usable;
 	out->err = e.err;
 	return 0;
 }
 
-static int on_backend(loader_t *l, const cs_rec_t *r)
+static int on_backend(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_backend_t rec;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_backend_t *rec = &f->backend;
+	int err;
 
-	if (err)
-		return err;
 	cs_probed_free(l->p);
-	l->p->probed = calloc(rec.nentries ? rec.nentries : 1, sizeof(*l->p->probed));
+	l->p->probed = calloc(rec->nentries ? rec->nentries : 1, sizeof(*l->p->probed));
 	if (!l->p->probed)
-		return nomem(l);
-	for (size_t i = 0; i < rec.nentries; i++) {
-		err = take_probe(l, r, &c, &l->p->probed[i]);
+		return cs_load_nomem(l);
+	for (size_t i = 0; i < rec->nentries; i++) {
+		err = take_probe(l, r, c, &l->p->probed[i]);
 		if (err)
 			return err;
 		l->p->nprobed++;
 	}
 	l->p->has_backend = true;
-	l->p->backend = rec.chosen;
-	l->p->requested = rec.requested;
+	l->p->backend = rec->chosen;
+	l->p->requested = rec->requested;
 	return 0;
 }
 
@@ -156,69 +125,62 @@ static cs_snap_t *open_snap(loader_t *l, uint32_t seq)
 	return NULL;
 }
 
-static int on_snap_begin(loader_t *l, const cs_rec_t *r)
+static int on_snap_begin(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_snap_t rec;
-	cs_snap_t *s;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_snap_t *rec = &f->snap;
+	cs_snap_t *s = open_snap(l, rec->seq);
 
-	if (err)
-		return err;
-	s = open_snap(l, rec.seq);
+	(void)r;
+	(void)c;
 	if (s)
 		s->open = false; /* begun again: the first one was cut short */
 	if (CS_VEC_GROW(l->p->snaps, l->p->nsnaps, l->p->capsnaps))
-		return nomem(l);
+		return cs_load_nomem(l);
 	s = &l->p->snaps[l->p->nsnaps++];
-	*s = (cs_snap_t){ .seq = rec.seq, .reason = rec.reason, .backend = rec.backend,
-			  .from_samples = l->samples, .open = true, .t_ns = rec.t_ns,
-			  .minflt = rec.minflt, .majflt = rec.majflt };
+	*s = (cs_snap_t){ .seq = rec->seq, .reason = rec->reason, .backend = rec->backend,
+			  .from_samples = l->samples, .open = true, .t_ns = rec->t_ns,
+			  .minflt = rec->minflt, .majflt = rec->majflt };
 	return 0;
 }
 
-static int on_snap_end(loader_t *l, const cs_rec_t *r)
+static int on_snap_end(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_snap_end_t rec;
-	cs_snap_t *s;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_snap_end_t *rec = &f->snap_end;
+	cs_snap_t *s = open_snap(l, rec->seq);
 
-	if (err)
-		return err;
-	s = open_snap(l, rec.seq);
+	(void)r;
+	(void)c;
 	if (!s)
 		return 0;
 	s->open = false;
 	s->complete = true;
-	s->end_flags = rec.flags;
-	s->cost_ns = rec.cost_ns;
+	s->end_flags = rec->flags;
+	s->cost_ns = rec->cost_ns;
 	return 0;
 }
 
-static int on_mapping(loader_t *l, const cs_rec_t *r)
+static int on_mapping(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_mapping_t rec;
+	const cs_rec_mapping_t *rec = &f->mapping;
 	cs_mapping_t *m;
 	cs_snap_t *s;
-	cs_cur_t c;
 	char *name = NULL;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	int err = 0;
 
-	if (!err && rec.start > rec.end)
-		err = bad(l, r, "mapping ends before it starts");
+	if (rec->start > rec->end)
+		err = cs_load_bad(l, r, "mapping ends before it starts");
 	if (!err)
-		err = take_str(l, r, &c, &name, NULL);
-	s = err ? NULL : open_snap(l, rec.seq);
+		err = take_str(l, r, c, &name, NULL);
+	s = err ? NULL : open_snap(l, rec->seq);
 	if (!s)
 		goto out;
 	if (CS_VEC_GROW(s->maps, s->nmaps, s->capmaps)) {
-		err = nomem(l);
+		err = cs_load_nomem(l);
 		goto out;
 	}
 	m = &s->maps[s->nmaps++];
-	*m = (cs_mapping_t){ .start = rec.start, .end = rec.end, .offset = rec.offset,
-			     .kind = rec.kind, .prot = rec.prot, .flags = rec.flags,
+	*m = (cs_mapping_t){ .start = rec->start, .end = rec->end, .offset = rec->offset,
+			     .kind = rec->kind, .prot = rec->prot, .flags = rec->flags,
 			     .name = name };
 	name = NULL;
 out:
@@ -235,290 +197,299 @@ static int add_runs(loader_t *l, const cs_rec_t *r, cs_cur_t *c, cs_pageset_t *s
 		cs_cur_bytes(c, sizeof(run), &p);
 		memcpy(&run, p, sizeof(run));
 		if (run.npages > UINT64_MAX - run.first_page)
-			return bad(l, r, "page run overflows");
+			return cs_load_bad(l, r, "page run overflows");
 		if (cs_pageset_add(set, run.first_page, run.first_page + run.npages))
-			return nomem(l);
+			return cs_load_nomem(l);
 	}
 	return 0;
 }
 
-static int on_pages(loader_t *l, const cs_rec_t *r)
+static int on_pages(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_pages_t rec;
+	const cs_rec_pages_t *rec = &f->pages;
 	cs_snap_t *s;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
 
-	if (err)
-		return err;
-	if (cs_cur_left(&c) % sizeof(cs_run_t))
-		return bad(l, r, "bad run count");
-	s = open_snap(l, rec.seq);
-	if (!s || rec.set == 0 || rec.set >= CS_NSETS)
+	if (cs_cur_left(c) % sizeof(cs_run_t))
+		return cs_load_bad(l, r, "bad run count");
+	s = open_snap(l, rec->seq);
+	if (!s || rec->set == 0 || rec->set >= CS_NSETS)
 		return 0; /* cut-short snapshot, or a set from a newer minor */
-	return add_runs(l, r, &c, &s->sets[rec.set]);
+	return add_runs(l, r, c, &s->sets[rec->set]);
 }
 
-static int on_pfns(loader_t *l, const cs_rec_t *r)
+static int on_pfns(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_pfns_t rec;
+	const cs_rec_pfns_t *rec = &f->pfns;
 	cs_pfnrun_t *run;
 	const void *p;
 	cs_snap_t *s;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
 
-	if (err)
-		return err;
-	if (rec.count > cs_cur_left(&c) / 8 || rec.first_page > UINT64_MAX - rec.count)
-		return bad(l, r, "bad frame number count");
-	s = open_snap(l, rec.seq);
-	if (!s || rec.count == 0)
+	if (rec->count > cs_cur_left(c) / 8 || rec->first_page > UINT64_MAX - rec->count)
+		return cs_load_bad(l, r, "bad frame number count");
+	s = open_snap(l, rec->seq);
+	if (!s || rec->count == 0)
 		return 0;
-	cs_cur_bytes(&c, (size_t)rec.count * 8, &p);
+	cs_cur_bytes(c, (size_t)rec->count * 8, &p);
 	if (CS_VEC_GROW(s->pfns, s->npfns, s->cappfns))
-		return nomem(l);
+		return cs_load_nomem(l);
 	run = &s->pfns[s->npfns];
-	run->pfn = malloc((size_t)rec.count * 8);
+	run->pfn = malloc((size_t)rec->count * 8);
 	if (!run->pfn)
-		return nomem(l);
-	memcpy(run->pfn, p, (size_t)rec.count * 8);
-	run->first_page = rec.first_page;
-	run->count = rec.count;
+		return cs_load_nomem(l);
+	memcpy(run->pfn, p, (size_t)rec->count * 8);
+	run->first_page = rec->first_page;
+	run->count = rec->count;
 	s->npfns++;
 	return 0;
 }
 
-static int on_fork(loader_t *l, const cs_rec_t *r)
+static int on_fork(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_fork_t rec;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_fork_t *rec = &f->fork;
 
-	if (err)
-		return err;
+	(void)r;
+	(void)c;
 	if (CS_VEC_GROW(l->p->forks, l->p->nforks, l->p->capforks))
-		return nomem(l);
-	l->p->forks[l->p->nforks++] = (cs_forked_t){ .child_pid = rec.child_pid, .via = rec.via,
-						     .seq = rec.seq, .t_ns = rec.t_ns };
+		return cs_load_nomem(l);
+	l->p->forks[l->p->nforks++] = (cs_forked_t){ .child_pid = rec->child_pid, .via = rec->via,
+						     .seq = rec->seq, .t_ns = rec->t_ns };
 	return 0;
 }
 
-static int on_child_exit(loader_t *l, const cs_rec_t *r)
+static int on_child_exit(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_child_exit_t rec;
+	const cs_rec_child_exit_t *rec = &f->child_exit;
 	cs_reaped_t **arr = l->run ? &l->run->reaped : &l->p->reaped;
 	size_t *n = l->run ? &l->run->nreaped : &l->p->nreaped;
 	size_t *cap = l->run ? &l->run->capreaped : &l->p->capreaped;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
 
-	if (err)
-		return err;
+	(void)r;
+	(void)c;
 	if (cs_vec_reserve((void **)arr, cap, *n, 1, sizeof(**arr)))
-		return nomem(l);
-	(*arr)[(*n)++] = (cs_reaped_t){ .pid = rec.pid, .status = rec.status, .t_ns = rec.t_ns };
+		return cs_load_nomem(l);
+	(*arr)[(*n)++] = (cs_reaped_t){ .pid = rec->pid, .status = rec->status, .t_ns = rec->t_ns };
 	return 0;
 }
 
-static int on_end(loader_t *l, const cs_rec_t *r)
+static int on_end(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_end_t rec;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_end_t *rec = &f->end;
 
-	if (err)
-		return err;
+	(void)r;
+	(void)c;
 	l->p->has_end = true;
-	l->p->end_how = rec.how <= CS_END_SIGNAL ? rec.how : CS_END_UNKNOWN;
-	l->p->end_status = rec.status;
-	l->p->end_ns = rec.t_ns;
+	l->p->end_how = rec->how <= CS_END_SIGNAL ? rec->how : CS_END_UNKNOWN;
+	l->p->end_status = rec->status;
+	l->p->end_ns = rec->t_ns;
 	return 0;
 }
 
-static int on_resume(loader_t *l, const cs_rec_t *r)
+static int on_resume(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_resume_t rec;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
-
-	if (!err)
-		l->p->has_end = false; /* the exec failed: the image went on */
-	return err;
+	(void)r;
+	(void)f;
+	(void)c;
+	l->p->has_end = false; /* the exec failed: the image went on */
+	return 0;
 }
 
-static int on_counters(loader_t *l, const cs_rec_t *r)
+static int on_counters(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_counters_t rec;
+	const cs_rec_counters_t *rec = &f->counters;
 	const void *p;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
 
-	if (err)
-		return err;
-	if (rec.count > cs_cur_left(&c) / 8)
-		return bad(l, r, "bad counter count");
-	l->p->ncounters = rec.count < CS_CNT__COUNT ? rec.count : CS_CNT__COUNT;
-	cs_cur_bytes(&c, (size_t)l->p->ncounters * 8, &p);
+	if (rec->count > cs_cur_left(c) / 8)
+		return cs_load_bad(l, r, "bad counter count");
+	l->p->ncounters = rec->count < CS_CNT__COUNT ? rec->count : CS_CNT__COUNT;
+	cs_cur_bytes(c, (size_t)l->p->ncounters * 8, &p);
 	memcpy(l->p->counters, p, (size_t)l->p->ncounters * 8);
 	l->p->has_counters = true;
 	return 0;
 }
 
-static int on_note(loader_t *l, const cs_rec_t *r)
+static int on_note(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_note_t rec;
+	const cs_rec_note_t *rec = &f->note;
 	cs_note_t *n;
-	cs_cur_t c;
 	char *text = NULL;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	int err = take_str(l, r, c, &text, NULL);
 
-	if (!err)
-		err = take_str(l, r, &c, &text, NULL);
 	if (!err && CS_VEC_GROW(l->p->notes, l->p->nnotes, l->p->capnotes))
-		err = nomem(l);
+		err = cs_load_nomem(l);
 	if (err) {
 		free(text);
 		return err;
 	}
 	n = &l->p->notes[l->p->nnotes++];
-	*n = (cs_note_t){ .code = rec.code, .err = rec.err, .text = text };
+	*n = (cs_note_t){ .code = rec->code, .err = rec->err, .text = text };
 	return 0;
 }
 
-static int on_shim_range(loader_t *l, const cs_rec_t *r)
+static int on_shim_range(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_shim_range_t rec;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_shim_range_t *rec = &f->shim_range;
 
-	if (err)
-		return err;
-	if (rec.start > rec.end)
-		return bad(l, r, "shim range ends before it starts");
+	(void)c;
+	if (rec->start > rec->end)
+		return cs_load_bad(l, r, "shim range ends before it starts");
 	if (CS_VEC_GROW(l->p->shim, l->p->nshim, l->p->capshim))
-		return nomem(l);
-	l->p->shim[l->p->nshim++] = (cs_brange_t){ rec.start, rec.end };
+		return cs_load_nomem(l);
+	l->p->shim[l->p->nshim++] = (cs_brange_t){ rec->start, rec->end };
 	return 0;
 }
 
-static int on_run(loader_t *l, const cs_rec_t *r)
+static int on_run(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_run_t rec;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_run_t *rec = &f->run;
+	int err = take_str(l, r, c, &l->run->cmdline, &l->run->cmdline_len);
 
 	if (!err)
-		err = take_str(l, r, &c, &l->run->cmdline, &l->run->cmdline_len);
-	if (!err)
-		err = take_str(l, r, &c, &l->run->cwd, NULL);
+		err = take_str(l, r, c, &l->run->cwd, NULL);
 	if (err)
 		return err;
 	l->run->has_run = true;
-	l->run->start_ns = rec.start_ns;
-	l->run->root_pid = rec.root_pid;
-	l->run->interval_ms = rec.interval_ms;
-	l->run->linger_ms = rec.linger_ms;
-	l->run->backend = rec.backend;
+	l->run->start_ns = rec->start_ns;
+	l->run->root_pid = rec->root_pid;
+	l->run->interval_ms = rec->interval_ms;
+	l->run->linger_ms = rec->linger_ms;
+	l->run->backend = rec->backend;
 	return 0;
 }
 
-static int on_run_end(loader_t *l, const cs_rec_t *r)
+static int on_run_end(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_run_end_t rec;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_run_end_t *rec = &f->run_end;
 
-	if (err)
-		return err;
+	(void)r;
+	(void)c;
 	l->run->has_end = true;
-	l->run->end_ns = rec.t_ns;
-	l->run->root_status = rec.root_status;
-	l->run->still_running = rec.still_running;
-	l->run->samples = rec.samples;
-	l->run->sample_ns = rec.sample_ns;
+	l->run->end_ns = rec->t_ns;
+	l->run->root_status = rec->root_status;
+	l->run->still_running = rec->still_running;
+	l->run->samples = rec->samples;
+	l->run->sample_ns = rec->sample_ns;
 	return 0;
 }
 
-static int on_mark(loader_t *l, const cs_rec_t *r)
+static int on_mark(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_mark_t rec;
-	cs_cur_t c;
+	const cs_rec_mark_t *rec = &f->mark;
 	char *label = NULL;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	int err = take_str(l, r, c, &label, NULL);
 
-	if (!err)
-		err = take_str(l, r, &c, &label, NULL);
 	if (!err && CS_VEC_GROW(l->p->marks, l->p->nmarks, l->p->capmarks))
-		err = nomem(l);
+		err = cs_load_nomem(l);
 	if (err) {
 		free(label);
 		return err;
 	}
-	l->p->marks[l->p->nmarks++] = (cs_mark_t){ .t_ns = rec.t_ns, .seq = rec.seq,
-						   .snap_seq = rec.snap_seq, .label = label };
+	l->p->marks[l->p->nmarks++] = (cs_mark_t){ .t_ns = rec->t_ns, .seq = rec->seq,
+						   .snap_seq = rec->snap_seq, .label = label };
 	return 0;
 }
 
-static int on_allocator(loader_t *l, const cs_rec_t *r)
+static int on_allocator(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
-	cs_rec_allocator_t rec;
-	cs_cur_t c;
-	int err = fixed(l, r, &rec, sizeof(rec), &c);
+	const cs_rec_allocator_t *rec = &f->allocator;
+	int err = take_str(l, r, c, &l->p->allocator_name, NULL);
 
 	if (!err)
-		err = take_str(l, r, &c, &l->p->allocator_name, NULL);
-	if (!err)
-		err = take_str(l, r, &c, &l->p->allocator_path, NULL);
+		err = take_str(l, r, c, &l->p->allocator_path, NULL);
 	if (err)
 		return err;
 	l->p->has_allocator = true;
-	l->p->allocator_flags = rec.flags;
+	l->p->allocator_flags = rec->flags;
 	return 0;
 }
 
-static int on_alloc(loader_t *l, const cs_rec_t *r)
-{
-	return cs_load_alloc_rec(&l->p->alloc, l->t, r, l->d);
-}
+/*
+ * The record table: per type, its handler, its minimum size (the fixed part,
+ * header included: sizeof its struct in trace_format.h), the format minor
+ * version it appeared in, and the file kinds it is read from (skipped in
+ * others). ROW fails to compile if a struct is not in cs_fixed_t.
+ */
+typedef struct rec_row {
+	cs_rec_fn fn;
+	uint16_t min_bytes;
+	uint8_t minor;
+	uint8_t kinds;
+} rec_row_t;
 
-static const struct {
-	handler_fn fn;
-	unsigned kinds; /* file kinds the record is read from; skipped elsewhere */
-} handlers[] = {
-	[CS_REC_PROC] = { on_proc, IN_P },
-	[CS_REC_BACKEND] = { on_backend, IN_P },
-	[CS_REC_SNAP_BEGIN] = { on_snap_begin, IN_P | IN_S },
-	[CS_REC_MAPPING] = { on_mapping, IN_P | IN_S },
-	[CS_REC_PAGES] = { on_pages, IN_P | IN_S },
-	[CS_REC_PFNS] = { on_pfns, IN_P | IN_S },
-	[CS_REC_SNAP_END] = { on_snap_end, IN_P | IN_S },
-	[CS_REC_FORK] = { on_fork, IN_P },
-	[CS_REC_CHILD_EXIT] = { on_child_exit, IN_P | IN_R },
-	[CS_REC_END] = { on_end, IN_P },
-	[CS_REC_RESUME] = { on_resume, IN_P },
-	[CS_REC_COUNTERS] = { on_counters, IN_P },
-	[CS_REC_NOTE] = { on_note, IN_P | IN_S }, /* samples: the sampler was blind */
-	[CS_REC_SHIM_RANGE] = { on_shim_range, IN_P },
-	[CS_REC_RUN] = { on_run, IN_R },
-	[CS_REC_RUN_END] = { on_run_end, IN_R },
-	[CS_REC_SAMPLING] = { on_alloc, IN_P },
-	[CS_REC_MODULE] = { on_alloc, IN_P },
-	[CS_REC_STACK] = { on_alloc, IN_P },
-	[CS_REC_ALLOCS] = { on_alloc, IN_P },
-	[CS_REC_FREES] = { on_alloc, IN_P },
-	[CS_REC_FORK_POINT] = { on_alloc, IN_P },
-	[CS_REC_MARK] = { on_mark, IN_P },
-	[CS_REC_ALLOCATOR] = { on_allocator, IN_P },
+#define FITS(T) (0 * sizeof(char[sizeof(T) <= sizeof(cs_fixed_t) ? 1 : -1]))
+#define ROW(type, fn, T, minor, kinds) [type] = { fn, sizeof(T) + FITS(T), minor, kinds }
+
+static const rec_row_t rows[] = {
+	ROW(CS_REC_PROC, on_proc, cs_rec_proc_t, 0, IN_P),
+	ROW(CS_REC_BACKEND, on_backend, cs_rec_backend_t, 0, IN_P),
+	ROW(CS_REC_SNAP_BEGIN, on_snap_begin, cs_rec_snap_t, 0, IN_P | IN_S),
+	ROW(CS_REC_MAPPING, on_mapping, cs_rec_mapping_t, 0, IN_P | IN_S),
+	ROW(CS_REC_PAGES, on_pages, cs_rec_pages_t, 0, IN_P | IN_S),
+	ROW(CS_REC_PFNS, on_pfns, cs_rec_pfns_t, 0, IN_P | IN_S),
+	ROW(CS_REC_SNAP_END, on_snap_end, cs_rec_snap_end_t, 0, IN_P | IN_S),
+	ROW(CS_REC_FORK, on_fork, cs_rec_fork_t, 0, IN_P),
+	ROW(CS_REC_CHILD_EXIT, on_child_exit, cs_rec_child_exit_t, 0, IN_P | IN_R),
+	ROW(CS_REC_END, on_end, cs_rec_end_t, 0, IN_P),
+	ROW(CS_REC_RESUME, on_resume, cs_rec_resume_t, 0, IN_P),
+	ROW(CS_REC_COUNTERS, on_counters, cs_rec_counters_t, 0, IN_P),
+	ROW(CS_REC_NOTE, on_note, cs_rec_note_t, 0, IN_P | IN_S), /* samples: sampler blind */
+	ROW(CS_REC_SHIM_RANGE, on_shim_range, cs_rec_shim_range_t, 0, IN_P),
+	ROW(CS_REC_RUN, on_run, cs_rec_run_t, 0, IN_R),
+	ROW(CS_REC_RUN_END, on_run_end, cs_rec_run_end_t, 0, IN_R),
+	ROW(CS_REC_SAMPLING, cs_load_sampling, cs_rec_sampling_t, 1, IN_P),
+	ROW(CS_REC_MODULE, cs_load_module, cs_rec_module_t, 1, IN_P),
+	ROW(CS_REC_STACK, cs_load_stack, cs_rec_stack_t, 1, IN_P),
+	ROW(CS_REC_ALLOCS, cs_load_allocs, cs_rec_events_t, 1, IN_P),
+	ROW(CS_REC_FREES, cs_load_frees, cs_rec_events_t, 1, IN_P),
+	ROW(CS_REC_FORK_POINT, cs_load_fork_point, cs_rec_fork_point_t, 1, IN_P),
+	ROW(CS_REC_MARK, on_mark, cs_rec_mark_t, 2, IN_P),
+	ROW(CS_REC_ALLOCATOR, on_allocator, cs_rec_allocator_t, 3, IN_P),
 };
 
-static int dispatch(loader_t *l, const cs_rec_t *r, unsigned kind)
+/* The row of a type this analyzer knows, or NULL. */
+static const rec_row_t *row_of(uint16_t type)
 {
-	size_t n = sizeof(handlers) / sizeof(handlers[0]);
+	if (type >= sizeof(rows) / sizeof(rows[0]) || !rows[type].fn)
+		return NULL;
+	return &rows[type];
+}
 
-	if (r->type >= n || !handlers[r->type].fn || !(handlers[r->type].kinds & kind))
-		return 0; /* a newer minor's record, or one that does not belong here */
-	return handlers[r->type].fn(l, r);
+/* Whether the file's kind is one the row is read from. */
+static bool in_kind(const rec_row_t *row, uint32_t file_kind)
+{
+	return file_kind < 8 && (row->kinds & (1u << file_kind));
+}
+
+int cs_rec_admit(const cs_trace_t *t, const cs_rec_t *r, cs_fixed_t *f, cs_cur_t *c,
+		 cs_diag_t *d)
+{
+	const rec_row_t *row = row_of(r->type);
+	char what[96];
+
+	if (!row)
+		return 0; /* a newer minor's record */
+	if (row->minor > t->hdr.version_minor) {
+		snprintf(what, sizeof(what),
+			 "record type %u is newer than the file's version %u.%u", (unsigned)r->type, (unsigned)t->hdr.version_major,
+			 (unsigned)t->hdr.version_minor);
+		return cs_trace_bad(t, r, d, what);
+	}
+	if (!in_kind(row, t->hdr.file_kind))
+		return 0; /* one that does not belong in this file */
+	if (cs_rec_fixed(r, f, row->min_bytes, c))
+		return cs_trace_bad(t, r, d, "record too short for its type");
+	return 1;
+}
+
+/* Check r against its row, then hand it to the row's handler. */
+static int dispatch(loader_t *l, const cs_rec_t *r)
+{
+	cs_fixed_t f;
+	cs_cur_t c;
+	int got = cs_rec_admit(l->t, r, &f, &c, l->d);
+
+	if (got <= 0)
+		return got;
+	return rows[r->type].fn(l, r, &f, &c);
 }
 
 /* Drop the snapshots this file began but never ended. */
@@ -536,13 +507,13 @@ static void drop_open_snaps(cs_proc_t *p)
 	p->nsnaps = n;
 }
 
-static int load_records(loader_t *l, unsigned kind)
+static int load_records(loader_t *l)
 {
 	cs_rec_t r;
 	int got, err = 0;
 
 	while ((got = cs_trace_next(l->t, &r, l->d)) > 0) {
-		err = dispatch(l, &r, kind);
+		err = dispatch(l, &r);
 		if (err)
 			return err;
 	}
@@ -552,7 +523,7 @@ static int load_records(loader_t *l, unsigned kind)
 int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d)
 {
 	loader_t l = { .t = t, .d = d, .p = p, .samples = samples };
-	int err = load_records(&l, samples ? IN_S : IN_P);
+	int err = load_records(&l);
 
 	drop_open_snaps(p);
 	if (!samples)
@@ -571,7 +542,7 @@ int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d)
 int cs_load_run_file(cs_runinfo_t *run, cs_trace_t *t, cs_diag_t *d)
 {
 	loader_t l = { .t = t, .d = d, .run = run };
-	int err = load_records(&l, IN_R);
+	int err = load_records(&l);
 
 	run->present = true;
 	if (t->truncated)

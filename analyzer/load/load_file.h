@@ -19,6 +19,19 @@
  */
 int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d);
 
+/*
+ * Check record r of trace t against its type's row in the record table, the
+ * one every reader uses (the loaders here, and `cowscope run`'s supervisor):
+ * a type this analyzer does not know (a newer minor's) or one that does not
+ * belong in t's file kind is skipped (0); a type newer than the file's own
+ * minor version ("record type T is newer than the file's version 1.M") or a
+ * record shorter than its type's fixed part ("record too short for its type")
+ * is -EBADMSG with d saying "PATH: record N at offset O: WHAT". Else returns
+ * 1, with the fixed part copied into *f and *c positioned after it. O(1).
+ */
+int cs_rec_admit(const cs_trace_t *t, const cs_rec_t *r, cs_fixed_t *f, cs_cur_t *c,
+		 cs_diag_t *d);
+
 /* Read run.cst (an open CS_FILE_RUN trace) into run. Same returns. */
 int cs_load_run_file(cs_runinfo_t *run, cs_trace_t *t, cs_diag_t *d);
 

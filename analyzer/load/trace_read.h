@@ -12,7 +12,11 @@
 /* Largest header_bytes a reader accepts. */
 #define CS_HEADER_MAX_BYTES 65536u
 
-/* An open trace file, read whole into memory (it may still be growing). */
+/*
+ * An open trace file, read whole into memory (it may still be growing); or,
+ * for cs_trace_follow, a file followed as it grows: then data holds only the
+ * beginning of the last record returned (len bytes).
+ */
 typedef struct cs_trace {
 	char *path;         /* for messages */
 	uint8_t *data;
@@ -27,12 +31,47 @@ typedef struct cs_trace {
 
 /* One record: points into the trace's buffer. */
 typedef struct cs_rec {
-	const uint8_t *p;   /* the whole record, header included */
-	uint32_t size;
+	const uint8_t *p;   /* the record, header included: its first `have` bytes */
+	uint32_t size;      /* the whole record's */
+	uint32_t have;      /* bytes at p: size, or (cs_trace_follow) at most CS_REC_PEEK */
 	uint16_t type;
 	uint32_t recno;     /* 1 for the first record */
 	size_t off;         /* file offset */
 } cs_rec_t;
+
+/*
+ * The fixed part of any record (header included), as the record table hands it to a
+ * handler: copied out of the file, so aligned, and a member per record type.
+ */
+typedef union cs_fixed {
+	cs_rec_hdr_t h;
+	cs_rec_proc_t proc;
+	cs_rec_backend_t backend;
+	cs_rec_snap_t snap;
+	cs_rec_snap_end_t snap_end;
+	cs_rec_mapping_t mapping;
+	cs_rec_pages_t pages;
+	cs_rec_pfns_t pfns;
+	cs_rec_fork_t fork;
+	cs_rec_child_exit_t child_exit;
+	cs_rec_end_t end;
+	cs_rec_resume_t resume;
+	cs_rec_counters_t counters;
+	cs_rec_note_t note;
+	cs_rec_shim_range_t shim_range;
+	cs_rec_run_t run;
+	cs_rec_run_end_t run_end;
+	cs_rec_sampling_t sampling;
+	cs_rec_module_t module;
+	cs_rec_stack_t stack;
+	cs_rec_events_t events;
+	cs_rec_fork_point_t fork_point;
+	cs_rec_mark_t mark;
+	cs_rec_allocator_t allocator;
+} cs_fixed_t;
+
+/* Bytes of a record's beginning cs_trace_follow reads: every fixed part fits. */
+#define CS_REC_PEEK 64u
 
 /* A cursor over the payload of a record, after its fixed part. */
 typedef struct cs_cur {
@@ -64,6 +103,25 @@ int cs_trace_open(cs_trace_t *t, int dirfd, const char *name, const char *path, 
 int cs_trace_open_head(cs_trace_t *t, int dirfd, const char *name, const char *path,
 		       size_t max, cs_diag_t *d);
 
+/*
+ * Prepare t to follow a file as it grows (cs_trace_follow), shown as `path` in
+ * messages. Nothing is read yet. Returns 0 or -ENOMEM. Free with cs_trace_close.
+ */
+int cs_trace_follow_init(cs_trace_t *t, const char *path);
+
+/*
+ * The next record of a file being followed, read from fd (the file t was
+ * prepared for; the caller may reopen it between calls): the first call
+ * reads and checks the header as cs_trace_open does, with the same messages.
+ * Only each record's header and its first CS_REC_PEEK bytes are read (r->have
+ * says how many are at r->p): bounded work however large the record.
+ * Returns 1 with *r set; 0 if the header or the next record is not all there
+ * yet (call again later: t stays at that record); or -EBADMSG (not a trace,
+ * bad record size), -EPROTONOSUPPORT (newer major), -errno of a read, with d
+ * naming file and record as cs_trace_next does. Cost: one or two preads.
+ */
+int cs_trace_follow(cs_trace_t *t, int fd, cs_rec_t *r, cs_diag_t *d);
+
 /* Free what cs_trace_open allocated. Safe on a zeroed or closed trace. */
 void cs_trace_close(cs_trace_t *t);
 
@@ -82,7 +140,8 @@ int cs_trace_bad(const cs_trace_t *t, const cs_rec_t *r, cs_diag_t *d, const cha
 
 /*
  * Copy the fixed part (`fixed` bytes, header included) of r into out and set
- * *c to the payload after it. Returns 0, or -EBADMSG if r is shorter.
+ * *c to the payload after it (the bytes at r->p). Returns 0, or -EBADMSG if r
+ * (or what was read of it) is shorter.
  */
 int cs_rec_fixed(const cs_rec_t *r, void *out, size_t fixed, cs_cur_t *c);
 

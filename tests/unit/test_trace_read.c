@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: the trace reader on truncated, corrupt, foreign and newer-version files. */
+/* Unit tests: the trace reader (and the supervisor's bounded reading) on truncated, corrupt, foreign
+ * and newer-version files, and the record table's checks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,7 +15,9 @@
 #include "analyze.h"
 #include "cs_testutil.h"
 #include "model.h"
+#include "load_file.h"
 #include "record.h"
+#include "supervise.h"
 #include "trace_read.h"
 
 typedef struct fx {
@@ -417,6 +420,299 @@ static void test_mutations_never_crash(void **state)
 	mutate(f, "run.cst", 1000, &x);
 }
 
+/* A process file of pid 42 whose header says format 1.minor; returns its fd (O_APPEND). */
+static int file_minor(fx_t *f, const char *name, uint16_t minor)
+{
+	cs_file_hdr_t h;
+	int fd;
+
+	cs_file_hdr_init(&h, CS_FILE_PROCESS, 42, 0);
+	h.version_minor = minor;
+	tu_write_file(f->dir, name, &h, sizeof(h));
+	fd = open(path_of(f, name), O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Load the run directory: the error, and the exact message wanted (printf-style, the path first). */
+static void expect_load_error(fx_t *f, const char *name, int err, const char *fmt, long long off,
+			      unsigned a, unsigned b)
+{
+	cs_diag_t d = { "" };
+	cs_model_t m;
+	char want[4400], tail[200];
+
+	assert_int_equal(cs_model_load(&m, f->dir, &d), err);
+	snprintf(tail, sizeof(tail), fmt, off, a, b);
+	snprintf(want, sizeof(want), "%s: %s", path_of(f, name), tail);
+	assert_string_equal(d.msg, want);
+}
+
+/* A record shorter than its type's fixed part: the exact message, whatever the type. */
+static void test_short_record_exact_error(void **state)
+{
+	static const struct {
+		uint16_t type;
+		size_t fixed;
+	} types[] = { { CS_REC_FORK, sizeof(cs_rec_fork_t) },
+		      { CS_REC_MAPPING, sizeof(cs_rec_mapping_t) },
+		      { CS_REC_STACK, sizeof(cs_rec_stack_t) },
+		      { CS_REC_MARK, sizeof(cs_rec_mark_t) },
+		      { CS_REC_ALLOCATOR, sizeof(cs_rec_allocator_t) } };
+	fx_t *f = *state;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		uint8_t buf[64] = { 0 };
+		cs_rec_hdr_t h = { types[i].type, 0, (uint32_t)types[i].fixed - 8 }; /* 8 short */
+		int fd = file_minor(f, "42.0.cst", CS_TRACE_MINOR);
+		off_t off;
+
+		tu_proc(fd, 42, 1, 0, CS_ROLE_ROOT, "prog");
+		off = lseek(fd, 0, SEEK_END);
+		memcpy(buf, &h, sizeof(h));
+		tu_put(fd, buf, h.size);
+		close(fd);
+		expect_load_error(f, "42.0.cst", -EBADMSG,
+				  "record 2 at offset %lld: record too short for its type", off, 0, 0);
+	}
+}
+
+/* A record type newer than the minor version the file's header claims is an error. */
+static void test_type_newer_than_file_version(void **state)
+{
+	fx_t *f = *state;
+	cs_diag_t d = { "" };
+	cs_model_t m;
+	int fd = file_minor(f, "42.0.cst", 1);
+	off_t off;
+
+	tu_proc(fd, 42, 1, 0, CS_ROLE_ROOT, "prog");
+	tu_sampling(fd, 512, 8); /* 1.1: fine in a 1.1 file */
+	off = lseek(fd, 0, SEEK_END);
+	tu_mark(fd, 5, 0, "late"); /* 1.2 */
+	close(fd);
+	expect_load_error(f, "42.0.cst", -EBADMSG,
+			  "record 3 at offset %lld: record type %u is newer than the file's "
+			  "version 1.%u", off, CS_REC_MARK, 1);
+	fd = file_minor(f, "42.0.cst", 0);
+	tu_proc(fd, 42, 1, 0, CS_ROLE_ROOT, "prog");
+	off = lseek(fd, 0, SEEK_END);
+	tu_sampling(fd, 512, 8); /* 1.1 in a 1.0 file */
+	close(fd);
+	expect_load_error(f, "42.0.cst", -EBADMSG,
+			  "record 2 at offset %lld: record type %u is newer than the file's "
+			  "version 1.%u", off, CS_REC_SAMPLING, 0);
+	fd = file_minor(f, "42.0.cst", 2);
+	tu_proc(fd, 42, 1, 0, CS_ROLE_ROOT, "prog");
+	tu_mark(fd, 5, 0, "late"); /* 1.2 in a 1.2 file: read */
+	close(fd);
+	assert_int_equal(cs_model_load(&m, f->dir, &d), 0);
+	assert_int_equal(m.procs[0].nmarks, 1);
+	assert_string_equal(m.procs[0].marks[0].label, "late");
+	cs_model_free(&m);
+}
+
+/* The table's verdicts: unknown type of a newer minor skipped, foreign kind skipped, else read. */
+static void test_admit_verdicts(void **state)
+{
+	fx_t *f = *state;
+	cs_trace_t t = { .path = "x.cst", .has_hdr = true };
+	uint64_t buf[8] = { 0 };
+	cs_rec_hdr_t h = { 99, 0, sizeof(buf) };
+	cs_rec_t r = { .p = (const uint8_t *)buf, .size = sizeof(buf), .have = sizeof(buf),
+		       .recno = 4, .off = 200 };
+	cs_diag_t d = { "" };
+	cs_fixed_t fx;
+	cs_cur_t c;
+
+	(void)f;
+	cs_file_hdr_init(&t.hdr, CS_FILE_PROCESS, 1, 0);
+	t.hdr.version_minor = CS_TRACE_MINOR + 1;
+	memcpy(buf, &h, sizeof(h));
+	r.type = 99; /* a newer minor's type */
+	assert_int_equal(cs_rec_admit(&t, &r, &fx, &c, &d), 0);
+	r.type = CS_REC_RUN; /* belongs in run.cst only: skipped here, even too short */
+	r.size = r.have = 8;
+	assert_int_equal(cs_rec_admit(&t, &r, &fx, &c, &d), 0);
+	assert_string_equal(d.msg, "");
+	r.type = CS_REC_FORK;
+	r.size = r.have = sizeof(buf);
+	buf[1] = 1234; /* child_pid */
+	assert_int_equal(cs_rec_admit(&t, &r, &fx, &c, &d), 1);
+	assert_int_equal(fx.fork.child_pid, 1234);
+	assert_int_equal(c.off, sizeof(cs_rec_fork_t));
+	assert_int_equal(cs_cur_left(&c), sizeof(buf) - sizeof(cs_rec_fork_t));
+	r.size = r.have = 24;
+	assert_int_equal(cs_rec_admit(&t, &r, &fx, &c, &d), -EBADMSG);
+	assert_string_equal(d.msg, "x.cst: record 4 at offset 200: record too short for its type");
+	t.hdr.version_minor = 0;
+	r.type = CS_REC_ALLOCATOR;
+	r.size = r.have = sizeof(buf);
+	assert_int_equal(cs_rec_admit(&t, &r, &fx, &c, &d), -EBADMSG);
+	assert_string_equal(d.msg, "x.cst: record 4 at offset 200: record type 24 is newer than "
+			    "the file's version 1.0");
+}
+
+/* Follow name as the supervisor does: open, read what is there, close. */
+static int head_follow(fx_t *f, cs_head_t *h, const char *name, cs_diag_t *d)
+{
+	int fd = open(path_of(f, name), O_RDONLY | O_CLOEXEC), err;
+
+	assert_true(fd >= 0);
+	err = cs_head_follow(h, fd, f->path, d);
+	close(fd);
+	return err;
+}
+
+/* The supervisor's reading refuses a newer (and a 0) major with the loader's very message. */
+static void test_head_newer_major_same_message(void **state)
+{
+	static const uint16_t majors[] = { CS_TRACE_MAJOR + 1, 0 };
+	fx_t *f = *state;
+
+	for (size_t i = 0; i < sizeof(majors) / sizeof(majors[0]); i++) {
+		cs_diag_t dl = { "" }, dh = { "" };
+		cs_head_t h = { 0 };
+		cs_file_hdr_t hdr;
+		cs_model_t m;
+
+		cs_file_hdr_init(&hdr, CS_FILE_PROCESS, 1, 0);
+		hdr.version_major = majors[i];
+		hdr.version_minor = 7;
+		tu_write_file(f->dir, "1.0.cst", &hdr, sizeof(hdr));
+		assert_int_equal(cs_model_load(&m, f->dir, &dl), -EPROTONOSUPPORT);
+		assert_int_equal(head_follow(f, &h, "1.0.cst", &dh), -EPROTONOSUPPORT);
+		assert_string_equal(dh.msg, dl.msg);
+		assert_non_null(strstr(dh.msg, "1.0.cst: trace format version "));
+		assert_false(h.have_proc);
+		cs_head_free(&h);
+	}
+}
+
+/* A too-short record and a type newer than the file: the supervisor stops with the loader's words. */
+static void test_head_record_errors_same_message(void **state)
+{
+	fx_t *f = *state;
+	cs_rec_hdr_t shortrec = { CS_REC_SNAP_END, 0, 8 };
+
+	for (int i = 0; i < 2; i++) {
+		cs_diag_t dl = { "" }, dh = { "" };
+		cs_head_t h = { 0 };
+		cs_model_t m;
+		int fd = file_minor(f, "42.0.cst", i ? 1 : CS_TRACE_MINOR);
+		char at[64];
+
+		tu_proc(fd, 42, 1, 0, CS_ROLE_CHILD, "prog");
+		snprintf(at, sizeof(at), "42.0.cst: record 2 at offset %lld: ",
+			 (long long)lseek(fd, 0, SEEK_END));
+		if (i)
+			tu_mark(fd, 1, 0, "m"); /* 1.2 in a 1.1 file */
+		else
+			tu_put(fd, &shortrec, sizeof(shortrec));
+		close(fd);
+		assert_int_equal(cs_model_load(&m, f->dir, &dl), -EBADMSG);
+		assert_int_equal(head_follow(f, &h, "42.0.cst", &dh), -EBADMSG);
+		assert_string_equal(dh.msg, dl.msg);
+		assert_non_null(strstr(dh.msg, at));
+		assert_true(h.have_proc); /* what came before the bad record was read */
+		cs_head_free(&h);
+	}
+}
+
+/*
+ * A file followed as it grows: a header cut short waits, each record is taken
+ * only once whole, an unknown newer-minor type is skipped, a 1 MiB record is
+ * stepped over with a bounded read, and the facts the sampler needs come out.
+ */
+static void test_head_follows_growing_file(void **state)
+{
+	fx_t *f = *state;
+	cs_diag_t d = { "" };
+	cs_head_t h = { 0 };
+	cs_file_hdr_t hdr;
+	cs_rec_snap_end_t se = { .h = { CS_REC_SNAP_END, 0, sizeof(se) }, .seq = 3 };
+	uint64_t unknown[3] = { 0 };
+	cs_rec_hdr_t uh = { 99, 0, sizeof(unknown) };
+	size_t big = (1u << 20) + sizeof(cs_rec_pages_t);
+	cs_rec_pages_t *pages = calloc(1, big);
+	int fd;
+
+	cs_file_hdr_init(&hdr, CS_FILE_PROCESS, 42, 0);
+	hdr.version_minor = CS_TRACE_MINOR + 1;
+	tu_write_file(f->dir, "42.0.cst", &hdr, 20); /* the header, cut short */
+	assert_int_equal(head_follow(f, &h, "42.0.cst", &d), 0);
+	assert_false(h.t.has_hdr);
+	tu_write_file(f->dir, "42.0.cst", &hdr, sizeof(hdr));
+	fd = open(path_of(f, "42.0.cst"), O_WRONLY | O_APPEND | O_CLOEXEC);
+	memcpy(unknown, &uh, sizeof(uh));
+	tu_put(fd, unknown, sizeof(unknown));
+	tu_proc(fd, 42, 1, 0, CS_ROLE_CHILD, "prog");
+	tu_backend(fd, CS_BACKEND_SOFT_DIRTY, "");
+	tu_snap_begin(fd, 3, CS_SNAP_FORK, CS_BACKEND_SOFT_DIRTY, 10, 0);
+	tu_put(fd, &se, 12); /* SNAP_END, not all written yet */
+	assert_int_equal(head_follow(f, &h, "42.0.cst", &d), 0);
+	assert_true(h.have_proc && h.role == CS_ROLE_CHILD && h.start_ns == 1000);
+	assert_int_equal(h.backend, CS_BACKEND_SOFT_DIRTY);
+	assert_true(h.fork_seq_known && h.fork_seq == 3);
+	assert_false(h.fork_done);
+	assert_int_equal(h.t.recno, 4);
+	tu_put(fd, (uint8_t *)&se + 12, sizeof(se) - 12);
+	assert_int_equal(head_follow(f, &h, "42.0.cst", &d), 0);
+	assert_true(h.fork_done);
+	pages->h = (cs_rec_hdr_t){ CS_REC_PAGES, 0, (uint32_t)big };
+	pages->seq = 9;
+	tu_put(fd, pages, 4096); /* a 1 MiB record, its first page only */
+	assert_int_equal(head_follow(f, &h, "42.0.cst", &d), 0);
+	assert_int_equal(h.t.recno, 5);
+	tu_put(fd, (uint8_t *)pages + 4096, big - 4096);
+	tu_put(fd, pages, big); /* and a second one, whole */
+	tu_end(fd, CS_END_EXIT, 0, 50);
+	close(fd);
+	free(pages);
+	assert_false(h.ended);
+	assert_int_equal(head_follow(f, &h, "42.0.cst", &d), 0);
+	assert_true(h.ended);
+	assert_int_equal(h.t.recno, 8);
+	assert_true(h.t.len <= CS_REC_PEEK); /* only the beginning of each record was read */
+	assert_string_equal(d.msg, "");
+	cs_head_free(&h);
+}
+
+/* cs_trace_follow reads a 1 MiB record's beginning only: r.have bytes, never the whole. */
+static void test_follow_reads_bounded(void **state)
+{
+	fx_t *f = *state;
+	cs_diag_t d = { "" };
+	cs_trace_t t;
+	cs_rec_t r;
+	size_t big = (1u << 20) + sizeof(cs_rec_pages_t);
+	cs_rec_pages_t *pages = calloc(1, big);
+	int fd = file_minor(f, "42.0.cst", CS_TRACE_MINOR), rfd;
+
+	pages->h = (cs_rec_hdr_t){ CS_REC_PAGES, 0, (uint32_t)big };
+	pages->seq = 77;
+	tu_put(fd, pages, big);
+	tu_end(fd, CS_END_EXIT, 0, 50);
+	close(fd);
+	free(pages);
+	rfd = open(path_of(f, "42.0.cst"), O_RDONLY | O_CLOEXEC);
+	assert_int_equal(cs_trace_follow_init(&t, "p"), 0);
+	assert_int_equal(cs_trace_follow(&t, rfd, &r, &d), 1);
+	assert_int_equal(r.type, CS_REC_PAGES);
+	assert_int_equal(r.size, big);
+	assert_int_equal(r.have, CS_REC_PEEK);
+	assert_int_equal(r.off, 32);
+	assert_int_equal(((const cs_rec_pages_t *)r.p)->seq, 77);
+	assert_int_equal(cs_trace_follow(&t, rfd, &r, &d), 1);
+	assert_int_equal(r.type, CS_REC_END);
+	assert_int_equal(r.have, sizeof(cs_rec_end_t));
+	assert_int_equal(r.recno, 2);
+	assert_int_equal(r.off, 32 + big);
+	assert_int_equal(cs_trace_follow(&t, rfd, &r, &d), 0);
+	cs_trace_close(&t);
+	close(rfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +731,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_minor_skips_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_regular_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mutations_never_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_record_exact_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_type_newer_than_file_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admit_verdicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_newer_major_same_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_record_errors_same_message, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_head_follows_growing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follow_reads_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
