@@ -3,6 +3,7 @@
 #ifndef COWSCOPE_TRACE_FORMAT_H
 #define COWSCOPE_TRACE_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -510,5 +511,258 @@ typedef struct cs_rec_allocator {
 } cs_rec_allocator_t;
 
 #define CS_ALLOCF_PRELOADED 1u /* the defining object was preloaded, not linked by the program */
+
+
+/*
+ * ---- The pinned layout ----
+ *
+ * The size of every on-disk struct and the offset and size of every field, as
+ * traces of every version 1.x were written (SQLite-style: the numbers are the
+ * contract, the structs only spell them). Every compile of the shim and the
+ * analyzer checks them, so reordering, retyping or inserting a field fails the
+ * build instead of silently misreading every trace already written; the golden
+ * runs under tests/golden/ (one per minor version) check the values read.
+ *
+ * Do not edit a line below to make a build pass: a changed line is a new major
+ * version (CS_TRACE_MAJOR; readers refuse it). New data goes in a new record
+ * type, a minor version (old readers skip it), whose struct gets its own lines
+ * here. Either way add a golden run directory for the new version
+ * (tests/golden/README.md).
+ *
+ * Checked with C11 _Static_assert or C++11 static_assert; an older compiler
+ * includes this header without the checks.
+ */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define CS_PIN_ASSERT(cond, what) static_assert(cond, what)
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define CS_PIN_ASSERT(cond, what) _Static_assert(cond, what)
+#else
+#define CS_PIN_ASSERT(cond, what) extern int cs_trace_format_unpinned_
+#endif
+
+#define CS_PIN_SIZE(type, bytes) CS_PIN_ASSERT(sizeof(type) == (bytes), #type " is " #bytes " bytes")
+#define CS_PIN_FIELD(type, field, off, bytes)                                                    \
+	CS_PIN_ASSERT(offsetof(type, field) == (off) && sizeof(((type *)0)->field) == (bytes),    \
+		      #type "." #field " is " #bytes " bytes at offset " #off)
+
+/* 1.0: the file header and the record header (the tables at the top of this file). */
+CS_PIN_SIZE(cs_file_hdr_t, 32);
+CS_PIN_FIELD(cs_file_hdr_t, magic, 0, 8);
+CS_PIN_FIELD(cs_file_hdr_t, version_major, 8, 2);
+CS_PIN_FIELD(cs_file_hdr_t, version_minor, 10, 2);
+CS_PIN_FIELD(cs_file_hdr_t, header_bytes, 12, 4);
+CS_PIN_FIELD(cs_file_hdr_t, byte_order, 16, 4);
+CS_PIN_FIELD(cs_file_hdr_t, file_kind, 20, 4);
+CS_PIN_FIELD(cs_file_hdr_t, pid, 24, 4);
+CS_PIN_FIELD(cs_file_hdr_t, gen, 28, 4);
+
+CS_PIN_SIZE(cs_rec_hdr_t, 8);
+CS_PIN_FIELD(cs_rec_hdr_t, type, 0, 2);
+CS_PIN_FIELD(cs_rec_hdr_t, flags, 2, 2);
+CS_PIN_FIELD(cs_rec_hdr_t, size, 4, 4);
+
+/* 1.0: records; sub-structs (cs_backend_entry_t, cs_run_t) follow their record. */
+CS_PIN_SIZE(cs_rec_proc_t, 48);
+CS_PIN_FIELD(cs_rec_proc_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_proc_t, pid, 8, 4);
+CS_PIN_FIELD(cs_rec_proc_t, ppid, 12, 4);
+CS_PIN_FIELD(cs_rec_proc_t, gen, 16, 4);
+CS_PIN_FIELD(cs_rec_proc_t, role, 20, 1);
+CS_PIN_FIELD(cs_rec_proc_t, fork_via, 21, 1);
+CS_PIN_FIELD(cs_rec_proc_t, pad0, 22, 2);
+CS_PIN_FIELD(cs_rec_proc_t, page_size, 24, 4);
+CS_PIN_FIELD(cs_rec_proc_t, pad1, 28, 4);
+CS_PIN_FIELD(cs_rec_proc_t, start_ns, 32, 8);
+CS_PIN_FIELD(cs_rec_proc_t, parent_fork_seq, 40, 8);
+
+CS_PIN_SIZE(cs_backend_entry_t, 8);
+CS_PIN_FIELD(cs_backend_entry_t, backend, 0, 1);
+CS_PIN_FIELD(cs_backend_entry_t, usable, 1, 1);
+CS_PIN_FIELD(cs_backend_entry_t, reason_len, 2, 2);
+CS_PIN_FIELD(cs_backend_entry_t, err, 4, 4);
+
+CS_PIN_SIZE(cs_rec_backend_t, 16);
+CS_PIN_FIELD(cs_rec_backend_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_backend_t, chosen, 8, 1);
+CS_PIN_FIELD(cs_rec_backend_t, requested, 9, 1);
+CS_PIN_FIELD(cs_rec_backend_t, scan, 10, 1);
+CS_PIN_FIELD(cs_rec_backend_t, nentries, 11, 1);
+CS_PIN_FIELD(cs_rec_backend_t, pad, 12, 4);
+
+CS_PIN_SIZE(cs_rec_snap_t, 40);
+CS_PIN_FIELD(cs_rec_snap_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_snap_t, seq, 8, 4);
+CS_PIN_FIELD(cs_rec_snap_t, reason, 12, 1);
+CS_PIN_FIELD(cs_rec_snap_t, backend, 13, 1);
+CS_PIN_FIELD(cs_rec_snap_t, pad, 14, 2);
+CS_PIN_FIELD(cs_rec_snap_t, t_ns, 16, 8);
+CS_PIN_FIELD(cs_rec_snap_t, minflt, 24, 8);
+CS_PIN_FIELD(cs_rec_snap_t, majflt, 32, 8);
+
+CS_PIN_SIZE(cs_rec_snap_end_t, 24);
+CS_PIN_FIELD(cs_rec_snap_end_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_snap_end_t, seq, 8, 4);
+CS_PIN_FIELD(cs_rec_snap_end_t, flags, 12, 4);
+CS_PIN_FIELD(cs_rec_snap_end_t, cost_ns, 16, 8);
+
+CS_PIN_SIZE(cs_rec_mapping_t, 40);
+CS_PIN_FIELD(cs_rec_mapping_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_mapping_t, start, 8, 8);
+CS_PIN_FIELD(cs_rec_mapping_t, end, 16, 8);
+CS_PIN_FIELD(cs_rec_mapping_t, offset, 24, 8);
+CS_PIN_FIELD(cs_rec_mapping_t, seq, 32, 4);
+CS_PIN_FIELD(cs_rec_mapping_t, kind, 36, 1);
+CS_PIN_FIELD(cs_rec_mapping_t, prot, 37, 1);
+CS_PIN_FIELD(cs_rec_mapping_t, flags, 38, 2);
+
+CS_PIN_SIZE(cs_run_t, 16);
+CS_PIN_FIELD(cs_run_t, first_page, 0, 8);
+CS_PIN_FIELD(cs_run_t, npages, 8, 8);
+
+CS_PIN_SIZE(cs_rec_pages_t, 16);
+CS_PIN_FIELD(cs_rec_pages_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_pages_t, seq, 8, 4);
+CS_PIN_FIELD(cs_rec_pages_t, set, 12, 1);
+CS_PIN_FIELD(cs_rec_pages_t, pad, 13, 3);
+
+CS_PIN_SIZE(cs_rec_pfns_t, 24);
+CS_PIN_FIELD(cs_rec_pfns_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_pfns_t, seq, 8, 4);
+CS_PIN_FIELD(cs_rec_pfns_t, count, 12, 4);
+CS_PIN_FIELD(cs_rec_pfns_t, first_page, 16, 8);
+
+CS_PIN_SIZE(cs_rec_fork_t, 32);
+CS_PIN_FIELD(cs_rec_fork_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_fork_t, child_pid, 8, 4);
+CS_PIN_FIELD(cs_rec_fork_t, via, 12, 1);
+CS_PIN_FIELD(cs_rec_fork_t, pad, 13, 3);
+CS_PIN_FIELD(cs_rec_fork_t, seq, 16, 8);
+CS_PIN_FIELD(cs_rec_fork_t, t_ns, 24, 8);
+
+CS_PIN_SIZE(cs_rec_child_exit_t, 24);
+CS_PIN_FIELD(cs_rec_child_exit_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_child_exit_t, pid, 8, 4);
+CS_PIN_FIELD(cs_rec_child_exit_t, status, 12, 4);
+CS_PIN_FIELD(cs_rec_child_exit_t, t_ns, 16, 8);
+
+CS_PIN_SIZE(cs_rec_end_t, 24);
+CS_PIN_FIELD(cs_rec_end_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_end_t, how, 8, 1);
+CS_PIN_FIELD(cs_rec_end_t, pad, 9, 3);
+CS_PIN_FIELD(cs_rec_end_t, status, 12, 4);
+CS_PIN_FIELD(cs_rec_end_t, t_ns, 16, 8);
+
+CS_PIN_SIZE(cs_rec_resume_t, 24);
+CS_PIN_FIELD(cs_rec_resume_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_resume_t, err, 8, 4);
+CS_PIN_FIELD(cs_rec_resume_t, pad, 12, 4);
+CS_PIN_FIELD(cs_rec_resume_t, t_ns, 16, 8);
+
+CS_PIN_SIZE(cs_rec_counters_t, 16);
+CS_PIN_FIELD(cs_rec_counters_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_counters_t, count, 8, 4);
+CS_PIN_FIELD(cs_rec_counters_t, pad, 12, 4);
+
+CS_PIN_SIZE(cs_rec_note_t, 16);
+CS_PIN_FIELD(cs_rec_note_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_note_t, code, 8, 4);
+CS_PIN_FIELD(cs_rec_note_t, err, 12, 4);
+
+CS_PIN_SIZE(cs_rec_shim_range_t, 24);
+CS_PIN_FIELD(cs_rec_shim_range_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_shim_range_t, start, 8, 8);
+CS_PIN_FIELD(cs_rec_shim_range_t, end, 16, 8);
+
+CS_PIN_SIZE(cs_rec_run_t, 32);
+CS_PIN_FIELD(cs_rec_run_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_run_t, start_ns, 8, 8);
+CS_PIN_FIELD(cs_rec_run_t, root_pid, 16, 4);
+CS_PIN_FIELD(cs_rec_run_t, interval_ms, 20, 4);
+CS_PIN_FIELD(cs_rec_run_t, linger_ms, 24, 4);
+CS_PIN_FIELD(cs_rec_run_t, backend, 28, 1);
+CS_PIN_FIELD(cs_rec_run_t, pad, 29, 3);
+
+CS_PIN_SIZE(cs_rec_run_end_t, 40);
+CS_PIN_FIELD(cs_rec_run_end_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_run_end_t, t_ns, 8, 8);
+CS_PIN_FIELD(cs_rec_run_end_t, root_status, 16, 4);
+CS_PIN_FIELD(cs_rec_run_end_t, still_running, 20, 4);
+CS_PIN_FIELD(cs_rec_run_end_t, samples, 24, 8);
+CS_PIN_FIELD(cs_rec_run_end_t, sample_ns, 32, 8);
+
+/* 1.1: allocation sites (cs_seg_t in MODULE, cs_alloc_ev_t in ALLOCS, cs_free_ev_t in FREES). */
+CS_PIN_SIZE(cs_rec_sampling_t, 24);
+CS_PIN_FIELD(cs_rec_sampling_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_sampling_t, mean_bytes, 8, 8);
+CS_PIN_FIELD(cs_rec_sampling_t, max_depth, 16, 4);
+CS_PIN_FIELD(cs_rec_sampling_t, flags, 20, 4);
+
+CS_PIN_SIZE(cs_seg_t, 24);
+CS_PIN_FIELD(cs_seg_t, start, 0, 8);
+CS_PIN_FIELD(cs_seg_t, end, 8, 8);
+CS_PIN_FIELD(cs_seg_t, file_offset, 16, 8);
+
+CS_PIN_SIZE(cs_rec_module_t, 24);
+CS_PIN_FIELD(cs_rec_module_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_module_t, base, 8, 8);
+CS_PIN_FIELD(cs_rec_module_t, nsegs, 16, 4);
+CS_PIN_FIELD(cs_rec_module_t, build_id_len, 20, 2);
+CS_PIN_FIELD(cs_rec_module_t, pad, 22, 2);
+
+CS_PIN_SIZE(cs_rec_stack_t, 16);
+CS_PIN_FIELD(cs_rec_stack_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_stack_t, id, 8, 4);
+CS_PIN_FIELD(cs_rec_stack_t, depth, 12, 4);
+
+CS_PIN_SIZE(cs_rec_events_t, 16);
+CS_PIN_FIELD(cs_rec_events_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_events_t, count, 8, 4);
+CS_PIN_FIELD(cs_rec_events_t, tid, 12, 4);
+
+CS_PIN_SIZE(cs_alloc_ev_t, 40);
+CS_PIN_FIELD(cs_alloc_ev_t, seq, 0, 8);
+CS_PIN_FIELD(cs_alloc_ev_t, ptr, 8, 8);
+CS_PIN_FIELD(cs_alloc_ev_t, size, 16, 8);
+CS_PIN_FIELD(cs_alloc_ev_t, weight_bytes, 24, 8);
+CS_PIN_FIELD(cs_alloc_ev_t, stack, 32, 4);
+CS_PIN_FIELD(cs_alloc_ev_t, kind, 36, 1);
+CS_PIN_FIELD(cs_alloc_ev_t, pad, 37, 3);
+
+CS_PIN_SIZE(cs_free_ev_t, 32);
+CS_PIN_FIELD(cs_free_ev_t, seq, 0, 8);
+CS_PIN_FIELD(cs_free_ev_t, ptr, 8, 8);
+CS_PIN_FIELD(cs_free_ev_t, len, 16, 8);
+CS_PIN_FIELD(cs_free_ev_t, kind, 24, 1);
+CS_PIN_FIELD(cs_free_ev_t, pad, 25, 7);
+
+CS_PIN_SIZE(cs_rec_fork_point_t, 24);
+CS_PIN_FIELD(cs_rec_fork_point_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_fork_point_t, alloc_seq, 8, 8);
+CS_PIN_FIELD(cs_rec_fork_point_t, stack_id, 16, 4);
+CS_PIN_FIELD(cs_rec_fork_point_t, pad, 20, 4);
+
+/* 1.2: phases. */
+CS_PIN_SIZE(cs_rec_mark_t, 24);
+CS_PIN_FIELD(cs_rec_mark_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_mark_t, t_ns, 8, 8);
+CS_PIN_FIELD(cs_rec_mark_t, seq, 16, 4);
+CS_PIN_FIELD(cs_rec_mark_t, snap_seq, 20, 4);
+
+/* 1.3: real programs. */
+CS_PIN_SIZE(cs_rec_allocator_t, 16);
+CS_PIN_FIELD(cs_rec_allocator_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_allocator_t, flags, 8, 4);
+CS_PIN_FIELD(cs_rec_allocator_t, pad, 12, 4);
+
+/* Counter slots (CS_REC_COUNTERS values are written in this order). */
+CS_PIN_ASSERT(CS_CNT_TRACE_REOPEN == 0 && CS_CNT_WRITE_FAIL == 1 && CS_CNT_ARM_FAIL == 2 &&
+		      CS_CNT_ARM_OK == 3 && CS_CNT_SNAP_BUSY == 4 && CS_CNT_SNAP_FAIL == 5 &&
+		      CS_CNT_MAPS_SKIPPED == 6 && CS_CNT_FORKS == 7 && CS_CNT_RETIRED_8 == 8 &&
+		      CS_CNT_EVENTS_DROPPED == 9 && CS_CNT_STACKS_FULL == 10,
+	      "counter slots never move");
+
+#undef CS_PIN_FIELD
+#undef CS_PIN_SIZE
+#undef CS_PIN_ASSERT
 
 #endif
