@@ -5,8 +5,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include "evbuf.h"
+#include "counters.h"
 #include "prim.h"
-#include "state.h"
+#include "trace.h"
 
 typedef struct cs_evbuf {
 	uint32_t state; /* 0 free, else the epoch of the process whose thread owns it */
@@ -46,8 +47,8 @@ static void release(cs_evbuf_t *b)
 /* Write the buffer out; the caller holds it. */
 static void flush_held(cs_evbuf_t *b)
 {
-	if (b->used && cs_writer_put(&cs_st.w, b->data, b->used) < 0)
-		__atomic_add_fetch(&cs_st.counters[CS_CNT_WRITE_FAIL], 1, __ATOMIC_RELAXED);
+	if (b->used)
+		cs_trace_put_counted(b->data, b->used);
 	b->used = 0;
 	b->open = 0;
 }
@@ -123,7 +124,7 @@ static void append_event(uint16_t type, const void *ev, size_t n)
 	cs_rec_events_t *batch;
 
 	if (!b) {
-		__atomic_add_fetch(&cs_st.counters[CS_CNT_EVENTS_DROPPED], 1, __ATOMIC_RELAXED);
+		cs_counter_add(CS_CNT_EVENTS_DROPPED, 1);
 		return;
 	}
 	hold(b);
