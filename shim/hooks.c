@@ -48,7 +48,7 @@ REAL_FUNCS(X_PTR)
 #undef X_PTR
 
 /* Resolve the next definitions once; called at load and, if needed, on first use. */
-__attribute__((constructor(101))) static void resolve(void)
+static void resolve(void)
 {
 #define X_RESOLVE(ret, name, args)                                                     \
 	if (!real_##name)                                                              \
@@ -58,6 +58,16 @@ __attribute__((constructor(101))) static void resolve(void)
 }
 
 #define REAL(name) (real_##name ? real_##name : (resolve(), real_##name))
+
+/* At load, under the guard (dlsym may allocate); resolved even if it is held. */
+__attribute__((constructor(101))) static void resolve_at_load(void)
+{
+	int took = cs_guard_enter();
+
+	resolve();
+	if (took)
+		cs_guard_leave();
+}
 
 /* Enter the shim from a hook that records: traced here, and not already inside the shim. */
 static int enter(void)

@@ -43,10 +43,15 @@ static void resolve_others(void)
 #undef X_RESOLVE
 }
 
+/* At load, under the guard (dlsym may allocate); resolved even if it is held. */
 __attribute__((constructor(101))) static void resolve_alloc(void)
 {
+	int took = cs_guard_enter();
+
 	cs_alloc_resolve();
 	resolve_others();
+	if (took)
+		cs_guard_leave();
 }
 
 #define REAL(name) (real_##name ? real_##name : (resolve_others(), real_##name))
