@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Shim start-up: options, backend probe, run directory, this process's trace. */
+/* Shim start-up: options, backend probe, run directory, this process's trace; owns the process identity. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +14,35 @@
 #include "maps.h"
 #include "prim.h"
 #include "record.h"
-#include "state.h"
-#include "evbuf.h"
-#include "modules.h"
+#include "boot.h"
+#include "events.h"
+#include "fork.h"
+#include "guard.h"
+#include "sampling.h"
 #include "stacks.h"
+#include "trace.h"
+#include "track.h"
 
-cs_state_t cs_st = {.dirfd = -1, .pagemap_fd = -1, .uffd = -1, .w = {.fd = -1}};
+#define CS_CMDLINE_MAX 2048
+
+__thread int cs_tls_guard __attribute__((tls_model("initial-exec")));
+
+/* Written only in this file; others read it through cs_proc(). */
+cs_proc_t cs_proc_st;
+
+/* Private to boot.c: argv, the run directory's descriptor, the exit status. */
+static struct {
+	uint32_t cmdline_len;
+	uint32_t exe_len;
+	char cmdline[CS_CMDLINE_MAX];
+	int dirfd;                 /* run directory, kept high, or -1 (then opened by path) */
+	cs_fd_id_t dir_id;         /* its identity, checked before use */
+	int exit_status;
+	int exit_status_known;
+} bt = {.dirfd = -1};
+
+/* Short names for this file, the owner. */
+#define P cs_proc_st
 
 /* The shim's own static data: excluded from every figure (hidden: our own, not the program's). */
 extern char __bss_start[] __attribute__((visibility("hidden")));
@@ -49,16 +72,16 @@ static unsigned shift_of(long ps)
 static void read_identity(void)
 {
 	int fd = cs_prim_openat(AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC, 0);
-	long n = fd >= 0 ? cs_prim_read(fd, cs_st.cmdline, sizeof(cs_st.cmdline)) : 0;
+	long n = fd >= 0 ? cs_prim_read(fd, bt.cmdline, sizeof(bt.cmdline)) : 0;
 
 	if (fd >= 0)
 		cs_prim_close(fd);
-	cs_st.cmdline_len = n > 0 ? (uint32_t)n : 0;
-	while (cs_st.cmdline_len && cs_st.cmdline[cs_st.cmdline_len - 1] == 0)
-		cs_st.cmdline_len--;
-	n = cs_prim_readlink("/proc/self/exe", cs_st.exe, sizeof(cs_st.exe) - 1);
-	cs_st.exe_len = n > 0 ? (uint32_t)n : 0;
-	cs_st.exe[cs_st.exe_len] = 0;
+	bt.cmdline_len = n > 0 ? (uint32_t)n : 0;
+	while (bt.cmdline_len && bt.cmdline[bt.cmdline_len - 1] == 0)
+		bt.cmdline_len--;
+	n = cs_prim_readlink("/proc/self/exe", P.exe, sizeof(P.exe) - 1);
+	bt.exe_len = n > 0 ? (uint32_t)n : 0;
+	P.exe[bt.exe_len] = 0;
 }
 
 static void find_shim_path(void)
@@ -66,9 +89,9 @@ static void find_shim_path(void)
 	Dl_info info;
 
 	if (dladdr((void *)cs_boot_init, &info) && info.dli_fname &&
-	    realpath(info.dli_fname, cs_st.shim_path))
+	    realpath(info.dli_fname, P.shim_path))
 		return;
-	cs_st.shim_path[0] = 0;
+	P.shim_path[0] = 0;
 }
 
 /* Append src (at most max bytes) at out + *n. */
@@ -103,44 +126,44 @@ static void default_parent(char *out)
 /* Default run directory name: <program>.<pid>. */
 static void default_name(char *out)
 {
-	const char *base = strrchr(cs_st.exe, '/');
+	const char *base = strrchr(P.exe, '/');
 	size_t n = 0;
 
 	add(out, &n, base ? base + 1 : "process", 64);
 	out[n++] = '.';
-	n += cs_utoa(out + n, (uint64_t)cs_st.pid);
+	n += cs_utoa(out + n, (uint64_t)P.pid);
 	out[n] = 0;
 }
 
 static int default_dir;  /* COWSCOPE_OUT unset: under the private per-user parent */
 static const char *refused; /* why the run directory was refused (for COWSCOPE_VERBOSE) */
 
-/* Absolute run directory path in cs_st.out_dir. */
+/* Absolute run directory path in P.out_dir. */
 static int resolve_out(void)
 {
 	char rel[CS_PATH_MAX];
 	size_t n = 0;
 
-	if (!cs_st.opt.out[0]) {
+	if (!P.opt.out[0]) {
 		default_dir = 1;
-		default_parent(cs_st.out_dir);
-		n = strlen(cs_st.out_dir);
-		cs_st.out_dir[n++] = '/';
-		default_name(cs_st.out_dir + n);
+		default_parent(P.out_dir);
+		n = strlen(P.out_dir);
+		P.out_dir[n++] = '/';
+		default_name(P.out_dir + n);
 		return 0;
 	}
-	memcpy(rel, cs_st.opt.out, sizeof(rel));
+	memcpy(rel, P.opt.out, sizeof(rel));
 	if (rel[0] == '/') {
-		memcpy(cs_st.out_dir, rel, sizeof(rel));
+		memcpy(P.out_dir, rel, sizeof(rel));
 		return 0;
 	}
-	if (!getcwd(cs_st.out_dir, sizeof(cs_st.out_dir)))
+	if (!getcwd(P.out_dir, sizeof(P.out_dir)))
 		return -errno;
-	n = strlen(cs_st.out_dir);
-	if (n + 1 + strlen(rel) >= sizeof(cs_st.out_dir))
+	n = strlen(P.out_dir);
+	if (n + 1 + strlen(rel) >= sizeof(P.out_dir))
 		return -ENAMETOOLONG;
-	cs_st.out_dir[n] = '/';
-	memcpy(cs_st.out_dir + n + 1, rel, strlen(rel) + 1);
+	P.out_dir[n] = '/';
+	memcpy(P.out_dir + n + 1, rel, strlen(rel) + 1);
 	return 0;
 }
 
@@ -165,7 +188,7 @@ static const char *dir_refusal(const struct stat *st, int strict)
  */
 static int open_verified(int at, const char *name, int strict)
 {
-	int shared = cs_st.opt.allow_shared_dir && !strict, fd, r;
+	int shared = P.opt.allow_shared_dir && !strict, fd, r;
 	struct stat st;
 
 	r = cs_prim_mkdirat(at, name, 0700);
@@ -187,11 +210,11 @@ static int open_verified(int at, const char *name, int strict)
 /* The default run directory: the per-user parent, verified strictly, then <program>.<pid>. */
 static int open_default_dir(void)
 {
-	char *slash = strrchr(cs_st.out_dir, '/');
+	char *slash = strrchr(P.out_dir, '/');
 	int parent, fd;
 
 	*slash = 0;
-	parent = open_verified(AT_FDCWD, cs_st.out_dir, 1);
+	parent = open_verified(AT_FDCWD, P.out_dir, 1);
 	*slash = '/';
 	if (parent < 0)
 		return parent;
@@ -203,34 +226,34 @@ static int open_default_dir(void)
 /* Keep the run directory's identity, and its descriptor when it can sit high. */
 static int open_out_dir(void)
 {
-	int fd = default_dir ? open_default_dir() : open_verified(AT_FDCWD, cs_st.out_dir, 0), r;
+	int fd = default_dir ? open_default_dir() : open_verified(AT_FDCWD, P.out_dir, 0), r;
 
 	if (fd < 0)
 		return fd;
-	r = cs_prim_fd_id(fd, &cs_st.dir_id);
+	r = cs_prim_fd_id(fd, &bt.dir_id);
 	if (r < 0) {
 		cs_prim_close(fd);
 		return r;
 	}
-	cs_st.dirfd = cs_prim_fd_high(fd);
-	if (cs_st.dirfd < 0)
-		cs_st.dirfd = -1; /* opened by path when needed */
+	bt.dirfd = cs_prim_fd_high(fd);
+	if (bt.dirfd < 0)
+		bt.dirfd = -1; /* opened by path when needed */
 	return 0;
 }
 
 int cs_boot_dir_get(int *own)
 {
-	int fd = cs_st.dirfd;
+	int fd = bt.dirfd;
 
 	*own = 0;
-	if (fd >= 0 && cs_prim_fd_same(fd, &cs_st.dir_id))
+	if (fd >= 0 && cs_prim_fd_same(fd, &bt.dir_id))
 		return fd;
-	cs_st.dirfd = -1; /* closed or reused by the program: not ours to close */
-	fd = cs_prim_openat(AT_FDCWD, cs_st.out_dir,
+	bt.dirfd = -1; /* closed or reused by the program: not ours to close */
+	fd = cs_prim_openat(AT_FDCWD, P.out_dir,
 			    O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-				    (cs_st.opt.allow_shared_dir ? 0 : O_NOFOLLOW),
+				    (P.opt.allow_shared_dir ? 0 : O_NOFOLLOW),
 			    0);
-	if (fd >= 0 && !cs_prim_fd_same(fd, &cs_st.dir_id)) {
+	if (fd >= 0 && !cs_prim_fd_same(fd, &bt.dir_id)) {
 		cs_prim_close(fd);
 		return -ESTALE;
 	}
@@ -238,36 +261,9 @@ int cs_boot_dir_get(int *own)
 	return fd;
 }
 
-void cs_boot_pagemap_open(void)
-{
-	int fd = cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
-
-	cs_st.pagemap_fd = -1;
-	if (fd < 0 || cs_prim_fd_id(fd, &cs_st.pagemap_id) < 0) {
-		if (fd >= 0)
-			cs_prim_close(fd);
-		return;
-	}
-	fd = cs_prim_fd_high(fd);
-	cs_st.pagemap_fd = fd < 0 ? -1 : fd;
-}
-
-int cs_boot_pagemap_get(int *own)
-{
-	int fd = cs_st.pagemap_fd;
-
-	*own = 0;
-	if (fd >= 0 && cs_prim_fd_same(fd, &cs_st.pagemap_id))
-		return fd;
-	cs_st.pagemap_fd = -1; /* not ours any more: leave the program's descriptor alone */
-	fd = cs_prim_openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
-	*own = fd >= 0;
-	return fd;
-}
-
 static void put_rec(cs_recbuf_t *b)
 {
-	cs_writer_put(&cs_st.w, b->buf, cs_rec_finish(b));
+	cs_trace_put(b->buf, cs_rec_finish(b));
 }
 
 static void put_proc(void)
@@ -276,89 +272,64 @@ static void put_proc(void)
 	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
 	cs_rec_proc_t *p = cs_rec_begin(&b, CS_REC_PROC, sizeof(*p));
 
-	p->pid = (uint32_t)cs_st.pid;
-	p->ppid = (uint32_t)cs_st.ppid;
-	p->gen = cs_st.w.gen;
-	p->role = cs_st.role;
-	p->fork_via = cs_st.fork_via;
-	p->page_size = 1u << cs_st.page_shift;
-	p->start_ns = cs_st.start_ns;
-	p->parent_fork_seq = cs_st.parent_fork_seq;
-	cs_rec_put_str(&b, cs_st.cmdline, cs_st.cmdline_len);
-	cs_rec_put_str(&b, cs_st.exe, cs_st.exe_len);
-	cs_rec_put_str(&b, cs_st.shim_path, strlen(cs_st.shim_path));
-	put_rec(&b);
-}
-
-void cs_boot_put_backend(void)
-{
-	uint8_t buf[sizeof(cs_rec_backend_t) + CS_BACKEND_COUNT * (8 + CS_REASON_MAX + 8)];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
-	cs_rec_backend_t *r = cs_rec_begin(&b, CS_REC_BACKEND, sizeof(*r));
-
-	r->chosen = cs_st.backend;
-	r->requested = cs_st.opt.backend;
-	r->scan = cs_st.probe.scan;
-	r->nentries = CS_BACKEND_COUNT - 1;
-	for (uint8_t i = 1; i < CS_BACKEND_COUNT; i++) {
-		const cs_probe_entry_t *e = &cs_st.probe.b[i];
-		cs_backend_entry_t be = {.backend = i, .usable = e->usable, .err = e->err};
-		static const uint8_t zeros[8];
-
-		be.reason_len = (uint16_t)strlen(e->reason);
-		cs_rec_put(&b, &be, sizeof(be));
-		cs_rec_put(&b, e->reason, be.reason_len);
-		cs_rec_put(&b, zeros, (8 - (be.reason_len & 7)) & 7);
-	}
+	p->pid = (uint32_t)P.pid;
+	p->ppid = (uint32_t)P.ppid;
+	p->gen = cs_trace_gen();
+	p->role = P.role;
+	p->fork_via = P.fork_via;
+	p->page_size = 1u << P.page_shift;
+	p->start_ns = P.start_ns;
+	p->parent_fork_seq = P.parent_fork_seq;
+	cs_rec_put_str(&b, bt.cmdline, bt.cmdline_len);
+	cs_rec_put_str(&b, P.exe, bt.exe_len);
+	cs_rec_put_str(&b, P.shim_path, strlen(P.shim_path));
 	put_rec(&b);
 }
 
 static void put_shim_range(uint64_t start, uint64_t end)
 {
-	uint64_t mask = (1ull << cs_st.page_shift) - 1;
+	uint64_t mask = (1ull << P.page_shift) - 1;
 	cs_rec_shim_range_t r = {.h = {CS_REC_SHIM_RANGE, 0, sizeof(r)},
 				 .start = start & ~mask, .end = (end + mask) & ~mask};
 
-	cs_writer_put(&cs_st.w, &r, sizeof(r));
+	cs_trace_put(&r, sizeof(r));
 }
 
 static void put_sampling(void)
 {
 	cs_rec_sampling_t r = {.h = {CS_REC_SAMPLING, 0, sizeof(r)},
-			       .mean_bytes = cs_st.sample_bytes,
-			       .max_depth = cs_st.opt.stack_depth,
+			       .mean_bytes = cs_sampling()->sample_bytes,
+			       .max_depth = P.opt.stack_depth,
 			       .flags = cs_stacks_unwind_available() ? 0 : CS_SAMPLINGF_NO_UNWIND};
 
-	cs_writer_put(&cs_st.w, &r, sizeof(r));
+	cs_trace_put(&r, sizeof(r));
 }
 
 int cs_boot_open_trace(void)
 {
 	int own, dfd = cs_boot_dir_get(&own), r;
+	const cs_shimmem_t *mem = &cs_sampling()->mem;
+	uint64_t lo, hi;
 
 	if (dfd < 0)
 		return dfd;
-	r = cs_writer_create_in(&cs_st.w, dfd, cs_st.out_dir, CS_FILE_PROCESS, cs_st.pid,
-				CS_TRACE_SUFFIX);
+	r = cs_trace_open(dfd, P.out_dir, P.pid);
 	if (own)
 		cs_prim_close(dfd);
 	if (r < 0)
 		return r;
 	put_proc();
-	cs_boot_put_backend();
+	cs_track_put_backend();
 	cs_allocator_put();
-	put_shim_range((uint64_t)(uintptr_t)cs_st.arena,
-		       (uint64_t)(uintptr_t)cs_st.arena + CS_ARENA_BYTES);
+	put_shim_range((uint64_t)(uintptr_t)P.arena, (uint64_t)(uintptr_t)P.arena + CS_ARENA_BYTES);
 	put_shim_range((uint64_t)(uintptr_t)__bss_start, (uint64_t)(uintptr_t)_end);
-	if (cs_st.fork_gate)
-		put_shim_range((uint64_t)(uintptr_t)cs_st.fork_gate,
-			       (uint64_t)(uintptr_t)(cs_st.fork_gate + CS_FORK_GATE_SLOTS));
-	if (cs_st.mem.base) {
-		put_shim_range((uint64_t)(uintptr_t)cs_st.mem.base,
-			       (uint64_t)(uintptr_t)cs_st.mem.base + cs_st.mem.bytes);
+	if (cs_fork_gate_range(&lo, &hi) == 0)
+		put_shim_range(lo, hi);
+	if (mem->base) {
+		put_shim_range((uint64_t)(uintptr_t)mem->base, (uint64_t)(uintptr_t)mem->base + mem->bytes);
 		put_sampling();
 	}
-	if (cs_st.fell_back)
+	if (cs_track_fell_back())
 		cs_rec_note(CS_NOTE_BACKEND_FALLBACK, 0,
 			    "cowscope: the requested backend is not usable here; "
 			    "using the best one that is");
@@ -367,18 +338,11 @@ int cs_boot_open_trace(void)
 
 static int make_arena(void)
 {
-	cs_st.arena = cs_prim_mmap_anon(CS_ARENA_BYTES);
-	if (!cs_st.arena)
+	P.arena = cs_prim_mmap_anon(CS_ARENA_BYTES);
+	if (!P.arena)
 		return -ENOMEM;
-	cs_st.wipeonfork = cs_prim_madvise(cs_st.arena, CS_ARENA_BYTES, MADV_WIPEONFORK) == 0;
+	P.wipeonfork = cs_prim_madvise(P.arena, CS_ARENA_BYTES, MADV_WIPEONFORK) == 0;
 	return 0;
-}
-
-static void choose_backend(void)
-{
-	cs_backend_probe_for(&cs_st.probe, cs_st.opt.backend);
-	cs_st.thp = (uint8_t)cs_thp_possible();
-	cs_st.backend = cs_backend_choose(&cs_st.probe, cs_st.opt.backend, &cs_st.fell_back);
 }
 
 /* The steps of start-up, in order; any failure leaves the shim inert. */
@@ -391,27 +355,12 @@ static int boot_steps(void)
 	cs_allocator_detect();
 	if ((r = make_arena()) < 0 || (r = resolve_out()) < 0 || (r = open_out_dir()) < 0)
 		return r;
-	cs_st.sample_bytes = cs_st.opt.sample_bytes;
-	if (cs_st.sample_bytes && cs_shimmem_init(&cs_st.mem) < 0)
-		cs_st.sample_bytes = 0; /* no memory for it: run without allocation sites */
-	choose_backend();
+	cs_sampling_reserve(P.opt.sample_bytes);
+	cs_track_choose(P.opt.backend);
 	if ((r = cs_boot_open_trace()) < 0)
 		return r;
-	cs_boot_pagemap_open();
+	cs_track_pagemap_open();
 	return cs_fork_register();
-}
-
-/* Allocation sampling: buffers, stacks, modules; then the hooks start recording. */
-static void start_alloc_tracking(void)
-{
-	if (!cs_st.mem.base || cs_evbuf_init(&cs_st.mem) < 0)
-		return;
-	cs_tls_guard = 1; /* libunwind's warm-up and dl_iterate_phdr may allocate */
-	cs_stacks_init(&cs_st.mem, cs_st.opt.stack_depth);
-	cs_modules_scan(&cs_st.mem, cs_st.exe);
-	cs_tls_guard = 0;
-	cs_stacks_wipe(64u * 1024u); /* the warm-up runs deep, before main (cs_stacks_wipe) */
-	cs_st.alloc_on = 1;
 }
 
 /* Tracing is off: say why on stderr, only when COWSCOPE_VERBOSE asks. */
@@ -420,17 +369,17 @@ static void say_off(void)
 	char msg[CS_PATH_MAX + 160];
 	size_t n = 0;
 
-	if (!cs_st.opt.verbose)
+	if (!P.opt.verbose)
 		return;
 	if (!refused) {
 		cs_say("cowscope: tracing is off in this process: cannot create its trace");
 		return;
 	}
 	add(msg, &n, "cowscope: tracing is off: refusing run directory ", 60);
-	add(msg, &n, cs_st.out_dir, CS_PATH_MAX);
+	add(msg, &n, P.out_dir, CS_PATH_MAX);
 	add(msg, &n, ": ", 2);
 	add(msg, &n, refused, 64);
-	if (!cs_st.opt.allow_shared_dir)
+	if (!P.opt.allow_shared_dir)
 		add(msg, &n, " (COWSCOPE_ALLOW_SHARED_DIR=1 accepts it)", 64);
 	cs_say(msg);
 }
@@ -442,32 +391,77 @@ void cs_boot_init(void)
 
 	if (__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
 		return;
-	cs_st.pid = cs_prim_getpid();
-	cs_st.ppid = cs_prim_getppid();
-	cs_st.page_shift = shift_of(sysconf(_SC_PAGESIZE));
-	cs_st.start_ns = cs_prim_now_ns();
-	cs_st.role = CS_ROLE_ROOT;
-	cs_options_load(&cs_st.opt, env, warn_option);
+	P.pid = cs_prim_getpid();
+	P.ppid = cs_prim_getppid();
+	P.page_shift = shift_of(sysconf(_SC_PAGESIZE));
+	P.start_ns = cs_prim_now_ns();
+	P.role = CS_ROLE_ROOT;
+	cs_options_load(&P.opt, env, warn_option);
 	r = boot_steps();
 	if (r < 0) {
 		say_off();
 		return;
 	}
-	cs_st.ready = 1;
-	start_alloc_tracking();
+	P.ready = 1;
+	/* Allocation sampling: buffers, stacks, modules; then the hooks start recording. */
+	cs_sampling_start(P.opt.stack_depth, P.exe);
 }
 
+int cs_traced_here(void)
+{
+	return P.ready && cs_prim_getpid() == P.pid;
+}
+
+void cs_say(const char *msg)
+{
+	cs_prim_write_all(2, msg, strlen(msg));
+	cs_prim_write_all(2, "\n", 1);
+}
+
+void cs_boot_become_child(uint8_t via, uint64_t parent_seq)
+{
+	P.pid = cs_prim_getpid();
+	P.ppid = cs_prim_getppid();
+	P.role = CS_ROLE_CHILD;
+	P.fork_via = via;
+	P.parent_fork_seq = parent_seq;
+	P.start_ns = cs_prim_now_ns();
+	bt.exit_status_known = 0;
+	/* Without MADV_WIPEONFORK, take fresh scratch rather than copy the parent's. */
+	if (!P.wipeonfork)
+		P.arena = cs_prim_mmap_anon(CS_ARENA_BYTES);
+}
+
+void cs_boot_stop(void)
+{
+	P.ready = 0;
+}
+
+void cs_boot_note_exit(int status)
+{
+	bt.exit_status = status;
+	bt.exit_status_known = 1;
+}
+
+/*
+ * The constructor. The guard is held for all of start-up: libunwind's
+ * warm-up and dl_iterate_phdr may allocate, and those allocations only forward.
+ */
 __attribute__((constructor)) static void cs_boot(void)
 {
+	if (!cs_guard_enter())
+		return; /* a constructor run from inside the shim (dlopen from a hook): never */
 	cs_boot_init();
+	cs_guard_leave();
 }
 
 /* exit() and return from main end here, after the program's atexit handlers. */
 __attribute__((destructor)) static void cs_fini(void)
 {
-	if (!cs_traced_here())
+	if (!cs_traced_here() || !cs_guard_enter())
 		return;
 	cs_modules_refresh();
-	cs_finish(CS_END_EXIT, cs_st.exit_status_known ? cs_st.exit_status : -1);
-	cs_st.ready = 0;
+	cs_finish(CS_END_EXIT, bt.exit_status_known ? bt.exit_status : -1);
+	cs_boot_stop();
+	cs_guard_leave();
 }

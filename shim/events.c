@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Event records, snapshots and the final records of a process. */
+/* Event records, marks, snapshots and the final records of a process; owns the snapshot state. */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -8,27 +8,24 @@
 #include "harvest.h"
 #include "prim.h"
 #include "record.h"
-#include "state.h"
+#include "boot.h"
+#include "counters.h"
+#include "events.h"
 #include "evbuf.h"
+#include "guard.h"
 #include "modules.h"
+#include "sampling.h"
+#include "trace.h"
+#include "track.h"
 
-__thread int cs_tls_guard __attribute__((tls_model("initial-exec")));
-
-int cs_traced_here(void)
-{
-	return cs_st.ready && cs_prim_getpid() == cs_st.pid;
-}
-
-void cs_say(const char *msg)
-{
-	cs_prim_write_all(2, msg, strlen(msg));
-	cs_prim_write_all(2, "\n", 1);
-}
+/* Snapshot state, written only here (reset in a fork child by cs_events_reset_in_child). */
+static int snap_busy;      /* the snapshot lock */
+static uint32_t snap_seq;  /* next snapshot number */
+static uint32_t mark_seq;  /* next cowscope_mark() number */
 
 static void put(const void *rec, size_t n)
 {
-	if (cs_writer_put(&cs_st.w, rec, n) < 0)
-		__atomic_add_fetch(&cs_st.counters[CS_CNT_WRITE_FAIL], 1, __ATOMIC_RELAXED);
+	cs_trace_put_counted(rec, n);
 }
 
 void cs_rec_fork(int child_pid, uint8_t via, uint64_t seq)
@@ -36,7 +33,7 @@ void cs_rec_fork(int child_pid, uint8_t via, uint64_t seq)
 	cs_rec_fork_t r = {.h = {CS_REC_FORK, 0, sizeof(r)}, .child_pid = (uint32_t)child_pid,
 			   .via = via, .seq = seq, .t_ns = cs_prim_now_ns()};
 
-	__atomic_add_fetch(&cs_st.counters[CS_CNT_FORKS], 1, __ATOMIC_RELAXED);
+	cs_counter_add(CS_CNT_FORKS, 1);
 	put(&r, sizeof(r));
 }
 
@@ -66,7 +63,7 @@ void cs_rec_note(uint32_t code, int err, const char *text)
 	r->err = err;
 	cs_rec_put_str(&b, text, strnlen(text, 400));
 	put(buf, cs_rec_finish(&b));
-	if (cs_st.opt.verbose)
+	if (cs_proc()->opt.verbose)
 		cs_say(text);
 }
 
@@ -78,8 +75,8 @@ int cs_snapshot(uint8_t reason)
 /* Take the snapshot lock; on failure count the skipped snapshot. */
 static int snap_lock(void)
 {
-	if (__atomic_exchange_n(&cs_st.snap_busy, 1, __ATOMIC_ACQUIRE)) {
-		__atomic_add_fetch(&cs_st.counters[CS_CNT_SNAP_BUSY], 1, __ATOMIC_RELAXED);
+	if (__atomic_exchange_n(&snap_busy, 1, __ATOMIC_ACQUIRE)) {
+		cs_counter_add(CS_CNT_SNAP_BUSY, 1);
 		return 0;
 	}
 	return 1;
@@ -87,45 +84,46 @@ static int snap_lock(void)
 
 static void snap_unlock(void)
 {
-	__atomic_store_n(&cs_st.snap_busy, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&snap_busy, 0, __ATOMIC_RELEASE);
 }
 
 /* One snapshot of [lo, hi) (0, 0: everything), with the lock held. */
 static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v), uint64_t lo,
 			  uint64_t hi)
 {
+	const cs_proc_t *p = cs_proc();
+	const cs_shimmem_t *mem = &cs_sampling()->mem;
 	struct rusage ru;
 	cs_harvest_t h = {
 		.proc_fd = -1,
-		.backend = cs_st.backend,
-		.scan = cs_st.probe.scan,
-		.thp = cs_st.thp,
+		.backend = cs_track_backend(),
+		.scan = cs_track_scan(),
+		.thp = cs_track_thp(),
 		.reason = reason,
-		.page_shift = cs_st.page_shift,
-		.shim_path = cs_st.shim_path,
-		.own = {{(uint64_t)(uintptr_t)cs_st.arena, (uint64_t)(uintptr_t)cs_st.arena + CS_ARENA_BYTES},
-			{(uint64_t)(uintptr_t)cs_st.mem.base,
-			 (uint64_t)(uintptr_t)cs_st.mem.base + cs_st.mem.bytes}},
+		.page_shift = p->page_shift,
+		.shim_path = p->shim_path,
+		.own = {{(uint64_t)(uintptr_t)p->arena, (uint64_t)(uintptr_t)p->arena + CS_ARENA_BYTES},
+			{(uint64_t)(uintptr_t)mem->base, (uint64_t)(uintptr_t)mem->base + mem->bytes}},
 		.arm = arm,
 		.lo = lo,
 		.hi = hi,
-		.w = &cs_st.w,
-		.scratch = cs_st.arena,
+		.w = cs_trace_writer(),
+		.scratch = p->arena,
 	};
 	int r, own;
 
-	h.pagemap_fd = cs_boot_pagemap_get(&own);
-	h.seq = cs_st.snap_seq++;
-	if (cs_st.alloc_on)
+	h.pagemap_fd = cs_track_pagemap_get(&own);
+	h.seq = snap_seq++;
+	if (cs_sampling()->on)
 		cs_evbuf_flush_all(); /* the analyzer needs the allocations up to this snapshot */
 	memset(&ru, 0, sizeof(ru));
 	cs_prim_getrusage_self(&ru);
 	r = cs_harvest_run(&h, (uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt);
 	if (own)
 		cs_prim_close(h.pagemap_fd);
-	cs_st.counters[CS_CNT_MAPS_SKIPPED] += h.skipped;
+	cs_counter_add(CS_CNT_MAPS_SKIPPED, h.skipped);
 	if (r < 0)
-		cs_st.counters[CS_CNT_SNAP_FAIL]++;
+		cs_counter_add(CS_CNT_SNAP_FAIL, 1);
 	return r;
 }
 
@@ -231,18 +229,17 @@ int cs_snapshot_arm(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v))
 
 void cs_snapshot_unmap(uint64_t lo, uint64_t hi)
 {
-	uint64_t mask = (1ull << cs_st.page_shift) - 1;
+	uint64_t mask = (1ull << cs_proc()->page_shift) - 1;
 
-	if (cs_st.role != CS_ROLE_CHILD || cs_st.backend == CS_BACKEND_NONE || cs_tls_guard ||
-	    hi <= lo || !cs_traced_here() || !snap_lock())
+	if (cs_proc()->role != CS_ROLE_CHILD || cs_track_backend() == CS_BACKEND_NONE ||
+	    cs_guard_held() || hi <= lo || !cs_traced_here() || !snap_lock())
 		return;
 	lo &= ~mask;
 	hi = (hi + mask) & ~mask;
-	if (tracked_at_fork(lo, hi)) {
-		cs_tls_guard = 1;
+	if (tracked_at_fork(lo, hi) && cs_guard_enter()) {
 		harvest_locked(CS_SNAP_UNMAP, NULL, lo, hi);
 		forget_range(lo, hi);
-		cs_tls_guard = 0;
+		cs_guard_leave();
 	}
 	snap_unlock();
 }
@@ -262,9 +259,9 @@ static int work_pid;
 
 int cs_snapshot_work(void)
 {
-	int pid = cs_st.pid, r;
+	int pid = cs_proc()->pid, r;
 
-	if (cs_st.role != CS_ROLE_CHILD || cs_st.backend == CS_BACKEND_NONE)
+	if (cs_proc()->role != CS_ROLE_CHILD || cs_track_backend() == CS_BACKEND_NONE)
 		return 0;
 	if (__atomic_exchange_n(&work_pid, pid, __ATOMIC_ACQ_REL) == pid)
 		return 0; /* once: the process began to exit already */
@@ -274,26 +271,51 @@ int cs_snapshot_work(void)
 	return r;
 }
 
+int cs_mark(const char *label)
+{
+	uint8_t buf[sizeof(cs_rec_mark_t) + 256];
+	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	int child = cs_proc()->role == CS_ROLE_CHILD && cs_track_backend() != CS_BACKEND_NONE;
+	cs_rec_mark_t *r = cs_rec_begin(&b, CS_REC_MARK, sizeof(*r));
+	int err = 0;
+
+	r->t_ns = cs_prim_now_ns();
+	r->seq = __atomic_fetch_add(&mark_seq, 1, __ATOMIC_RELAXED);
+	r->snap_seq = child ? snap_seq : UINT32_MAX;
+	cs_rec_put_str(&b, label ? label : "", label ? strnlen(label, 200) : 0);
+	if (cs_trace_put(buf, cs_rec_finish(&b)) < 0)
+		err = -EIO;
+	if (child)
+		err = cs_snapshot(CS_SNAP_MARK);
+	return err;
+}
+
 void cs_modules_refresh(void)
 {
-	if (!cs_st.alloc_on)
-		return;
-	cs_tls_guard = 1;
-	cs_modules_scan(&cs_st.mem, cs_st.exe);
-	cs_tls_guard = 0;
+	if (cs_sampling()->on)
+		cs_modules_scan(&cs_sampling()->mem, cs_proc()->exe);
+}
+
+void cs_events_reset_in_child(void)
+{
+	snap_seq = 0;
+	mark_seq = 0;
+	snap_busy = 0;
 }
 
 static void put_counters(void)
 {
 	uint8_t buf[sizeof(cs_rec_counters_t) + CS_CNT__COUNT * 8];
 	cs_rec_counters_t *c = (cs_rec_counters_t *)buf;
+	uint64_t v[CS_CNT__COUNT];
 
 	memset(buf, 0, sizeof(buf));
 	c->h.type = CS_REC_COUNTERS;
 	c->h.size = sizeof(buf);
 	c->count = CS_CNT__COUNT;
-	cs_st.counters[CS_CNT_TRACE_REOPEN] = cs_st.w.reopens;
-	memcpy(buf + sizeof(*c), cs_st.counters, sizeof(cs_st.counters));
+	cs_counters_read(v);
+	v[CS_CNT_TRACE_REOPEN] = cs_trace_reopens(); /* the writer's own count */
+	memcpy(buf + sizeof(*c), v, sizeof(v));
 	put(buf, sizeof(buf));
 }
 
@@ -306,10 +328,10 @@ void cs_finish(uint8_t how, int status)
 	};
 	cs_rec_end_t e = {.h = {CS_REC_END, 0, sizeof(e)}, .how = how, .status = status};
 
-	if (cs_st.role == CS_ROLE_CHILD && cs_st.backend != CS_BACKEND_NONE &&
+	if (cs_proc()->role == CS_ROLE_CHILD && cs_track_backend() != CS_BACKEND_NONE &&
 	    how < sizeof(reason_of) && reason_of[how])
 		cs_snapshot(reason_of[how]);
-	else if (cs_st.alloc_on)
+	else if (cs_sampling()->on)
 		cs_evbuf_flush_all();
 	put_counters();
 	e.t_ns = cs_prim_now_ns();

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Following fork: atfork handlers that only flip state, and the child's start (raw syscalls only). */
+/* Following fork: atfork handlers that only flip state, and the child's start (raw syscalls only); owns the fork state. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -8,33 +8,77 @@
 #include "harvest.h"
 #include "pagemap.h"
 #include "prim.h"
-#include "state.h"
+#include "boot.h"
+#include "counters.h"
+#include "events.h"
 #include "evbuf.h"
+#include "fork.h"
+#include "guard.h"
 #include "modules.h"
+#include "sampling.h"
 #include "stacks.h"
+#include "trace.h"
+#include "track.h"
 
-__thread uint64_t cs_tls_fork_seq __attribute__((tls_model("initial-exec")));
+/* Fork state, written only here. */
+static uint64_t fork_seq;  /* forks made by this process */
+static uint32_t *fork_gate; /* pfn backend: MAP_SHARED slots, CS_FORK_GATE_SLOTS */
+static int uffd = -1;       /* kept high, or -1 */
+static cs_fd_id_t uffd_id;
 
-/* In the parent, before the fork: number it, and write out buffered allocation events. */
-static void on_prepare(void)
+/* Per-thread: which fork of this process the thread is making (read by the child). */
+static __thread uint64_t tls_fork_seq __attribute__((tls_model("initial-exec")));
+
+uint64_t cs_fork_number(void)
 {
-	cs_tls_fork_seq = __atomic_add_fetch(&cs_st.fork_seq, 1, __ATOMIC_RELAXED);
-	if (cs_st.alloc_on && cs_traced_here())
-		cs_evbuf_flush_all();
+	return tls_fork_seq = __atomic_add_fetch(&fork_seq, 1, __ATOMIC_RELAXED);
 }
 
+uint64_t cs_fork_this_seq(void)
+{
+	return tls_fork_seq;
+}
+
+/*
+ * In the parent, before the fork: number it, and write out buffered
+ * allocation events. Under the guard, like every entry point; a fork made
+ * from inside the shim (never) would be numbered but not flushed.
+ */
+static void on_prepare(void)
+{
+	cs_fork_number();
+	if (!cs_guard_enter())
+		return;
+	if (cs_sampling()->on && cs_traced_here())
+		cs_evbuf_flush_all();
+	cs_guard_leave();
+}
+
+/* In the child: its thread's guard is the forking thread's, free (fork() runs outside the shim). */
 static void on_child(void)
 {
+	if (!cs_guard_enter())
+		return;
 	cs_fork_child_start(CS_VIA_FORK);
+	cs_guard_leave();
 }
 
 int cs_fork_register(void)
 {
 	int r = pthread_atfork(on_prepare, NULL, on_child);
 
-	if (cs_st.backend == CS_BACKEND_PFN)
-		cs_st.fork_gate = cs_prim_mmap_shared(CS_FORK_GATE_SLOTS * sizeof(uint32_t));
+	if (cs_track_backend() == CS_BACKEND_PFN)
+		fork_gate = cs_prim_mmap_shared(CS_FORK_GATE_SLOTS * sizeof(uint32_t));
 	return r ? -r : 0;
+}
+
+int cs_fork_gate_range(uint64_t *lo, uint64_t *hi)
+{
+	if (!fork_gate)
+		return -ENOENT;
+	*lo = (uint64_t)(uintptr_t)fork_gate;
+	*hi = (uint64_t)(uintptr_t)(fork_gate + CS_FORK_GATE_SLOTS);
+	return 0;
 }
 
 #define GATE_STEP_NS (50u * 1000u * 1000u)
@@ -44,9 +88,9 @@ void cs_fork_gate_wait(int pid)
 {
 	uint32_t *w;
 
-	if (!cs_st.fork_gate || cs_st.backend != CS_BACKEND_PFN || pid <= 0)
+	if (!fork_gate || cs_track_backend() != CS_BACKEND_PFN || pid <= 0)
 		return;
-	w = &cs_st.fork_gate[(uint32_t)pid % CS_FORK_GATE_SLOTS];
+	w = &fork_gate[(uint32_t)pid % CS_FORK_GATE_SLOTS];
 	for (unsigned i = 0; i < GATE_MAX_STEPS; i++) {
 		uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
 
@@ -61,10 +105,10 @@ static void gate_open(void)
 {
 	uint32_t *w;
 
-	if (!cs_st.fork_gate)
+	if (!fork_gate)
 		return;
-	w = &cs_st.fork_gate[(uint32_t)cs_st.pid % CS_FORK_GATE_SLOTS];
-	__atomic_store_n(w, (uint32_t)cs_st.pid, __ATOMIC_RELEASE);
+	w = &fork_gate[(uint32_t)cs_proc()->pid % CS_FORK_GATE_SLOTS];
+	__atomic_store_n(w, (uint32_t)cs_proc()->pid, __ATOMIC_RELEASE);
 	cs_prim_futex_wake(w);
 }
 
@@ -104,7 +148,7 @@ static int write_protect(uint64_t start, uint64_t end)
 					.vec_len = ARM_VEC,
 					.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 					.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED};
-		long k = cs_prim_pagemap_scan(cs_st.pagemap_fd, &a);
+		long k = cs_prim_pagemap_scan(cs_track_pagemap_fd(), &a);
 
 		if (k < 0)
 			return (int)k;
@@ -136,16 +180,16 @@ static int arm_uffd(void *arg, const cs_vma_t *v)
 		arm_skipped++;
 		return 0;
 	}
-	r = (int)cs_prim_ioctl(cs_st.uffd, UFFDIO_REGISTER, &reg);
+	r = (int)cs_prim_ioctl(uffd, UFFDIO_REGISTER, &reg);
 	if (r == 0)
 		r = write_protect(v->start, v->end);
 	if (r == -E2BIG)
 		arm_skipped++;
 	if (r < 0) {
-		cs_st.counters[CS_CNT_ARM_FAIL]++;
+		cs_counter_add(CS_CNT_ARM_FAIL, 1);
 		return 0;
 	}
-	cs_st.counters[CS_CNT_ARM_OK]++;
+	cs_counter_add(CS_CNT_ARM_OK, 1);
 	return CS_MAPF_ARMED;
 }
 
@@ -185,16 +229,16 @@ static int start_uffd(void)
 		cs_prim_close(fd);
 		return r;
 	}
-	if ((r = cs_prim_fd_id(fd, &cs_st.uffd_id)) < 0) {
+	if ((r = cs_prim_fd_id(fd, &uffd_id)) < 0) {
 		cs_prim_close(fd);
 		return r;
 	}
-	cs_st.uffd = cs_prim_fd_high(fd);
-	if (cs_st.uffd < 0) {
+	uffd = cs_prim_fd_high(fd);
+	if (uffd < 0) {
 		/* userfaultfd must stay open: none can sit above the program's range */
 		cs_rec_note(CS_NOTE_FD, EMFILE, "cowscope: no descriptor outside the program's "
 						"range for userfaultfd; not using uffd-wp");
-		return cs_st.uffd = -1, -EMFILE;
+		return uffd = -1, -EMFILE;
 	}
 	return 0;
 }
@@ -202,9 +246,9 @@ static int start_uffd(void)
 /* Close the inherited uffd only if it is still the userfaultfd we opened. */
 static void drop_uffd(void)
 {
-	if (!cs_prim_fd_is_uffd(cs_st.uffd))
-		cs_st.uffd = -1;
-	cs_prim_fd_drop(&cs_st.uffd, &cs_st.uffd_id);
+	if (!cs_prim_fd_is_uffd(uffd))
+		uffd = -1;
+	cs_prim_fd_drop(&uffd, &uffd_id);
 }
 
 static int start_soft_dirty(void)
@@ -224,52 +268,42 @@ static int (*start_backend(void))(void *, const cs_vma_t *)
 	for (;;) {
 		int r = 0;
 
-		if (cs_st.backend == CS_BACKEND_UFFD_WP && (r = start_uffd()) == 0)
+		uint8_t backend = cs_track_backend();
+
+		if (backend == CS_BACKEND_UFFD_WP && (r = start_uffd()) == 0)
 			return arm_uffd;
-		if (cs_st.backend == CS_BACKEND_SOFT_DIRTY && (r = start_soft_dirty()) == 0)
+		if (backend == CS_BACKEND_SOFT_DIRTY && (r = start_soft_dirty()) == 0)
 			return arm_all;
 		if (r == 0)
 			return NULL; /* pfn, exclusive, none: nothing to arm */
 		cs_rec_note(CS_NOTE_ARM_FAILED, -r, "cowscope: arming page tracking failed in a "
 						    "child; falling back to the next backend");
-		cs_st.probe.b[cs_st.backend].usable = 0;
-		cs_st.backend = cs_backend_choose(&cs_st.probe, CS_BACKEND_NONE, NULL);
+		cs_track_fall_back();
 	}
 }
 
 static void reset_for_child(uint8_t via)
 {
 	/* The parent's descriptors: closed only if still ours (the program may reuse numbers). */
-	cs_writer_close(&cs_st.w);
-	cs_prim_fd_drop(&cs_st.pagemap_fd, &cs_st.pagemap_id);
+	cs_trace_close();
+	cs_track_pagemap_drop();
 	drop_uffd();
-	cs_st.pid = cs_prim_getpid();
-	cs_st.ppid = cs_prim_getppid();
-	cs_st.role = CS_ROLE_CHILD;
-	cs_st.fork_via = via;
-	cs_st.parent_fork_seq = cs_tls_fork_seq;
-	cs_st.fork_seq = 0;
-	cs_st.snap_seq = 0;
-	cs_st.mark_seq = 0;
-	cs_st.snap_busy = 0;
-	cs_st.exit_status_known = 0;
-	cs_st.start_ns = cs_prim_now_ns();
-	memset(cs_st.counters, 0, sizeof(cs_st.counters));
-	if (cs_st.alloc_on)
+	cs_boot_become_child(via, tls_fork_seq);
+	fork_seq = 0;
+	cs_events_reset_in_child();
+	cs_counters_reset();
+	if (cs_sampling()->on)
 		cs_evbuf_reset_in_child(); /* the parent's buffered events are the parent's to write */
-	/* Without MADV_WIPEONFORK, take fresh scratch rather than copy the parent's. */
-	if (!cs_st.wipeonfork)
-		cs_st.arena = cs_prim_mmap_anon(CS_ARENA_BYTES);
 }
 
 /* Where the parent's allocation history stops for this child, and the modules it inherited. */
 static void put_fork_point(void)
 {
 	cs_rec_fork_point_t r = {.h = {CS_REC_FORK_POINT, 0, sizeof(r)},
-				 .alloc_seq = __atomic_load_n(&cs_st.alloc_seq, __ATOMIC_RELAXED),
+				 .alloc_seq = cs_sampling_seq_now(),
 				 .stack_id = cs_stack_next_id()};
 
-	cs_writer_put(&cs_st.w, &r, sizeof(r));
+	cs_trace_put(&r, sizeof(r));
 	cs_modules_write_all();
 }
 
@@ -279,26 +313,26 @@ void cs_fork_child_start(uint8_t via)
 	int stacks_off = cs_stacks_fork_child(); /* before anything here can sample */
 	uint8_t before;
 
-	if (!cs_st.ready)
+	if (!cs_proc()->ready)
 		return;
 	reset_for_child(via);
-	if (!cs_st.arena || cs_boot_open_trace() < 0) {
-		cs_st.ready = 0;
+	if (!cs_proc()->arena || cs_boot_open_trace() < 0) {
+		cs_boot_stop();
 		gate_open();
 		return;
 	}
-	if (cs_st.alloc_on)
+	if (cs_sampling()->on)
 		put_fork_point();
-	if (cs_st.alloc_on && stacks_off)
+	if (cs_sampling()->on && stacks_off)
 		cs_rec_note(CS_NOTE_UNWIND_OFF, 0, "cowscope: a thread was inside the unwinder at the "
 						   "fork: allocations here are recorded without stacks");
-	cs_boot_pagemap_open();
-	before = cs_st.backend;
+	cs_track_pagemap_open();
+	before = cs_track_backend();
 	arm = start_backend();
-	if (cs_st.backend != before)
-		cs_boot_put_backend(); /* arming fell back: the last backend record rules */
+	if (cs_track_backend() != before)
+		cs_track_put_backend(); /* arming fell back: the last backend record rules */
 	arm_skipped = 0;
-	if (cs_st.backend != CS_BACKEND_NONE)
+	if (cs_track_backend() != CS_BACKEND_NONE)
 		cs_snapshot_arm(CS_SNAP_FORK, arm);
 	if (arm_skipped)
 		note_arm_skipped();

@@ -15,7 +15,10 @@
 #include <unistd.h>
 #include "cowscope/trace_format.h"
 #include "prim.h"
-#include "state.h"
+#include "boot.h"
+#include "events.h"
+#include "fork.h"
+#include "guard.h"
 
 /* Interposers must stay visible although the shim builds with hidden visibility. */
 #define CS_HOOK __attribute__((visibility("default")))
@@ -45,7 +48,7 @@ REAL_FUNCS(X_PTR)
 #undef X_PTR
 
 /* Resolve the next definitions once; called at load and, if needed, on first use. */
-__attribute__((constructor(101))) static void resolve(void)
+static void resolve(void)
 {
 #define X_RESOLVE(ret, name, args)                                                     \
 	if (!real_##name)                                                              \
@@ -56,17 +59,25 @@ __attribute__((constructor(101))) static void resolve(void)
 
 #define REAL(name) (real_##name ? real_##name : (resolve(), real_##name))
 
+/* At load, under the guard (dlsym may allocate); resolved even if it is held. */
+__attribute__((constructor(101))) static void resolve_at_load(void)
+{
+	int took = cs_guard_enter();
+
+	resolve();
+	if (took)
+		cs_guard_leave();
+}
+
+/* Enter the shim from a hook that records: traced here, and not already inside the shim. */
 static int enter(void)
 {
-	if (cs_tls_guard || !cs_traced_here())
-		return 0;
-	cs_tls_guard = 1;
-	return 1;
+	return !cs_guard_held() && cs_traced_here() && cs_guard_enter();
 }
 
 static void leave(void)
 {
-	cs_tls_guard = 0;
+	cs_guard_leave();
 }
 
 /* ---- fork family ---- */
@@ -76,26 +87,31 @@ CS_HOOK pid_t fork(void)
 	pid_t pid = REAL(fork)();
 
 	if (pid > 0 && enter()) {
-		cs_rec_fork(pid, CS_VIA_FORK, cs_tls_fork_seq);
+		cs_rec_fork(pid, CS_VIA_FORK, cs_fork_this_seq());
 		cs_fork_gate_wait(pid);
 		leave();
 	}
 	return pid;
 }
 
-/* _Fork runs no atfork handlers: start the child here. */
+/*
+ * _Fork runs no atfork handlers: start the child here. The guard is held
+ * around the real _Fork, so the child starts inside it and leaves it.
+ */
 CS_HOOK pid_t _Fork(void)
 {
-	int traced = cs_traced_here();
+	int traced = enter();
 	pid_t pid;
 
 	if (traced)
-		cs_tls_fork_seq = __atomic_add_fetch(&cs_st.fork_seq, 1, __ATOMIC_RELAXED);
+		cs_fork_number();
 	pid = REAL(_Fork)();
 	if (pid == 0 && traced)
 		cs_fork_child_start(CS_VIA_UNDERSCORE_FORK);
-	else if (pid > 0 && enter()) {
-		cs_rec_fork(pid, CS_VIA_UNDERSCORE_FORK, cs_tls_fork_seq);
+	if (traced)
+		leave();
+	if (pid > 0 && enter()) {
+		cs_rec_fork(pid, CS_VIA_UNDERSCORE_FORK, cs_fork_this_seq());
 		cs_fork_gate_wait(pid);
 		leave();
 	}
@@ -112,11 +128,8 @@ CS_HOOK pid_t _Fork(void)
  */
 CS_HOOK void exit(int status)
 {
-	if (cs_traced_here()) {
-		cs_st.exit_status = status;
-		cs_st.exit_status_known = 1;
-	}
 	if (enter()) {
+		cs_boot_note_exit(status);
 		cs_snapshot_work();
 		leave();
 	}
@@ -128,7 +141,7 @@ static void finish_now(int status)
 {
 	if (enter()) {
 		cs_finish(CS_END__EXIT, status);
-		cs_st.ready = 0;
+		cs_boot_stop();
 		leave();
 	}
 }
@@ -162,14 +175,16 @@ static int before_exec(void)
 	return 1;
 }
 
+/* The exec failed and the image goes on (ret is -1). */
 static int after_exec(int traced, int ret)
 {
-	if (traced) {
-		int err = errno;
+	int err = errno;
 
+	if (traced && cs_guard_enter()) {
 		cs_rec_resume(err);
-		errno = err;
+		cs_guard_leave();
 	}
+	errno = err;
 	return ret;
 }
 
@@ -426,7 +441,7 @@ static int unw_pipe_lost(int fd)
 
 CS_HOOK ssize_t read(int fd, void *buf, size_t n)
 {
-	if (cs_tls_guard && fd >= 0 && fd == unw_pipe[0] &&
+	if (cs_guard_held() && fd >= 0 && fd == unw_pipe[0] &&
 	    (unw_pipe_lost(unw_pipe[0]) || unw_pipe_lost(unw_pipe[1]))) {
 		errno = EBADF; /* libunwind then makes a new pipe: never the program's file */
 		return -1;
@@ -436,21 +451,21 @@ CS_HOOK ssize_t read(int fd, void *buf, size_t n)
 
 CS_HOOK int close(int fd)
 {
-	if (cs_tls_guard && unw_pipe_lost(fd))
+	if (cs_guard_held() && unw_pipe_lost(fd))
 		return 0; /* libunwind dropping a number the program holds now: leave it */
 	return REAL(close)(fd);
 }
 
 CS_HOOK int pipe2(int fds[2], int flags)
 {
-	if (cs_tls_guard)
+	if (cs_guard_held())
 		return shim_pipe(fds, flags);
 	return REAL(pipe2)(fds, flags);
 }
 
 CS_HOOK int pipe(int fds[2])
 {
-	if (cs_tls_guard)
+	if (cs_guard_held())
 		return shim_pipe(fds, 0);
 	return REAL(pipe)(fds);
 }

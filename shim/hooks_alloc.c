@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include "allocboot.h"
+#include "boot.h"
+#include "events.h"
 #include "evbuf.h"
+#include "guard.h"
 #include "modules.h"
 #include "sample.h"
+#include "sampling.h"
 #include "stacks.h"
-#include "state.h"
 
 #define CS_HOOK __attribute__((visibility("default")))
 
@@ -40,10 +43,15 @@ static void resolve_others(void)
 #undef X_RESOLVE
 }
 
+/* At load, under the guard (dlsym may allocate); resolved even if it is held. */
 __attribute__((constructor(101))) static void resolve_alloc(void)
 {
+	int took = cs_guard_enter();
+
 	cs_alloc_resolve();
 	resolve_others();
+	if (took)
+		cs_guard_leave();
 }
 
 #define REAL(name) (real_##name ? real_##name : (resolve_others(), real_##name))
@@ -52,9 +60,10 @@ __attribute__((constructor(101))) static void resolve_alloc(void)
 static __thread int64_t bytes_left __attribute__((tls_model("initial-exec")));
 static __thread uint64_t rng __attribute__((tls_model("initial-exec")));
 
+/* Sampling is on and the caller is not inside the shim (then it only forwards). hook-safe. */
 static int tracking(void)
 {
-	return cs_st.alloc_on && !cs_tls_guard;
+	return cs_sampling()->on && !cs_guard_held();
 }
 
 static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight)
@@ -63,15 +72,15 @@ static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight)
 			   .kind = kind};
 
 	e.stack = cs_stack_capture();
-	e.seq = __atomic_fetch_add(&cs_st.alloc_seq, 1, __ATOMIC_RELAXED);
+	e.seq = cs_sampling_next_seq();
 	cs_ev_alloc(&e);
-	if (cs_st.sample_bytes != 1 || kind == CS_ALLOC_MMAP) /* exact mode writes every free */
-		cs_bloom_add(&cs_st.mem, p);
+	if (cs_sampling()->sample_bytes != 1 || kind == CS_ALLOC_MMAP) /* exact mode writes every free */
+		cs_bloom_add(&cs_sampling()->mem, p);
 }
 
 static uint64_t next_seq(void)
 {
-	return __atomic_fetch_add(&cs_st.alloc_seq, 1, __ATOMIC_RELAXED);
+	return cs_sampling_next_seq();
 }
 
 static void record_free(const void *p, size_t len, uint8_t kind, uint64_t seq)
@@ -84,9 +93,10 @@ static void record_free(const void *p, size_t len, uint8_t kind, uint64_t seq)
 /* The countdown crossed zero (or this thread's sampler is new): maybe sample this one. */
 static void sample_slow(const void *p, size_t n)
 {
-	uint64_t mean = cs_st.sample_bytes;
+	uint64_t mean = cs_sampling()->sample_bytes;
 
-	cs_tls_guard = 1;
+	if (!cs_guard_enter())
+		return; /* not reached: the caller checked tracking() */
 	if (!rng) {
 		/* Seeded by thread ordinal: a single-threaded program samples the same way each run. */
 		static uint64_t threads;
@@ -100,19 +110,20 @@ static void sample_slow(const void *p, size_t n)
 		bytes_left += cs_sample_interval(&rng, mean);
 	record_alloc(p, n, CS_ALLOC_MALLOC, cs_sample_weight(n, mean));
 out:
-	cs_tls_guard = 0;
+	cs_guard_leave();
 }
 
 static void on_alloc(const void *p, size_t n)
 {
 	if (!p || !tracking())
 		return;
-	if (cs_st.sample_bytes == 1) {
+	if (cs_sampling()->sample_bytes == 1) {
 		int saved = errno; /* the unwinder's system calls may set it */
 
-		cs_tls_guard = 1;
-		record_alloc(p, n, CS_ALLOC_MALLOC, n);
-		cs_tls_guard = 0;
+		if (cs_guard_enter()) {
+			record_alloc(p, n, CS_ALLOC_MALLOC, n);
+			cs_guard_leave();
+		}
 		errno = saved;
 		return;
 	}
@@ -134,16 +145,18 @@ static int free_wanted(const void *p, uint8_t kind)
 {
 	if (!p || !tracking())
 		return 0;
-	return kind != CS_FREE_FREE || cs_st.sample_bytes == 1 || cs_bloom_maybe(&cs_st.mem, p);
+	return kind != CS_FREE_FREE || cs_sampling()->sample_bytes == 1 ||
+	       cs_bloom_maybe(&cs_sampling()->mem, p);
 }
 
 static void free_record(const void *p, size_t len, uint8_t kind, uint64_t seq)
 {
-	cs_tls_guard = 1;
+	if (!cs_guard_enter())
+		return;
 	record_free(p, len, kind, seq);
-	if (kind == CS_FREE_FREE && cs_st.sample_bytes != 1)
-		cs_bloom_remove(&cs_st.mem, p);
-	cs_tls_guard = 0;
+	if (kind == CS_FREE_FREE && cs_sampling()->sample_bytes != 1)
+		cs_bloom_remove(&cs_sampling()->mem, p);
+	cs_guard_leave();
 }
 
 static void on_free(const void *p, size_t len, uint8_t kind)
@@ -176,7 +189,7 @@ static realloc_free_t realloc_begin(const void *old)
 
 static void realloc_end(realloc_free_t f, const void *old, const void *p, size_t n)
 {
-	if (f.want && (p || n == 0) && cs_st.alloc_on)
+	if (f.want && (p || n == 0) && cs_sampling()->on)
 		free_record(old, 0, CS_FREE_FREE, f.seq);
 }
 
@@ -292,11 +305,10 @@ CS_HOOK size_t malloc_usable_size(void *p)
 
 static void on_map(const void *p, size_t len)
 {
-	if (!tracking())
+	if (!tracking() || !cs_guard_enter())
 		return;
-	cs_tls_guard = 1;
 	record_alloc(p, len, CS_ALLOC_MMAP, len);
-	cs_tls_guard = 0;
+	cs_guard_leave();
 }
 
 static int is_anon_private(int flags)
@@ -346,7 +358,7 @@ CS_HOOK void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	}
 	cs_snapshot_remap((uintptr_t)old, old_len, new_len, flags);
 	p = REAL(mremap)(old, old_len, new_len, flags, target);
-	if (p != MAP_FAILED && tracking() && cs_bloom_maybe(&cs_st.mem, old)) {
+	if (p != MAP_FAILED && tracking() && cs_bloom_maybe(&cs_sampling()->mem, old)) {
 		on_free(old, old_len, CS_FREE_MREMAP);
 		on_map(p, new_len);
 	}
@@ -359,10 +371,9 @@ CS_HOOK void *dlopen(const char *file, int mode)
 {
 	void *h = REAL(dlopen)(file, mode);
 
-	if (h && tracking() && cs_traced_here()) {
-		cs_tls_guard = 1;
-		cs_modules_scan(&cs_st.mem, cs_st.exe);
-		cs_tls_guard = 0;
+	if (h && tracking() && cs_traced_here() && cs_guard_enter()) {
+		cs_modules_scan(&cs_sampling()->mem, cs_proc()->exe);
+		cs_guard_leave();
 	}
 	return h;
 }

@@ -1,9 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* The object API of include/cowscope.h: one object space per process, set up from the options. */
+/*
+ * The object API of include/cowscope.h: one object space per process, set up from the options.
+ *
+ * Recursion guard: these entry points deliberately take none. The object
+ * runtime is the program's own data structure: its malloc, free and mmap are
+ * the program's allocations and go through the allocation hooks like any
+ * other, so objects and the header table get allocation sites (objrt/objtab.c,
+ * the prefork-sim tests). Called from inside the shim (a signal handler that
+ * interrupted a hook) they still work, and those allocations only forward
+ * (the hooks see the guard held). They touch no shim state but the options
+ * (read-only) and this file's object space.
+ */
 #include <errno.h>
 #include <stddef.h>
+#include "boot.h"
 #include "obj.h"
-#include "state.h"
 
 #define CS_API __attribute__((visibility("default")))
 
@@ -18,10 +29,11 @@ static int space_ready;
 static cs_objspace_t *sp(void)
 {
 	if (!space_ready) {
-		int layout = cs_st.opt.obj_layout ? cs_st.opt.obj_layout : COWSCOPE_LAYOUT_OUTOFLINE;
+		const cs_options_t *o = &cs_proc()->opt;
+		int layout = o->obj_layout ? o->obj_layout : COWSCOPE_LAYOUT_OUTOFLINE;
 
-		cs_objspace_init(&space, layout, cs_st.opt.obj_capacity);
-		space.immortal = cs_st.opt.obj_immortal;
+		cs_objspace_init(&space, layout, o->obj_capacity);
+		space.immortal = o->obj_immortal;
 		space_ready = 1;
 	}
 	return &space;

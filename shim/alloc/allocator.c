@@ -8,8 +8,9 @@
 #include <sys/stat.h>
 #include "allocboot.h"
 #include "allocator.h"
+#include "boot.h"
 #include "record.h"
-#include "state.h"
+#include "trace.h"
 
 #define NAME_MAX_BYTES 64
 
@@ -120,7 +121,7 @@ void cs_allocator_detect(void)
 	if (cs_alloc_object_of(cs_alloc_target(), &obj) < 0)
 		return;
 	if (!*obj.name)
-		copy(al.path, sizeof(al.path), cs_st.exe); /* the main program */
+		copy(al.path, sizeof(al.path), cs_proc()->exe); /* the main program */
 	else
 		copy(al.path, sizeof(al.path), realpath(obj.name, real) ? real : obj.name);
 	name_it(&obj);
@@ -140,5 +141,5 @@ void cs_allocator_put(void)
 	r->flags = al.flags;
 	cs_rec_put_str(&b, al.name, strlen(al.name));
 	cs_rec_put_str(&b, al.path, strlen(al.path));
-	cs_writer_put(&cs_st.w, b.buf, cs_rec_finish(&b));
+	cs_trace_put(b.buf, cs_rec_finish(&b));
 }

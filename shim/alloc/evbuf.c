@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-thread event buffers with batched records, flushed when full, at snapshots and at thread exit. */
+/*
+ * Per-thread event buffers with batched records, flushed when full and at
+ * snapshots, forks and exit; an ended thread's buffer is flushed and reused
+ * by the next thread that needs one.
+ */
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include "evbuf.h"
+#include "counters.h"
 #include "prim.h"
-#include "state.h"
+#include "trace.h"
 
 typedef struct cs_evbuf {
 	uint32_t state; /* 0 free, else the epoch of the process whose thread owns it */
 	int busy;       /* held while appending or flushing */
 	uint32_t used;  /* bytes of whole records in data */
 	uint32_t open;  /* offset + 1 of the batch record still being filled, 0 if none */
-	uint32_t tid;
+	uint32_t tid;   /* the owning thread (atomic: another thread may reclaim the buffer) */
 	uint32_t pad;
 	uint8_t data[CS_EVBUF_BYTES - 24];
 } cs_evbuf_t;
@@ -29,7 +33,6 @@ static cs_evbuf_t *bufs;
 static uint32_t nbufs;
 static uint32_t epoch = 1;
 static uint32_t high;           /* buffers [0, high) have been claimed at some point */
-static pthread_key_t exit_key;
 static __thread cs_evbuf_t *mine __attribute__((tls_model("initial-exec")));
 
 static void hold(cs_evbuf_t *b)
@@ -46,30 +49,61 @@ static void release(cs_evbuf_t *b)
 /* Write the buffer out; the caller holds it. */
 static void flush_held(cs_evbuf_t *b)
 {
-	if (b->used && cs_writer_put(&cs_st.w, b->data, b->used) < 0)
-		__atomic_add_fetch(&cs_st.counters[CS_CNT_WRITE_FAIL], 1, __ATOMIC_RELAXED);
+	if (b->used)
+		cs_trace_put_counted(b->data, b->used);
 	b->used = 0;
 	b->open = 0;
 }
 
-static void on_thread_exit(void *arg)
+/* Hold b unless another thread keeps it for long (a flush under way): 1 if held. */
+static int try_hold(cs_evbuf_t *b)
 {
-	cs_evbuf_t *b = arg;
-
-	if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != epoch)
-		return; /* a buffer inherited across fork: not ours to flush */
-	hold(b);
-	flush_held(b);
-	mine = NULL;
-	__atomic_store_n(&b->state, 0, __ATOMIC_RELEASE);
-	release(b);
+	for (int spins = 0; __atomic_exchange_n(&b->busy, 1, __ATOMIC_ACQUIRE); spins++)
+		if (spins > 100000)
+			return 0;
+	return 1;
 }
 
 int cs_evbuf_init(const cs_shimmem_t *m)
 {
 	bufs = (cs_evbuf_t *)m->evbufs;
 	nbufs = (uint32_t)(m->evbufs_bytes / sizeof(cs_evbuf_t));
-	return -pthread_key_create(&exit_key, on_thread_exit);
+	return 0;
+}
+
+static uint32_t gettid_raw(void)
+{
+	return (uint32_t)cs_prim_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+}
+
+/* Thread tid of process pid has ended (tgkill with signal 0: nothing is sent). */
+static int thread_gone(int pid, uint32_t tid)
+{
+	return tid && cs_prim_syscall6(SYS_tgkill, pid, (long)tid, 0, 0, 0, 0) == -ESRCH;
+}
+
+/*
+ * Take this epoch's buffer b over from a thread that ended: write its events
+ * out, then give it to the caller. No thread-exit hook does this (it needs
+ * pthread_setspecific, pthread TLS-key code on the allocation path): the next
+ * thread that needs a buffer does, one tgkill(tid, 0) per claimed buffer.
+ * A tid reused since keeps its old buffer claimed until it ends too.
+ */
+static int reclaim(cs_evbuf_t *b, int pid, uint32_t me)
+{
+	uint32_t tid = __atomic_load_n(&b->tid, __ATOMIC_RELAXED);
+
+	if (!thread_gone(pid, tid) || !try_hold(b))
+		return 0;
+	if (__atomic_load_n(&b->tid, __ATOMIC_RELAXED) != tid ||
+	    __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != epoch) {
+		release(b); /* another thread took it first */
+		return 0;
+	}
+	flush_held(b);
+	__atomic_store_n(&b->tid, me, __ATOMIC_RELAXED);
+	release(b);
+	return 1;
 }
 
 /* Take buffer i if it is free or another epoch's. */
@@ -92,18 +126,26 @@ static void raise_high(uint32_t n)
 		;
 }
 
-/* Take a free buffer for this thread. pthread_setspecific may allocate: the hook guard covers it. */
+/*
+ * Take a buffer for this thread, the lowest that is free (never claimed, or
+ * another epoch's) or whose thread ended (reclaim). A thread's first event
+ * only: one pass over the claimed buffers.
+ */
 static cs_evbuf_t *claim(void)
 {
+	uint32_t me = gettid_raw(), n = __atomic_load_n(&high, __ATOMIC_ACQUIRE);
+	int pid = cs_prim_getpid();
+
 	for (uint32_t i = 0; i < nbufs; i++) {
-		if (!take(i))
-			continue;
-		bufs[i].busy = 0; /* an inherited buffer may have been held at the fork */
-		bufs[i].used = bufs[i].open = 0;
-		bufs[i].tid = (uint32_t)cs_prim_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
-		raise_high(i + 1);
-		pthread_setspecific(exit_key, &bufs[i]);
-		return mine = &bufs[i];
+		if (take(i)) {
+			bufs[i].busy = 0; /* an inherited buffer may have been held at the fork */
+			bufs[i].used = bufs[i].open = 0;
+			__atomic_store_n(&bufs[i].tid, me, __ATOMIC_RELAXED);
+			raise_high(i + 1);
+			return mine = &bufs[i];
+		}
+		if (i < n && reclaim(&bufs[i], pid, me))
+			return mine = &bufs[i];
 	}
 	return NULL;
 }
@@ -123,7 +165,7 @@ static void append_event(uint16_t type, const void *ev, size_t n)
 	cs_rec_events_t *batch;
 
 	if (!b) {
-		__atomic_add_fetch(&cs_st.counters[CS_CNT_EVENTS_DROPPED], 1, __ATOMIC_RELAXED);
+		cs_counter_add(CS_CNT_EVENTS_DROPPED, 1);
 		return;
 	}
 	hold(b);
@@ -177,14 +219,8 @@ void cs_evbuf_flush_all(void)
 
 	for (uint32_t i = 0; i < n; i++) {
 		cs_evbuf_t *b = &bufs[i];
-		int spins = 0;
 
-		if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != epoch)
-			continue;
-		while (__atomic_exchange_n(&b->busy, 1, __ATOMIC_ACQUIRE))
-			if (++spins > 100000)
-				break;
-		if (spins > 100000)
+		if (__atomic_load_n(&b->state, __ATOMIC_ACQUIRE) != epoch || !try_hold(b))
 			continue;
 		flush_held(b);
 		release(b);
@@ -200,5 +236,5 @@ void cs_evbuf_reset_in_child(void)
 	mine->state = epoch;
 	mine->busy = 0;
 	mine->used = mine->open = 0;
-	mine->tid = (uint32_t)cs_prim_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	__atomic_store_n(&mine->tid, gettid_raw(), __ATOMIC_RELAXED);
 }

@@ -10,12 +10,12 @@
 
 #define CS_EVBUF_BYTES (64u * 1024u)
 
-/* Carve the buffers out of m and create the thread-exit key. 0 or -errno. init-only. */
+/* Carve the buffers out of m. 0 or -errno. init-only (no pthread key: see claim in evbuf.c). */
 int cs_evbuf_init(const cs_shimmem_t *m);
 
 /*
  * Append one event to the calling thread's buffer (a thread takes a free
- * buffer on first use and gives it back, flushed, when it exits). A full
+ * buffer on first use, or the buffer of a thread that ended, flushed). A full
  * buffer is written with one write(2). No buffer free: the event is dropped
  * and counted. hook-safe: no allocation, no lock another thread can hold for
  * long (the buffer's busy flag is held only while appending or flushing).

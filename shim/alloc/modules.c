@@ -6,7 +6,7 @@
 #include "modules.h"
 #include "record.h"
 #include "stacks.h"
-#include "state.h"
+#include "trace.h"
 
 #define MAX_SEGS 16
 #define MAX_BUILD_ID 64
@@ -117,11 +117,11 @@ void cs_modules_scan(const cs_shimmem_t *m, const char *exe)
 	dl_iterate_phdr(on_object, &ctx);
 	cs_stacks_loader_leave();
 	if (blob_used > ctx.first_new)
-		cs_writer_put(&cs_st.w, blob + ctx.first_new, blob_used - ctx.first_new);
+		cs_trace_put(blob + ctx.first_new, blob_used - ctx.first_new);
 }
 
 void cs_modules_write_all(void)
 {
 	if (blob && blob_used)
-		cs_writer_put(&cs_st.w, blob, blob_used);
+		cs_trace_put(blob, blob_used);
 }

@@ -7,8 +7,8 @@
 #include "cs_config.h"
 #include "evbuf.h"
 #include "prim.h"
+#include "counters.h"
 #include "stacks.h"
-#include "state.h"
 #ifdef CS_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -232,7 +232,7 @@ static uint32_t intern_shared(void *const *f, int n, uint64_t h)
 		if (seen == h)
 			return wait_id(s, f, n);
 	}
-	__atomic_add_fetch(&cs_st.counters[CS_CNT_STACKS_FULL], 1, __ATOMIC_RELAXED);
+	cs_counter_add(CS_CNT_STACKS_FULL, 1);
 	return 0;
 }
 

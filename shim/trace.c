@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* This process's trace file: owns the writer (created at boot and in each fork child). */
+#include "cowscope/trace_format.h"
+#include "counters.h"
+#include "trace.h"
+
+/* Written only here (and by the writer's own functions it is passed to). */
+static cs_writer_t w = {.fd = -1};
+
+int cs_trace_open(int dfd, const char *dir, int pid)
+{
+	return cs_writer_create_in(&w, dfd, dir, CS_FILE_PROCESS, pid, CS_TRACE_SUFFIX);
+}
+
+void cs_trace_close(void)
+{
+	cs_writer_close(&w);
+}
+
+int cs_trace_put(const void *rec, size_t n)
+{
+	return cs_writer_put(&w, rec, n);
+}
+
+int cs_trace_put_counted(const void *rec, size_t n)
+{
+	int r = cs_writer_put(&w, rec, n);
+
+	if (r < 0)
+		cs_counter_add(CS_CNT_WRITE_FAIL, 1);
+	return r;
+}
+
+uint32_t cs_trace_gen(void)
+{
+	return w.gen;
+}
+
+uint32_t cs_trace_reopens(void)
+{
+	return w.reopens;
+}
+
+cs_writer_t *cs_trace_writer(void)
+{
+	return &w;
+}
