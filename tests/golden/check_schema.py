@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The JSON schemas in docs/ hold for every golden report and diff, and reject broken ones."""
+import copy
+import glob
+import json
+import os
+import subprocess
+import sys
+
+SKIP = 77  # meson's "skipped"
+SCHEMAS = ("json-report.schema.json", "json-diff.schema.json")
+
+
+def validators(schema_dir):
+    """(report validator, diff validator) from docs/, each schema checked against its
+    metaschema (draft 2020-12); None without python3-jsonschema."""
+    try:
+        import jsonschema
+    except ImportError:
+        return None
+    out = []
+    for name in SCHEMAS:
+        with open(os.path.join(schema_dir, name)) as f:
+            schema = json.load(f)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        out.append(jsonschema.Draft202012Validator(schema))
+    return tuple(out)
+
+
+def problems(validator, doc, what):
+    """doc's validation errors, one line each naming what was validated and where."""
+    return [f"{what}: at /{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}"
+            for e in validator.iter_errors(doc)]
+
+
+def error_paths(validator, doc):
+    """The paths of every error, the nested ones of anyOf/if-then included."""
+    out, todo = [], list(validator.iter_errors(doc))
+    while todo:
+        e = todo.pop()
+        out.append(list(e.absolute_path))
+        todo += e.context or []
+    return out
+
+
+def cowscope_json(cowscope, command, args, cwd=None):
+    """`cowscope COMMAND --format json ARGS...` parsed; a RuntimeError if it fails."""
+    r = subprocess.run([os.path.abspath(cowscope), command, "--format", "json"] + args, cwd=cwd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"{command} {' '.join(args)} exited {r.returncode}: {r.stderr.decode()}")
+    return json.loads(r.stdout)
+
+
+def run_dirs(golden):
+    """Every golden run directory (one holding a run.cst), in path order."""
+    return sorted(os.path.dirname(p) for p in glob.glob(os.path.join(golden, "**", "run.cst"),
+                                                        recursive=True))
+
+
+def diff_args(expected):
+    """The BEFORE and AFTER arguments a golden diff was made with, from its sides' dir and
+    phase (run from the directory of the expected file, as tests/golden/README.md says)."""
+    def arg(side):
+        name = os.path.basename(side["dir"])
+        return f"{name}:{side['phase']}" if side["phase"] else name
+    return [arg(expected["before"]), arg(expected["after"])]
+
+
+def mutants(rep):
+    """(what, mutated copy of a valid report, path where the schema must object)."""
+    out = []
+    ci = next(i for i, p in enumerate(rep["processes"]) if p["role"] == "child")
+
+    def mutant(what, path, change):
+        m = copy.deepcopy(rep)
+        change(m)
+        out.append((what, m, path))
+
+    def rename(d, old, new):
+        d[new] = d.pop(old)
+
+    mutant("a process key renamed", ["processes", ci],
+           lambda m: rename(m["processes"][ci], "child_copied_pages", "child_copied"))
+    mutant("a string where a count belongs", ["totals", "children"],
+           lambda m: m["totals"].__setitem__("children", str(m["totals"]["children"])))
+    mutant("a negative page count", ["processes", ci, "mappings", 0, "child_copied_pages"],
+           lambda m: m["processes"][ci]["mappings"][0].__setitem__("child_copied_pages", -1))
+    mutant("a role outside its enum", ["processes", ci, "role"],
+           lambda m: m["processes"][ci].__setitem__("role", "parent"))
+    mutant("a key the report never writes", ["run"],
+           lambda m: m["run"].__setitem__("interval", 0))
+    mutant("a required key missing", ["totals_at_end"],
+           lambda m: m["totals_at_end"].pop("share_retained"))
+    mutant("per-process phase without the top-level phases", ["processes", 0],
+           lambda m: m.pop("phases"))
+    return out
+
+
+def diff_mutants(d):
+    out = []
+
+    def mutant(what, path, change):
+        m = copy.deepcopy(d)
+        change(m)
+        out.append((what, m, path))
+
+    mutant("a headline key renamed", ["headline"],
+           lambda m: m["headline"].__setitem__("metrics", m["headline"].pop("metric")))
+    mutant("a string where a count belongs", ["children", 0, "before", "child_copied_pages"],
+           lambda m: m["children"][0]["before"].__setitem__("child_copied_pages", "52"))
+    mutant("a metric outside its enum", ["headline", "metric"],
+           lambda m: m["headline"].__setitem__("metric", "copied"))
+    return out
+
+
+def check_mutants(validator, cases, what):
+    """Each mutant must fail, with an error at (or under) the place that was broken."""
+    out = []
+    for name, doc, path in cases:
+        paths = error_paths(validator, doc)
+        if not paths:
+            out.append(f"{what}: {name}: the schema accepted it")
+        elif not any(p[:len(path)] == path for p in paths):
+            out.append(f"{what}: {name}: errors at {paths}, none at {path}")
+    return out
+
+
+def main():
+    cowscope, golden, schema_dir = sys.argv[1:4]
+    v = validators(schema_dir)
+    if v is None:
+        print("SKIP: python3 cannot import jsonschema (Debian: python3-jsonschema, tools/deps)")
+        return SKIP
+    report_v, diff_v = v
+    out, reports = [], {}
+    dirs = run_dirs(golden)
+    if len(dirs) < 5:
+        out.append(f"golden run directories: {dirs}")
+    for d in dirs:
+        reports[d] = cowscope_json(cowscope, "report", [d])
+        out += problems(report_v, reports[d], os.path.relpath(d, golden))
+    ndiffs = 0
+    for path in sorted(glob.glob(os.path.join(golden, "**", "*.expected.json"), recursive=True)):
+        with open(path) as f:
+            want = json.load(f)
+        name = os.path.relpath(path, golden)
+        if "headline" in want:
+            ndiffs += 1
+            out += problems(diff_v, want, name)
+            got = cowscope_json(cowscope, "diff", diff_args(want), cwd=os.path.dirname(path))
+            out += problems(diff_v, got, f"{name} as the built analyzer makes it")
+        else:
+            out += problems(report_v, want, name)
+    if ndiffs < 2:
+        out.append(f"{ndiffs} golden diffs, want at least 2")
+    # The schema bites: a v1.2+ report (phases, sites) and a diff, each broken several ways.
+    base = next(r for r in reports.values() if "phases" in r)
+    out += problems(report_v, base, "mutation base")
+    out += check_mutants(report_v, mutants(base), "report")
+    with open(os.path.join(golden, "v1.2-diff", "dirs.expected.json")) as f:
+        out += check_mutants(diff_v, diff_mutants(json.load(f)), "diff")
+    for p in out:
+        print("FAIL:", p)
+    print(f"{len(dirs)} golden reports, {ndiffs} golden diffs validated" if not out
+          else f"{len(out)} problems")
+    return 1 if out else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
