@@ -367,6 +367,31 @@ static void test_fork_without_trace_file(void **state)
 	cs_model_free(&m);
 }
 
+/* A process's exit status is what its waiter sees: exit(300) is 44, exit(-1) is 255. */
+static void test_exit_status_is_eight_bits(void **state)
+{
+	static const int32_t passed[] = { 300, -1, 7 }, seen[] = { 44, 255, 7 };
+	cs_model_t m;
+	int fd = tu_open(dir, "400.0.cst", CS_FILE_PROCESS, 400, 0);
+
+	(void)state;
+	tu_proc(fd, 400, 1, 0, CS_ROLE_ROOT, "root");
+	for (uint32_t i = 0; i < 3; i++)
+		tu_fork(fd, 401 + i, i, 10 + i);
+	tu_end(fd, CS_END_EXIT, 0, 40);
+	close(fd);
+	for (uint32_t i = 0; i < 3; i++) {
+		fd = tu_open(dir, name(401 + i, 0, ".cst"), CS_FILE_PROCESS, 401 + i, 0);
+		tu_proc(fd, 401 + i, 400, 0, CS_ROLE_CHILD, "worker");
+		tu_end(fd, i == 1 ? CS_END__EXIT : CS_END_EXIT, passed[i], 20 + i);
+		close(fd);
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(load_proc(&m, 401 + i, 0)->exit_status, seen[i]);
+		cs_model_free(&m);
+	}
+}
+
 static void test_exec_generations(void **state)
 {
 	cs_model_t m;
@@ -746,6 +771,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_killed_child_figures_from_last_sample, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fork_without_trace_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_status_is_eight_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_still_running_when_run_stopped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reaped_without_fork_is_not_a_cow_child, setup,
