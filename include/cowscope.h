@@ -28,8 +28,9 @@ extern "C" {
  * Record a snapshot of this process's page state now (in a forked child: what
  * it has copied so far), in addition to the automatic ones at exit, _exit and
  * exec. Returns 0, COWSCOPE_NOT_LOADED without the shim, or a negative errno
- * (-EBUSY if another thread is taking a snapshot, -ENOTSUP if the process is
- * not traced). Cost: one scan of the process's private writable memory,
+ * (-EBUSY if another thread is taking a snapshot, or if called from inside
+ * the shim, e.g. a signal handler that interrupted an allocation: nothing is
+ * recorded; -ENOTSUP if the process is not traced). Cost: one scan of the process's private writable memory,
  * about 10 ms per GiB resident with the uffd-wp backend, most of it the
  * kernel reading pagemap entries (docs/performance.md). Thread-safe; not
  * async-signal-safe.
@@ -42,7 +43,9 @@ int cowscope_snapshot(void) __attribute__((weak));
  * phase, and `cowscope diff RUN:before RUN:frozen` compares the phases (the
  * first phase is called "start"). In a forked child the mark also takes a
  * snapshot. label: up to 200 bytes, copied. Returns 0, COWSCOPE_NOT_LOADED
- * without the shim, or a negative errno. Thread-safe; not async-signal-safe.
+ * without the shim, or a negative errno (-EBUSY, recording nothing, when
+ * called from inside the shim, e.g. a signal handler that interrupted an
+ * allocation). Thread-safe; not async-signal-safe.
  */
 int cowscope_mark(const char *label) __attribute__((weak));
 
@@ -58,7 +61,8 @@ int cowscope_mark(const char *label) __attribute__((weak));
  * program needs no call. Once per process: a second call, or exit() after
  * it, takes none and returns 0. Returns 0, COWSCOPE_NOT_LOADED without the
  * shim, or a negative errno (-ENOTSUP if the process is not traced, -EBUSY if
- * another thread is taking a snapshot: then a later call may take it). Cost:
+ * another thread is taking a snapshot or the call comes from inside the shim:
+ * then a later call may take it). Cost:
  * one snapshot, as cowscope_snapshot(). Thread-safe; not async-signal-safe.
  */
 int cowscope_exiting(void) __attribute__((weak));
