@@ -141,9 +141,6 @@ void cs_help_overview(FILE *f, const cs_cli_t *cli);
 /* Print a command's usage line (wrapped), description, options and epilogue to f. */
 void cs_help_command(FILE *f, const cs_cmd_t *c);
 
-/* Print "usage: cowscope NAME [options...] OPERANDS", wrapped under the name, to f. */
-void cs_help_usage(FILE *f, const cs_cmd_t *c);
-
 /*
  * Report a usage error of command c (NULL: of cowscope itself) on stderr,
  * naming the problem and pointing to --help. Returns CS_EXIT_USAGE.

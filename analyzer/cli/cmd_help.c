@@ -51,7 +51,8 @@ static void put_word(FILE *f, const char *word, size_t indent, size_t *col)
 	*col += len;
 }
 
-void cs_help_usage(FILE *f, const cs_cmd_t *c)
+/* "usage: cowscope NAME [options...] OPERANDS", wrapped under the name. */
+static void help_usage(FILE *f, const cs_cmd_t *c)
 {
 	char word[256];
 	size_t col = (size_t)fprintf(f, "usage: cowscope %s ", c->name), indent = col;
@@ -108,7 +109,7 @@ static void put_opts(FILE *f, const cs_cmd_t *c)
 
 void cs_help_command(FILE *f, const cs_cmd_t *c)
 {
-	cs_help_usage(f, c);
+	help_usage(f, c);
 	fprintf(f, "\n%s\n", c->description);
 	put_opts(f, c);
 	if (c->epilogue)
