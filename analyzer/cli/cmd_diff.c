@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `cowscope diff`: compare the COW sharing of two runs, or of two phases of one run. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,19 @@
 #include "phases.h"
 
 #define TOP_DEFAULT 10
-#define TOP_MAX 100000
+
+static const char *const formats[] = { "text", "json", NULL };
+
+enum { OPT_FORMAT, OPT_TOP };
+
+static const cs_opt_t diff_opts[] = {
+	CS_OPT_FORMAT_ROW(OPT_FORMAT, formats,
+			  "text (default) for a person, or json (schema_version 1, every\n"
+			  "site; see docs/diff.md)"),
+	CS_OPT_TOP_ROW(OPT_TOP, "allocation sites listed in the text output (default 10)"),
+	CS_OPT_HELP_ROW,
+	{ 0 },
+};
 
 /* A side as given: RUN, or RUN:PHASE. */
 typedef struct spec {
@@ -26,29 +37,26 @@ typedef struct spec {
 typedef struct diff_ctx {
 	bool json;
 	unsigned top;
-	bool help;
 	spec_t side[2];
 	cs_model_t model[2];
 	bool loaded[2];
 } diff_ctx_t;
 
-static int set_format(diff_ctx_t *ctx, const char *name)
+static void diff_init(void *vctx)
 {
-	if (!strcmp(name, "text") || !strcmp(name, "json")) {
-		ctx->json = !strcmp(name, "json");
-		return 0;
-	}
-	return cs_usage_error(&cs_cmd_diff, "unknown format '%s' (text or json)", name);
+	diff_ctx_t *ctx = vctx;
+
+	ctx->top = TOP_DEFAULT;
 }
 
-static int set_top(diff_ctx_t *ctx, const char *s)
+static int diff_parse(void *vctx, int id, const cs_optval_t *v)
 {
-	unsigned long v;
+	diff_ctx_t *ctx = vctx;
 
-	if (cs_parse_uint(s, TOP_MAX, &v))
-		return cs_usage_error(&cs_cmd_diff, "--top wants a number from 0 to %u, not '%s'",
-				      TOP_MAX, s);
-	ctx->top = (unsigned)v;
+	if (id == OPT_FORMAT)
+		ctx->json = !strcmp(formats[v->num], "json");
+	else if (id == OPT_TOP)
+		ctx->top = (unsigned)v->num;
 	return 0;
 }
 
@@ -81,37 +89,17 @@ static int parse_spec(spec_t *s, const char *arg)
 	return 0;
 }
 
-static int parse_args(diff_ctx_t *ctx, int argc, char **argv)
+static int diff_args(void *vctx, int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "top", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, err = 0;
+	diff_ctx_t *ctx = vctx;
+	int err;
 
-	optind = 0;
-	opterr = 0;
-	while (!err && (opt = getopt_long(argc, argv, "+:f:n:h", longs, NULL)) != -1) {
-		if (opt == 'f')
-			err = set_format(ctx, optarg);
-		else if (opt == 'n')
-			err = set_top(ctx, optarg);
-		else if (opt == 'h')
-			ctx->help = true;
-		else
-			err = cs_getopt_error(&cs_cmd_diff, opt, argv);
-	}
-	if (err || ctx->help)
-		return err;
-	if (argc - optind < 2)
+	if (argc < 2)
 		return cs_usage_error(&cs_cmd_diff, "diff wants two sides, BEFORE and AFTER");
-	if (argc - optind > 2)
-		return cs_usage_error(&cs_cmd_diff, "two sides only ('%s' is extra)",
-				      argv[optind + 2]);
-	err = parse_spec(&ctx->side[0], argv[optind]);
-	return err ? err : parse_spec(&ctx->side[1], argv[optind + 1]);
+	if (argc > 2)
+		return cs_usage_error(&cs_cmd_diff, "two sides only ('%s' is extra)", argv[2]);
+	err = parse_spec(&ctx->side[0], argv[0]);
+	return err ? err : parse_spec(&ctx->side[1], argv[1]);
 }
 
 /* Load side k's run, or share side 0's when both name the same directory. */
@@ -162,11 +150,13 @@ static void set_labels(diff_ctx_t *ctx, cs_diff_t *df)
 	df->after.label = phases_of_one ? ctx->side[1].phase : ctx->side[1].arg;
 }
 
-static int run(diff_ctx_t *ctx)
+static int diff_run(void *vctx, const cs_cli_t *cli)
 {
+	diff_ctx_t *ctx = vctx;
 	cs_diff_t df = { 0 };
 	int err = load(ctx, 0, &df.before.m);
 
+	(void)cli;
 	if (!err)
 		err = load(ctx, 1, &df.after.m);
 	if (!err)
@@ -190,8 +180,10 @@ out:
 	return err; /* write errors: main checks stdout */
 }
 
-static void ctx_free(diff_ctx_t *ctx)
+static void diff_fini(void *vctx)
 {
+	diff_ctx_t *ctx = vctx;
+
 	for (int k = 0; k < 2; k++) {
 		free(ctx->side[k].dir);
 		if (ctx->loaded[k])
@@ -199,25 +191,11 @@ static void ctx_free(diff_ctx_t *ctx)
 	}
 }
 
-static int diff_main(const cs_cli_t *cli, int argc, char **argv)
-{
-	diff_ctx_t ctx = { .top = TOP_DEFAULT };
-	int err = parse_args(&ctx, argc, argv);
-
-	(void)cli;
-	if (!err && ctx.help)
-		cs_help_command(stdout, &cs_cmd_diff);
-	else if (!err)
-		err = run(&ctx);
-	ctx_free(&ctx);
-	return err;
-}
-
 const cs_cmd_t cs_cmd_diff = {
 	.name = "diff",
 	.summary = "compare the sharing of two runs, or of two phases of one run",
-	.usage = "diff [--format text|json] [--top N] BEFORE AFTER",
-	.help =
+	.operands = "BEFORE AFTER",
+	.description =
 		"Compares the copy-on-write sharing of the forked children of BEFORE and AFTER:\n"
 		"a headline first (e.g. \"from start to frozen: 61.2% \u2192 3.1% of shared pages\n"
 		"copied (\u221294.9%)\"), then the totals over each side's children (shared at fork,\n"
@@ -232,16 +210,16 @@ const cs_cmd_t cs_cmd_diff = {
 		"phases of one run: `cowscope diff RUN:start RUN:frozen`.\n"
 		"\n"
 		"When a side's backend cannot tell child copies from parent writes, unshared\n"
-		"pages are compared instead of copied ones, and the output says so.\n"
-		"\n"
-		"options:\n"
-		"  -f, --format FMT  text (default) for a person, or json (schema_version 1, every\n"
-		"                    site; see docs/diff.md)\n"
-		"  -n, --top N       allocation sites listed in the text output (default 10)\n"
-		"  -h, --help        show this help\n"
-		"\n"
+		"pages are compared instead of copied ones, and the output says so.\n",
+	.epilogue =
 		"exit status: 0 ok, 2 usage error (also: no such phase), 3 a run directory is\n"
 		"unreadable, holds no traces, or a trace is corrupt or of a newer major version,\n"
 		"4 system error.\n",
-	.main = diff_main,
+	.opts = diff_opts,
+	.ctx_size = sizeof(diff_ctx_t),
+	.init = diff_init,
+	.parse = diff_parse,
+	.args = diff_args,
+	.run = diff_run,
+	.fini = diff_fini,
 };

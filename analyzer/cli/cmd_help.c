@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* `cowscope help [COMMAND]`, and the help texts' layout shared by every command. */
+/* `cowscope help [COMMAND]`, and every help text's layout, made from the command table. */
 #include <string.h>
 #include "cli.h"
 #include "cs_config.h"
+
+/* Usage lines wrap before this column. */
+#define USAGE_COLS 90
 
 void cs_help_overview(FILE *f, const cs_cli_t *cli)
 {
@@ -19,30 +22,133 @@ void cs_help_overview(FILE *f, const cs_cli_t *cli)
 		   "(`run` exits with the command's own status).\n");
 }
 
-void cs_help_command(FILE *f, const cs_cmd_t *c)
+/* An option as the usage line shows it: "[--top N]", "[--format text|json]", "[--quiet]". */
+static void usage_word(const cs_opt_t *o, char *buf, size_t size)
 {
-	fprintf(f, "usage: cowscope %s\n\n%s", c->usage, c->help);
+	size_t n = (size_t)snprintf(buf, size, "[--%s", o->name);
+
+	for (size_t i = 0; o->kind == CS_ARG_CHOICE && o->choices[i] && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%c%s", i ? '|' : ' ', o->choices[i]);
+	if (o->kind != CS_ARG_CHOICE && o->arg && n < size)
+		n += (size_t)snprintf(buf + n, size - n, " %s", o->arg);
+	if (n < size)
+		snprintf(buf + n, size - n, "]");
 }
 
-static int help_main(const cs_cli_t *cli, int argc, char **argv)
+/* Print word at column *col, first on a new line indented to indent if it would pass the edge. */
+static void put_word(FILE *f, const char *word, size_t indent, size_t *col)
 {
+	size_t len = strlen(word);
+
+	if (*col > indent && *col + 1 + len >= USAGE_COLS) {
+		fprintf(f, "\n%*s", (int)indent, "");
+		*col = indent;
+	} else if (*col > indent) {
+		fputc(' ', f);
+		(*col)++;
+	}
+	fputs(word, f);
+	*col += len;
+}
+
+/* "usage: cowscope NAME [options...] OPERANDS", wrapped under the name. */
+static void help_usage(FILE *f, const cs_cmd_t *c)
+{
+	char word[256];
+	size_t col = (size_t)fprintf(f, "usage: cowscope %s ", c->name), indent = col;
+
+	for (const cs_opt_t *o = c->opts; o->name; o++) {
+		if (o->id == CS_OPT_HELP)
+			continue;
+		usage_word(o, word, sizeof(word));
+		put_word(f, word, indent, &col);
+	}
+	if (c->operands && *c->operands)
+		put_word(f, c->operands, indent, &col);
+	fputc('\n', f);
+}
+
+/* "  -n, --top N" or "      --no-python" into buf; returns its length. */
+static size_t opt_left(const cs_opt_t *o, char *buf, size_t size)
+{
+	int n = o->letter ? snprintf(buf, size, "  -%c, --%s%s%s", o->letter, o->name,
+				     o->arg ? " " : "", o->arg ? o->arg : "")
+			  : snprintf(buf, size, "      --%s%s%s", o->name, o->arg ? " " : "",
+				     o->arg ? o->arg : "");
+
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}
+
+/* One option: its names, then its help lines aligned at column width. */
+static void put_opt(FILE *f, const cs_opt_t *o, size_t width)
+{
+	char left[128];
+	size_t n = opt_left(o, left, sizeof(left));
+	const char *line = o->help ? o->help : "";
+
+	fprintf(f, "%s%*s", left, (int)(width - n), "");
+	for (const char *nl; (nl = strchr(line, '\n')); line = nl + 1)
+		fprintf(f, "%.*s\n%*s", (int)(nl - line), line, (int)width, "");
+	fprintf(f, "%s\n", line);
+}
+
+static void put_opts(FILE *f, const cs_cmd_t *c)
+{
+	char left[128];
+	size_t width = 0;
+
+	for (const cs_opt_t *o = c->opts; o->name; o++) {
+		size_t n = opt_left(o, left, sizeof(left)) + 2;
+
+		width = n > width ? n : width;
+	}
+	fprintf(f, "options:\n");
+	for (const cs_opt_t *o = c->opts; o->name; o++)
+		put_opt(f, o, width);
+}
+
+void cs_help_command(FILE *f, const cs_cmd_t *c)
+{
+	help_usage(f, c);
+	fprintf(f, "\n%s\n", c->description);
+	put_opts(f, c);
+	if (c->epilogue)
+		fprintf(f, "\n%s", c->epilogue);
+}
+
+/* ---- the `help` command ---------------------------------------------------------------- */
+
+typedef struct help_ctx {
+	const char *name; /* COMMAND, or NULL for the overview */
+} help_ctx_t;
+
+static const cs_opt_t help_opts[] = {
+	CS_OPT_HELP_ROW,
+	{ 0 },
+};
+
+static int help_args(void *vctx, int argc, char **argv)
+{
+	help_ctx_t *ctx = vctx;
+
+	if (argc > 1)
+		return cs_usage_error(&cs_cmd_help, "too many arguments");
+	ctx->name = argc ? argv[0] : NULL;
+	return 0;
+}
+
+static int help_run(void *vctx, const cs_cli_t *cli)
+{
+	help_ctx_t *ctx = vctx;
 	const cs_cmd_t *c;
 
-	if (argc > 2)
-		return cs_usage_error(&cs_cmd_help, "too many arguments");
-	if (argc < 2) {
+	if (!ctx->name) {
 		cs_help_overview(stdout, cli);
 		return CS_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		cs_help_command(stdout, &cs_cmd_help);
-		return CS_EXIT_OK;
-	}
-	if (argv[1][0] == '-' && argv[1][1])
-		return cs_usage_error(&cs_cmd_help, "unknown option '%s'", argv[1]);
-	c = cs_cli_find(cli, argv[1]);
+	c = cs_cli_find(cli, ctx->name);
 	if (!c)
-		return cs_usage_error(&cs_cmd_help, "unknown command '%s'", argv[1]);
+		return cs_usage_error(&cs_cmd_help, "unknown command '%s'", ctx->name);
 	cs_help_command(stdout, c);
 	return CS_EXIT_OK;
 }
@@ -50,7 +156,10 @@ static int help_main(const cs_cli_t *cli, int argc, char **argv)
 const cs_cmd_t cs_cmd_help = {
 	.name = "help",
 	.summary = "show the commands, or one command's options",
-	.usage = "help [COMMAND]",
-	.help = "Without COMMAND, lists the commands; with it, shows that command's options.\n",
-	.main = help_main,
+	.operands = "[COMMAND]",
+	.description = "Without COMMAND, lists the commands; with it, shows that command's options.\n",
+	.opts = help_opts,
+	.ctx_size = sizeof(help_ctx_t),
+	.args = help_args,
+	.run = help_run,
 };

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `cowscope report`: load a run directory and render it as text, JSON or folded stacks. */
 #include <errno.h>
-#include <getopt.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "analyze.h"
@@ -11,17 +9,35 @@
 #include "render.h"
 
 #define TOP_DEFAULT 5
-#define TOP_MAX 100000
+
+/* Largest --max-memory: 1 TiB in MiB. */
+#define MAX_MEMORY_MIB (1ul << 20)
 
 typedef int (*render_fn)(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
-static const struct {
-	const char *name;
-	render_fn fn;
-} formats[] = {
-	{ "text", cs_render_text },
-	{ "json", cs_render_json },
-	{ "folded", cs_render_folded },
+/* --format's words, and their renderers in the same order. */
+static const char *const formats[] = { "text", "json", "folded", NULL };
+static const render_fn renderers[] = { cs_render_text, cs_render_json, cs_render_folded };
+_Static_assert(sizeof(formats) / sizeof(formats[0]) == sizeof(renderers) / sizeof(renderers[0]) + 1,
+	       "one renderer per format");
+
+enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY };
+
+static const cs_opt_t report_opts[] = {
+	CS_OPT_FORMAT_ROW(OPT_FORMAT, formats,
+			  "text (default) for a person, json for programs\n"
+			  "(schema_version 1; unknown values are null), or folded\n"
+			  "(see below)"),
+	CS_OPT_TOP_ROW(OPT_TOP, "mappings and allocation sites listed per child in the text\n"
+				"report (default 5)"),
+	{ .id = OPT_MAX_MEMORY, .name = "max-memory", .letter = 'm', .kind = CS_ARG_UINT,
+	  .arg = "MIB", .min = 1, .max = MAX_MEMORY_MIB, .unit = "MiB",
+	  .help = "cap the memory the analyzer uses (default: a quarter of RAM,\n"
+		  "at least 256): allocation events past half of it are counted\n"
+		  "and skipped, and the report says how many and how much of the\n"
+		  "trace the sites come from" },
+	CS_OPT_HELP_ROW,
+	{ 0 },
 };
 
 typedef struct report_ctx {
@@ -29,87 +45,50 @@ typedef struct report_ctx {
 	cs_render_opts_t opts;
 	const char *dir;
 	uint64_t max_memory_bytes; /* 0: the default (cs_model_default_max_memory) */
-	bool help;
 } report_ctx_t;
 
-static int set_format(report_ctx_t *ctx, const char *name)
+static void report_init(void *vctx)
 {
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		if (!strcmp(name, formats[i].name)) {
-			ctx->render = formats[i].fn;
-			return 0;
-		}
-	}
-	return cs_usage_error(&cs_cmd_report, "unknown format '%s' (text, json or folded)", name);
+	report_ctx_t *ctx = vctx;
+
+	ctx->render = cs_render_text;
+	ctx->opts.top = TOP_DEFAULT;
 }
 
-static int set_top(report_ctx_t *ctx, const char *s)
+static int report_parse(void *vctx, int id, const cs_optval_t *v)
 {
-	unsigned long v;
+	report_ctx_t *ctx = vctx;
 
-	if (cs_parse_uint(s, TOP_MAX, &v))
-		return cs_usage_error(&cs_cmd_report, "--top wants a number from 0 to %u, not '%s'",
-				      TOP_MAX, s);
-	ctx->opts.top = (unsigned)v;
+	if (id == OPT_FORMAT)
+		ctx->render = renderers[v->num];
+	else if (id == OPT_TOP)
+		ctx->opts.top = (unsigned)v->num;
+	else if (id == OPT_MAX_MEMORY)
+		ctx->max_memory_bytes = (uint64_t)v->num << 20;
 	return 0;
 }
 
-/* Largest --max-memory: 1 TiB in MiB. */
-#define MAX_MEMORY_MIB (1ul << 20)
-
-static int set_max_memory(report_ctx_t *ctx, const char *s)
+static int report_args(void *vctx, int argc, char **argv)
 {
-	unsigned long v;
+	report_ctx_t *ctx = vctx;
 
-	if (cs_parse_uint(s, MAX_MEMORY_MIB, &v) || v < 1)
-		return cs_usage_error(&cs_cmd_report, "--max-memory wants MiB from 1 to %lu, not '%s'",
-				      MAX_MEMORY_MIB, s);
-	ctx->max_memory_bytes = (uint64_t)v << 20;
-	return 0;
-}
-
-static int parse_args(report_ctx_t *ctx, int argc, char **argv)
-{
-	static const struct option longs[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "top", required_argument, NULL, 'n' },
-		{ "max-memory", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, err = 0;
-
-	optind = 0;
-	opterr = 0;
-	while (!err && (opt = getopt_long(argc, argv, "+:f:n:m:h", longs, NULL)) != -1) {
-		if (opt == 'f')
-			err = set_format(ctx, optarg);
-		else if (opt == 'n')
-			err = set_top(ctx, optarg);
-		else if (opt == 'm')
-			err = set_max_memory(ctx, optarg);
-		else if (opt == 'h')
-			ctx->help = true;
-		else
-			err = cs_getopt_error(&cs_cmd_report, opt, argv);
-	}
-	if (err || ctx->help)
-		return err;
-	if (optind >= argc)
+	if (argc < 1)
 		return cs_usage_error(&cs_cmd_report, "no run directory given");
-	if (optind + 1 < argc)
+	if (argc > 1)
 		return cs_usage_error(&cs_cmd_report, "one run directory only ('%s' is extra)",
-				      argv[optind + 1]);
-	ctx->dir = argv[optind];
+				      argv[1]);
+	ctx->dir = argv[0];
 	return 0;
 }
 
-static int run(report_ctx_t *ctx)
+static int report_run(void *vctx, const cs_cli_t *cli)
 {
+	report_ctx_t *ctx = vctx;
 	cs_model_t m;
 	cs_diag_t d = { "" };
 	int err = cs_model_load_capped(&m, ctx->dir, ctx->max_memory_bytes, &d);
 
+	(void)cli;
 	if (err) {
 		fprintf(stderr, "cowscope: %s\n", d.msg);
 		return err == -ENOMEM ? CS_EXIT_SYSTEM : CS_EXIT_TRACE;
@@ -123,42 +102,17 @@ static int run(report_ctx_t *ctx)
 	return CS_EXIT_OK; /* write errors: main checks stdout */
 }
 
-static int report_main(const cs_cli_t *cli, int argc, char **argv)
-{
-	report_ctx_t ctx = { .render = cs_render_text, .opts = { .top = TOP_DEFAULT } };
-	int err = parse_args(&ctx, argc, argv);
-
-	if (err)
-		return err;
-	if (ctx.help) {
-		cs_help_command(stdout, &cs_cmd_report);
-		return CS_EXIT_OK;
-	}
-	return run(&ctx);
-}
-
 const cs_cmd_t cs_cmd_report = {
 	.name = "report",
 	.summary = "report the copy-on-write sharing of a run directory",
-	.usage = "report [--format text|json|folded] [--top N] [--max-memory MIB] RUN",
-	.help =
+	.operands = "RUN",
+	.description =
 		"Reads the traces in run directory RUN (written by `cowscope run`, or by the shim\n"
 		"with COWSCOPE_OUT) and reports, for every forked child, the pages shared at fork,\n"
 		"copied by the child, unshared by the parent's writes, and new in the child; and\n"
 		"which allocation sites (call stacks) own those pages, per child and summed over\n"
-		"the children of one parent.\n"
-		"\n"
-		"options:\n"
-		"  -f, --format FMT  text (default) for a person, json for programs (schema_version 1;\n"
-		"                    unknown values are null), or folded (see below)\n"
-		"  -n, --top N       mappings and allocation sites listed per child in the text\n"
-		"                    report (default 5)\n"
-		"  -m, --max-memory MIB  cap the memory the analyzer uses (default: a quarter of\n"
-		"                    RAM, at least 256): allocation events past half of it are\n"
-		"                    counted and skipped, and the report says how many and how\n"
-		"                    much of the trace the sites come from\n"
-		"  -h, --help        show this help\n"
-		"\n"
+		"the children of one parent.\n",
+	.epilogue =
 		"folded: one line per allocation stack for flamegraph.pl, inferno or speedscope:\n"
 		"the frames from outermost to innermost joined by ';', a space, and the pages the\n"
 		"children copied on that stack, summed over all children and rounded (pages the\n"
@@ -171,5 +125,10 @@ const cs_cmd_t cs_cmd_report = {
 		"\n"
 		"exit status: 0 ok, 2 usage error, 3 RUN is unreadable, holds no traces, or a trace\n"
 		"is corrupt or of a newer major version, 4 system error.\n",
-	.main = report_main,
+	.opts = report_opts,
+	.ctx_size = sizeof(report_ctx_t),
+	.init = report_init,
+	.parse = report_parse,
+	.args = report_args,
+	.run = report_run,
 };

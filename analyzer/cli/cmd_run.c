@@ -2,7 +2,6 @@
 /* `cowscope run`: run a command under the shim, supervise its tree, report when it ends. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -45,7 +44,6 @@ typedef struct run_ctx {
 	unsigned interval_ms;
 	unsigned linger_s;
 	bool quiet;
-	bool help;
 	bool no_python;         /* --no-python: no CPython helper on PYTHONPATH */
 	bool allow_shared_dir;  /* --allow-shared-dir: a symlinked, foreign or shared run dir */
 	char **cmd;             /* CMD [ARG...] */
@@ -84,78 +82,103 @@ static int set_shim_option(const char *opt, const char *var, const char *value, 
 	return 0;
 }
 
-static int set_number(const char *opt, const char *s, unsigned long max, unsigned *out)
-{
-	unsigned long v;
+enum {
+	OPT_OUTPUT, OPT_ALLOW_SHARED_DIR, OPT_BACKEND, OPT_INTERVAL, OPT_LINGER, OPT_SAMPLE_BYTES,
+	OPT_STACK_DEPTH, OPT_NO_PYTHON, OPT_QUIET,
+};
 
-	if (cs_parse_uint(s, max, &v))
-		return cs_usage_error(&cs_cmd_run, "%s wants a number from 0 to %lu, not '%s'", opt,
-				      max, s);
-	*out = (unsigned)v;
+static const cs_opt_t run_opts[] = {
+	{ .id = OPT_OUTPUT, .name = "output", .letter = 'o', .kind = CS_ARG_STR, .arg = "DIR",
+	  .help = "run directory (default: cowscope.<CMD>.<pid> here); created\n"
+		  "mode 0700; an existing one must be empty, yours, not a\n"
+		  "symlink and not writable by group or others" },
+	{ .id = OPT_ALLOW_SHARED_DIR, .name = "allow-shared-dir",
+	  .help = "accept a run directory that is a symlink, another user's\n"
+		  "or writable by group or others (the shim too)" },
+	{ .id = OPT_BACKEND, .name = "backend", .letter = 'b', .kind = CS_ARG_STR, .arg = "NAME",
+	  .help = "auto (default), uffd-wp, soft-dirty, pfn or exclusive; a named\n"
+		  "backend that is not usable here is an error" },
+	{ .id = OPT_INTERVAL, .name = "interval", .letter = 'i', .kind = CS_ARG_UINT, .arg = "MS",
+	  .max = INTERVAL_MAX_MS,
+	  .help = "sample each live child every MS ms (default 100; 0: never),\n"
+		  "the first time as soon as its fork snapshot is written.\n"
+		  "Sampling spends at most 2% of one CPU over time (50 ms ahead\n"
+		  "at most); when that is short, the children with the fewest\n"
+		  "samples go first. The report says the interval achieved" },
+	{ .id = OPT_LINGER, .name = "linger", .letter = 'l', .kind = CS_ARG_UINT,
+	  .arg = "SECONDS", .max = LINGER_MAX_S,
+	  .help = "after CMD ends, wait this long for its remaining descendants\n"
+		  "(default 10), then report them as still running" },
+	{ .id = OPT_SAMPLE_BYTES, .name = "sample-bytes", .letter = 's', .kind = CS_ARG_STR,
+	  .arg = "N",
+	  .help = "record allocations every N bytes on average (default 64k;\n"
+		  "k and M suffixes; 1: every allocation, exact but slower;\n"
+		  "0: no allocation sites)" },
+	{ .id = OPT_STACK_DEPTH, .name = "stack-depth", .letter = 'd', .kind = CS_ARG_STR,
+	  .arg = "N", .help = "frames kept per allocation stack, 1 to 64 (default 32)" },
+	{ .id = OPT_NO_PYTHON, .name = "no-python",
+	  .help = "do not put cowscope's CPython helper on PYTHONPATH (below)" },
+	{ .id = OPT_QUIET, .name = "quiet", .letter = 'q',
+	  .help = "do not print the report (read it with `cowscope report DIR`)" },
+	CS_OPT_HELP_ROW,
+	{ 0 },
+};
+
+/* The options without an argument. */
+static int run_flag(run_ctx_t *ctx, int id)
+{
+	if (id == OPT_QUIET)
+		ctx->quiet = true;
+	else if (id == OPT_NO_PYTHON)
+		ctx->no_python = true;
+	else if (id == OPT_ALLOW_SHARED_DIR)
+		ctx->allow_shared_dir = true;
 	return 0;
 }
 
-static int parse_opt(run_ctx_t *ctx, int opt, char **argv)
+static void run_init(void *vctx)
 {
-	switch (opt) {
-	case 'o':
-		ctx->out = optarg;
-		return 0;
-	case 'b':
-		return set_backend(ctx, optarg);
-	case 'i':
-		return set_number("--interval", optarg, INTERVAL_MAX_MS, &ctx->interval_ms);
-	case 'l':
-		return set_number("--linger", optarg, LINGER_MAX_S, &ctx->linger_s);
-	case 's':
-		return set_shim_option("--sample-bytes", "COWSCOPE_SAMPLE_BYTES", optarg,
-				       &ctx->sample_bytes);
-	case 'd':
-		return set_shim_option("--stack-depth", "COWSCOPE_STACK_DEPTH", optarg,
-				       &ctx->stack_depth);
-	case 'q':
-		ctx->quiet = true;
-		return 0;
-	case 'P':
-		ctx->no_python = true;
-		return 0;
-	case 'A':
-		ctx->allow_shared_dir = true;
-		return 0;
-	case 'h':
-		ctx->help = true;
-		return 0;
-	}
-	return cs_getopt_error(&cs_cmd_run, opt, argv);
+	run_ctx_t *ctx = vctx;
+
+	ctx->interval_ms = INTERVAL_DEFAULT_MS;
+	ctx->linger_s = LINGER_DEFAULT_S;
+	ctx->dirfd = ctx->runfd = ctx->sigfd = -1;
 }
 
-static int parse_args(run_ctx_t *ctx, int argc, char **argv)
+static int run_parse(void *vctx, int id, const cs_optval_t *v)
 {
-	static const struct option longs[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "linger", required_argument, NULL, 'l' },
-		{ "sample-bytes", required_argument, NULL, 's' },
-		{ "stack-depth", required_argument, NULL, 'd' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "no-python", no_argument, NULL, 'P' },
-		{ "allow-shared-dir", no_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, err = 0;
+	run_ctx_t *ctx = vctx;
 
-	optind = 0;
-	opterr = 0;
-	while (!err && (opt = getopt_long(argc, argv, "+:o:b:i:l:s:d:qh", longs, NULL)) != -1)
-		err = parse_opt(ctx, opt, argv);
-	if (err || ctx->help)
-		return err;
-	if (optind >= argc)
+	switch (id) {
+	case OPT_OUTPUT:
+		ctx->out = v->str;
+		return 0;
+	case OPT_BACKEND:
+		return set_backend(ctx, v->str);
+	case OPT_INTERVAL:
+		ctx->interval_ms = (unsigned)v->num;
+		return 0;
+	case OPT_LINGER:
+		ctx->linger_s = (unsigned)v->num;
+		return 0;
+	case OPT_SAMPLE_BYTES:
+		return set_shim_option("--sample-bytes", "COWSCOPE_SAMPLE_BYTES", v->str,
+				       &ctx->sample_bytes);
+	case OPT_STACK_DEPTH:
+		return set_shim_option("--stack-depth", "COWSCOPE_STACK_DEPTH", v->str,
+				       &ctx->stack_depth);
+	}
+	return run_flag(ctx, id);
+}
+
+static int run_args(void *vctx, int argc, char **argv)
+{
+	run_ctx_t *ctx = vctx;
+
+	if (argc < 1)
 		return cs_usage_error(&cs_cmd_run, "no command given (cowscope run [options] -- CMD "
 				      "[ARG...])");
-	ctx->cmd = argv + optind;
+	ctx->cmd = argv;
 	return 0;
 }
 
@@ -594,8 +617,10 @@ static int (*const steps[])(run_ctx_t *ctx) = {
 	block_signals, spawn,
 };
 
-static void cleanup(run_ctx_t *ctx)
+static void run_fini(void *vctx)
 {
+	run_ctx_t *ctx = vctx;
+
 	free(ctx->shim);
 	free(ctx->pyhelper);
 	free(ctx->dir);
@@ -608,68 +633,27 @@ static void cleanup(run_ctx_t *ctx)
 		close(ctx->sigfd);
 }
 
-static int run(run_ctx_t *ctx)
+static int run_run(void *vctx, const cs_cli_t *cli)
 {
+	run_ctx_t *ctx = vctx;
 	int rc = 0;
 
+	(void)cli;
 	for (size_t i = 0; !rc && i < sizeof(steps) / sizeof(steps[0]); i++)
 		rc = steps[i](ctx);
-	if (!rc)
-		rc = supervise(ctx);
-	cleanup(ctx);
-	return rc;
-}
-
-static int run_main(const cs_cli_t *cli, int argc, char **argv)
-{
-	run_ctx_t ctx = { .interval_ms = INTERVAL_DEFAULT_MS, .linger_s = LINGER_DEFAULT_S,
-			  .dirfd = -1, .runfd = -1, .sigfd = -1 };
-	int err = parse_args(&ctx, argc, argv);
-
-	if (err)
-		return err;
-	if (ctx.help) {
-		cs_help_command(stdout, &cs_cmd_run);
-		return CS_EXIT_OK;
-	}
-	return run(&ctx);
+	return rc ? rc : supervise(ctx);
 }
 
 const cs_cmd_t cs_cmd_run = {
 	.name = "run",
 	.summary = "run a command under cowscope and report its copy-on-write sharing",
-	.usage = "run [-o DIR] [--backend NAME] [--interval MS] [--linger SECONDS] [--sample-bytes N] "
-		 "[--stack-depth N] [--no-python] [--allow-shared-dir] [-q] -- CMD "
-		 "[ARG...]",
-	.help =
+	.operands = "-- CMD [ARG...]",
+	.description =
 		"Runs CMD with the cowscope shim preloaded, supervises its process tree, samples its\n"
 		"forked children from outside, writes the traces to a run directory, prints the\n"
 		"report on stderr when CMD ends, and exits with CMD's status (128+N if a signal N\n"
-		"killed it).\n"
-		"\n"
-		"options:\n"
-		"  -o, --output DIR     run directory (default: cowscope.<CMD>.<pid> here); created\n"
-		"                       mode 0700; an existing one must be empty, yours, not a\n"
-		"                       symlink and not writable by group or others\n"
-		"      --allow-shared-dir accept a run directory that is a symlink, another user's\n"
-		"                       or writable by group or others (the shim too)\n"
-		"  -b, --backend NAME   auto (default), uffd-wp, soft-dirty, pfn or exclusive; a named\n"
-		"                       backend that is not usable here is an error\n"
-		"  -i, --interval MS    sample each live child every MS ms (default 100; 0: never),\n"
-		"                       the first time as soon as its fork snapshot is written.\n"
-		"                       Sampling spends at most 2% of one CPU over time (50 ms ahead\n"
-		"                       at most); when that is short, the children with the fewest\n"
-		"                       samples go first. The report says the interval achieved\n"
-		"  -l, --linger SECONDS after CMD ends, wait this long for its remaining descendants\n"
-		"                       (default 10), then report them as still running\n"
-		"  -s, --sample-bytes N record allocations every N bytes on average (default 64k;\n"
-		"                       k and M suffixes; 1: every allocation, exact but slower;\n"
-		"                       0: no allocation sites)\n"
-		"  -d, --stack-depth N  frames kept per allocation stack, 1 to 64 (default 32)\n"
-		"      --no-python      do not put cowscope's CPython helper on PYTHONPATH (below)\n"
-		"  -q, --quiet          do not print the report (read it with `cowscope report DIR`)\n"
-		"  -h, --help           show this help\n"
-		"\n"
+		"killed it).\n",
+	.epilogue =
 		"environment: COWSCOPE_SHIM overrides the shim's path (absolute). CMD gets\n"
 		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, when given, COWSCOPE_BACKEND,\n"
 		"COWSCOPE_SAMPLE_BYTES and COWSCOPE_STACK_DEPTH, and PYTHONPATH starts with\n"
@@ -684,5 +668,11 @@ const cs_cmd_t cs_cmd_run = {
 		"\n"
 		"exit status: CMD's; 2 usage error; 4 cowscope could not start CMD (no shim, backend\n"
 		"not usable, run directory not usable); 126/127 CMD could not be executed.\n",
-	.main = run_main,
+	.opts = run_opts,
+	.ctx_size = sizeof(run_ctx_t),
+	.init = run_init,
+	.parse = run_parse,
+	.args = run_args,
+	.run = run_run,
+	.fini = run_fini,
 };

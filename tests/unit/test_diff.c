@@ -319,7 +319,7 @@ static int diff_exit(int argc, char **argv)
 	fflush(stdout);
 	dup2(null, 1);
 	dup2(null, 2);
-	rc = cs_cmd_diff.main(&cli, argc, argv);
+	rc = cs_cli_exec(&cli, &cs_cmd_diff, argc, argv);
 	fflush(stdout);
 	dup2(saved, 1);
 	dup2(saved2, 2);

@@ -243,7 +243,7 @@ static void test_report_exits_3(void **state)
 	raw(fd, CS_REC_SAMPLING, &r, sizeof(r), NULL, 0);
 	close(fd);
 	dup2(null, 2);
-	rc = cs_cmd_report.main(&cli, 2, (char *[]){ "report", dir, NULL });
+	rc = cs_cli_exec(&cli, &cs_cmd_report, 2, (char *[]){ "report", dir, NULL });
 	dup2(err, 2);
 	close(err);
 	close(null);

@@ -568,7 +568,7 @@ static int report_exit(int argc, char **argv)
 
 	fflush(stdout);
 	dup2(null, 1);
-	rc = cs_cmd_report.main(&cli, argc, argv);
+	rc = cs_cli_exec(&cli, &cs_cmd_report, argc, argv);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
