@@ -439,7 +439,7 @@ void cs_boot_stop(void)
 
 void cs_boot_note_exit(int status)
 {
-	bt.exit_status = status;
+	bt.exit_status = status & 0xff; /* what a waiter sees (exit(3)); -1 stays "unknown" */
 	bt.exit_status_known = 1;
 }
 

@@ -140,7 +140,7 @@ CS_HOOK void exit(int status)
 static void finish_now(int status)
 {
 	if (enter()) {
-		cs_finish(CS_END__EXIT, status);
+		cs_finish(CS_END__EXIT, status & 0xff); /* what a waiter sees; -1 is "unknown" */
 		cs_boot_stop();
 		leave();
 	}

@@ -251,8 +251,11 @@ static void from_end(cs_proc_t *p)
 	};
 
 	p->ended = ended[p->end_how];
-	/* The status a waiting parent sees: exit(300) and exit(-1) are 44 and 255 (exit(3)). */
-	if (p->ended == CS_ENDED_EXIT || p->ended == CS_ENDED__EXIT)
+	/*
+	 * The status a waiter sees (exit(3)): exit(300) is 44. -1 means unknown; older
+	 * shims also wrote exit(-1) so, which a wait status may still fill in.
+	 */
+	if ((p->ended == CS_ENDED_EXIT || p->ended == CS_ENDED__EXIT) && p->end_status >= 0)
 		p->exit_status = p->end_status & 0xff;
 	if (p->ended == CS_ENDED_SIGNAL && p->end_status > 0)
 		p->signal = p->end_status;
