@@ -40,7 +40,8 @@ static bool any_minor(const cs_model_t *m, uint16_t minor)
 uint64_t cs_model_default_max_memory(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-	uint64_t quarter = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 4 : 1ull << 30;
+	uint64_t quarter = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 4
+						 : 1ull << 30;
 
 	return quarter < (256ull << 20) ? 256ull << 20 : quarter;
 }
@@ -50,8 +51,7 @@ int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
 	return cs_model_load_capped(m, dir, 0, d);
 }
 
-int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes,
-			 cs_diag_t *d)
+int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes, cs_diag_t *d)
 {
 	int err = init(m, dir, d);
 

@@ -34,7 +34,6 @@ uint64_t cs_model_default_max_memory(void);
  * of its trace the sites come from. Trace files are mapped, not copied, so
  * their size costs page cache, not memory the cap counts.
  */
-int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes,
-			 cs_diag_t *d);
+int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_bytes, cs_diag_t *d);
 
 #endif

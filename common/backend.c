@@ -133,16 +133,17 @@ static void probe_scan(const probe_ctx_t *c, cs_probe_t *p)
 static void probe_uffd(const probe_ctx_t *c, cs_probe_t *p)
 {
 	cs_probe_entry_t *e = &p->b[CS_BACKEND_UFFD_WP];
-	struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC};
-	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_WP};
-	struct uffdio_writeprotect wp = {.mode = UFFDIO_WRITEPROTECT_MODE_WP};
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
 	struct page_region r;
 	int fd = cs_prim_userfaultfd(O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	long k;
 
 	if (fd < 0)
-		return verdict(e, 0, -fd, "userfaultfd() failed (kernel without userfaultfd, "
-					  "or blocked by seccomp)");
+		return verdict(e, 0, -fd,
+			       "userfaultfd() failed (kernel without userfaultfd, "
+			       "or blocked by seccomp)");
 	reg.range.start = wp.range.start = (uint64_t)(uintptr_t)c->page;
 	reg.range.len = wp.range.len = c->page_bytes;
 	if (cs_prim_ioctl(fd, UFFDIO_API, &api) < 0)
@@ -178,8 +179,9 @@ static void probe_soft_dirty(const probe_ctx_t *c, cs_probe_t *p)
 	c->page[0] = 3;
 	pm_entry(c, &after);
 	if ((before & CS_PM_SOFT_DIRTY) || !(after & CS_PM_SOFT_DIRTY))
-		return verdict(e, 0, 0, "the soft-dirty bit does not follow writes "
-					"(kernel built without CONFIG_MEM_SOFT_DIRTY)");
+		return verdict(e, 0, 0,
+			       "the soft-dirty bit does not follow writes "
+			       "(kernel built without CONFIG_MEM_SOFT_DIRTY)");
 	verdict(e, 1, 0, "works");
 }
 
@@ -195,17 +197,19 @@ static void probe_pagemap_bits(const probe_ctx_t *c, cs_probe_t *p)
 	if (cs_pm_pfn(e))
 		verdict(&p->b[CS_BACKEND_PFN], 1, 0, "works");
 	else
-		verdict(&p->b[CS_BACKEND_PFN], 0, 0, "frame numbers are hidden (needs CAP_SYS_ADMIN)");
+		verdict(&p->b[CS_BACKEND_PFN], 0, 0,
+			"frame numbers are hidden (needs CAP_SYS_ADMIN)");
 	if (e & CS_PM_EXCLUSIVE)
 		verdict(&p->b[CS_BACKEND_EXCLUSIVE], 1, 0, "works");
 	else
-		verdict(&p->b[CS_BACKEND_EXCLUSIVE], 0, 0, "pagemap bit 56 not reported "
-							   "(needs Linux >= 4.2)");
+		verdict(&p->b[CS_BACKEND_EXCLUSIVE], 0, 0,
+			"pagemap bit 56 not reported "
+			"(needs Linux >= 4.2)");
 }
 
 static void probe_all(cs_probe_t *p, int with_soft_dirty)
 {
-	probe_ctx_t c = {.page_bytes = 4096, .pagemap_fd = -1};
+	probe_ctx_t c = { .page_bytes = 4096, .pagemap_fd = -1 };
 	long ps = (long)sysconf(_SC_PAGESIZE);
 
 	memset(p, 0, sizeof(*p));
@@ -226,7 +230,8 @@ static void probe_all(cs_probe_t *p, int with_soft_dirty)
 	if (with_soft_dirty || !p->b[CS_BACKEND_UFFD_WP].usable)
 		probe_soft_dirty(&c, p);
 	else
-		verdict(&p->b[CS_BACKEND_SOFT_DIRTY], 0, 0, "not tried: uffd-wp works and is better");
+		verdict(&p->b[CS_BACKEND_SOFT_DIRTY], 0, 0,
+			"not tried: uffd-wp works and is better");
 out:
 	if (c.pagemap_fd >= 0)
 		cs_prim_close(c.pagemap_fd);
@@ -251,8 +256,7 @@ uint8_t cs_backend_choose(const cs_probe_t *p, uint8_t requested, int *fell_back
 
 	if (fell_back)
 		*fell_back = 0;
-	if (requested != CS_BACKEND_NONE && requested < CS_BACKEND_COUNT &&
-	    p->b[requested].usable)
+	if (requested != CS_BACKEND_NONE && requested < CS_BACKEND_COUNT && p->b[requested].usable)
 		return requested;
 	if (fell_back && requested != CS_BACKEND_NONE)
 		*fell_back = 1;

@@ -31,7 +31,8 @@ typedef struct pfn_builder {
 } pfn_builder_t;
 
 _Static_assert(MAPS_BYTES + RAW_ENTRIES * 9 + SCAN_REGIONS * sizeof(struct page_region) +
-		       NSETS * SET_BYTES + PFN_BYTES <= CS_HARVEST_SCRATCH,
+			       NSETS * SET_BYTES + PFN_BYTES <=
+		       CS_HARVEST_SCRATCH,
 	       "harvest scratch too small");
 
 /* Scratch carved into its parts. */
@@ -136,7 +137,8 @@ static int pfn_add(cs_harvest_t *h, pfn_builder_t *b, uint64_t page, uint64_t pf
 {
 	int r;
 
-	if (b->rec->count && (b->rec->first_page + b->rec->count != page || b->rec->count == b->cap))
+	if (b->rec->count &&
+	    (b->rec->first_page + b->rec->count != page || b->rec->count == b->cap))
 		if ((r = pfn_flush(h, b)) < 0)
 			return r;
 	if (b->rec->count == 0)
@@ -155,7 +157,7 @@ static unsigned raw_flags(uint64_t e, int want_sd)
 	if (!cs_pm_private(e))
 		return 0;
 	return RF_PRIVATE | ((e & CS_PM_EXCLUSIVE) ? RF_EXCL : 0) |
-	       ((want_sd && (e & CS_PM_SOFT_DIRTY)) ? RF_SD : 0);
+		((want_sd && (e & CS_PM_SOFT_DIRTY)) ? RF_SD : 0);
 }
 
 /* n pages from p that share the flags f, into the sets at once. */
@@ -213,8 +215,8 @@ static int raw_pages(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t
 }
 
 /* PAGEMAP_SCAN over a mapping for one category only: the kernel's cheap path. */
-static int scan_one(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint64_t cat,
-		    uint8_t set, uint16_t *flags)
+static int scan_one(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint64_t cat, uint8_t set,
+		    uint16_t *flags)
 {
 	uint64_t addr = v->start;
 
@@ -259,7 +261,7 @@ static int scan_one(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint64
 static int residency_only(const cs_harvest_t *h, const cs_vma_t *v, uint8_t kind)
 {
 	return h->reason == CS_SNAP_FORK && (kind == CS_MAP_ANON || kind == CS_MAP_HEAP) &&
-	       v->end - v->start > CS_HARVEST_E0_LIMIT_BYTES && h->backend != CS_BACKEND_PFN;
+		v->end - v->start > CS_HARVEST_E0_LIMIT_BYTES && h->backend != CS_BACKEND_PFN;
 }
 
 /* Add the resident pages of the mincore vector to the present set. */
@@ -378,8 +380,9 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 		n = last - first < RAW_ENTRIES ? last - first : RAW_ENTRIES;
 
 		/* mincore of another process's memory is not possible: read all then. */
-		if (h->proc_fd >= 0 || cs_prim_mincore((void *)(uintptr_t)(first << h->page_shift),
-						       n << h->page_shift, m->resident) < 0)
+		if (h->proc_fd >= 0 ||
+		    cs_prim_mincore((void *)(uintptr_t)(first << h->page_shift), n << h->page_shift,
+				    m->resident) < 0)
 			memset(m->resident, 1, n);
 		for (i = 0; i < n && !(m->resident[i] & 1); i++)
 			;
@@ -390,8 +393,8 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 	return r;
 }
 
-static const char *const special[] = {"[vvar]", "[vdso]", "[vsyscall]", "[vvar_vclock]",
-				       "[uprobes]"};
+static const char *const special[] = { "[vvar]", "[vdso]", "[vsyscall]", "[vvar_vclock]",
+				       "[uprobes]" };
 
 static int is_special(const cs_vma_t *v)
 {
@@ -421,7 +424,7 @@ static uint8_t classify(const cs_vma_t *v)
 static int put_mapping(cs_harvest_t *h, const cs_vma_t *v, uint8_t kind, uint16_t flags)
 {
 	uint8_t buf[sizeof(cs_rec_mapping_t) + CS_VMA_NAME_MAX + 16];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
 	cs_rec_mapping_t *rec = cs_rec_begin(&b, CS_REC_MAPPING, sizeof(*rec));
 
 	rec->start = v->start;

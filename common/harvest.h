@@ -21,25 +21,25 @@
 
 typedef struct cs_harvest {
 	/* Set by the caller. */
-	int proc_fd;          /* open /proc/<pid> directory, or -1 for this process */
-	int pagemap_fd;       /* that process's pagemap, O_RDONLY */
-	uint8_t backend;      /* enum cs_backend: which sets to produce */
-	uint8_t scan;         /* PAGEMAP_SCAN usable */
-	uint8_t thp;          /* transparent huge pages may be in use: look for them */
-	uint8_t reason;       /* enum cs_snap_reason */
-	uint32_t seq;         /* snapshot number in the file */
+	int proc_fd;     /* open /proc/<pid> directory, or -1 for this process */
+	int pagemap_fd;  /* that process's pagemap, O_RDONLY */
+	uint8_t backend; /* enum cs_backend: which sets to produce */
+	uint8_t scan;    /* PAGEMAP_SCAN usable */
+	uint8_t thp;     /* transparent huge pages may be in use: look for them */
+	uint8_t reason;  /* enum cs_snap_reason */
+	uint32_t seq;    /* snapshot number in the file */
 	unsigned page_shift;
 	const char *shim_path; /* mappings of this file are the shim's: excluded */
 	uint64_t own[2][2];    /* [start, end) ranges of the shim's own memory: not scanned */
 	/* Called for each tracked mapping when reason == CS_SNAP_FORK; returns CS_MAPF_ARMED or 0. */
 	int (*arm)(void *arg, const cs_vma_t *v);
 	void *arm_arg;
-	uint8_t strict;       /* any unreadable mapping fails the whole snapshot */
-	uint64_t lo, hi;      /* only [lo, hi) (mappings clipped to it); 0, 0: everything */
-	uint8_t read_all;     /* proc_fd >= 0: read every pagemap entry, not only from present
+	uint8_t strict;   /* any unreadable mapping fails the whole snapshot */
+	uint64_t lo, hi;  /* only [lo, hi) (mappings clipped to it); 0, 0: everything */
+	uint8_t read_all; /* proc_fd >= 0: read every pagemap entry, not only from present
 			       * pages on (the reference for tests and benchmarks) */
 	cs_writer_t *w;
-	uint8_t *scratch;     /* CS_HARVEST_SCRATCH bytes, owned by the caller */
+	uint8_t *scratch; /* CS_HARVEST_SCRATCH bytes, owned by the caller */
 	/* Results. */
 	uint32_t snap_flags;  /* CS_SNAPF_* */
 	uint32_t mappings;    /* mappings written */

@@ -59,7 +59,7 @@ static int parse_perms(const char **p, const char *end, cs_vma_t *v)
 	if (end - s < 5 || s[4] != ' ')
 		return -EINVAL;
 	v->prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) |
-		  (s[2] == 'x' ? PROT_EXEC : 0);
+		(s[2] == 'x' ? PROT_EXEC : 0);
 	v->shared = s[3] == 's';
 	*p = s + 5;
 	return 0;
@@ -80,9 +80,9 @@ int cs_maps_parse_line(const char *line, size_t n, cs_vma_t *v)
 {
 	const char *p = line, *end = line + n;
 
-	if (parse_hex(&p, end, &v->start) || expect(&p, end, '-') ||
-	    parse_hex(&p, end, &v->end) || expect(&p, end, ' ') || parse_perms(&p, end, v) ||
-	    parse_hex(&p, end, &v->offset) || v->end < v->start)
+	if (parse_hex(&p, end, &v->start) || expect(&p, end, '-') || parse_hex(&p, end, &v->end) ||
+	    expect(&p, end, ' ') || parse_perms(&p, end, v) || parse_hex(&p, end, &v->offset) ||
+	    v->end < v->start)
 		return -EINVAL;
 	skip_field(&p, end); /* offset's trailing space */
 	skip_field(&p, end); /* dev */

@@ -12,8 +12,8 @@ typedef struct cs_vma {
 	uint64_t start;
 	uint64_t end;
 	uint64_t offset;
-	uint32_t prot;     /* PROT_READ | PROT_WRITE | PROT_EXEC */
-	uint8_t shared;    /* 's' in the flags column */
+	uint32_t prot;  /* PROT_READ | PROT_WRITE | PROT_EXEC */
+	uint8_t shared; /* 's' in the flags column */
 	uint16_t name_len;
 	char name[CS_VMA_NAME_MAX]; /* NUL-terminated, cut at CS_VMA_NAME_MAX - 1 */
 } cs_vma_t;

@@ -113,25 +113,27 @@ static int parse_obj_capacity(cs_options_t *o, const char *v)
 }
 
 static const option_def_t table[] = {
-	{"COWSCOPE_OUT", "a directory path shorter than 1024 bytes", parse_out},
-	{"COWSCOPE_BACKEND", "auto, uffd-wp, soft-dirty, pfn or exclusive", parse_backend},
-	{"COWSCOPE_VERBOSE", "0, 1 or 2", parse_verbose},
-	{"COWSCOPE_SAMPLE_BYTES", "a byte count (k and M suffixes allowed): 1 records every "
-				  "allocation, 0 turns allocation tracking off", parse_sample_bytes},
-	{"COWSCOPE_STACK_DEPTH", "a frame count from 1 to 64", parse_stack_depth},
-	{"COWSCOPE_OBJ_LAYOUT", "inline or outofline", parse_obj_layout},
-	{"COWSCOPE_OBJ_IMMORTAL", "0 or 1", parse_obj_immortal},
-	{"COWSCOPE_ALLOW_SHARED_DIR", "0 or 1", parse_allow_shared_dir},
-	{"COWSCOPE_OBJ_CAPACITY", "an object count from 1k to 256M (k and M suffixes allowed)",
-	 parse_obj_capacity},
+	{ "COWSCOPE_OUT", "a directory path shorter than 1024 bytes", parse_out },
+	{ "COWSCOPE_BACKEND", "auto, uffd-wp, soft-dirty, pfn or exclusive", parse_backend },
+	{ "COWSCOPE_VERBOSE", "0, 1 or 2", parse_verbose },
+	{ "COWSCOPE_SAMPLE_BYTES",
+	  "a byte count (k and M suffixes allowed): 1 records every "
+	  "allocation, 0 turns allocation tracking off",
+	  parse_sample_bytes },
+	{ "COWSCOPE_STACK_DEPTH", "a frame count from 1 to 64", parse_stack_depth },
+	{ "COWSCOPE_OBJ_LAYOUT", "inline or outofline", parse_obj_layout },
+	{ "COWSCOPE_OBJ_IMMORTAL", "0 or 1", parse_obj_immortal },
+	{ "COWSCOPE_ALLOW_SHARED_DIR", "0 or 1", parse_allow_shared_dir },
+	{ "COWSCOPE_OBJ_CAPACITY", "an object count from 1k to 256M (k and M suffixes allowed)",
+	  parse_obj_capacity },
 };
 
 static void warn_bad(cs_warn_fn warn, const option_def_t *d, const char *v)
 {
 	char msg[512];
 	size_t n = 0;
-	const char *parts[] = {"cowscope: ignoring ", d->name, "=", v, ": expected ", d->accepts,
-			       "; using the default"};
+	const char *parts[] = { "cowscope: ignoring ", d->name, "=", v, ": expected ", d->accepts,
+				"; using the default" };
 
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		size_t l = strlen(parts[i]);

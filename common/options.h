@@ -16,7 +16,7 @@ typedef struct cs_options {
 	uint8_t verbose;       /* COWSCOPE_VERBOSE: 0..2 */
 	uint64_t sample_bytes; /* COWSCOPE_SAMPLE_BYTES: mean bytes between samples; 1 all; 0 off */
 	uint32_t stack_depth;  /* COWSCOPE_STACK_DEPTH: frames kept per stack, 1..64 */
-	uint8_t obj_layout;    /* COWSCOPE_OBJ_LAYOUT: COWSCOPE_LAYOUT_*, 0 = the default (out of line) */
+	uint8_t obj_layout; /* COWSCOPE_OBJ_LAYOUT: COWSCOPE_LAYOUT_*, 0 = the default (out of line) */
 	uint8_t obj_immortal;  /* COWSCOPE_OBJ_IMMORTAL: cowscope_freeze() makes objects immortal */
 	uint32_t obj_capacity; /* COWSCOPE_OBJ_CAPACITY: header table slots, 0 = the default */
 	uint8_t allow_shared_dir; /* COWSCOPE_ALLOW_SHARED_DIR: accept a run directory that is

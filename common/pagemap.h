@@ -10,9 +10,9 @@
 /* Pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
 #define CS_PM_PFN_MASK ((1ull << 55) - 1) /* zero without CAP_SYS_ADMIN (Linux >= 4.2) */
 #define CS_PM_SOFT_DIRTY (1ull << 55)
-#define CS_PM_EXCLUSIVE (1ull << 56)     /* mapped exactly once (Linux >= 4.2) */
+#define CS_PM_EXCLUSIVE (1ull << 56) /* mapped exactly once (Linux >= 4.2) */
 #define CS_PM_UFFD_WP (1ull << 57)
-#define CS_PM_FILE (1ull << 61)          /* file page or shared anonymous */
+#define CS_PM_FILE (1ull << 61) /* file page or shared anonymous */
 #define CS_PM_SWAPPED (1ull << 62)
 #define CS_PM_PRESENT (1ull << 63)
 

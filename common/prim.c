@@ -249,7 +249,8 @@ void *cs_prim_mmap_shared(size_t n)
 
 int cs_prim_futex_wait(uint32_t *word, uint32_t val, uint64_t timeout_ns)
 {
-	struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+	struct timespec ts = { (time_t)(timeout_ns / 1000000000u),
+			       (long)(timeout_ns % 1000000000u) };
 
 	return (int)cs_prim_syscall6(SYS_futex, (long)word, FUTEX_WAIT, val, (long)&ts, 0, 0);
 }
@@ -265,8 +266,8 @@ int cs_prim_child_running(int pid)
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
-	if (cs_prim_syscall6(SYS_waitid, P_PID, pid, (long)&si, WEXITED | WNOHANG | WNOWAIT, 0,
-			     0) < 0)
+	if (cs_prim_syscall6(SYS_waitid, P_PID, pid, (long)&si, WEXITED | WNOHANG | WNOWAIT, 0, 0) <
+	    0)
 		return 0;
 	return si.si_pid == 0;
 }

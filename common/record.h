@@ -9,8 +9,8 @@
 
 typedef struct cs_recbuf {
 	uint8_t *buf;
-	uint32_t cap;  /* bytes available in buf */
-	uint32_t len;  /* bytes used by the record so far */
+	uint32_t cap; /* bytes available in buf */
+	uint32_t len; /* bytes used by the record so far */
 } cs_recbuf_t;
 
 /*

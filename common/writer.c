@@ -39,8 +39,8 @@ static void keep(cs_writer_t *w, int fd)
 }
 
 /* Create the file for (pid, gen); gen_max > gen tries the following gens too. */
-static int create(cs_writer_t *w, int dirfd, const char *dir, uint32_t kind, int pid,
-		  uint32_t gen, uint32_t gen_max, const char *suffix)
+static int create(cs_writer_t *w, int dirfd, const char *dir, uint32_t kind, int pid, uint32_t gen,
+		  uint32_t gen_max, const char *suffix)
 {
 	cs_file_hdr_t h;
 	int fd = -EEXIST, r;
@@ -123,8 +123,8 @@ static int acquire(cs_writer_t *w, int *own)
 	*own = 0;
 	if (fd >= 0 && cs_prim_fd_same(fd, &w->id))
 		return fd;
-	if (fd >= 0 && __atomic_compare_exchange_n(&w->fd, &fd, -1, 0, __ATOMIC_ACQ_REL,
-						   __ATOMIC_ACQUIRE)) {
+	if (fd >= 0 &&
+	    __atomic_compare_exchange_n(&w->fd, &fd, -1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		w->reopens++; /* the program closed or reused it: not ours to close */
 		w->fd_note = 1;
 		w->fd_why = FD_WHY_REUSED;
@@ -172,7 +172,7 @@ static int put_note(int fd, uint32_t code, int err, const char *a, uint64_t num,
 {
 	uint8_t buf[256];
 	char text[160];
-	cs_recbuf_t rb = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t rb = { .buf = buf, .cap = sizeof(buf) };
 	cs_rec_note_t *r = cs_rec_begin(&rb, CS_REC_NOTE, sizeof(*r));
 	size_t n = strlen(a);
 
@@ -198,14 +198,16 @@ static int put_due(cs_writer_t *w, int fd)
 						     : "cowscope: the program closed or reused the "
 						       "trace descriptor (reopens ",
 			     w->fd_why == FD_WHY_LOW ? CS_PRIM_FD_MIN : w->reopens,
-			     w->fd_why == FD_WHY_LOW ? "): the trace is written by open-append-close"
-						     : "): reopened the same file");
+			     w->fd_why == FD_WHY_LOW
+				     ? "): the trace is written by open-append-close"
+				     : "): reopened the same file");
 		if (r == 0)
 			w->fd_note = 0;
 	}
 	if (r == 0 && w->lost) {
-		r = put_note(fd, CS_NOTE_WRITE_LOST, w->lost_err, "cowscope: trace records lost: ",
-			     w->lost, " (write failed; none partial)");
+		r = put_note(fd, CS_NOTE_WRITE_LOST, w->lost_err,
+			     "cowscope: trace records lost: ", w->lost,
+			     " (write failed; none partial)");
 		if (r == 0)
 			w->lost = 0;
 	}

@@ -10,10 +10,10 @@
 #define CS_NAME_MAX 64
 
 typedef struct cs_writer {
-	int fd;              /* kept descriptor (>= CS_PRIM_FD_MIN), or -1 */
-	int dirfd;           /* directory to reopen in when dir is NULL (the CLI's sampler) */
-	const char *dir;     /* absolute directory path to reopen in (the shim), or NULL */
-	cs_fd_id_t id;       /* the file's device and inode */
+	int fd;          /* kept descriptor (>= CS_PRIM_FD_MIN), or -1 */
+	int dirfd;       /* directory to reopen in when dir is NULL (the CLI's sampler) */
+	const char *dir; /* absolute directory path to reopen in (the shim), or NULL */
+	cs_fd_id_t id;   /* the file's device and inode */
 	uint32_t gen;
 	uint32_t failures;   /* writes that failed */
 	uint32_t reopens;    /* times the descriptor had to be reopened */

@@ -155,16 +155,16 @@ typedef struct cowscope_type {
 
 /* The collector's state, as cowscope_gc_stats() reports it. */
 typedef struct cowscope_gc_stats {
-	int layout;                      /* COWSCOPE_LAYOUT_* */
-	int immortal;                    /* freezing makes objects immortal */
-	long count[3];                   /* as CPython's gc.get_count() */
-	long threshold[3];               /* as gc.get_threshold() */
-	unsigned long collections[3];    /* collections run, per generation */
-	unsigned long collected;         /* unreachable objects found, in all */
-	unsigned long live;              /* objects alive */
-	unsigned long frozen;            /* objects frozen (gc.get_freeze_count(), plus untracked) */
-	void *header_table;              /* the header table mapping (out of line), or NULL */
-	size_t header_table_bytes;       /* its reserved size */
+	int layout;                   /* COWSCOPE_LAYOUT_* */
+	int immortal;                 /* freezing makes objects immortal */
+	long count[3];                /* as CPython's gc.get_count() */
+	long threshold[3];            /* as gc.get_threshold() */
+	unsigned long collections[3]; /* collections run, per generation */
+	unsigned long collected;      /* unreachable objects found, in all */
+	unsigned long live;           /* objects alive */
+	unsigned long frozen;         /* objects frozen (gc.get_freeze_count(), plus untracked) */
+	void *header_table;           /* the header table mapping (out of line), or NULL */
+	size_t header_table_bytes;    /* its reserved size */
 } cowscope_gc_stats_t;
 
 /*
@@ -237,7 +237,7 @@ typedef struct cowscope__fb_hdr {
 	unsigned long refcnt;
 } cowscope__fb_hdr_t;
 
-#define COWSCOPE__FB_HDR(obj) ((cowscope__fb_hdr_t *)(obj) - 1)
+#define COWSCOPE__FB_HDR(obj) ((cowscope__fb_hdr_t *)(obj)-1)
 
 static inline void *cowscope__fb_new(const cowscope_type_t *type, size_t size)
 {

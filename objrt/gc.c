@@ -123,7 +123,7 @@ static void visit_reachable(void *obj, void *arg)
  */
 static void move_unreachable(cs_objspace_t *s, cs_gc_t *young, cs_gc_t *unreachable)
 {
-	reach_ctx_t c = {s, young};
+	reach_ctx_t c = { s, young };
 	cs_gc_t *g = young->next, *next;
 
 	while (g != young) {
@@ -252,9 +252,12 @@ int cs_gc_set_threshold(cs_objspace_t *s, long t0, long t1, long t2)
 
 int cs_gc_stats(const cs_objspace_t *s, cowscope_gc_stats_t *out)
 {
-	*out = (cowscope_gc_stats_t){.layout = s->layout, .immortal = s->immortal,
-				     .collected = s->collected, .live = s->live,
-				     .header_table = s->tab.base, .header_table_bytes = s->tab.bytes};
+	*out = (cowscope_gc_stats_t){ .layout = s->layout,
+				      .immortal = s->immortal,
+				      .collected = s->collected,
+				      .live = s->live,
+				      .header_table = s->tab.base,
+				      .header_table_bytes = s->tab.bytes };
 	for (int i = 0; i < 3; i++) {
 		out->count[i] = s->count[i];
 		out->threshold[i] = s->threshold[i];

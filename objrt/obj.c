@@ -125,8 +125,7 @@ void *cs_obj_new(cs_objspace_t *s, const cowscope_type_t *t, size_t size)
 		return NULL;
 	}
 	s->fixed = 1;
-	obj = s->layout == COWSCOPE_LAYOUT_INLINE ? new_inline(t, size)
-						  : new_outofline(s, t, size);
+	obj = s->layout == COWSCOPE_LAYOUT_INLINE ? new_inline(t, size) : new_outofline(s, t, size);
 	if (!obj)
 		return NULL;
 	cs_gclist_append(&s->list[CS_UNTRACKED], cs_obj_gc(s, obj));

@@ -70,7 +70,7 @@ typedef struct cs_prefix {
  * its copies count in every figure.
  */
 typedef struct cs_objtab {
-	uint8_t *base;      /* NULL until the first out-of-line object */
+	uint8_t *base; /* NULL until the first out-of-line object */
 	size_t bytes;
 	uint32_t cap;       /* slots */
 	uint32_t used;      /* slots ever handed out (the rest were never touched) */
@@ -79,8 +79,15 @@ typedef struct cs_objtab {
 	cs_gc_t *gc;        /* gc[cap] */
 } cs_objtab_t;
 
-enum cs_list { CS_GEN0, CS_GEN1, CS_GEN2, CS_PERMANENT, CS_UNTRACKED, CS_UNTRACKED_FROZEN,
-	       CS_LIST__COUNT };
+enum cs_list {
+	CS_GEN0,
+	CS_GEN1,
+	CS_GEN2,
+	CS_PERMANENT,
+	CS_UNTRACKED,
+	CS_UNTRACKED_FROZEN,
+	CS_LIST__COUNT
+};
 
 typedef struct cs_objspace {
 	uint8_t layout;     /* COWSCOPE_LAYOUT_INLINE or _OUTOFLINE; fixed at the first object */
@@ -88,8 +95,8 @@ typedef struct cs_objspace {
 	uint8_t immortal;   /* freeze makes the frozen objects immortal */
 	uint8_t collecting; /* a collection is running (no nested ones) */
 	cs_gc_t list[CS_LIST__COUNT];
-	long count[3];      /* as CPython: gen 0 allocations - deallocations; collections of gen 0, 1 */
-	long threshold[3];  /* 700, 10, 10; threshold[0] == 0: no automatic collection */
+	long count[3]; /* as CPython: gen 0 allocations - deallocations; collections of gen 0, 1 */
+	long threshold[3]; /* 700, 10, 10; threshold[0] == 0: no automatic collection */
 	uint64_t collections[3], collected, live;
 	cs_objtab_t tab;
 } cs_objspace_t;

@@ -61,5 +61,5 @@ void cs_objtab_release(cs_objtab_t *t)
 
 	if (t->base)
 		munmap(t->base - page, t->bytes + 2 * page);
-	*t = (cs_objtab_t){.cap = cap};
+	*t = (cs_objtab_t){ .cap = cap };
 }

@@ -35,11 +35,11 @@ static struct {
 	uint32_t cmdline_len;
 	uint32_t exe_len;
 	char cmdline[CS_CMDLINE_MAX];
-	int dirfd;                 /* run directory, kept high, or -1 (then opened by path) */
-	cs_fd_id_t dir_id;         /* its identity, checked before use */
+	int dirfd;         /* run directory, kept high, or -1 (then opened by path) */
+	cs_fd_id_t dir_id; /* its identity, checked before use */
 	int exit_status;
 	int exit_status_known;
-} bt = {.dirfd = -1};
+} bt = { .dirfd = -1 };
 
 /* Short names for this file, the owner. */
 #define P cs_proc_st
@@ -135,7 +135,7 @@ static void default_name(char *out)
 	out[n] = 0;
 }
 
-static int default_dir;  /* COWSCOPE_OUT unset: under the private per-user parent */
+static int default_dir;     /* COWSCOPE_OUT unset: under the private per-user parent */
 static const char *refused; /* why the run directory was refused (for COWSCOPE_VERBOSE) */
 
 /* Absolute run directory path in P.out_dir. */
@@ -194,8 +194,8 @@ static int open_verified(int at, const char *name, int strict)
 	r = cs_prim_mkdirat(at, name, 0700);
 	if (r < 0 && r != -EEXIST)
 		return refused = "cannot create it", r;
-	fd = cs_prim_openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (shared ? 0 : O_NOFOLLOW),
-			    0);
+	fd = cs_prim_openat(at, name,
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC | (shared ? 0 : O_NOFOLLOW), 0);
 	if (fd == -ELOOP || fd == -ENOTDIR)
 		return refused = "a symbolic link or not a directory", -ELOOP;
 	if (fd < 0)
@@ -249,10 +249,9 @@ int cs_boot_dir_get(int *own)
 	if (fd >= 0 && cs_prim_fd_same(fd, &bt.dir_id))
 		return fd;
 	bt.dirfd = -1; /* closed or reused by the program: not ours to close */
-	fd = cs_prim_openat(AT_FDCWD, P.out_dir,
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-				    (P.opt.allow_shared_dir ? 0 : O_NOFOLLOW),
-			    0);
+	fd = cs_prim_openat(
+		AT_FDCWD, P.out_dir,
+		O_RDONLY | O_DIRECTORY | O_CLOEXEC | (P.opt.allow_shared_dir ? 0 : O_NOFOLLOW), 0);
 	if (fd >= 0 && !cs_prim_fd_same(fd, &bt.dir_id)) {
 		cs_prim_close(fd);
 		return -ESTALE;
@@ -269,7 +268,7 @@ static void put_rec(cs_recbuf_t *b)
 static void put_proc(void)
 {
 	uint8_t buf[sizeof(cs_rec_proc_t) + CS_CMDLINE_MAX + 2 * CS_PATH_MAX + 16];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
 	cs_rec_proc_t *p = cs_rec_begin(&b, CS_REC_PROC, sizeof(*p));
 
 	p->pid = (uint32_t)P.pid;
@@ -289,18 +288,20 @@ static void put_proc(void)
 static void put_shim_range(uint64_t start, uint64_t end)
 {
 	uint64_t mask = (1ull << P.page_shift) - 1;
-	cs_rec_shim_range_t r = {.h = {CS_REC_SHIM_RANGE, 0, sizeof(r)},
-				 .start = start & ~mask, .end = (end + mask) & ~mask};
+	cs_rec_shim_range_t r = { .h = { CS_REC_SHIM_RANGE, 0, sizeof(r) },
+				  .start = start & ~mask,
+				  .end = (end + mask) & ~mask };
 
 	cs_trace_put(&r, sizeof(r));
 }
 
 static void put_sampling(void)
 {
-	cs_rec_sampling_t r = {.h = {CS_REC_SAMPLING, 0, sizeof(r)},
-			       .mean_bytes = cs_sampling()->sample_bytes,
-			       .max_depth = P.opt.stack_depth,
-			       .flags = cs_stacks_unwind_available() ? 0 : CS_SAMPLINGF_NO_UNWIND};
+	cs_rec_sampling_t r = { .h = { CS_REC_SAMPLING, 0, sizeof(r) },
+				.mean_bytes = cs_sampling()->sample_bytes,
+				.max_depth = P.opt.stack_depth,
+				.flags = cs_stacks_unwind_available() ? 0
+								      : CS_SAMPLINGF_NO_UNWIND };
 
 	cs_trace_put(&r, sizeof(r));
 }
@@ -326,7 +327,8 @@ int cs_boot_open_trace(void)
 	if (cs_fork_gate_range(&lo, &hi) == 0)
 		put_shim_range(lo, hi);
 	if (mem->base) {
-		put_shim_range((uint64_t)(uintptr_t)mem->base, (uint64_t)(uintptr_t)mem->base + mem->bytes);
+		put_shim_range((uint64_t)(uintptr_t)mem->base,
+			       (uint64_t)(uintptr_t)mem->base + mem->bytes);
 		put_sampling();
 	}
 	if (cs_track_fell_back())

@@ -15,18 +15,18 @@
  * reads it through cs_proc(), a const view.
  */
 typedef struct cs_proc {
-	volatile int ready;        /* tracing on in this process */
-	int pid;                   /* the process this state describes; hooks compare getpid() */
+	volatile int ready; /* tracing on in this process */
+	int pid;            /* the process this state describes; hooks compare getpid() */
 	int ppid;
-	uint8_t role;              /* enum cs_role */
-	uint8_t fork_via;          /* enum cs_fork_via */
-	uint8_t wipeonfork;        /* the arena is MADV_WIPEONFORK */
+	uint8_t role;       /* enum cs_role */
+	uint8_t fork_via;   /* enum cs_fork_via */
+	uint8_t wipeonfork; /* the arena is MADV_WIPEONFORK */
 	unsigned page_shift;
-	uint64_t parent_fork_seq;  /* which fork of the parent made this process */
+	uint64_t parent_fork_seq; /* which fork of the parent made this process */
 	uint64_t start_ns;
-	uint8_t *arena;            /* scratch for snapshots, CS_ARENA_BYTES */
-	cs_options_t opt;          /* COWSCOPE_*, read once at init */
-	char exe[CS_PATH_MAX];     /* /proc/self/exe at init */
+	uint8_t *arena;        /* scratch for snapshots, CS_ARENA_BYTES */
+	cs_options_t opt;      /* COWSCOPE_*, read once at init */
+	char exe[CS_PATH_MAX]; /* /proc/self/exe at init */
 	char shim_path[CS_PATH_MAX];
 	char out_dir[CS_PATH_MAX]; /* the run directory, absolute */
 } cs_proc_t;

@@ -19,9 +19,9 @@
 #include "track.h"
 
 /* Snapshot state, written only here (reset in a fork child by cs_events_reset_in_child). */
-static int snap_busy;      /* the snapshot lock */
-static uint32_t snap_seq;  /* next snapshot number */
-static uint32_t mark_seq;  /* next cowscope_mark() number */
+static int snap_busy;     /* the snapshot lock */
+static uint32_t snap_seq; /* next snapshot number */
+static uint32_t mark_seq; /* next cowscope_mark() number */
 
 static void put(const void *rec, size_t n)
 {
@@ -30,8 +30,11 @@ static void put(const void *rec, size_t n)
 
 void cs_rec_fork(int child_pid, uint8_t via, uint64_t seq)
 {
-	cs_rec_fork_t r = {.h = {CS_REC_FORK, 0, sizeof(r)}, .child_pid = (uint32_t)child_pid,
-			   .via = via, .seq = seq, .t_ns = cs_prim_now_ns()};
+	cs_rec_fork_t r = { .h = { CS_REC_FORK, 0, sizeof(r) },
+			    .child_pid = (uint32_t)child_pid,
+			    .via = via,
+			    .seq = seq,
+			    .t_ns = cs_prim_now_ns() };
 
 	cs_counter_add(CS_CNT_FORKS, 1);
 	put(&r, sizeof(r));
@@ -39,16 +42,19 @@ void cs_rec_fork(int child_pid, uint8_t via, uint64_t seq)
 
 void cs_rec_child_exit(int pid, int status)
 {
-	cs_rec_child_exit_t r = {.h = {CS_REC_CHILD_EXIT, 0, sizeof(r)}, .pid = (uint32_t)pid,
-				 .status = status, .t_ns = cs_prim_now_ns()};
+	cs_rec_child_exit_t r = { .h = { CS_REC_CHILD_EXIT, 0, sizeof(r) },
+				  .pid = (uint32_t)pid,
+				  .status = status,
+				  .t_ns = cs_prim_now_ns() };
 
 	put(&r, sizeof(r));
 }
 
 void cs_rec_resume(int err)
 {
-	cs_rec_resume_t r = {.h = {CS_REC_RESUME, 0, sizeof(r)}, .err = err,
-			     .t_ns = cs_prim_now_ns()};
+	cs_rec_resume_t r = { .h = { CS_REC_RESUME, 0, sizeof(r) },
+			      .err = err,
+			      .t_ns = cs_prim_now_ns() };
 
 	put(&r, sizeof(r));
 }
@@ -56,7 +62,7 @@ void cs_rec_resume(int err)
 void cs_rec_note(uint32_t code, int err, const char *text)
 {
 	uint8_t buf[512];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
 	cs_rec_note_t *r = cs_rec_begin(&b, CS_REC_NOTE, sizeof(*r));
 
 	r->code = code;
@@ -102,8 +108,10 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 		.reason = reason,
 		.page_shift = p->page_shift,
 		.shim_path = p->shim_path,
-		.own = {{(uint64_t)(uintptr_t)p->arena, (uint64_t)(uintptr_t)p->arena + CS_ARENA_BYTES},
-			{(uint64_t)(uintptr_t)mem->base, (uint64_t)(uintptr_t)mem->base + mem->bytes}},
+		.own = { { (uint64_t)(uintptr_t)p->arena,
+			   (uint64_t)(uintptr_t)p->arena + CS_ARENA_BYTES },
+			 { (uint64_t)(uintptr_t)mem->base,
+			   (uint64_t)(uintptr_t)mem->base + mem->bytes } },
 		.arm = arm,
 		.lo = lo,
 		.hi = hi,
@@ -153,7 +161,7 @@ static void note_range(uint64_t start, uint64_t end)
 	if (last && last->end == start)
 		last->end = end;
 	else if (nfork_ranges < FORK_RANGES_MAX)
-		fork_ranges[nfork_ranges++] = (struct fork_range){start, end};
+		fork_ranges[nfork_ranges++] = (struct fork_range){ start, end };
 	else
 		fork_ranges_full = 1;
 }
@@ -197,15 +205,16 @@ static void forget_range(uint64_t lo, uint64_t hi)
 
 	for (; k < nfork_ranges && fork_ranges[k].start < hi; k++) {
 		if (fork_ranges[k].start < lo)
-			keep[nkeep++] = (struct fork_range){fork_ranges[k].start, lo};
+			keep[nkeep++] = (struct fork_range){ fork_ranges[k].start, lo };
 		if (fork_ranges[k].end > hi)
-			keep[nkeep++] = (struct fork_range){hi, fork_ranges[k].end};
+			keep[nkeep++] = (struct fork_range){ hi, fork_ranges[k].end };
 	}
 	if (k - i < nkeep && nfork_ranges + nkeep - (k - i) > FORK_RANGES_MAX) {
 		fork_ranges_full = 1; /* no room to split: keep it whole */
 		return;
 	}
-	memmove(&fork_ranges[i + nkeep], &fork_ranges[k], (nfork_ranges - k) * sizeof(*fork_ranges));
+	memmove(&fork_ranges[i + nkeep], &fork_ranges[k],
+		(nfork_ranges - k) * sizeof(*fork_ranges));
 	memcpy(&fork_ranges[i], keep, nkeep * sizeof(*keep));
 	nfork_ranges = nfork_ranges + nkeep - (k - i);
 }
@@ -274,7 +283,7 @@ int cs_snapshot_work(void)
 int cs_mark(const char *label)
 {
 	uint8_t buf[sizeof(cs_rec_mark_t) + 256];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
 	int child = cs_proc()->role == CS_ROLE_CHILD && cs_track_backend() != CS_BACKEND_NONE;
 	cs_rec_mark_t *r = cs_rec_begin(&b, CS_REC_MARK, sizeof(*r));
 	int err = 0;
@@ -326,7 +335,7 @@ void cs_finish(uint8_t how, int status)
 		[CS_END__EXIT] = CS_SNAP__EXIT,
 		[CS_END_EXEC] = CS_SNAP_EXEC,
 	};
-	cs_rec_end_t e = {.h = {CS_REC_END, 0, sizeof(e)}, .how = how, .status = status};
+	cs_rec_end_t e = { .h = { CS_REC_END, 0, sizeof(e) }, .how = how, .status = status };
 
 	if (cs_proc()->role == CS_ROLE_CHILD && cs_track_backend() != CS_BACKEND_NONE &&
 	    how < sizeof(reason_of) && reason_of[how])

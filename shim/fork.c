@@ -21,7 +21,7 @@
 #include "track.h"
 
 /* Fork state, written only here. */
-static uint64_t fork_seq;  /* forks made by this process */
+static uint64_t fork_seq;   /* forks made by this process */
 static uint32_t *fork_gate; /* pfn backend: MAP_SHARED slots, CS_FORK_GATE_SLOTS */
 static int uffd = -1;       /* kept high, or -1 */
 static cs_fd_id_t uffd_id;
@@ -140,14 +140,14 @@ static int write_protect(uint64_t start, uint64_t end)
 	struct page_region vec[ARM_VEC];
 
 	for (uint32_t i = 0; i < ARM_MAX_CALLS && start < end; i++) {
-		struct pm_scan_arg a = {.size = sizeof(a),
-					.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-					.start = start,
-					.end = end,
-					.vec = (uint64_t)(uintptr_t)vec,
-					.vec_len = ARM_VEC,
-					.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-					.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED};
+		struct pm_scan_arg a = { .size = sizeof(a),
+					 .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+					 .start = start,
+					 .end = end,
+					 .vec = (uint64_t)(uintptr_t)vec,
+					 .vec_len = ARM_VEC,
+					 .category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+					 .return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED };
 		long k = cs_prim_pagemap_scan(cs_track_pagemap_fd(), &a);
 
 		if (k < 0)
@@ -171,8 +171,8 @@ static int write_protect(uint64_t start, uint64_t end)
  */
 static int arm_uffd(void *arg, const cs_vma_t *v)
 {
-	struct uffdio_register reg = {.range = {v->start, v->end - v->start},
-				      .mode = UFFDIO_REGISTER_MODE_WP};
+	struct uffdio_register reg = { .range = { v->start, v->end - v->start },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
 	int r;
 
 	(void)arg;
@@ -219,7 +219,7 @@ static int arm_all(void *arg, const cs_vma_t *v)
 
 static int start_uffd(void)
 {
-	struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC};
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
 	int fd = cs_prim_userfaultfd(O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY), r;
 
 	if (fd < 0)
@@ -236,8 +236,9 @@ static int start_uffd(void)
 	uffd = cs_prim_fd_high(fd);
 	if (uffd < 0) {
 		/* userfaultfd must stay open: none can sit above the program's range */
-		cs_rec_note(CS_NOTE_FD, EMFILE, "cowscope: no descriptor outside the program's "
-						"range for userfaultfd; not using uffd-wp");
+		cs_rec_note(CS_NOTE_FD, EMFILE,
+			    "cowscope: no descriptor outside the program's "
+			    "range for userfaultfd; not using uffd-wp");
 		return uffd = -1, -EMFILE;
 	}
 	return 0;
@@ -276,8 +277,9 @@ static int (*start_backend(void))(void *, const cs_vma_t *)
 			return arm_all;
 		if (r == 0)
 			return NULL; /* pfn, exclusive, none: nothing to arm */
-		cs_rec_note(CS_NOTE_ARM_FAILED, -r, "cowscope: arming page tracking failed in a "
-						    "child; falling back to the next backend");
+		cs_rec_note(CS_NOTE_ARM_FAILED, -r,
+			    "cowscope: arming page tracking failed in a "
+			    "child; falling back to the next backend");
 		cs_track_fall_back();
 	}
 }
@@ -299,9 +301,9 @@ static void reset_for_child(uint8_t via)
 /* Where the parent's allocation history stops for this child, and the modules it inherited. */
 static void put_fork_point(void)
 {
-	cs_rec_fork_point_t r = {.h = {CS_REC_FORK_POINT, 0, sizeof(r)},
-				 .alloc_seq = cs_sampling_seq_now(),
-				 .stack_id = cs_stack_next_id()};
+	cs_rec_fork_point_t r = { .h = { CS_REC_FORK_POINT, 0, sizeof(r) },
+				  .alloc_seq = cs_sampling_seq_now(),
+				  .stack_id = cs_stack_next_id() };
 
 	cs_trace_put(&r, sizeof(r));
 	cs_modules_write_all();
@@ -324,8 +326,9 @@ void cs_fork_child_start(uint8_t via)
 	if (cs_sampling()->on)
 		put_fork_point();
 	if (cs_sampling()->on && stacks_off)
-		cs_rec_note(CS_NOTE_UNWIND_OFF, 0, "cowscope: a thread was inside the unwinder at the "
-						   "fork: allocations here are recorded without stacks");
+		cs_rec_note(CS_NOTE_UNWIND_OFF, 0,
+			    "cowscope: a thread was inside the unwinder at the "
+			    "fork: allocations here are recorded without stacks");
 	cs_track_pagemap_open();
 	before = cs_track_backend();
 	arm = start_backend();

@@ -23,24 +23,23 @@
 /* Interposers must stay visible although the shim builds with hidden visibility. */
 #define CS_HOOK __attribute__((visibility("default")))
 
-
-#define REAL_FUNCS(X)                                                                  \
-	X(pid_t, fork, (void))                                                         \
-	X(pid_t, _Fork, (void))                                                        \
-	X(void, exit, (int))                                                           \
-	X(void, _exit, (int))                                                          \
-	X(void, _Exit, (int))                                                          \
-	X(int, execve, (const char *, char *const[], char *const[]))                  \
-	X(int, execv, (const char *, char *const[]))                                   \
-	X(int, execvp, (const char *, char *const[]))                                  \
-	X(int, execvpe, (const char *, char *const[], char *const[]))                 \
-	X(int, fexecve, (int, char *const[], char *const[]))                          \
-	X(int, execveat, (int, const char *, char *const[], char *const[], int))      \
-	X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                          \
-	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                             \
-	X(int, pipe, (int[2]))                                                         \
-	X(int, pipe2, (int[2], int))                                                   \
-	X(int, close, (int))                                                           \
+#define REAL_FUNCS(X)                                                            \
+	X(pid_t, fork, (void))                                                   \
+	X(pid_t, _Fork, (void))                                                  \
+	X(void, exit, (int))                                                     \
+	X(void, _exit, (int))                                                    \
+	X(void, _Exit, (int))                                                    \
+	X(int, execve, (const char *, char *const[], char *const[]))             \
+	X(int, execv, (const char *, char *const[]))                             \
+	X(int, execvp, (const char *, char *const[]))                            \
+	X(int, execvpe, (const char *, char *const[], char *const[]))            \
+	X(int, fexecve, (int, char *const[], char *const[]))                     \
+	X(int, execveat, (int, const char *, char *const[], char *const[], int)) \
+	X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                    \
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                       \
+	X(int, pipe, (int[2]))                                                   \
+	X(int, pipe2, (int[2], int))                                             \
+	X(int, close, (int))                                                     \
 	X(ssize_t, read, (int, void *, size_t))
 
 #define X_PTR(ret, name, args) static ret(*real_##name) args;
@@ -50,8 +49,8 @@ REAL_FUNCS(X_PTR)
 /* Resolve the next definitions once; called at load and, if needed, on first use. */
 static void resolve(void)
 {
-#define X_RESOLVE(ret, name, args)                                                     \
-	if (!real_##name)                                                              \
+#define X_RESOLVE(ret, name, args) \
+	if (!real_##name)          \
 		*(void **)&real_##name = dlsym(RTLD_NEXT, #name);
 	REAL_FUNCS(X_RESOLVE)
 #undef X_RESOLVE
@@ -393,7 +392,7 @@ CS_HOOK int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)
  * 4-5x): a read of an end that is not ours fails with EBADF, which makes
  * libunwind take a new pipe (ours, high), and a close of it is not done.
  */
-static int unw_pipe[2] = {-1, -1};
+static int unw_pipe[2] = { -1, -1 };
 static cs_fd_id_t unw_pipe_id[2];
 
 /*

@@ -24,10 +24,10 @@
  * The malloc family forwards through cs_alloc_real (allocboot.c): the
  * program's own allocator, whole. Other interposed names resolve here.
  */
-#define REAL_ALLOC_FUNCS(X)                                                            \
-	X(void *, mmap, (void *, size_t, int, int, int, off_t))                        \
-	X(int, munmap, (void *, size_t))                                               \
-	X(void *, mremap, (void *, size_t, size_t, int, ...))                          \
+#define REAL_ALLOC_FUNCS(X)                                     \
+	X(void *, mmap, (void *, size_t, int, int, int, off_t)) \
+	X(int, munmap, (void *, size_t))                        \
+	X(void *, mremap, (void *, size_t, size_t, int, ...))   \
 	X(void *, dlopen, (const char *, int))
 
 #define X_PTR(ret, name, args) static ret(*real_##name) args;
@@ -36,8 +36,8 @@ REAL_ALLOC_FUNCS(X_PTR)
 
 static void resolve_others(void)
 {
-#define X_RESOLVE(ret, name, args)                                                     \
-	if (!real_##name)                                                              \
+#define X_RESOLVE(ret, name, args) \
+	if (!real_##name)          \
 		*(void **)&real_##name = dlsym(RTLD_NEXT, #name);
 	REAL_ALLOC_FUNCS(X_RESOLVE)
 #undef X_RESOLVE
@@ -68,13 +68,15 @@ static int tracking(void)
 
 static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight)
 {
-	cs_alloc_ev_t e = {.ptr = (uint64_t)(uintptr_t)p, .size = n, .weight_bytes = weight,
-			   .kind = kind};
+	cs_alloc_ev_t e = {
+		.ptr = (uint64_t)(uintptr_t)p, .size = n, .weight_bytes = weight, .kind = kind
+	};
 
 	e.stack = cs_stack_capture();
 	e.seq = cs_sampling_next_seq();
 	cs_ev_alloc(&e);
-	if (cs_sampling()->sample_bytes != 1 || kind == CS_ALLOC_MMAP) /* exact mode writes every free */
+	if (cs_sampling()->sample_bytes != 1 ||
+	    kind == CS_ALLOC_MMAP) /* exact mode writes every free */
 		cs_bloom_add(&cs_sampling()->mem, p);
 }
 
@@ -85,7 +87,7 @@ static uint64_t next_seq(void)
 
 static void record_free(const void *p, size_t len, uint8_t kind, uint64_t seq)
 {
-	cs_free_ev_t e = {.ptr = (uint64_t)(uintptr_t)p, .len = len, .kind = kind, .seq = seq};
+	cs_free_ev_t e = { .ptr = (uint64_t)(uintptr_t)p, .len = len, .kind = kind, .seq = seq };
 
 	cs_ev_free(&e);
 }
@@ -101,7 +103,8 @@ static void sample_slow(const void *p, size_t n)
 		/* Seeded by thread ordinal: a single-threaded program samples the same way each run. */
 		static uint64_t threads;
 
-		rng = (__atomic_add_fetch(&threads, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ull) | 1;
+		rng = (__atomic_add_fetch(&threads, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ull) |
+			1;
 		bytes_left += cs_sample_interval(&rng, mean);
 		if (bytes_left > 0)
 			goto out;
@@ -146,7 +149,7 @@ static int free_wanted(const void *p, uint8_t kind)
 	if (!p || !tracking())
 		return 0;
 	return kind != CS_FREE_FREE || cs_sampling()->sample_bytes == 1 ||
-	       cs_bloom_maybe(&cs_sampling()->mem, p);
+		cs_bloom_maybe(&cs_sampling()->mem, p);
 }
 
 static void free_record(const void *p, size_t len, uint8_t kind, uint64_t seq)
@@ -180,7 +183,7 @@ typedef struct realloc_free {
 
 static realloc_free_t realloc_begin(const void *old)
 {
-	realloc_free_t f = {.want = free_wanted(old, CS_FREE_FREE)};
+	realloc_free_t f = { .want = free_wanted(old, CS_FREE_FREE) };
 
 	if (f.want)
 		f.seq = next_seq();
@@ -320,10 +323,10 @@ static int is_anon_private(int flags)
  * With _FILE_OFFSET_BITS=64 glibc's header renames mmap to mmap64; on 64-bit
  * glibc they are one function under two names. Define both names explicitly.
  */
-CS_HOOK void *cs_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-	__asm__("mmap");
-CS_HOOK void *cs_hook_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-	__asm__("mmap64");
+CS_HOOK void *cs_hook_mmap(void *addr, size_t len, int prot, int flags, int fd,
+			   off_t off) __asm__("mmap");
+CS_HOOK void *cs_hook_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+			     off_t off) __asm__("mmap64");
 
 CS_HOOK void *cs_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {

@@ -9,7 +9,7 @@
 #define BLOOM_BYTES ((size_t)CS_BLOOM_BITS / 8u)
 
 /* Event buffers get what is left: 64 MiB (1024 threads' worth), or less if memory is tight. */
-static const size_t tries[] = {80u << 20, 24u << 20, 8u << 20};
+static const size_t tries[] = { 80u << 20, 24u << 20, 8u << 20 };
 
 int cs_shimmem_init(cs_shimmem_t *m)
 {

@@ -16,10 +16,10 @@
 typedef struct cs_shimmem {
 	uint8_t *base;
 	size_t bytes;
-	uint64_t *bloom;      /* CS_BLOOM_BITS bits */
-	uint8_t *stacks;      /* the stack table */
-	uint8_t *modules;     /* encoded CS_REC_MODULE records */
-	uint8_t *evbufs;      /* per-thread event buffers */
+	uint64_t *bloom;  /* CS_BLOOM_BITS bits */
+	uint8_t *stacks;  /* the stack table */
+	uint8_t *modules; /* encoded CS_REC_MODULE records */
+	uint8_t *evbufs;  /* per-thread event buffers */
 	size_t evbufs_bytes;
 } cs_shimmem_t;
 

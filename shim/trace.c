@@ -5,7 +5,7 @@
 #include "trace.h"
 
 /* Written only here (and by the writer's own functions it is passed to). */
-static cs_writer_t w = {.fd = -1};
+static cs_writer_t w = { .fd = -1 };
 
 int cs_trace_open(int dfd, const char *dir, int pid)
 {

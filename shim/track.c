@@ -12,13 +12,13 @@
 
 /* Written only here. */
 static struct {
-	uint8_t backend;     /* enum cs_backend in use here */
-	uint8_t thp;         /* transparent huge pages are not "never" */
+	uint8_t backend; /* enum cs_backend in use here */
+	uint8_t thp;     /* transparent huge pages are not "never" */
 	int fell_back;
 	cs_probe_t probe;
-	int pagemap_fd;      /* kept high, or -1 (then opened per snapshot) */
+	int pagemap_fd; /* kept high, or -1 (then opened per snapshot) */
 	cs_fd_id_t pagemap_id;
-} tk = {.pagemap_fd = -1};
+} tk = { .pagemap_fd = -1 };
 
 void cs_track_choose(uint8_t requested)
 {
@@ -57,7 +57,7 @@ uint8_t cs_track_fall_back(void)
 void cs_track_put_backend(void)
 {
 	uint8_t buf[sizeof(cs_rec_backend_t) + CS_BACKEND_COUNT * (8 + CS_REASON_MAX + 8)];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
 	cs_rec_backend_t *r = cs_rec_begin(&b, CS_REC_BACKEND, sizeof(*r));
 
 	r->chosen = tk.backend;
@@ -66,7 +66,7 @@ void cs_track_put_backend(void)
 	r->nentries = CS_BACKEND_COUNT - 1;
 	for (uint8_t i = 1; i < CS_BACKEND_COUNT; i++) {
 		const cs_probe_entry_t *e = &tk.probe.b[i];
-		cs_backend_entry_t be = {.backend = i, .usable = e->usable, .err = e->err};
+		cs_backend_entry_t be = { .backend = i, .usable = e->usable, .err = e->err };
 		static const uint8_t zeros[8];
 
 		be.reason_len = (uint16_t)strlen(e->reason);

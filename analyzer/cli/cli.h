@@ -10,10 +10,10 @@
 /* Exit codes (DESIGN.md). */
 enum cs_exit {
 	CS_EXIT_OK = 0,
-	CS_EXIT_CHECK = 1,   /* reserved: `check` found a regression */
+	CS_EXIT_CHECK = 1, /* reserved: `check` found a regression */
 	CS_EXIT_USAGE = 2,
-	CS_EXIT_TRACE = 3,   /* unreadable or unsupported trace */
-	CS_EXIT_SYSTEM = 4,  /* runtime or system error */
+	CS_EXIT_TRACE = 3,  /* unreadable or unsupported trace */
+	CS_EXIT_SYSTEM = 4, /* runtime or system error */
 };
 
 typedef struct cs_cmd cs_cmd_t;
@@ -26,10 +26,10 @@ typedef struct cs_cli {
 
 /* How an option's argument is read before the command sees it. */
 typedef enum cs_arg_kind {
-	CS_ARG_NONE,    /* a flag: no argument */
-	CS_ARG_STR,     /* any string; the command's parse checks it */
-	CS_ARG_UINT,    /* a decimal number from min to max */
-	CS_ARG_CHOICE,  /* one of choices */
+	CS_ARG_NONE,   /* a flag: no argument */
+	CS_ARG_STR,    /* any string; the command's parse checks it */
+	CS_ARG_UINT,   /* a decimal number from min to max */
+	CS_ARG_CHOICE, /* one of choices */
 } cs_arg_kind_t;
 
 /*
@@ -38,21 +38,21 @@ typedef enum cs_arg_kind {
  * options part of --help are all made from it.
  */
 typedef struct cs_opt {
-	int id;                     /* given to the command's parse; CS_OPT_HELP is handled here */
-	const char *name;           /* long name, without "--" */
-	char letter;                /* short option, 0 for none */
+	int id;           /* given to the command's parse; CS_OPT_HELP is handled here */
+	const char *name; /* long name, without "--" */
+	char letter;      /* short option, 0 for none */
 	cs_arg_kind_t kind;
-	const char *arg;            /* the argument's name in help ("N", "DIR"); NULL for a flag */
-	const char *help;           /* lines separated by '\n', no final newline */
-	unsigned long min, max;     /* CS_ARG_UINT: the accepted range */
-	const char *unit;           /* CS_ARG_UINT: what an error says it wants (default "a number") */
+	const char *arg;        /* the argument's name in help ("N", "DIR"); NULL for a flag */
+	const char *help;       /* lines separated by '\n', no final newline */
+	unsigned long min, max; /* CS_ARG_UINT: the accepted range */
+	const char *unit;       /* CS_ARG_UINT: what an error says it wants (default "a number") */
 	const char *const *choices; /* CS_ARG_CHOICE: the accepted words, NULL-terminated */
 } cs_opt_t;
 
 /* An option's value as the plumbing read it. */
 typedef struct cs_optval {
-	const char *str;    /* the argument as given; NULL for a flag */
-	unsigned long num;  /* CS_ARG_UINT: the number; CS_ARG_CHOICE: the index in choices */
+	const char *str;   /* the argument as given; NULL for a flag */
+	unsigned long num; /* CS_ARG_UINT: the number; CS_ARG_CHOICE: the index in choices */
 } cs_optval_t;
 
 /* Ids every command shares; a command's own ids are >= 0. */
@@ -66,17 +66,23 @@ enum { CS_OPT_HELP = -1 };
 
 /* -h, --help: handled by the plumbing, never seen by parse. */
 #define CS_OPT_HELP_ROW                                                                    \
-	{ .id = CS_OPT_HELP, .name = "help", .letter = 'h', .help = "show this help" }
+	{                                                                                  \
+		.id = CS_OPT_HELP, .name = "help", .letter = 'h', .help = "show this help" \
+	}
 
 /* -f, --format FMT: one of formats (NULL-terminated); parse gets its index. */
-#define CS_OPT_FORMAT_ROW(id_, formats_, help_)                                            \
-	{ .id = (id_), .name = "format", .letter = 'f', .kind = CS_ARG_CHOICE, .arg = "FMT", \
-	  .choices = (formats_), .help = (help_) }
+#define CS_OPT_FORMAT_ROW(id_, formats_, help_)                                                    \
+	{                                                                                          \
+		.id = (id_), .name = "format", .letter = 'f', .kind = CS_ARG_CHOICE, .arg = "FMT", \
+		.choices = (formats_), .help = (help_)                                             \
+	}
 
 /* -n, --top N: 0 to CS_TOP_MAX; parse gets the number. */
-#define CS_OPT_TOP_ROW(id_, help_)                                                         \
-	{ .id = (id_), .name = "top", .letter = 'n', .kind = CS_ARG_UINT, .arg = "N",        \
-	  .max = CS_TOP_MAX, .help = (help_) }
+#define CS_OPT_TOP_ROW(id_, help_)                                                          \
+	{                                                                                   \
+		.id = (id_), .name = "top", .letter = 'n', .kind = CS_ARG_UINT, .arg = "N", \
+		.max = CS_TOP_MAX, .help = (help_)                                          \
+	}
 
 /*
  * One row of the command table. cs_cli_exec allocates ctx_size zeroed bytes,
@@ -86,17 +92,17 @@ enum { CS_OPT_HELP = -1 };
  */
 struct cs_cmd {
 	const char *name;
-	const char *summary;      /* one line for the command list */
-	const char *operands;     /* the usage line after the options: "RUN", "-- CMD [ARG...]" */
-	const char *description;  /* --help, before the options */
-	const char *epilogue;     /* --help, after the options (formats, environment, exit status) */
-	const cs_opt_t *opts;     /* ends with a row whose name is NULL */
+	const char *summary;     /* one line for the command list */
+	const char *operands;    /* the usage line after the options: "RUN", "-- CMD [ARG...]" */
+	const char *description; /* --help, before the options */
+	const char *epilogue;    /* --help, after the options (formats, environment, exit status) */
+	const cs_opt_t *opts;    /* ends with a row whose name is NULL */
 	size_t ctx_size;
-	void (*init)(void *ctx);  /* defaults; NULL: all zero */
+	void (*init)(void *ctx);                               /* defaults; NULL: all zero */
 	int (*parse)(void *ctx, int id, const cs_optval_t *v); /* NULL: no own options */
 	int (*args)(void *ctx, int argc, char **argv);
 	int (*run)(void *ctx, const cs_cli_t *cli);
-	void (*fini)(void *ctx);  /* NULL: nothing to free */
+	void (*fini)(void *ctx); /* NULL: nothing to free */
 };
 
 extern const cs_cmd_t cs_cmd_run;

@@ -31,7 +31,7 @@ static const cs_opt_t diff_opts[] = {
 typedef struct spec {
 	const char *arg;
 	char *dir;
-	const char *phase;   /* NULL: every child of the run */
+	const char *phase; /* NULL: every child of the run */
 } spec_t;
 
 typedef struct diff_ctx {
@@ -144,7 +144,7 @@ static int find_phase(const spec_t *s, cs_side_t *side)
 static void set_labels(diff_ctx_t *ctx, cs_diff_t *df)
 {
 	bool phases_of_one = df->before.m == df->after.m && ctx->side[0].phase &&
-			     ctx->side[1].phase;
+		ctx->side[1].phase;
 
 	df->before.label = phases_of_one ? ctx->side[0].phase : ctx->side[0].arg;
 	df->after.label = phases_of_one ? ctx->side[1].phase : ctx->side[1].arg;

@@ -9,17 +9,20 @@
 
 void cs_help_overview(FILE *f, const cs_cli_t *cli)
 {
-	fprintf(f, "usage: cowscope <command> [options] [args]\n\n"
-		   "cowscope " CS_VERSION " measures fork copy-on-write memory sharing: how much memory\n"
-		   "forked children stop sharing with their parent, and which memory it was.\n\n"
-		   "commands:\n");
+	fprintf(f,
+		"usage: cowscope <command> [options] [args]\n\n"
+		"cowscope " CS_VERSION
+		" measures fork copy-on-write memory sharing: how much memory\n"
+		"forked children stop sharing with their parent, and which memory it was.\n\n"
+		"commands:\n");
 	for (size_t i = 0; i < cli->ncmds; i++)
 		fprintf(f, "  %-8s %s\n", cli->cmds[i]->name, cli->cmds[i]->summary);
-	fprintf(f, "\n'cowscope help <command>' or 'cowscope <command> --help' shows a command's "
-		   "options;\n'cowscope --version' prints the version.\n\n"
-		   "exit status: 0 ok, 1 check found a regression, 2 usage error,\n"
-		   "3 unreadable or unsupported trace, 4 runtime or system error\n"
-		   "(`run` exits with the command's own status).\n");
+	fprintf(f,
+		"\n'cowscope help <command>' or 'cowscope <command> --help' shows a command's "
+		"options;\n'cowscope --version' prints the version.\n\n"
+		"exit status: 0 ok, 1 check found a regression, 2 usage error,\n"
+		"3 unreadable or unsupported trace, 4 runtime or system error\n"
+		"(`run` exits with the command's own status).\n");
 }
 
 /* An option as the usage line shows it: "[--top N]", "[--format text|json]", "[--quiet]". */
@@ -157,7 +160,8 @@ const cs_cmd_t cs_cmd_help = {
 	.name = "help",
 	.summary = "show the commands, or one command's options",
 	.operands = "[COMMAND]",
-	.description = "Without COMMAND, lists the commands; with it, shows that command's options.\n",
+	.description =
+		"Without COMMAND, lists the commands; with it, shows that command's options.\n",
 	.opts = help_opts,
 	.ctx_size = sizeof(help_ctx_t),
 	.args = help_args,

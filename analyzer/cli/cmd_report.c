@@ -28,10 +28,17 @@ static const cs_opt_t report_opts[] = {
 			  "text (default) for a person, json for programs\n"
 			  "(schema_version 1; unknown values are null), or folded\n"
 			  "(see below)"),
-	CS_OPT_TOP_ROW(OPT_TOP, "mappings and allocation sites listed per child in the text\n"
-				"report (default 5)"),
-	{ .id = OPT_MAX_MEMORY, .name = "max-memory", .letter = 'm', .kind = CS_ARG_UINT,
-	  .arg = "MIB", .min = 1, .max = MAX_MEMORY_MIB, .unit = "MiB",
+	CS_OPT_TOP_ROW(OPT_TOP,
+		       "mappings and allocation sites listed per child in the text\n"
+		       "report (default 5)"),
+	{ .id = OPT_MAX_MEMORY,
+	  .name = "max-memory",
+	  .letter = 'm',
+	  .kind = CS_ARG_UINT,
+	  .arg = "MIB",
+	  .min = 1,
+	  .max = MAX_MEMORY_MIB,
+	  .unit = "MiB",
 	  .help = "cap the memory the analyzer uses (default: a quarter of RAM,\n"
 		  "at least 256): allocation events past half of it are counted\n"
 		  "and skipped, and the report says how many and how much of the\n"

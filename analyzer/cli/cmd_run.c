@@ -36,28 +36,28 @@
 extern char **environ;
 
 typedef struct run_ctx {
-	const char *out;        /* -o DIR */
+	const char *out; /* -o DIR */
 	const char *backend_name;
-	uint8_t backend;        /* requested; CS_BACKEND_NONE for auto */
+	uint8_t backend;          /* requested; CS_BACKEND_NONE for auto */
 	const char *sample_bytes; /* --sample-bytes, checked against the shim's option table */
 	const char *stack_depth;  /* --stack-depth, likewise */
 	unsigned interval_ms;
 	unsigned linger_s;
 	bool quiet;
-	bool no_python;         /* --no-python: no CPython helper on PYTHONPATH */
-	bool allow_shared_dir;  /* --allow-shared-dir: a symlinked, foreign or shared run dir */
-	char **cmd;             /* CMD [ARG...] */
+	bool no_python;        /* --no-python: no CPython helper on PYTHONPATH */
+	bool allow_shared_dir; /* --allow-shared-dir: a symlinked, foreign or shared run dir */
+	char **cmd;            /* CMD [ARG...] */
 	/* while running */
 	char *shim;
-	char *pyhelper;         /* the CPython helper's directory, NULL if not used */
-	char *dir;              /* absolute */
+	char *pyhelper; /* the CPython helper's directory, NULL if not used */
+	char *dir;      /* absolute */
 	int dirfd;
 	int runfd;
 	int sigfd;
 	sigset_t oldmask;
 	struct sigaction oldchld; /* CMD gets it back: an ignored SIGCHLD stays ignored there */
 	char **envp;
-	size_t nowned;          /* envp[0..nowned) were allocated by build_env */
+	size_t nowned; /* envp[0..nowned) were allocated by build_env */
 	pid_t root;
 	uint64_t start_ns;
 } run_ctx_t;
@@ -65,8 +65,10 @@ typedef struct run_ctx {
 static int set_backend(run_ctx_t *ctx, const char *name)
 {
 	if (cs_backend_parse(name, &ctx->backend))
-		return cs_usage_error(&cs_cmd_run, "unknown backend '%s' (auto, uffd-wp, soft-dirty, "
-				      "pfn or exclusive)", name);
+		return cs_usage_error(&cs_cmd_run,
+				      "unknown backend '%s' (auto, uffd-wp, soft-dirty, "
+				      "pfn or exclusive)",
+				      name);
 	ctx->backend_name = name;
 	return 0;
 }
@@ -83,42 +85,76 @@ static int set_shim_option(const char *opt, const char *var, const char *value, 
 }
 
 enum {
-	OPT_OUTPUT, OPT_ALLOW_SHARED_DIR, OPT_BACKEND, OPT_INTERVAL, OPT_LINGER, OPT_SAMPLE_BYTES,
-	OPT_STACK_DEPTH, OPT_NO_PYTHON, OPT_QUIET,
+	OPT_OUTPUT,
+	OPT_ALLOW_SHARED_DIR,
+	OPT_BACKEND,
+	OPT_INTERVAL,
+	OPT_LINGER,
+	OPT_SAMPLE_BYTES,
+	OPT_STACK_DEPTH,
+	OPT_NO_PYTHON,
+	OPT_QUIET,
 };
 
 static const cs_opt_t run_opts[] = {
-	{ .id = OPT_OUTPUT, .name = "output", .letter = 'o', .kind = CS_ARG_STR, .arg = "DIR",
+	{ .id = OPT_OUTPUT,
+	  .name = "output",
+	  .letter = 'o',
+	  .kind = CS_ARG_STR,
+	  .arg = "DIR",
 	  .help = "run directory (default: cowscope.<CMD>.<pid> here); created\n"
 		  "mode 0700; an existing one must be empty, yours, not a\n"
 		  "symlink and not writable by group or others" },
-	{ .id = OPT_ALLOW_SHARED_DIR, .name = "allow-shared-dir",
+	{ .id = OPT_ALLOW_SHARED_DIR,
+	  .name = "allow-shared-dir",
 	  .help = "accept a run directory that is a symlink, another user's\n"
 		  "or writable by group or others (the shim too)" },
-	{ .id = OPT_BACKEND, .name = "backend", .letter = 'b', .kind = CS_ARG_STR, .arg = "NAME",
+	{ .id = OPT_BACKEND,
+	  .name = "backend",
+	  .letter = 'b',
+	  .kind = CS_ARG_STR,
+	  .arg = "NAME",
 	  .help = "auto (default), uffd-wp, soft-dirty, pfn or exclusive; a named\n"
 		  "backend that is not usable here is an error" },
-	{ .id = OPT_INTERVAL, .name = "interval", .letter = 'i', .kind = CS_ARG_UINT, .arg = "MS",
+	{ .id = OPT_INTERVAL,
+	  .name = "interval",
+	  .letter = 'i',
+	  .kind = CS_ARG_UINT,
+	  .arg = "MS",
 	  .max = INTERVAL_MAX_MS,
 	  .help = "sample each live child every MS ms (default 100; 0: never),\n"
 		  "the first time as soon as its fork snapshot is written.\n"
 		  "Sampling spends at most 2% of one CPU over time (50 ms ahead\n"
 		  "at most); when that is short, the children with the fewest\n"
 		  "samples go first. The report says the interval achieved" },
-	{ .id = OPT_LINGER, .name = "linger", .letter = 'l', .kind = CS_ARG_UINT,
-	  .arg = "SECONDS", .max = LINGER_MAX_S,
+	{ .id = OPT_LINGER,
+	  .name = "linger",
+	  .letter = 'l',
+	  .kind = CS_ARG_UINT,
+	  .arg = "SECONDS",
+	  .max = LINGER_MAX_S,
 	  .help = "after CMD ends, wait this long for its remaining descendants\n"
 		  "(default 10), then report them as still running" },
-	{ .id = OPT_SAMPLE_BYTES, .name = "sample-bytes", .letter = 's', .kind = CS_ARG_STR,
+	{ .id = OPT_SAMPLE_BYTES,
+	  .name = "sample-bytes",
+	  .letter = 's',
+	  .kind = CS_ARG_STR,
 	  .arg = "N",
 	  .help = "record allocations every N bytes on average (default 64k;\n"
 		  "k and M suffixes; 1: every allocation, exact but slower;\n"
 		  "0: no allocation sites)" },
-	{ .id = OPT_STACK_DEPTH, .name = "stack-depth", .letter = 'd', .kind = CS_ARG_STR,
-	  .arg = "N", .help = "frames kept per allocation stack, 1 to 64 (default 32)" },
-	{ .id = OPT_NO_PYTHON, .name = "no-python",
+	{ .id = OPT_STACK_DEPTH,
+	  .name = "stack-depth",
+	  .letter = 'd',
+	  .kind = CS_ARG_STR,
+	  .arg = "N",
+	  .help = "frames kept per allocation stack, 1 to 64 (default 32)" },
+	{ .id = OPT_NO_PYTHON,
+	  .name = "no-python",
 	  .help = "do not put cowscope's CPython helper on PYTHONPATH (below)" },
-	{ .id = OPT_QUIET, .name = "quiet", .letter = 'q',
+	{ .id = OPT_QUIET,
+	  .name = "quiet",
+	  .letter = 'q',
 	  .help = "do not print the report (read it with `cowscope report DIR`)" },
 	CS_OPT_HELP_ROW,
 	{ 0 },
@@ -176,7 +212,8 @@ static int run_args(void *vctx, int argc, char **argv)
 	run_ctx_t *ctx = vctx;
 
 	if (argc < 1)
-		return cs_usage_error(&cs_cmd_run, "no command given (cowscope run [options] -- CMD "
+		return cs_usage_error(&cs_cmd_run,
+				      "no command given (cowscope run [options] -- CMD "
 				      "[ARG...])");
 	ctx->cmd = argv;
 	return 0;
@@ -224,7 +261,8 @@ static int resolve_shim(run_ctx_t *ctx)
 		return sys_error("the shim path must be absolute: '%s'", path);
 	if (strpbrk(path, ": \t\n"))
 		return sys_error("the shim path '%s' cannot go in LD_PRELOAD (it holds ':' or a "
-				 "space)", path);
+				 "space)",
+				 path);
 	if (access(path, R_OK))
 		return sys_error("cannot use the shim '%s': %s", path, strerror(errno));
 	ctx->shim = strdup(path);
@@ -251,9 +289,10 @@ static int resolve_pyhelper(run_ctx_t *ctx)
 		return 0;
 	snprintf(file, sizeof(file), "%s/sitecustomize.py", dir);
 	if (strchr(dir, ':') || access(file, R_OK)) {
-		fprintf(stderr, "cowscope: no Python helper at %s (%s): Python programs will be "
-			"measured after their teardown\n", file, strchr(dir, ':') ?
-			"its path holds ':'" : strerror(errno));
+		fprintf(stderr,
+			"cowscope: no Python helper at %s (%s): Python programs will be "
+			"measured after their teardown\n",
+			file, strchr(dir, ':') ? "its path holds ':'" : strerror(errno));
 		return 0;
 	}
 	ctx->pyhelper = strdup(dir);
@@ -281,7 +320,8 @@ static int check_empty(const char *path)
 	int err = 0;
 
 	if (!d)
-		return sys_error("%s exists and is not a usable directory: %s", path, strerror(errno));
+		return sys_error("%s exists and is not a usable directory: %s", path,
+				 strerror(errno));
 	while (!err && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			err = sys_error("%s exists and is not empty", path);
@@ -329,7 +369,8 @@ static int open_run_dir(run_ctx_t *ctx, const char *path)
 	ctx->dirfd = open(path, flags);
 	if (ctx->dirfd < 0 && (errno == ELOOP || errno == ENOTDIR))
 		return sys_error("refusing run directory '%s': it is a symbolic link or not a "
-				 "directory (--allow-shared-dir accepts a symlink)", path);
+				 "directory (--allow-shared-dir accepts a symlink)",
+				 path);
 	if (ctx->dirfd < 0)
 		return sys_error("cannot open run directory '%s': %s", path, strerror(errno));
 	if (!ctx->allow_shared_dir && (why = dir_refusal(ctx->dirfd)))
@@ -363,8 +404,8 @@ static int open_run_file(run_ctx_t *ctx)
 {
 	cs_file_hdr_t h;
 
-	ctx->runfd = openat(ctx->dirfd, CS_RUN_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			    O_CLOEXEC | O_APPEND, 0600);
+	ctx->runfd = openat(ctx->dirfd, CS_RUN_FILE,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND, 0600);
 	if (ctx->runfd < 0)
 		return sys_error("cannot create %s/" CS_RUN_FILE ": %s", ctx->dir, strerror(errno));
 	cs_file_hdr_init(&h, CS_FILE_RUN, (uint32_t)getpid(), 0);
@@ -447,8 +488,8 @@ static int build_env(run_ctx_t *ctx)
 		ctx->envp[k++] = env_entry("ASAN_OPTIONS", ASAN_LINK_ORDER "=0",
 					   asan && *asan ? asan : NULL);
 	if (ctx->pyhelper)
-		ctx->envp[k++] = env_entry("PYTHONPATH", ctx->pyhelper,
-					   pypath && *pypath ? pypath : NULL);
+		ctx->envp[k++] =
+			env_entry("PYTHONPATH", ctx->pyhelper, pypath && *pypath ? pypath : NULL);
 	for (int i = 0; i < ENV_SETS; i++)
 		if (vals[i])
 			ctx->envp[k++] = env_entry(keys[i], vals[i], NULL);
@@ -556,9 +597,12 @@ static int spawn(run_ctx_t *ctx)
 
 static int put_run_end(run_ctx_t *ctx, const cs_sup_t *s)
 {
-	cs_rec_run_end_t r = { .h = { CS_REC_RUN_END, 0, sizeof(r) }, .t_ns = cs_now_ns(),
-			       .root_status = s->root_status, .still_running = s->still_running,
-			       .samples = s->samples, .sample_ns = s->sample_ns };
+	cs_rec_run_end_t r = { .h = { CS_REC_RUN_END, 0, sizeof(r) },
+			       .t_ns = cs_now_ns(),
+			       .root_status = s->root_status,
+			       .still_running = s->still_running,
+			       .samples = s->samples,
+			       .sample_ns = s->sample_ns };
 
 	if (write(ctx->runfd, &r, sizeof(r)) != (ssize_t)sizeof(r) || s->write_failed)
 		return sys_error("cannot write %s/" CS_RUN_FILE ": %s", ctx->dir,
@@ -597,8 +641,11 @@ static int exit_code(int status)
 
 static int supervise(run_ctx_t *ctx)
 {
-	cs_sup_t s = { .dirfd = ctx->dirfd, .runfd = ctx->runfd, .sigfd = ctx->sigfd,
-		       .root = ctx->root, .interval_ms = ctx->interval_ms,
+	cs_sup_t s = { .dirfd = ctx->dirfd,
+		       .runfd = ctx->runfd,
+		       .sigfd = ctx->sigfd,
+		       .root = ctx->root,
+		       .interval_ms = ctx->interval_ms,
 		       .linger_ms = ctx->linger_s * 1000u };
 	int err = cs_supervise(&s);
 
@@ -613,8 +660,8 @@ static int supervise(run_ctx_t *ctx)
 
 /* The steps before CMD runs, in order; each returns 0 or an exit code. */
 static int (*const steps[])(run_ctx_t *ctx) = {
-	resolve_shim, resolve_pyhelper, check_backend, make_run_dir, open_run_file, build_env,
-	block_signals, spawn,
+	resolve_shim,  resolve_pyhelper, check_backend, make_run_dir,
+	open_run_file, build_env,        block_signals, spawn,
 };
 
 static void run_fini(void *vctx)

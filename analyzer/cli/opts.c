@@ -26,7 +26,8 @@ static int build_tables(const cs_cmd_t *c, getopt_tables_t *t)
 		if (n == CS_OPTS_MAX)
 			return -1;
 		t->longs[n] = (struct option){ o->name, o->kind ? required_argument : no_argument,
-					       NULL, o->letter ? o->letter : LONG_ONLY_BASE + (int)n };
+					       NULL,
+					       o->letter ? o->letter : LONG_ONLY_BASE + (int)n };
 		if (o->letter)
 			t->shorts[k++] = o->letter;
 		if (o->letter && o->kind)

@@ -15,7 +15,7 @@
 #include "sampler.h"
 
 struct cs_sampler {
-	int proc_fd;      /* /proc/<pid>: stays bound to this process, not a reused pid */
+	int proc_fd; /* /proc/<pid>: stays bound to this process, not a reused pid */
 	int pagemap_fd;
 	uint8_t backend;
 	uint8_t scan;

@@ -20,24 +20,24 @@
 #include "vec.h"
 #include "writer.h"
 
-#define SCAN_MAX_RECORDS 100000  /* per file per tick: bounded work on a huge file */
-#define SAMPLE_SHARE 50          /* sampling gets 1/50 (2%) of one CPU, over time */
-#define SAMPLE_BURST_NS (50u * 1000000u) /* the CPU it may spend ahead: 2% of 2.5 s */
-#define PENDING_POLL_NS (5u * 1000000u)  /* a new child's file is read this often... */
+#define SCAN_MAX_RECORDS 100000           /* per file per tick: bounded work on a huge file */
+#define SAMPLE_SHARE 50                   /* sampling gets 1/50 (2%) of one CPU, over time */
+#define SAMPLE_BURST_NS (50u * 1000000u)  /* the CPU it may spend ahead: 2% of 2.5 s */
+#define PENDING_POLL_NS (5u * 1000000u)   /* a new child's file is read this often... */
 #define PENDING_MAX_NS (2000u * 1000000u) /* ...for this long, until its fork snapshot is whole */
-#define DESC_MAX 1000000         /* descendants counted at most */
+#define DESC_MAX 1000000                  /* descendants counted at most */
 
 struct cs_seen {
 	uint32_t pid;
 	uint32_t gen;
-	cs_head_t head;         /* its process file, as read so far */
-	bool done;              /* nothing left to do for it */
+	cs_head_t head; /* its process file, as read so far */
+	bool done;      /* nothing left to do for it */
 	bool identity_known;
 	unsigned long long starttime; /* /proc/PID/stat field 22, once checked */
 	cs_sampler_t *sampler;
-	uint64_t seen_ns;       /* when its file was first seen */
-	uint64_t due_ns;        /* its next sample is due (0: at once) */
-	uint64_t cost_ns;       /* CPU time its last sample took */
+	uint64_t seen_ns; /* when its file was first seen */
+	uint64_t due_ns;  /* its next sample is due (0: at once) */
+	uint64_t cost_ns; /* CPU time its last sample took */
 	uint32_t nsamples;
 };
 
@@ -62,8 +62,10 @@ static void put_record(cs_sup_t *s, const void *rec, size_t n)
 
 static void put_child_exit(cs_sup_t *s, pid_t pid, int status)
 {
-	cs_rec_child_exit_t r = { .h = { CS_REC_CHILD_EXIT, 0, sizeof(r) }, .pid = (uint32_t)pid,
-				  .status = status, .t_ns = cs_now_ns() };
+	cs_rec_child_exit_t r = { .h = { CS_REC_CHILD_EXIT, 0, sizeof(r) },
+				  .pid = (uint32_t)pid,
+				  .status = status,
+				  .t_ns = cs_now_ns() };
 
 	put_record(s, &r, sizeof(r));
 }
@@ -167,7 +169,8 @@ static bool same_process(cs_seen_t *e)
 	if (e->identity_known)
 		return t == e->starttime;
 	boot_ns = (uint64_t)(t * (1000000000.0 / (double)hz));
-	if (e->head.start_ns && boot_ns > e->head.start_ns + suspended_ns() + 3u * 1000000000u / (uint64_t)hz)
+	if (e->head.start_ns &&
+	    boot_ns > e->head.start_ns + suspended_ns() + 3u * 1000000000u / (uint64_t)hz)
 		return false;
 	e->identity_known = true;
 	e->starttime = t;
@@ -196,11 +199,14 @@ typedef struct blind_rec {
 static uint32_t blind_note(blind_rec_t *r, const cs_seen_t *e, int err)
 {
 	char text[320];
-	int n = snprintf(text, sizeof(text), "cowscope run cannot read the page state of pid %u "
+	int n = snprintf(text, sizeof(text),
+			 "cowscope run cannot read the page state of pid %u "
 			 "from outside (/proc/%u: %s; a non-dumpable program, another user or a "
 			 "restricted /proc): figures that need its samples are unknown",
 			 (unsigned)e->pid, (unsigned)e->pid, strerror(err));
-	uint16_t len = (uint16_t)(n < 0 ? 0 : (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+	uint16_t len = (uint16_t)(n < 0                              ? 0
+					  : (size_t)n < sizeof(text) ? (size_t)n
+								     : sizeof(text) - 1);
 
 	memset(r, 0, sizeof(*r));
 	memcpy(r->text, &len, 2);
@@ -659,7 +665,8 @@ static int add_children(uint32_t pid, uint32_t **v, size_t *n, size_t *cap)
 	while ((t = readdir(tasks)) && *n < DESC_MAX) {
 		if (t->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%u/task/%.20s/children", (unsigned)pid, t->d_name);
+		snprintf(path, sizeof(path), "/proc/%u/task/%.20s/children", (unsigned)pid,
+			 t->d_name);
 		f = fopen(path, "re");
 		while (f && fscanf(f, "%u", &c) == 1 && *n < DESC_MAX &&
 		       !cs_vec_reserve((void **)v, cap, *n, 1, sizeof(**v)))

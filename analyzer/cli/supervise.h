@@ -14,15 +14,15 @@ typedef struct cs_seen cs_seen_t;
 
 /* What the supervisor has learned of one growing process file, from its records so far. */
 typedef struct cs_head {
-	cs_trace_t t;           /* the file, followed: its header and the next record's offset */
+	cs_trace_t t; /* the file, followed: its header and the next record's offset */
 	bool have_proc;
-	uint8_t role;           /* enum cs_role, once have_proc */
-	uint64_t start_ns;      /* CS_REC_PROC.start_ns, once have_proc */
-	uint8_t backend;        /* the last CS_REC_BACKEND's chosen one */
+	uint8_t role;      /* enum cs_role, once have_proc */
+	uint64_t start_ns; /* CS_REC_PROC.start_ns, once have_proc */
+	uint8_t backend;   /* the last CS_REC_BACKEND's chosen one */
 	bool fork_seq_known;
-	uint32_t fork_seq;      /* the CS_SNAP_FORK snapshot's seq */
-	bool fork_done;         /* its fork snapshot is complete: sampling may start */
-	bool ended;             /* it wrote its END (and no RESUME after it) */
+	uint32_t fork_seq; /* the CS_SNAP_FORK snapshot's seq */
+	bool fork_done;    /* its fork snapshot is complete: sampling may start */
+	bool ended;        /* it wrote its END (and no RESUME after it) */
 } cs_head_t;
 
 /*
@@ -43,29 +43,29 @@ void cs_head_free(cs_head_t *h);
 
 typedef struct cs_sup {
 	/* set by the caller */
-	int dirfd;           /* the run directory */
-	int runfd;           /* run.cst, O_APPEND */
-	int sigfd;           /* signalfd for SIGCHLD, SIGTERM, SIGHUP (non-blocking) */
-	pid_t root;          /* CMD */
+	int dirfd;            /* the run directory */
+	int runfd;            /* run.cst, O_APPEND */
+	int sigfd;            /* signalfd for SIGCHLD, SIGTERM, SIGHUP (non-blocking) */
+	pid_t root;           /* CMD */
 	unsigned interval_ms; /* 0: no sampling */
 	unsigned linger_ms;
 	/* results */
 	bool root_done;
-	int root_status;     /* wait status of CMD */
+	int root_status; /* wait status of CMD */
 	uint32_t still_running;
 	uint64_t samples;
-	uint64_t sample_ns;  /* CPU time the samples took (this process's, kernel included) */
-	bool write_failed;   /* a run.cst record could not be written */
+	uint64_t sample_ns; /* CPU time the samples took (this process's, kernel included) */
+	bool write_failed;  /* a run.cst record could not be written */
 	/* internal */
 	cs_seen_t *seen;
 	size_t nseen, capseen;
 	uint64_t deadline_ns;
 	bool no_children;
-	int inofd;           /* inotify on the run directory (new files), or -1 */
-	int64_t tokens_ns;   /* CPU time sampling may spend now; negative: in debt */
-	uint64_t refill_ns;  /* when tokens were last added */
+	int inofd;          /* inotify on the run directory (new files), or -1 */
+	int64_t tokens_ns;  /* CPU time sampling may spend now; negative: in debt */
+	uint64_t refill_ns; /* when tokens were last added */
 	uint64_t next_discover_ns;
-	uint64_t wake_ns;    /* the sampler's next reason to wake up */
+	uint64_t wake_ns; /* the sampler's next reason to wake up */
 } cs_sup_t;
 
 /*

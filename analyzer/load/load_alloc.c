@@ -45,8 +45,7 @@ static int take_segs(cs_loader_t *l, const cs_rec_t *r, cs_cur_t *c, uint32_t n,
 	return 0;
 }
 
-static int take_build_id(cs_loader_t *l, const cs_rec_t *r, cs_cur_t *c, uint16_t n,
-			 cs_module_t *m)
+static int take_build_id(cs_loader_t *l, const cs_rec_t *r, cs_cur_t *c, uint16_t n, cs_module_t *m)
 {
 	const void *p;
 
@@ -168,9 +167,13 @@ int cs_load_allocs(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cu
 		if (keep < 0)
 			return keep;
 		if (keep)
-			a->evs[a->nevs++] = (cs_aev_t){ .seq = e.seq, .ptr = e.ptr,
-				.len = e.size, .weight = e.weight_bytes, .stack = e.stack,
-				.what = CS_AEV_ALLOC, .kind = e.kind };
+			a->evs[a->nevs++] = (cs_aev_t){ .seq = e.seq,
+							.ptr = e.ptr,
+							.len = e.size,
+							.weight = e.weight_bytes,
+							.stack = e.stack,
+							.what = CS_AEV_ALLOC,
+							.kind = e.kind };
 	}
 	return err;
 }
@@ -198,9 +201,11 @@ int cs_load_frees(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur
 		if (keep < 0)
 			return keep;
 		if (keep)
-			a->evs[a->nevs++] = (cs_aev_t){ .seq = e.seq, .ptr = e.ptr,
-				.len = e.kind == CS_FREE_FREE ? 0 : e.len, .what = CS_AEV_FREE,
-				.kind = e.kind };
+			a->evs[a->nevs++] = (cs_aev_t){ .seq = e.seq,
+							.ptr = e.ptr,
+							.len = e.kind == CS_FREE_FREE ? 0 : e.len,
+							.what = CS_AEV_FREE,
+							.kind = e.kind };
 	}
 	return err;
 }
@@ -259,4 +264,3 @@ void cs_allocinfo_finish(cs_allocinfo_t *a)
 	}
 	a->nstacks = n;
 }
-

@@ -137,9 +137,14 @@ static int on_snap_begin(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs
 	if (CS_VEC_GROW(l->p->snaps, l->p->nsnaps, l->p->capsnaps))
 		return cs_load_nomem(l);
 	s = &l->p->snaps[l->p->nsnaps++];
-	*s = (cs_snap_t){ .seq = rec->seq, .reason = rec->reason, .backend = rec->backend,
-			  .from_samples = l->samples, .open = true, .t_ns = rec->t_ns,
-			  .minflt = rec->minflt, .majflt = rec->majflt };
+	*s = (cs_snap_t){ .seq = rec->seq,
+			  .reason = rec->reason,
+			  .backend = rec->backend,
+			  .from_samples = l->samples,
+			  .open = true,
+			  .t_ns = rec->t_ns,
+			  .minflt = rec->minflt,
+			  .majflt = rec->majflt };
 	return 0;
 }
 
@@ -179,8 +184,12 @@ static int on_mapping(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cu
 		goto out;
 	}
 	m = &s->maps[s->nmaps++];
-	*m = (cs_mapping_t){ .start = rec->start, .end = rec->end, .offset = rec->offset,
-			     .kind = rec->kind, .prot = rec->prot, .flags = rec->flags,
+	*m = (cs_mapping_t){ .start = rec->start,
+			     .end = rec->end,
+			     .offset = rec->offset,
+			     .kind = rec->kind,
+			     .prot = rec->prot,
+			     .flags = rec->flags,
 			     .name = name };
 	name = NULL;
 out:
@@ -251,8 +260,9 @@ static int on_fork(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t
 	(void)c;
 	if (CS_VEC_GROW(l->p->forks, l->p->nforks, l->p->capforks))
 		return cs_load_nomem(l);
-	l->p->forks[l->p->nforks++] = (cs_forked_t){ .child_pid = rec->child_pid, .via = rec->via,
-						     .seq = rec->seq, .t_ns = rec->t_ns };
+	l->p->forks[l->p->nforks++] = (cs_forked_t){
+		.child_pid = rec->child_pid, .via = rec->via, .seq = rec->seq, .t_ns = rec->t_ns
+	};
 	return 0;
 }
 
@@ -383,8 +393,9 @@ static int on_mark(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t
 		free(label);
 		return err;
 	}
-	l->p->marks[l->p->nmarks++] = (cs_mark_t){ .t_ns = rec->t_ns, .seq = rec->seq,
-						   .snap_seq = rec->snap_seq, .label = label };
+	l->p->marks[l->p->nmarks++] = (cs_mark_t){
+		.t_ns = rec->t_ns, .seq = rec->seq, .snap_seq = rec->snap_seq, .label = label
+	};
 	return 0;
 }
 
@@ -459,8 +470,7 @@ static bool in_kind(const rec_row_t *row, uint32_t file_kind)
 	return file_kind < 8 && (row->kinds & (1u << file_kind));
 }
 
-int cs_rec_admit(const cs_trace_t *t, const cs_rec_t *r, cs_fixed_t *f, cs_cur_t *c,
-		 cs_diag_t *d)
+int cs_rec_admit(const cs_trace_t *t, const cs_rec_t *r, cs_fixed_t *f, cs_cur_t *c, cs_diag_t *d)
 {
 	const rec_row_t *row = row_of(r->type);
 	char what[96];
@@ -469,8 +479,8 @@ int cs_rec_admit(const cs_trace_t *t, const cs_rec_t *r, cs_fixed_t *f, cs_cur_t
 		return 0; /* a newer minor's record */
 	if (row->minor > t->hdr.version_minor) {
 		snprintf(what, sizeof(what),
-			 "record type %u is newer than the file's version %u.%u", (unsigned)r->type, (unsigned)t->hdr.version_major,
-			 (unsigned)t->hdr.version_minor);
+			 "record type %u is newer than the file's version %u.%u", (unsigned)r->type,
+			 (unsigned)t->hdr.version_major, (unsigned)t->hdr.version_minor);
 		return cs_trace_bad(t, r, d, what);
 	}
 	if (!in_kind(row, t->hdr.file_kind))
@@ -551,4 +561,3 @@ int cs_load_run_file(cs_runinfo_t *run, cs_trace_t *t, cs_diag_t *d)
 		run->sup_pid = t->hdr.pid;
 	return err;
 }
-

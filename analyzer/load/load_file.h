@@ -29,8 +29,7 @@ int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d);
  * is -EBADMSG with d saying "PATH: record N at offset O: WHAT". Else returns
  * 1, with the fixed part copied into *f and *c positioned after it. O(1).
  */
-int cs_rec_admit(const cs_trace_t *t, const cs_rec_t *r, cs_fixed_t *f, cs_cur_t *c,
-		 cs_diag_t *d);
+int cs_rec_admit(const cs_trace_t *t, const cs_rec_t *r, cs_fixed_t *f, cs_cur_t *c, cs_diag_t *d);
 
 /* Read run.cst (an open CS_FILE_RUN trace) into run. Same returns. */
 int cs_load_run_file(cs_runinfo_t *run, cs_trace_t *t, cs_diag_t *d);

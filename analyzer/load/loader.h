@@ -13,9 +13,9 @@
 typedef struct cs_loader {
 	cs_trace_t *t;
 	cs_diag_t *d;
-	cs_proc_t *p;        /* process and samples files */
-	cs_runinfo_t *run;   /* run.cst */
-	bool samples;        /* a samples file */
+	cs_proc_t *p;      /* process and samples files */
+	cs_runinfo_t *run; /* run.cst */
+	bool samples;      /* a samples file */
 } cs_loader_t;
 
 /*

@@ -110,7 +110,8 @@ static int note_skipped(cs_model_t *m, cs_proc_t *p)
 	double pct = a->file_len ? 100.0 * (double)a->skipped_from / (double)a->file_len : 0;
 	char buf[256], *text;
 
-	snprintf(buf, sizeof(buf), "allocation sites: %llu events past the %llu MiB memory cap "
+	snprintf(buf, sizeof(buf),
+		 "allocation sites: %llu events past the %llu MiB memory cap "
 		 "(--max-memory) skipped; sites are from the first %.0f%% of its trace",
 		 (unsigned long long)a->skipped_evs,
 		 (unsigned long long)(m->max_memory_bytes >> 20), pct);

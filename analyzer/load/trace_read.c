@@ -118,15 +118,18 @@ static int check_short(cs_trace_t *t, cs_diag_t *d)
 static int check_version(const cs_trace_t *t, const cs_file_hdr_t *h, cs_diag_t *d)
 {
 	if (h->version_major > CS_TRACE_MAJOR) {
-		cs_diag_set(d, "%s: trace format version %u.%u is newer than this cowscope's "
-			    "%u.%u: use a newer cowscope", t->path, h->version_major,
-			    h->version_minor, CS_TRACE_MAJOR, CS_TRACE_MINOR);
+		cs_diag_set(d,
+			    "%s: trace format version %u.%u is newer than this cowscope's "
+			    "%u.%u: use a newer cowscope",
+			    t->path, h->version_major, h->version_minor, CS_TRACE_MAJOR,
+			    CS_TRACE_MINOR);
 		return -EPROTONOSUPPORT;
 	}
 	if (h->version_major == 0) {
-		cs_diag_set(d, "%s: trace format version 0.%u is not supported (this cowscope "
-			    "reads %u.%u)", t->path, h->version_minor, CS_TRACE_MAJOR,
-			    CS_TRACE_MINOR);
+		cs_diag_set(d,
+			    "%s: trace format version 0.%u is not supported (this cowscope "
+			    "reads %u.%u)",
+			    t->path, h->version_minor, CS_TRACE_MAJOR, CS_TRACE_MINOR);
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
@@ -180,8 +183,8 @@ int cs_trace_open(cs_trace_t *t, int dirfd, const char *name, const char *path, 
 	return cs_trace_open_head(t, dirfd, name, path, SIZE_MAX, d);
 }
 
-int cs_trace_open_head(cs_trace_t *t, int dirfd, const char *name, const char *path,
-		       size_t max, cs_diag_t *d)
+int cs_trace_open_head(cs_trace_t *t, int dirfd, const char *name, const char *path, size_t max,
+		       cs_diag_t *d)
 {
 	int err;
 
@@ -214,17 +217,20 @@ static int check_size(const cs_trace_t *t, const cs_rec_hdr_t *h, cs_diag_t *d)
 {
 	if (h->size >= sizeof(*h) && h->size % 8 == 0 && h->size <= CS_REC_MAX_BYTES)
 		return 0;
-	cs_diag_set(d, "%s: record %u at offset %zu: bad size %u", t->path,
-		    (unsigned)t->recno + 1, t->off, (unsigned)h->size);
+	cs_diag_set(d, "%s: record %u at offset %zu: bad size %u", t->path, (unsigned)t->recno + 1,
+		    t->off, (unsigned)h->size);
 	return -EBADMSG;
 }
 
 /* Return the record of header h at t->off, whose first `have` bytes are at p. */
-static int take(cs_trace_t *t, const cs_rec_hdr_t *h, const uint8_t *p, size_t have,
-		cs_rec_t *r)
+static int take(cs_trace_t *t, const cs_rec_hdr_t *h, const uint8_t *p, size_t have, cs_rec_t *r)
 {
-	*r = (cs_rec_t){ .p = p, .size = h->size, .have = (uint32_t)have, .type = h->type,
-			 .recno = ++t->recno, .off = t->off };
+	*r = (cs_rec_t){ .p = p,
+			 .size = h->size,
+			 .have = (uint32_t)have,
+			 .type = h->type,
+			 .recno = ++t->recno,
+			 .off = t->off };
 	t->off += h->size;
 	return 1;
 }
@@ -328,8 +334,8 @@ int cs_trace_follow(cs_trace_t *t, int fd, cs_rec_t *r, cs_diag_t *d)
 
 int cs_trace_bad(const cs_trace_t *t, const cs_rec_t *r, cs_diag_t *d, const char *what)
 {
-	cs_diag_set(d, "%s: record %u at offset %zu: %s", t->path, (unsigned)r->recno,
-		    r->off, what);
+	cs_diag_set(d, "%s: record %u at offset %zu: %s", t->path, (unsigned)r->recno, r->off,
+		    what);
 	return -EBADMSG;
 }
 

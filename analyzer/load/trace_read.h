@@ -18,25 +18,25 @@
  * beginning of the last record returned (len bytes).
  */
 typedef struct cs_trace {
-	char *path;         /* for messages */
+	char *path; /* for messages */
 	uint8_t *data;
 	size_t len;
-	bool mapped;        /* data is a read-only mapping of the file (large files), not a copy */
-	cs_file_hdr_t hdr;  /* valid when has_hdr */
-	bool has_hdr;       /* false: the file ends inside its header */
-	bool truncated;     /* the file ends inside a record (or its header) */
-	size_t off;         /* offset of the next record */
-	uint32_t recno;     /* records returned so far; numbers count from 1 */
+	bool mapped;       /* data is a read-only mapping of the file (large files), not a copy */
+	cs_file_hdr_t hdr; /* valid when has_hdr */
+	bool has_hdr;      /* false: the file ends inside its header */
+	bool truncated;    /* the file ends inside a record (or its header) */
+	size_t off;        /* offset of the next record */
+	uint32_t recno;    /* records returned so far; numbers count from 1 */
 } cs_trace_t;
 
 /* One record: points into the trace's buffer. */
 typedef struct cs_rec {
-	const uint8_t *p;   /* the record, header included: its first `have` bytes */
-	uint32_t size;      /* the whole record's */
-	uint32_t have;      /* bytes at p: size, or (cs_trace_follow) at most CS_REC_PEEK */
+	const uint8_t *p; /* the record, header included: its first `have` bytes */
+	uint32_t size;    /* the whole record's */
+	uint32_t have;    /* bytes at p: size, or (cs_trace_follow) at most CS_REC_PEEK */
 	uint16_t type;
-	uint32_t recno;     /* 1 for the first record */
-	size_t off;         /* file offset */
+	uint32_t recno; /* 1 for the first record */
+	size_t off;     /* file offset */
 } cs_rec_t;
 
 /*
@@ -100,8 +100,8 @@ int cs_trace_open(cs_trace_t *t, int dirfd, const char *name, const char *path, 
  * Like cs_trace_open, reading at most max bytes: the records past them look
  * cut short. For peeking at a file's first records while it grows.
  */
-int cs_trace_open_head(cs_trace_t *t, int dirfd, const char *name, const char *path,
-		       size_t max, cs_diag_t *d);
+int cs_trace_open_head(cs_trace_t *t, int dirfd, const char *name, const char *path, size_t max,
+		       cs_diag_t *d);
 
 /*
  * Prepare t to follow a file as it grows (cs_trace_follow), shown as `path` in

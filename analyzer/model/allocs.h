@@ -10,19 +10,19 @@
 
 /* A loaded object, from CS_REC_MODULE. */
 typedef struct cs_module {
-	uint64_t base;         /* load bias */
+	uint64_t base; /* load bias */
 	cs_seg_t *segs;
 	uint32_t nsegs;
 	uint16_t build_id_len;
-	uint8_t *build_id;     /* NULL when build_id_len is 0 */
-	char *path;            /* "" = the main program */
+	uint8_t *build_id; /* NULL when build_id_len is 0 */
+	char *path;        /* "" = the main program */
 } cs_module_t;
 
 /* An interned call stack, from CS_REC_STACK. */
 typedef struct cs_stack {
 	uint32_t id;
 	uint32_t depth;
-	uint64_t *ra;          /* return addresses, innermost first */
+	uint64_t *ra; /* return addresses, innermost first */
 } cs_stack_t;
 
 /* What an event does. */
@@ -32,22 +32,22 @@ enum cs_aev_what { CS_AEV_ALLOC = 1, CS_AEV_FREE = 2 };
 typedef struct cs_aev {
 	uint64_t seq;
 	uint64_t ptr;
-	uint64_t len;          /* ALLOC: bytes requested; FREE: munmap/mremap bytes, else 0 */
-	uint64_t weight;       /* ALLOC: bytes the sample stands for */
-	uint32_t stack;        /* ALLOC: stack id, 0 if none */
-	uint8_t what;          /* enum cs_aev_what */
-	uint8_t kind;          /* enum cs_alloc_kind or enum cs_free_kind */
+	uint64_t len;    /* ALLOC: bytes requested; FREE: munmap/mremap bytes, else 0 */
+	uint64_t weight; /* ALLOC: bytes the sample stands for */
+	uint32_t stack;  /* ALLOC: stack id, 0 if none */
+	uint8_t what;    /* enum cs_aev_what */
+	uint8_t kind;    /* enum cs_alloc_kind or enum cs_free_kind */
 } cs_aev_t;
 
 /* A frame of a symbolized stack. Strings live in the model's arena. */
 typedef struct cs_frame {
-	const char *module;    /* basename of the object, NULL if no module holds the address */
-	const char *function;  /* NULL if unknown (no symbols) */
-	const char *file;      /* source file as the debug info names it, NULL if unknown */
-	int64_t line;          /* CS_UNKNOWN (-1) if unknown */
-	uint64_t offset;       /* pc - module base; the pc itself when no module holds it */
-	bool inlined;          /* inlined into the next (outer) frame */
-	bool main_program;     /* the module is the main program */
+	const char *module;   /* basename of the object, NULL if no module holds the address */
+	const char *function; /* NULL if unknown (no symbols) */
+	const char *file;     /* source file as the debug info names it, NULL if unknown */
+	int64_t line;         /* CS_UNKNOWN (-1) if unknown */
+	uint64_t offset;      /* pc - module base; the pc itself when no module holds it */
+	bool inlined;         /* inlined into the next (outer) frame */
+	bool main_program;    /* the module is the main program */
 } cs_frame_t;
 
 /*
@@ -58,47 +58,47 @@ typedef struct cs_frame {
 typedef struct cs_site {
 	const cs_frame_t *frames; /* innermost first; none for a bucket */
 	size_t nframes;
-	const char *bucket;    /* NULL for an allocation site */
-	const char *key;       /* frames as text (or the bucket name): how sites match */
+	const char *bucket; /* NULL for an allocation site */
+	const char *key;    /* frames as text (or the bucket name): how sites match */
 	double child_copied;
 	double parent_unshared;
 	double unshared;
-	double freed_in_child; /* of child_copied: pages on allocations the child freed */
+	double freed_in_child;    /* of child_copied: pages on allocations the child freed */
 	uint64_t estimated_bytes; /* weights of its allocations live at the fork */
-	uint64_t samples;      /* how many of them were recorded */
+	uint64_t samples;         /* how many of them were recorded */
 } cs_site_t;
 
 /* Everything a process's 1.1 records say about its allocations. */
 typedef struct cs_allocinfo {
 	bool has_sampling;
-	uint64_t mean_bytes;   /* 1 = exact mode */
+	uint64_t mean_bytes; /* 1 = exact mode */
 	uint32_t max_depth;
 	uint32_t sampling_flags; /* CS_SAMPLINGF_* */
 	bool has_fork_point;
 	uint64_t fp_alloc_seq;
 	uint32_t fp_stack_id;
-	cs_module_t *mods;     /* in record order */
+	cs_module_t *mods; /* in record order */
 	size_t nmods, capmods;
-	cs_stack_t *stacks;    /* sorted by id, unique, after loading */
+	cs_stack_t *stacks; /* sorted by id, unique, after loading */
 	size_t nstacks, capstacks;
-	cs_aev_t *evs;         /* sorted by seq after loading */
+	cs_aev_t *evs; /* sorted by seq after loading */
 	size_t nevs, capevs;
 	/* the memory cap (cs_model_load_capped): events past max_evs are counted, not kept */
-	uint64_t max_evs;      /* 0: no cap */
+	uint64_t max_evs; /* 0: no cap */
 	uint64_t skipped_evs;
-	size_t skipped_from;   /* file offset of the first record skipped */
-	size_t file_len;       /* bytes of the process file */
+	size_t skipped_from; /* file offset of the first record skipped */
+	size_t file_len;     /* bytes of the process file */
 } cs_allocinfo_t;
 
 /* The sites of a sibling group: the children one parent forked. */
 typedef struct cs_group {
 	uint32_t ppid;
-	long parent;           /* index in the model's procs */
-	uint32_t *children;    /* pids */
+	long parent;        /* index in the model's procs */
+	uint32_t *children; /* pids */
 	size_t nchildren;
 	cs_site_t *sites;
 	size_t nsites;
-	bool split;            /* child-copied and parent-unshared are known */
+	bool split; /* child-copied and parent-unshared are known */
 } cs_group_t;
 
 #endif

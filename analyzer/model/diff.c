@@ -230,7 +230,7 @@ int cs_diff_compute(cs_diff_t *df)
 	if (err)
 		return err;
 	df->split = !(df->before.tot.measured && !df->before.split) &&
-		    !(df->after.tot.measured && !df->after.split);
+		!(df->after.tot.measured && !df->after.split);
 	df->pct_before = side_pct(&df->before, df->split);
 	df->pct_after = side_pct(&df->after, df->split);
 	df->change = cs_diff_change(df->pct_before, df->pct_after);

@@ -12,19 +12,19 @@
 /* One side of a diff: the forked children of a run, or of one of its phases. */
 typedef struct cs_side {
 	const cs_model_t *m;
-	long phase;          /* index in m->phases; -1: every child of the run */
-	const char *label;   /* how the text names the side (the caller's string) */
+	long phase;        /* index in m->phases; -1: every child of the run */
+	const char *label; /* how the text names the side (the caller's string) */
 	/* computed by cs_diff_compute */
-	size_t *kids;        /* indices in m->procs: children (gen 0) by start time, then pid */
+	size_t *kids; /* indices in m->procs: children (gen 0) by start time, then pid */
 	size_t nkids;
-	cs_totals_t tot;     /* summed over kids: their working figures */
-	cs_endtot_t end;     /* the same after the kids' teardowns (docs/working-figures.md) */
+	cs_totals_t tot; /* summed over kids: their working figures */
+	cs_endtot_t end; /* the same after the kids' teardowns (docs/working-figures.md) */
 	/* the memory bill: each parent's shared set and parent-unshared pages once (the largest
 	 * any of its children saw, never a sum); CS_UNKNOWN without a measured child */
 	int64_t shared_once, punshared_once;
 	double shared_once_bytes, punshared_once_bytes;
-	bool split;          /* every measured child knows child-copied apart from parent-unshared */
-	cs_site_t *sites;    /* the kids' sites merged by key (cs_sites_merge, bytes not summed) */
+	bool split;       /* every measured child knows child-copied apart from parent-unshared */
+	cs_site_t *sites; /* the kids' sites merged by key (cs_sites_merge, bytes not summed) */
 	size_t nsites;
 } cs_side_t;
 
@@ -38,11 +38,11 @@ typedef struct cs_sitediff {
 typedef struct cs_diff {
 	cs_side_t before;
 	cs_side_t after;
-	bool split;          /* both sides split: the metric is child-copied, else unshared */
-	double pct_before;   /* metric / shared at fork, percent; NaN without measured children */
+	bool split;        /* both sides split: the metric is child-copied, else unshared */
+	double pct_before; /* metric / shared at fork, percent; NaN without measured children */
 	double pct_after;
-	double change;       /* (pct_after − pct_before) / pct_before, percent; NaN if undefined */
-	size_t npairs;       /* max(before.nkids, after.nkids): i-th child paired with i-th */
+	double change; /* (pct_after − pct_before) / pct_before, percent; NaN if undefined */
+	size_t npairs; /* max(before.nkids, after.nkids): i-th child paired with i-th */
 	cs_sitediff_t *sites; /* every key of either side, largest |delta| first */
 	size_t nsites;
 } cs_diff_t;

@@ -10,12 +10,12 @@
 
 /* What one later snapshot Z says, relative to the fork. */
 typedef struct zsets {
-	cs_pageset_t wc;        /* child-copied */
-	cs_pageset_t wp;        /* parent-unshared */
-	cs_pageset_t unshared;  /* wc ∪ wp ∪ pages whose side is unknown */
+	cs_pageset_t wc;       /* child-copied */
+	cs_pageset_t wp;       /* parent-unshared */
+	cs_pageset_t unshared; /* wc ∪ wp ∪ pages whose side is unknown */
 	cs_pageset_t child_new;
-	bool split;             /* wc and wp are known */
-	bool known;             /* unshared is known */
+	bool split; /* wc and wp are known */
+	bool known; /* unshared is known */
 } zsets_t;
 
 /* Everything fixed by the fork snapshot. */
@@ -25,9 +25,9 @@ typedef struct fctx {
 	unsigned shift;
 	uint64_t page_size;
 	uint8_t backend;
-	cs_pageset_t excluded;  /* the shim's own ranges */
-	cs_pageset_t s;         /* shared at fork */
-	cs_pageset_t e0;        /* exclusive already in the fork snapshot */
+	cs_pageset_t excluded; /* the shim's own ranges */
+	cs_pageset_t s;        /* shared at fork */
+	cs_pageset_t e0;       /* exclusive already in the fork snapshot */
 	cs_pageset_t armed;
 	cs_pageset_t unarmed_s; /* S outside armed mappings (write-tracking backends) */
 	cs_pageset_t fmaps;     /* every range the fork snapshot maps */
@@ -38,14 +38,13 @@ typedef int (*wc_fn)(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t *s
 
 static int wc_written(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t *sp,
 		      cs_pageset_t *wc);
-static int wc_pfn(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t *sp,
-		  cs_pageset_t *wc);
+static int wc_pfn(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t *sp, cs_pageset_t *wc);
 
 /* How each backend finds child-copied pages; NULL: it cannot tell them apart. */
 static const struct {
 	wc_fn wc;
-	bool armed;     /* writes are seen only in armed mappings */
-	bool unshared;  /* the backend knows unshared pages (bit 56) */
+	bool armed;    /* writes are seen only in armed mappings */
+	bool unshared; /* the backend knows unshared pages (bit 56) */
 } methods[CS_BACKEND_COUNT] = {
 	[CS_BACKEND_UFFD_WP] = { wc_written, true, true },
 	[CS_BACKEND_SOFT_DIRTY] = { wc_written, true, true },
@@ -169,7 +168,7 @@ const char *cs_snap_reason_name(int reason)
 {
 	static const char *const names[] = {
 		[CS_SNAP_FORK] = "fork", [CS_SNAP_EXIT] = "exit", [CS_SNAP__EXIT] = "_exit",
-		[CS_SNAP_EXEC] = "exec", [CS_SNAP_API] = "api", [CS_SNAP_SAMPLE] = "sample",
+		[CS_SNAP_EXEC] = "exec", [CS_SNAP_API] = "api",   [CS_SNAP_SAMPLE] = "sample",
 		[CS_SNAP_MARK] = "mark", [CS_SNAP_WORK] = "work", [CS_SNAP_UNMAP] = "unmap",
 	};
 
@@ -326,8 +325,7 @@ int cs_pfn_changed(const cs_snap_t *f, const cs_snap_t *z, const cs_pageset_t *s
 }
 
 /* pfn: Wc = ({p ∈ S ∩ Z.PRESENT : frame changed} ∪ E0) ∩ Z.PRESENT. */
-static int wc_pfn(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t *sp,
-		  cs_pageset_t *wc)
+static int wc_pfn(const fctx_t *fc, const cs_snap_t *z, const cs_pageset_t *sp, cs_pageset_t *wc)
 {
 	int err = cs_pfn_changed(fc->f, z, sp, wc);
 
@@ -407,8 +405,7 @@ static int64_t within_if(bool known, const cs_pageset_t *s, cs_prange_t r)
 	return known ? (int64_t)cs_pageset_count_within(s, r.lo, r.hi) : CS_UNKNOWN;
 }
 
-static int add_point(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
-		     const zsets_t *o)
+static int add_point(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z, const zsets_t *o)
 {
 	cs_tpoint_t *t;
 
@@ -436,8 +433,11 @@ static cs_mapfig_t *new_mapfig(cs_figures_t *fig, const fctx_t *fc, const cs_map
 	if (CS_VEC_GROW(fig->maps, fig->nmaps, fig->capmaps))
 		return NULL;
 	mf = &fig->maps[fig->nmaps++];
-	*mf = (cs_mapfig_t){ .name = m->name, .kind = m->kind, .start = m->start,
-			     .end = m->end, .size_pages = (int64_t)(r.hi - r.lo),
+	*mf = (cs_mapfig_t){ .name = m->name,
+			     .kind = m->kind,
+			     .start = m->start,
+			     .end = m->end,
+			     .size_pages = (int64_t)(r.hi - r.lo),
 			     .approximate = !!(m->flags & CS_MAPF_HUGE) };
 	return mf;
 }
@@ -478,8 +478,7 @@ static int new_mapping_fig(cs_figures_t *fig, const fctx_t *fc, const cs_mapping
 	return 0;
 }
 
-static int mapping_figs(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
-			const zsets_t *o)
+static int mapping_figs(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z, const zsets_t *o)
 {
 	int err = 0;
 
@@ -507,8 +506,7 @@ static int64_t released(const fctx_t *fc, const cs_snap_t *z)
 }
 
 /* The process figures from the working snapshot's sets. */
-static void work_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
-			const zsets_t *o)
+static void work_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z, const zsets_t *o)
 {
 	fig->shared_at_fork = (int64_t)cs_pageset_count(&fc->s);
 	fig->unarmed_pages = (int64_t)cs_pageset_count(&fc->unarmed_s);
@@ -607,8 +605,8 @@ static void end_counts(cs_figures_t *fig, const fctx_t *fc, const zsets_t *o)
 }
 
 /* One candidate z: a timeline point, the peak, and the working or at-end figures. */
-static int candidate(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
-		     const cs_snap_t *w, const cs_snap_t *end, zsets_t *work)
+static int candidate(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z, const cs_snap_t *w,
+		     const cs_snap_t *end, zsets_t *work)
 {
 	zsets_t o = { 0 };
 	int err = compute_z(fc, z, &o);

@@ -64,8 +64,8 @@ int cs_figures_compute(cs_proc_t *p, cs_diag_t *d);
 
 /* At-end sums over children: each child's at-end figures, its working ones when it has none. */
 typedef struct cs_endtot {
-	size_t measured;     /* children with a known shared-at-fork set */
-	size_t later;        /* of them, children with a snapshot after their working one */
+	size_t measured;      /* children with a known shared-at-fork set */
+	size_t later;         /* of them, children with a snapshot after their working one */
 	int64_t child_copied; /* CS_UNKNOWN if some measured child lacks it */
 	int64_t parent_unshared;
 	int64_t unshared;

@@ -23,8 +23,8 @@ void cs_model_sort(cs_model_t *m)
 long cs_model_find(const cs_model_t *m, uint32_t pid, uint32_t gen)
 {
 	cs_proc_t key = { .pid = pid, .gen = gen };
-	const cs_proc_t *p = m->nprocs ? bsearch(&key, m->procs, m->nprocs, sizeof(*m->procs),
-						 cmp_proc) : NULL;
+	const cs_proc_t *p =
+		m->nprocs ? bsearch(&key, m->procs, m->nprocs, sizeof(*m->procs), cmp_proc) : NULL;
 
 	return p ? p - m->procs : -1;
 }

@@ -38,9 +38,9 @@ typedef struct cs_mapping {
 	uint64_t start;
 	uint64_t end;
 	uint64_t offset;
-	uint8_t kind;        /* enum cs_map_kind (unknown values kept) */
+	uint8_t kind; /* enum cs_map_kind (unknown values kept) */
 	uint8_t prot;
-	uint16_t flags;      /* CS_MAPF_* */
+	uint16_t flags; /* CS_MAPF_* */
 	char *name;
 } cs_mapping_t;
 
@@ -53,12 +53,12 @@ typedef struct cs_pfnrun {
 
 typedef struct cs_snap {
 	uint32_t seq;
-	uint8_t reason;      /* enum cs_snap_reason */
-	uint8_t backend;     /* enum cs_backend */
-	bool complete;       /* its SNAP_END was read */
-	bool from_samples;   /* read from the samples file */
-	bool open;           /* begun, not yet ended, while loading */
-	uint32_t end_flags;  /* CS_SNAPF_* */
+	uint8_t reason;     /* enum cs_snap_reason */
+	uint8_t backend;    /* enum cs_backend */
+	bool complete;      /* its SNAP_END was read */
+	bool from_samples;  /* read from the samples file */
+	bool open;          /* begun, not yet ended, while loading */
+	uint32_t end_flags; /* CS_SNAPF_* */
 	uint64_t t_ns;
 	uint64_t minflt;
 	uint64_t majflt;
@@ -66,7 +66,7 @@ typedef struct cs_snap {
 	cs_mapping_t *maps;
 	size_t nmaps, capmaps;
 	cs_pageset_t sets[CS_NSETS];
-	cs_pfnrun_t *pfns;   /* sorted by first_page after loading */
+	cs_pfnrun_t *pfns; /* sorted by first_page after loading */
 	size_t npfns, cappfns;
 } cs_snap_t;
 
@@ -78,7 +78,7 @@ typedef struct cs_probed {
 } cs_probed_t;
 
 typedef struct cs_note {
-	uint32_t code;       /* enum cs_note_code */
+	uint32_t code; /* enum cs_note_code */
 	int32_t err;
 	char *text;
 } cs_note_t;
@@ -92,15 +92,15 @@ typedef struct cs_forked {
 
 typedef struct cs_reaped {
 	uint32_t pid;
-	int32_t status;      /* wait status */
+	int32_t status; /* wait status */
 	uint64_t t_ns;
 } cs_reaped_t;
 
 /* A cowscope_mark() of a process (format 1.2). */
 typedef struct cs_mark {
-	uint64_t t_ns;       /* CLOCK_MONOTONIC */
+	uint64_t t_ns; /* CLOCK_MONOTONIC */
 	uint32_t seq;
-	uint32_t snap_seq;   /* its CS_SNAP_MARK snapshot, or UINT32_MAX */
+	uint32_t snap_seq; /* its CS_SNAP_MARK snapshot, or UINT32_MAX */
 	char *label;
 } cs_mark_t;
 
@@ -118,7 +118,7 @@ typedef struct cs_mapfig {
 	uint64_t end;
 	int64_t size_pages;
 	int64_t shared_at_fork;
-	int64_t child_copied;     /* CS_UNKNOWN when the backend cannot split */
+	int64_t child_copied; /* CS_UNKNOWN when the backend cannot split */
 	int64_t parent_unshared;
 	int64_t unshared;
 	int64_t child_new;
@@ -160,49 +160,49 @@ typedef struct cs_figures {
 	int64_t child_new;
 	int64_t minor_faults;
 	double share_retained;
-	bool partial;        /* some of S lay in unarmed mappings: split unknown there */
+	bool partial; /* some of S lay in unarmed mappings: split unknown there */
 	int64_t unarmed_pages;
 	cs_mapfig_t *maps;
 	size_t nmaps, capmaps;
 	cs_tpoint_t *timeline;
 	size_t ntimeline, captimeline;
 	/* the working sets, kept for attributing pages to allocation sites */
-	cs_pageset_t wc;     /* child-copied, when split */
-	cs_pageset_t wp;     /* parent-unshared, when split */
-	cs_pageset_t uns;    /* unshared, when known */
-	bool split;          /* wc and wp are known */
-	bool known;          /* uns is known */
+	cs_pageset_t wc;  /* child-copied, when split */
+	cs_pageset_t wp;  /* parent-unshared, when split */
+	cs_pageset_t uns; /* unshared, when known */
+	bool split;       /* wc and wp are known */
+	bool known;       /* uns is known */
 	/* working vs end (format 1.3) */
-	uint8_t from;        /* enum cs_snap_reason of the working snapshot; 0: no figures */
-	bool has_end;        /* a snapshot later than the working one: at_end holds its figures */
+	uint8_t from; /* enum cs_snap_reason of the working snapshot; 0: no figures */
+	bool has_end; /* a snapshot later than the working one: at_end holds its figures */
 	cs_endfig_t at_end;
 	int64_t peak_unshared; /* most unshared pages at any observed moment (working included) */
-	int64_t unmap_snaps; /* CS_SNAP_UNMAP snapshots added to the working figures */
-	int64_t released;    /* pages of S the child no longer maps at the working point */
+	int64_t unmap_snaps;   /* CS_SNAP_UNMAP snapshots added to the working figures */
+	int64_t released;      /* pages of S the child no longer maps at the working point */
 } cs_figures_t;
 
 typedef struct cs_proc {
 	uint32_t pid;
 	uint32_t gen;
-	int64_t ppid;        /* CS_UNKNOWN if not known */
-	uint8_t role;        /* enum cs_role */
+	int64_t ppid; /* CS_UNKNOWN if not known */
+	uint8_t role; /* enum cs_role */
 	uint8_t fork_via;
-	uint32_t page_size;  /* 0 if not known */
+	uint32_t page_size; /* 0 if not known */
 	uint64_t start_ns;
-	char *cmdline;       /* arguments joined by NUL */
+	char *cmdline; /* arguments joined by NUL */
 	size_t cmdline_len;
 	char *exe;
-	uint16_t fmt_minor;  /* the process file's format minor version */
-	bool has_file;       /* a process file exists */
-	bool has_proc;       /* its CS_REC_PROC was read */
-	bool has_samples;    /* a samples file exists */
-	bool truncated;      /* the process file ends inside a record */
+	uint16_t fmt_minor; /* the process file's format minor version */
+	bool has_file;      /* a process file exists */
+	bool has_proc;      /* its CS_REC_PROC was read */
+	bool has_samples;   /* a samples file exists */
+	bool truncated;     /* the process file ends inside a record */
 	bool has_backend;
-	uint8_t backend;     /* CS_REC_BACKEND.chosen */
+	uint8_t backend; /* CS_REC_BACKEND.chosen */
 	uint8_t requested;
 	cs_probed_t *probed;
 	size_t nprobed;
-	cs_snap_t *snaps;    /* sorted by t_ns after loading */
+	cs_snap_t *snaps; /* sorted by t_ns after loading */
 	size_t nsnaps, capsnaps;
 	cs_forked_t *forks;
 	size_t nforks, capforks;
@@ -212,55 +212,55 @@ typedef struct cs_proc {
 	size_t nnotes, capnotes;
 	cs_brange_t *shim;
 	size_t nshim, capshim;
-	cs_mark_t *marks;    /* in record order */
+	cs_mark_t *marks; /* in record order */
 	size_t nmarks, capmarks;
-	bool has_end;        /* an END not followed by a RESUME */
+	bool has_end; /* an END not followed by a RESUME */
 	uint8_t end_how;
 	int32_t end_status;
 	uint64_t end_ns;
 	bool has_counters;
-	uint32_t ncounters;  /* values known, <= CS_CNT__COUNT */
+	uint32_t ncounters; /* values known, <= CS_CNT__COUNT */
 	uint64_t counters[CS_CNT__COUNT];
 	/* resolved after loading */
-	int ended;           /* enum cs_ended */
-	int exit_status;     /* CS_UNKNOWN unless ended by exit/_exit */
-	int signal;          /* CS_UNKNOWN unless killed by a signal */
+	int ended;       /* enum cs_ended */
+	int exit_status; /* CS_UNKNOWN unless ended by exit/_exit */
+	int signal;      /* CS_UNKNOWN unless killed by a signal */
 	bool complete;
 	const char *incomplete; /* why not complete, or NULL; may point at why_buf */
 	char why_buf[160];
 	int64_t records_lost; /* CS_NOTE_WRITE_LOST counts summed; CS_UNKNOWN if lost, uncounted */
-	bool lost_records;   /* a CS_NOTE_WRITE_LOST note says records are missing */
-	bool still_running;  /* alive when `cowscope run` stopped waiting */
-	bool exec_image;     /* an exec continuation of the process's previous gen (gen > 0) */
-	uint32_t exec_no;    /* images before this one in its own exec chain (0: the first) */
-	bool pid_reused;     /* gen > 0 but a new process that got a reused pid */
-	long parent;         /* index in the model's procs, -1 for a tree root */
-	size_t phase;        /* index in the model's phases: the one it was forked in */
+	bool lost_records;    /* a CS_NOTE_WRITE_LOST note says records are missing */
+	bool still_running;   /* alive when `cowscope run` stopped waiting */
+	bool exec_image;      /* an exec continuation of the process's previous gen (gen > 0) */
+	uint32_t exec_no;     /* images before this one in its own exec chain (0: the first) */
+	bool pid_reused;      /* gen > 0 but a new process that got a reused pid */
+	long parent;          /* index in the model's procs, -1 for a tree root */
+	size_t phase;         /* index in the model's phases: the one it was forked in */
 	cs_figures_t fig;
 	cs_allocinfo_t alloc; /* format 1.1 allocation records */
-	bool has_sites;      /* sites were attributed (a measured child of a 1.1 trace) */
-	cs_site_t *sites;    /* sorted for the report */
+	bool has_sites;       /* sites were attributed (a measured child of a 1.1 trace) */
+	cs_site_t *sites;     /* sorted for the report */
 	size_t nsites;
-	int64_t shim_pages;  /* the shim's own footprint in this child (shimcost.h) */
+	int64_t shim_pages; /* the shim's own footprint in this child (shimcost.h) */
 	/* format 1.3: CS_REC_ALLOCATOR, the allocator the process used */
 	bool has_allocator;
 	uint32_t allocator_flags; /* CS_ALLOCF_* */
 	char *allocator_name;
-	char *allocator_path;  /* "" when the shim could not tell */
+	char *allocator_path; /* "" when the shim could not tell */
 } cs_proc_t;
 
 /* What run.cst says. */
 typedef struct cs_runinfo {
-	bool present;        /* run.cst exists */
+	bool present; /* run.cst exists */
 	bool has_run;
 	bool has_end;
 	bool truncated;
-	uint32_t sup_pid;    /* the supervisor (file header pid) */
+	uint32_t sup_pid; /* the supervisor (file header pid) */
 	uint64_t start_ns;
 	uint32_t root_pid;
 	uint32_t interval_ms;
 	uint32_t linger_ms;
-	uint8_t backend;     /* requested; CS_BACKEND_NONE for auto */
+	uint8_t backend; /* requested; CS_BACKEND_NONE for auto */
 	char *cmdline;
 	size_t cmdline_len;
 	char *cwd;
@@ -274,22 +274,22 @@ typedef struct cs_runinfo {
 } cs_runinfo_t;
 
 typedef struct cs_model {
-	char *dir;           /* as given */
-	char *absdir;        /* resolved, or a copy of dir */
+	char *dir;    /* as given */
+	char *absdir; /* resolved, or a copy of dir */
 	cs_runinfo_t run;
-	cs_proc_t *procs;    /* sorted by (pid, gen) */
+	cs_proc_t *procs; /* sorted by (pid, gen) */
 	size_t nprocs, capprocs;
 	long root;           /* index of the run's root process, -1 if none */
 	bool v11;            /* some process file is format 1.1 or newer: report sites */
 	bool v12;            /* some process file is format 1.2 or newer: report phases */
 	const char **phases; /* phase names in order of their first mark; [0] is "start" */
 	size_t nphases;
-	cs_arena_t arena;    /* frames, names and keys of the sites */
-	cs_group_t *groups;  /* sibling groups, by parent */
+	cs_arena_t arena;   /* frames, names and keys of the sites */
+	cs_group_t *groups; /* sibling groups, by parent */
 	size_t ngroups;
 	uint64_t max_memory_bytes; /* the cap cs_model_load_capped was given (or the default) */
-	uint64_t evs_left;   /* allocation events the cap still allows */
-	uint64_t skipped_evs; /* allocation events past the cap, all processes */
+	uint64_t evs_left;         /* allocation events the cap still allows */
+	uint64_t skipped_evs;      /* allocation events past the cap, all processes */
 } cs_model_t;
 
 /* Sort the processes of m by (pid, gen), as cs_model_find needs. */

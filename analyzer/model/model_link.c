@@ -16,7 +16,7 @@ typedef struct want {
 	uint32_t gen;
 	int64_t ppid;
 	uint8_t role;
-	size_t order;   /* keeps the first claim first after sorting */
+	size_t order; /* keeps the first claim first after sorting */
 } want_t;
 
 typedef struct wants {
@@ -87,7 +87,7 @@ static long first_of_pid(const cs_model_t *m, uint32_t pid)
 static bool last_gen(const cs_model_t *m, size_t i)
 {
 	return i + 1 == m->nprocs || m->procs[i + 1].pid != m->procs[i].pid ||
-	       !m->procs[i + 1].exec_image;
+		!m->procs[i + 1].exec_image;
 }
 
 /* Before when the pid of procs[i] can have been reaped: the next process with that pid began. */
@@ -144,7 +144,9 @@ static int add_wanted(cs_model_t *m, wants_t *w, bool any_gen)
 	for (size_t i = 0; i < n; i++) {
 		cs_proc_t *p = &m->procs[m->nprocs++];
 
-		*p = (cs_proc_t){ .pid = w->v[i].pid, .gen = w->v[i].gen, .ppid = w->v[i].ppid,
+		*p = (cs_proc_t){ .pid = w->v[i].pid,
+				  .gen = w->v[i].gen,
+				  .ppid = w->v[i].ppid,
 				  .role = w->v[i].role };
 		cs_figures_init(&p->fig);
 	}
@@ -246,7 +248,7 @@ static void from_end(cs_proc_t *p)
 {
 	static const int ended[] = {
 		[CS_END_UNKNOWN] = CS_ENDED_UNKNOWN, [CS_END_EXIT] = CS_ENDED_EXIT,
-		[CS_END__EXIT] = CS_ENDED__EXIT, [CS_END_EXEC] = CS_ENDED_EXEC,
+		[CS_END__EXIT] = CS_ENDED__EXIT,     [CS_END_EXEC] = CS_ENDED_EXEC,
 		[CS_END_SIGNAL] = CS_ENDED_SIGNAL,
 	};
 
@@ -293,7 +295,8 @@ static int sum_lost(cs_proc_t *p)
 	p->records_lost = 0;
 	p->lost_records = false;
 	for (size_t i = 0; i < p->nnotes; i++) {
-		int64_t n = p->notes[i].code == CS_NOTE_WRITE_LOST ? lost_count(p->notes[i].text) : 0;
+		int64_t n = p->notes[i].code == CS_NOTE_WRITE_LOST ? lost_count(p->notes[i].text)
+								   : 0;
 
 		if (p->notes[i].code != CS_NOTE_WRITE_LOST)
 			continue;
@@ -359,8 +362,8 @@ static const char *why_incomplete(cs_proc_t *p)
 		return "no end record (still running when cowscope stopped)";
 	if (!p->has_end)
 		return "no end record (killed, or still running)";
-	if (child && cs_proc_blind(p) && (!cs_fork_snap(p) || cs_snap_blind(cs_fork_snap(p)) ||
-					  !cs_final_snap(p)))
+	if (child && cs_proc_blind(p) &&
+	    (!cs_fork_snap(p) || cs_snap_blind(cs_fork_snap(p)) || !cs_final_snap(p)))
 		return "blind: its page state could not be read (see notes)";
 	if (child && !cs_fork_snap(p))
 		return "no snapshot at fork";
@@ -372,8 +375,8 @@ static const char *why_incomplete(cs_proc_t *p)
 static void resolve_end(cs_model_t *m, size_t i, const reaped_index_t *ri)
 {
 	cs_proc_t *p = &m->procs[i];
-	const cs_reaped_t *r = last_gen(m, i) ? find_reaped(ri, p->pid, p->start_ns,
-							     pid_free_until(m, i)) : NULL;
+	const cs_reaped_t *r =
+		last_gen(m, i) ? find_reaped(ri, p->pid, p->start_ns, pid_free_until(m, i)) : NULL;
 
 	p->ended = CS_ENDED_UNKNOWN;
 	p->exit_status = p->signal = CS_UNKNOWN;
@@ -418,7 +421,8 @@ static int cut_cycles(cs_model_t *m)
 	if (!state)
 		return -ENOMEM;
 	for (size_t i = 0; i < m->nprocs; i++) {
-		for (x = (long)i, prev = -1; x >= 0 && state[x] == 0; prev = x, x = m->procs[x].parent)
+		for (x = (long)i, prev = -1; x >= 0 && state[x] == 0;
+		     prev = x, x = m->procs[x].parent)
 			state[x] = 1;
 		if (x >= 0 && state[x] == 1)
 			m->procs[prev].parent = -1;

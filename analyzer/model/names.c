@@ -4,20 +4,13 @@
 #include "model.h"
 
 static const char *const ended_names[] = {
-	[CS_ENDED_UNKNOWN] = "unknown",
-	[CS_ENDED_EXIT] = "exit",
-	[CS_ENDED__EXIT] = "_exit",
-	[CS_ENDED_EXEC] = "exec",
-	[CS_ENDED_SIGNAL] = "signal",
+	[CS_ENDED_UNKNOWN] = "unknown", [CS_ENDED_EXIT] = "exit",     [CS_ENDED__EXIT] = "_exit",
+	[CS_ENDED_EXEC] = "exec",       [CS_ENDED_SIGNAL] = "signal",
 };
 
 static const char *const kind_names[] = {
-	[CS_MAP_HEAP] = "heap",
-	[CS_MAP_STACK] = "stack",
-	[CS_MAP_ANON] = "anon",
-	[CS_MAP_FILE] = "file",
-	[CS_MAP_SHARED] = "shared",
-	[CS_MAP_OTHER] = "other",
+	[CS_MAP_HEAP] = "heap", [CS_MAP_STACK] = "stack",   [CS_MAP_ANON] = "anon",
+	[CS_MAP_FILE] = "file", [CS_MAP_SHARED] = "shared", [CS_MAP_OTHER] = "other",
 };
 
 static const char *const note_names[] = {
@@ -54,7 +47,8 @@ const char *cs_note_code_name(uint32_t code)
 	if (code == CS_NOTE_A_ALLOCS)
 		return "allocations";
 	return code < sizeof(note_names) / sizeof(note_names[0]) && note_names[code]
-		       ? note_names[code] : "other";
+		? note_names[code]
+		: "other";
 }
 
 char *cs_cmdline_str(const char *cmdline, size_t len, char *buf, size_t size)

@@ -10,7 +10,7 @@
 typedef struct label {
 	const char *name;
 	uint64_t t_ns;
-	size_t index;        /* in m->phases, once numbered */
+	size_t index; /* in m->phases, once numbered */
 } label_t;
 
 typedef struct labels {

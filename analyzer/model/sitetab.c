@@ -54,7 +54,7 @@ static void fold(cs_site_t *into, const cs_site_t *s, bool sum_bytes)
 		return;
 	}
 	into->estimated_bytes = s->estimated_bytes > into->estimated_bytes ? s->estimated_bytes
-									  : into->estimated_bytes;
+									   : into->estimated_bytes;
 	into->samples = s->samples > into->samples ? s->samples : into->samples;
 }
 

@@ -19,15 +19,15 @@ typedef struct cs_totals {
 	size_t no_fork_snap; /* children without a fork snapshot: no figures */
 	size_t no_sample;    /* children with a fork snapshot and nothing after it: ended before
 			      * any sample, no figures */
-	size_t few_samples;  /* children with fewer than 2 snapshots after the fork (cs_few_samples) */
+	size_t few_samples; /* children with fewer than 2 snapshots after the fork (cs_few_samples) */
 	int64_t shared_at_fork;
 	int64_t child_copied;
 	int64_t parent_unshared;
 	int64_t unshared;
 	int64_t child_new;
 	double shared_bytes, copied_bytes, punshared_bytes, unshared_bytes, new_bytes;
-	double share_retained;  /* NaN when unknown */
-	int64_t page_size;   /* common to the measured children, else CS_UNKNOWN */
+	double share_retained; /* NaN when unknown */
+	int64_t page_size;     /* common to the measured children, else CS_UNKNOWN */
 } cs_totals_t;
 
 /* Compute the totals of a loaded model: over every process with role child. */
@@ -38,12 +38,12 @@ void cs_totals_compute(const cs_model_t *m, cs_totals_t *t);
  * once, the children's private copies summed (docs/reading-the-report.md).
  */
 typedef struct cs_bill_group {
-	long parent;            /* index in the model's procs, -1 if the parent left no trace */
+	long parent; /* index in the model's procs, -1 if the parent left no trace */
 	int64_t ppid;
-	size_t first;           /* its children: the bill's kids[first .. first + n) */
-	uint8_t backend;        /* the backend of its first child with figures */
-	cs_totals_t t;          /* the per-child sums over its children */
-	int64_t shared_at_fork; /* the parent's shared set as its children saw it: the largest
+	size_t first;            /* its children: the bill's kids[first .. first + n) */
+	uint8_t backend;         /* the backend of its first child with figures */
+	cs_totals_t t;           /* the per-child sums over its children */
+	int64_t shared_at_fork;  /* the parent's shared set as its children saw it: the largest
 				 * of their shared-at-fork (never a sum) */
 	int64_t parent_unshared; /* the largest of their parent-unshared (one parent write costs
 				  * one page, however many children shared it) */
@@ -52,12 +52,12 @@ typedef struct cs_bill_group {
 
 /* The memory bill of a run: one group per parent that forked children, and the grand total. */
 typedef struct cs_bill {
-	cs_bill_group_t *groups;  /* by parent, in the model's order */
+	cs_bill_group_t *groups; /* by parent, in the model's order */
 	size_t ngroups;
-	size_t *kids;             /* indexes of the children in the model, grouped */
-	cs_totals_t t;            /* per-child sums over all children (cs_totals_compute) */
-	int64_t shared_at_fork;   /* summed over the groups: each parent's shared memory once */
-	int64_t parent_unshared;  /* summed over the groups */
+	size_t *kids;            /* indexes of the children in the model, grouped */
+	cs_totals_t t;           /* per-child sums over all children (cs_totals_compute) */
+	int64_t shared_at_fork;  /* summed over the groups: each parent's shared memory once */
+	int64_t parent_unshared; /* summed over the groups */
 	double shared_bytes, punshared_bytes;
 } cs_bill_t;
 

@@ -34,7 +34,7 @@ static void headline(cs_json_t *j, const cs_diff_t *df)
 static double pct_of(const cs_totals_t *t, int64_t pages, double bytes)
 {
 	return t->measured && pages >= 0 && t->shared_bytes > 0 ? 100.0 * bytes / t->shared_bytes
-								 : NAN;
+								: NAN;
 }
 
 /* A side's totals after its children's teardowns (each child's working figures if none). */
@@ -47,8 +47,11 @@ static void side_end(cs_json_t *j, const cs_endtot_t *e)
 	cs_json_opt(j, "unshared_pages", e->unshared);
 	cs_json_opt(j, "child_new_pages", e->child_new);
 	cs_json_num(j, "share_retained", e->share_retained, 6);
-	cs_json_num(j, "copied_percent", e->measured && e->child_copied >= 0 && e->shared_bytes > 0
-		    ? 100.0 * e->copied_bytes / e->shared_bytes : NAN, 3);
+	cs_json_num(j, "copied_percent",
+		    e->measured && e->child_copied >= 0 && e->shared_bytes > 0
+			    ? 100.0 * e->copied_bytes / e->shared_bytes
+			    : NAN,
+		    3);
 	cs_json_end_obj(j);
 }
 
@@ -123,8 +126,9 @@ static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_pr
 	cs_json_obj(j, key);
 	cs_json_int(j, "pid", p->pid);
 	cs_json_str(j, "phase", s->m->phases[p->phase]);
-	cs_json_str(j, "cmd", cmd ? cs_cmdline_str(p->cmdline, p->cmdline_len, cmd,
-						   p->cmdline_len + 1) : NULL);
+	cs_json_str(j, "cmd",
+		    cmd ? cs_cmdline_str(p->cmdline, p->cmdline_len, cmd, p->cmdline_len + 1)
+			: NULL);
 	cs_json_bool(j, "complete", p->complete);
 	cs_json_opt(j, "shared_at_fork_pages", p->fig.shared_at_fork);
 	cs_json_opt(j, "child_copied_pages", p->fig.child_copied);
@@ -141,8 +145,10 @@ static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_pr
 static void pair(cs_json_t *j, const cs_diff_t *df, size_t i)
 {
 	const cs_proc_t *b = kid(&df->before, i), *a = kid(&df->after, i);
-	const cs_figures_t none = { .shared_at_fork = CS_UNKNOWN, .child_copied = CS_UNKNOWN,
-				    .parent_unshared = CS_UNKNOWN, .unshared = CS_UNKNOWN };
+	const cs_figures_t none = { .shared_at_fork = CS_UNKNOWN,
+				    .child_copied = CS_UNKNOWN,
+				    .parent_unshared = CS_UNKNOWN,
+				    .unshared = CS_UNKNOWN };
 	const cs_figures_t *fb = b ? &b->fig : &none, *fa = a ? &a->fig : &none;
 
 	cs_json_obj(j, NULL);

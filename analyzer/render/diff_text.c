@@ -43,8 +43,8 @@ char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size)
 	return buf;
 }
 
-#define MAX_FRAMES 4     /* frames shown per site */
-#define STACK_INDENT 34  /* where a site's frames start */
+#define MAX_FRAMES 4    /* frames shown per site */
+#define STACK_INDENT 34 /* where a site's frames start */
 
 typedef struct dtext {
 	FILE *f;
@@ -122,9 +122,10 @@ static void total_row(const dtext_t *t, const char *name, int64_t pb, double bb,
 /* Whether a side's at-end totals differ from its working ones (some child went on past W). */
 static bool end_differs(const cs_side_t *s)
 {
-	return s->end.later && (s->end.child_copied != s->tot.child_copied ||
-				s->end.parent_unshared != s->tot.parent_unshared ||
-				s->end.unshared != s->tot.unshared);
+	return s->end.later &&
+		(s->end.child_copied != s->tot.child_copied ||
+		 s->end.parent_unshared != s->tot.parent_unshared ||
+		 s->end.unshared != s->tot.unshared);
 }
 
 /* The totals after the children's teardowns, beside the working ones, when they differ. */
@@ -135,8 +136,10 @@ static void end_totals(const dtext_t *t)
 
 	if (!end_differs(&t->df->before) && !end_differs(&t->df->after))
 		return;
-	fprintf(t->f, "  after teardown (children that went on past their working snapshot: %zu "
-		"before, %zu after):\n", b->later, a->later);
+	fprintf(t->f,
+		"  after teardown (children that went on past their working snapshot: %zu "
+		"before, %zu after):\n",
+		b->later, a->later);
 	total_row(t, "child-copied at end", b->child_copied, b->copied_bytes, a->child_copied,
 		  a->copied_bytes);
 	total_row(t, "p-unshared at end", b->parent_unshared, b->punshared_bytes,
@@ -153,7 +156,8 @@ static void totals(const dtext_t *t)
 	char x[16], y[16], z[32];
 	double d = 100.0 * (a->share_retained - b->share_retained);
 
-	fprintf(t->f, "\ntotals over the children (MiB; - = unknown; shared and parent-unshared "
+	fprintf(t->f,
+		"\ntotals over the children (MiB; - = unknown; shared and parent-unshared "
 		"count each parent once):\n");
 	fprintf(t->f, "  %-20s %10s %10s %10s\n", "", "BEFORE", "AFTER", "CHANGE");
 	const cs_side_t *sb = &t->df->before, *sa = &t->df->after;
@@ -220,9 +224,9 @@ static void child_cols(const dtext_t *t, const cs_side_t *s, size_t i, double *m
 		return;
 	}
 	snprintf(id, sizeof(id), "%u", (unsigned)p->pid);
-	fprintf(t->f, " %9s %8s %8s %8s", id, mib(f->shared_at_fork >= 0,
-		(double)f->shared_at_fork * ps, a, 16), mib(v >= 0, (double)v * ps, b, 16),
-		pct(f->share_retained, c, 16));
+	fprintf(t->f, " %9s %8s %8s %8s", id,
+		mib(f->shared_at_fork >= 0, (double)f->shared_at_fork * ps, a, 16),
+		mib(v >= 0, (double)v * ps, b, 16), pct(f->share_retained, c, 16));
 }
 
 static void children(const dtext_t *t)
@@ -233,9 +237,11 @@ static void children(const dtext_t *t)
 
 	if (!t->df->npairs)
 		return;
-	fprintf(t->f, "\nchildren, paired in fork order (MiB):\n  %4s %9s %8s %8s %8s %9s %8s %8s "
-		"%8s %9s\n", "#", "BEFORE", "SHARED", what, "RETAINED", "AFTER", "SHARED", what,
-		"RETAINED", "CHANGE");
+	fprintf(t->f,
+		"\nchildren, paired in fork order (MiB):\n  %4s %9s %8s %8s %8s %9s %8s %8s "
+		"%8s %9s\n",
+		"#", "BEFORE", "SHARED", what, "RETAINED", "AFTER", "SHARED", what, "RETAINED",
+		"CHANGE");
 	for (size_t i = 0; i < t->df->npairs; i++) {
 		fprintf(t->f, "  %4zu", i + 1);
 		child_cols(t, &t->df->before, i, &mb);
@@ -272,8 +278,10 @@ static void sites(const dtext_t *t)
 
 	if (!t->df->nsites || !t->top)
 		return;
-	fprintf(t->f, "\ntop %u allocation sites by change in %s MiB (matched by symbolized stack):\n"
-		"  %9s %9s %10s  %s\n", t->top, what, "BEFORE", "AFTER", "CHANGE",
+	fprintf(t->f,
+		"\ntop %u allocation sites by change in %s MiB (matched by symbolized stack):\n"
+		"  %9s %9s %10s  %s\n",
+		t->top, what, "BEFORE", "AFTER", "CHANGE",
 		"ALLOCATION SITE (innermost frame first)");
 	for (size_t i = 0; i < t->df->nsites && shown < t->top; i++) {
 		if (fabs(t->df->sites[i].delta) < 1e-9)
@@ -291,13 +299,15 @@ int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top)
 	char head[512];
 
 	fprintf(f, "%s\n", cs_diff_headline(df, head, sizeof(head)));
-	fprintf(f, "(working figures: each child's last snapshot before it began to exit; "
-		   "docs/working-figures.md)\n\n");
+	fprintf(f,
+		"(working figures: each child's last snapshot before it began to exit; "
+		"docs/working-figures.md)\n\n");
 	side_line(&t, "before", &df->before);
 	side_line(&t, "after ", &df->after);
 	if (!df->split)
-		fprintf(f, "  (a backend cannot tell child copies from parent writes: comparing "
-			   "unshared pages)\n");
+		fprintf(f,
+			"  (a backend cannot tell child copies from parent writes: comparing "
+			"unshared pages)\n");
 	totals(&t);
 	children(&t);
 	sites(&t);

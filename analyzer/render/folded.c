@@ -11,7 +11,7 @@
 #include "vec.h"
 
 typedef struct line {
-	char *text;           /* frames, outermost first, joined by ';' */
+	char *text; /* frames, outermost first, joined by ';' */
 	double weight;
 } line_t;
 

@@ -49,8 +49,9 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 static void put_escape(FILE *f, unsigned char c)
 {
-	static const char short_esc[] = { ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n',
-					  ['\r'] = 'r', ['\t'] = 't' };
+	static const char short_esc[] = {
+		['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'
+	};
 
 	if (c < sizeof(short_esc) && short_esc[c])
 		fprintf(f, "\\%c", short_esc[c]);

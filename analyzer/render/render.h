@@ -12,7 +12,7 @@
 struct cs_json;
 
 typedef struct cs_render_opts {
-	unsigned top;        /* mappings and allocation sites listed per child in the text report */
+	unsigned top; /* mappings and allocation sites listed per child in the text report */
 } cs_render_opts_t;
 
 /*

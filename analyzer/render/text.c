@@ -80,12 +80,13 @@ static void header(text_t *t)
 	fprintf(t->f, "cowscope: run directory %s\n", t->m->absdir);
 	if (!r->has_run)
 		return;
-	fprintf(t->f, "command: %s (pid %u)", clean(r->cmdline, r->cmdline_len, cmd,
-						       sizeof(cmd)), (unsigned)r->root_pid);
+	fprintf(t->f, "command: %s (pid %u)", clean(r->cmdline, r->cmdline_len, cmd, sizeof(cmd)),
+		(unsigned)r->root_pid);
 	if (r->has_end && WIFEXITED(r->root_status))
 		fprintf(t->f, ", exit status %d", WEXITSTATUS(r->root_status));
 	else if (r->has_end && WIFSIGNALED(r->root_status))
-		fprintf(t->f, ", killed by %s", signame(WTERMSIG(r->root_status), sig, sizeof(sig)));
+		fprintf(t->f, ", killed by %s",
+			signame(WTERMSIG(r->root_status), sig, sizeof(sig)));
 	else if (!r->has_end)
 		fprintf(t->f, ", run not finished (or cowscope was killed)");
 	fputc('\n', t->f);
@@ -121,8 +122,8 @@ static void backend(text_t *t)
 static bool same_allocator(const cs_proc_t *a, const cs_proc_t *b)
 {
 	return a->allocator_flags == b->allocator_flags &&
-	       !strcmp(a->allocator_name, b->allocator_name) &&
-	       !strcmp(a->allocator_path, b->allocator_path);
+		!strcmp(a->allocator_name, b->allocator_name) &&
+		!strcmp(a->allocator_path, b->allocator_path);
 }
 
 /* "jemalloc (/usr/lib/x86_64-linux-gnu/libjemalloc.so.2, preloaded)" */
@@ -194,8 +195,8 @@ static void allocator(text_t *t)
 	char desc[640];
 
 	if (n == 1)
-		fprintf(t->f, "allocator: %s\n", allocator_str(&t->m->procs[rep[0]], desc,
-								sizeof(desc)));
+		fprintf(t->f, "allocator: %s\n",
+			allocator_str(&t->m->procs[rep[0]], desc, sizeof(desc)));
 	if (n > 1)
 		fprintf(t->f, "allocators (they differ by process):\n");
 	for (size_t k = 0; n > 1 && k < n; k++)
@@ -328,7 +329,8 @@ static void child_row(text_t *t, const cs_proc_t *p)
 		fprintf(t->f, " %10" PRId64, f->minor_faults);
 	else
 		fprintf(t->f, " %10s", "-");
-	fprintf(t->f, "  %s%s\n", ended_str(p, end, sizeof(end)), p->complete ? "" : ", incomplete");
+	fprintf(t->f, "  %s%s\n", ended_str(p, end, sizeof(end)),
+		p->complete ? "" : ", incomplete");
 }
 
 static void children(text_t *t)
@@ -340,15 +342,18 @@ static void children(text_t *t)
 		if (m->procs[i].role != CS_ROLE_CHILD)
 			continue;
 		if (!any)
-			fprintf(t->f, "\nchildren (MiB; - = unknown):\n  %8s %9s %9s %10s %9s %9s"
-				" %10s  %s\n", "PID", "SHARED", "COPIED", "P-UNSHARED", "RETAINED",
-				"NEW", "MINFLT", "ENDED");
+			fprintf(t->f,
+				"\nchildren (MiB; - = unknown):\n  %8s %9s %9s %10s %9s %9s"
+				" %10s  %s\n",
+				"PID", "SHARED", "COPIED", "P-UNSHARED", "RETAINED", "NEW",
+				"MINFLT", "ENDED");
 		any = true;
 		few |= cs_few_samples(&m->procs[i]);
 		child_row(t, &m->procs[i]);
 	}
 	if (few)
-		fprintf(t->f, "  * fewer than 2 samples after the fork (outside samples and its own "
+		fprintf(t->f,
+			"  * fewer than 2 samples after the fork (outside samples and its own "
 			"snapshots): its figures rest on one point in time, or on none\n");
 }
 
@@ -373,7 +378,8 @@ static void teardown_line(text_t *t, const cs_proc_t *p)
 		(unsigned)p->pid, cs_snap_reason_name(f->from),
 		z ? cs_snap_reason_name(z->reason) : "?");
 	copied_unshared(t, f->at_end.child_copied, f->at_end.unshared, p->page_size);
-	fprintf(t->f, "; peak %s MiB unshared\n", pages_mib(f->peak_unshared, p->page_size, pk, 16));
+	fprintf(t->f, "; peak %s MiB unshared\n",
+		pages_mib(f->peak_unshared, p->page_size, pk, 16));
 }
 
 /* The effect of each child's teardown beside the table's working figures. */
@@ -388,7 +394,8 @@ static void teardown(text_t *t)
 		if (p->role != CS_ROLE_CHILD || !p->fig.has_end)
 			continue;
 		if (!any)
-			fprintf(t->f, "\nafter teardown (the table holds working figures: the last "
+			fprintf(t->f,
+				"\nafter teardown (the table holds working figures: the last "
 				"snapshot before each child began to exit):\n");
 		any = true;
 		teardown_line(t, p);
@@ -432,7 +439,8 @@ static void map_row(text_t *t, const cs_proc_t *p, const cs_mapfig_t *mf)
 	fprintf(t->f, "    %-30s %9s %9s %10s %9s %9s%s\n", map_name(mf, name, sizeof(name)),
 		pages_mib(mf->shared_at_fork, ps, a, 16), pages_mib(mf->child_copied, ps, b, 16),
 		pages_mib(mf->parent_unshared, ps, c, 16), pages_mib(mf->unshared, ps, e, 16),
-		pages_mib(mf->child_new, ps, d, 16), mf->approximate ? "  ~ huge pages: approximate" : "");
+		pages_mib(mf->child_new, ps, d, 16),
+		mf->approximate ? "  ~ huge pages: approximate" : "");
 }
 
 static int top_maps(text_t *t, const cs_proc_t *p)
@@ -465,9 +473,11 @@ static int mappings(text_t *t)
 		if (p->role != CS_ROLE_CHILD || p->fig.shared_at_fork < 0)
 			continue;
 		if (!any)
-			fprintf(t->f, "\ntop %u mappings by child-copied pages (MiB):\n    %-30s %9s %9s"
-				" %10s %9s %9s\n", t->o->top, "MAPPING", "SHARED", "COPIED", "P-UNSHARED",
-				"UNSHARED", "NEW");
+			fprintf(t->f,
+				"\ntop %u mappings by child-copied pages (MiB):\n    %-30s %9s %9s"
+				" %10s %9s %9s\n",
+				t->o->top, "MAPPING", "SHARED", "COPIED", "P-UNSHARED", "UNSHARED",
+				"NEW");
 		any = true;
 		err = top_maps(t, p);
 	}
@@ -486,13 +496,15 @@ static void proc_notes(text_t *t, const cs_proc_t *p)
 		fprintf(t->f, n->err ? " (%s)\n" : "\n", strerror(n->err));
 	}
 	if (p->fig.partial)
-		fprintf(t->f, "  pid %u: %s MiB shared at fork lay in mappings the backend could not "
+		fprintf(t->f,
+			"  pid %u: %s MiB shared at fork lay in mappings the backend could not "
 			"arm: copies there count as unshared, not split child/parent\n",
 			(unsigned)p->pid, pages_mib(p->fig.unarmed_pages, p->page_size, mib, 16));
 	if (p->fig.released > 0 && p->fig.released * 100 >= p->fig.shared_at_fork)
-		fprintf(t->f, "  pid %u: released %s MiB of what it shared (unmapped or discarded, e.g. "
-			"MADV_DONTNEED): neither copied nor unshared in the figures\n", (unsigned)p->pid,
-			pages_mib(p->fig.released, p->page_size, mib, 16));
+		fprintf(t->f,
+			"  pid %u: released %s MiB of what it shared (unmapped or discarded, e.g. "
+			"MADV_DONTNEED): neither copied nor unshared in the figures\n",
+			(unsigned)p->pid, pages_mib(p->fig.released, p->page_size, mib, 16));
 	if (!p->complete && p->fig.ntimeline && cs_work_snap(p) && cs_work_snap(p)->from_samples)
 		fprintf(t->f, "  pid %u: incomplete (%s): figures are from its last sample\n",
 			(unsigned)p->pid, p->incomplete);
@@ -517,9 +529,10 @@ static void shim_line(text_t *t)
 		most = s > most ? s : most;
 	}
 	if (n)
-		fprintf(t->f, "cowscope's own memory in %zu %s: %" PRId64 " pages copied or new "
-			"(at most %" PRId64 " in one), excluded from every figure\n", n,
-			n == 1 ? "child" : "children", sum, most);
+		fprintf(t->f,
+			"cowscope's own memory in %zu %s: %" PRId64 " pages copied or new "
+			"(at most %" PRId64 " in one), excluded from every figure\n",
+			n, n == 1 ? "child" : "children", sum, most);
 }
 
 static void notes(text_t *t)
@@ -530,8 +543,10 @@ static void notes(text_t *t)
 	for (size_t i = 0; i < m->nprocs; i++)
 		proc_notes(t, &m->procs[i]);
 	if (m->run.has_end && m->run.still_running)
-		fprintf(t->f, "%u process%s still running when cowscope stopped waiting; "
-			"figures are from the last sample\n", (unsigned)m->run.still_running,
+		fprintf(t->f,
+			"%u process%s still running when cowscope stopped waiting; "
+			"figures are from the last sample\n",
+			(unsigned)m->run.still_running,
 			m->run.still_running == 1 ? " was" : "es were");
 }
 
@@ -588,7 +603,8 @@ static void group_copies(text_t *t, const cs_bill_group_t *g)
 	fprintf(t->f, "; %s MiB unshared in %s (", cs_fmt_mib(s->unshared_bytes, a, 16),
 		s->measured < s->children ? them : plural(s->children, "it", "them"));
 	pct_each(t, s, s->unshared_bytes);
-	fprintf(t->f, "; the %s backend cannot tell the children's copies from the parent's writes)",
+	fprintf(t->f,
+		"; the %s backend cannot tell the children's copies from the parent's writes)",
 		cs_backend_name(g->backend));
 }
 
@@ -609,7 +625,8 @@ static void group_line(text_t *t, const cs_bill_group_t *g)
 	if (s->measured)
 		group_copies(t, g);
 	if (s->measured && g->parent_unshared >= 0)
-		fprintf(t->f, "; the parent unshared %s MiB", cs_fmt_mib(g->punshared_bytes, a, 16));
+		fprintf(t->f, "; the parent unshared %s MiB",
+			cs_fmt_mib(g->punshared_bytes, a, 16));
 	fputc('\n', t->f);
 }
 
@@ -621,13 +638,15 @@ static void grand_total(text_t *t, const cs_bill_t *b)
 	fprintf(t->f, "all %zu parents: %s MiB shared at fork (each parent's once)", b->ngroups,
 		b->shared_at_fork >= 0 ? cs_fmt_mib(b->shared_bytes, a, 16) : "?");
 	if (b->t.measured && b->t.child_copied >= 0)
-		fprintf(t->f, ", %s MiB of private copies in %zu %s", cs_fmt_mib(b->t.copied_bytes, c, 16),
-			b->t.measured, plural(b->t.measured, "child", "children"));
+		fprintf(t->f, ", %s MiB of private copies in %zu %s",
+			cs_fmt_mib(b->t.copied_bytes, c, 16), b->t.measured,
+			plural(b->t.measured, "child", "children"));
 	else if (b->t.measured && b->t.unshared >= 0)
 		fprintf(t->f, ", %s MiB unshared in %zu %s", cs_fmt_mib(b->t.unshared_bytes, c, 16),
 			b->t.measured, plural(b->t.measured, "child", "children"));
 	if (b->parent_unshared >= 0)
-		fprintf(t->f, ", %s MiB unshared by the parents", cs_fmt_mib(b->punshared_bytes, p, 16));
+		fprintf(t->f, ", %s MiB unshared by the parents",
+			cs_fmt_mib(b->punshared_bytes, p, 16));
 	fputc('\n', t->f);
 }
 
@@ -676,9 +695,11 @@ static void teardown_totals(text_t *t)
 	if (!e.later || !(e.shared_bytes > 0))
 		return;
 	u = e.child_copied >= 0 ? e.copied_bytes : e.unshared_bytes;
-	fprintf(t->f, "  after teardown (%zu of them went on after their working snapshot): %s MiB "
-		"%s (%s%%)\n", e.later, cs_fmt_mib(u, a, sizeof(a)), e.child_copied >= 0 ? "copied" :
-		"unshared", cs_fmt_pct(100.0 * u / e.shared_bytes, pct, sizeof(pct)));
+	fprintf(t->f,
+		"  after teardown (%zu of them went on after their working snapshot): %s MiB "
+		"%s (%s%%)\n",
+		e.later, cs_fmt_mib(u, a, sizeof(a)), e.child_copied >= 0 ? "copied" : "unshared",
+		cs_fmt_pct(100.0 * u / e.shared_bytes, pct, sizeof(pct)));
 }
 
 int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)

@@ -6,8 +6,8 @@
 #include <string.h>
 #include "render.h"
 
-#define MAX_FRAMES 4      /* frames shown per site */
-#define STACK_INDENT 36   /* where a site's frames start, under SITE */
+#define MAX_FRAMES 4    /* frames shown per site */
+#define STACK_INDENT 36 /* where a site's frames start, under SITE */
 
 /* One table: the sites of a child or a group. */
 typedef struct table {
@@ -15,9 +15,9 @@ typedef struct table {
 	const cs_site_t *v;
 	size_t n;
 	uint32_t page_size;
-	bool split;           /* columns child-copied and parent-unshared; else unshared */
+	bool split; /* columns child-copied and parent-unshared; else unshared */
 	unsigned top;
-	const char *who;      /* "the child" or "the children" */
+	const char *who; /* "the child" or "the children" */
 } table_t;
 
 static char *mib_pages(double pages, uint32_t ps, char *buf, size_t size)
@@ -43,8 +43,8 @@ char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size)
 	if (f->line >= 0)
 		snprintf(line, sizeof(line), ":%" PRId64, f->line);
 	if (f->function && f->file)
-		snprintf(raw, sizeof(raw), "%s %s%s%s%s", f->function, base_name(f->file), line, mod,
-			 f->inlined ? " (inlined)" : "");
+		snprintf(raw, sizeof(raw), "%s %s%s%s%s", f->function, base_name(f->file), line,
+			 mod, f->inlined ? " (inlined)" : "");
 	else if (f->function)
 		snprintf(raw, sizeof(raw), "%s [%s]", f->function, f->module ? f->module : "?");
 	else if (f->module)
@@ -90,13 +90,15 @@ static void site_row(const table_t *t, const cs_site_t *s)
 			mib_pages(s->parent_unshared, t->page_size, b, 16),
 			s->bucket ? "-" : cs_fmt_mib((double)s->estimated_bytes, c, 16));
 	else
-		fprintf(t->f, "    %9s %10s %9s  ", mib_pages(s->unshared, t->page_size, a, 16), "-",
-			s->bucket ? "-" : cs_fmt_mib((double)s->estimated_bytes, c, 16));
+		fprintf(t->f, "    %9s %10s %9s  ", mib_pages(s->unshared, t->page_size, a, 16),
+			"-", s->bucket ? "-" : cs_fmt_mib((double)s->estimated_bytes, c, 16));
 	cs_print_site_stack(t->f, s, MAX_FRAMES, STACK_INDENT);
 	if (s->freed_in_child > 0)
-		fprintf(t->f, "%*s(%s MiB of it freed in %s: glibc free() writes list links into "
-			"freed memory)\n", STACK_INDENT, "", mib_pages(s->freed_in_child, t->page_size,
-			a, 16), t->who);
+		fprintf(t->f,
+			"%*s(%s MiB of it freed in %s: glibc free() writes list links into "
+			"freed memory)\n",
+			STACK_INDENT, "", mib_pages(s->freed_in_child, t->page_size, a, 16),
+			t->who);
 }
 
 static void table(const table_t *t)
@@ -124,8 +126,13 @@ static bool any_pages(const table_t *t)
 
 static void child_sites(FILE *f, const cs_proc_t *p, unsigned top)
 {
-	table_t t = { .f = f, .v = p->sites, .n = p->nsites, .page_size = p->page_size,
-		      .split = p->fig.split, .top = top, .who = "the child" };
+	table_t t = { .f = f,
+		      .v = p->sites,
+		      .n = p->nsites,
+		      .page_size = p->page_size,
+		      .split = p->fig.split,
+		      .top = top,
+		      .who = "the child" };
 
 	if (!any_pages(&t)) {
 		fprintf(f, "  pid %u: no pages copied\n", (unsigned)p->pid);
@@ -137,7 +144,11 @@ static void child_sites(FILE *f, const cs_proc_t *p, unsigned top)
 
 static void group_sites(FILE *f, const cs_model_t *m, const cs_group_t *g, unsigned top)
 {
-	table_t t = { .f = f, .v = g->sites, .n = g->nsites, .split = g->split, .top = top,
+	table_t t = { .f = f,
+		      .v = g->sites,
+		      .n = g->nsites,
+		      .split = g->split,
+		      .top = top,
 		      .who = "the children" };
 	const cs_proc_t *parent = &m->procs[g->parent];
 
@@ -148,8 +159,8 @@ static void group_sites(FILE *f, const cs_model_t *m, const cs_group_t *g, unsig
 		top, g->split ? "copied" : "unshared", g->nchildren, (unsigned)parent->pid);
 	/* One pid can parent several groups, one per exec image: say which image. */
 	if (parent->exe)
-		fprintf(f, " (%s", strrchr(parent->exe, '/') ? strrchr(parent->exe, '/') + 1
-							 : parent->exe);
+		fprintf(f, " (%s",
+			strrchr(parent->exe, '/') ? strrchr(parent->exe, '/') + 1 : parent->exe);
 	if (parent->exe && parent->gen)
 		fprintf(f, ", exec image %u", (unsigned)parent->gen);
 	fputs(parent->exe ? "):\n" : ":\n", f);
@@ -167,8 +178,10 @@ int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o
 		if (!m->procs[i].has_sites)
 			continue;
 		if (!any)
-			fprintf(f, "\ntop %u allocation sites by copied MiB (AT FORK: what the site's "
-				"allocations held at the fork):\n", o->top);
+			fprintf(f,
+				"\ntop %u allocation sites by copied MiB (AT FORK: what the site's "
+				"allocations held at the fork):\n",
+				o->top);
 		any = true;
 		child_sites(f, &m->procs[i], o->top);
 	}

@@ -19,9 +19,9 @@ typedef struct share {
 typedef struct seg {
 	size_t region;
 	size_t map;
-	double pages;                 /* the set's pages there, × the region's weight/size */
-	double mal;                   /* the malloc blocks' shares of them */
-	double rest;                  /* pages - mal, at least 0: the region's own part */
+	double pages; /* the set's pages there, × the region's weight/size */
+	double mal;   /* the malloc blocks' shares of them */
+	double rest;  /* pages - mal, at least 0: the region's own part */
 } seg_t;
 
 typedef struct join {
@@ -30,21 +30,21 @@ typedef struct join {
 	int mode;
 	uint64_t ps;
 	unsigned shift;
-	uint64_t *malmax;             /* malmax[i]: the largest end of mal[0..i] */
-	size_t *malown, *mmown;       /* the owner of each block and region */
-	const cs_stack_t **stacks;    /* distinct stacks, sorted by address */
+	uint64_t *malmax;          /* malmax[i]: the largest end of mal[0..i] */
+	size_t *malown, *mmown;    /* the owner of each block and region */
+	const cs_stack_t **stacks; /* distinct stacks, sorted by address */
 	size_t nstacks;
-	const cs_mapping_t **maps;    /* the fork snapshot's mappings, sorted by start */
+	const cs_mapping_t **maps; /* the fork snapshot's mappings, sorted by start */
 	size_t nmaps;
-	cs_owner_t *own;              /* stacks, then one per mapping, then "outside" */
+	cs_owner_t *own; /* stacks, then one per mapping, then "outside" */
 	size_t nown;
-	double *raw;                  /* per mapping (and outside): shares of the set's pages */
-	double *pages;                /* per mapping: the set's pages there */
-	double *scale;                /* per mapping: what the shares are multiplied by */
-	bool apply;                   /* second pass: give the shares to their owners */
+	double *raw;   /* per mapping (and outside): shares of the set's pages */
+	double *pages; /* per mapping: the set's pages there */
+	double *scale; /* per mapping: what the shares are multiplied by */
+	bool apply;    /* second pass: give the shares to their owners */
 	share_t *sh;
 	size_t nsh, capsh;
-	seg_t *seg;                   /* first pass: the set's spans inside mmap regions */
+	seg_t *seg; /* first pass: the set's spans inside mmap regions */
 	size_t nseg, capseg;
 } join_t;
 
@@ -104,14 +104,16 @@ static uint64_t end_of(const cs_live_t *e)
 
 static int cmp_ptr(const void *x, const void *y)
 {
-	uintptr_t a = (uintptr_t)*(const void *const *)x, b = (uintptr_t)*(const void *const *)y;
+	uintptr_t a = (uintptr_t) * (const void *const *)x,
+		  b = (uintptr_t) * (const void *const *)y;
 
 	return (a > b) - (a < b);
 }
 
 static int cmp_map(const void *x, const void *y)
 {
-	const cs_mapping_t *a = *(const cs_mapping_t *const *)x, *b = *(const cs_mapping_t *const *)y;
+	const cs_mapping_t *a = *(const cs_mapping_t *const *)x,
+			   *b = *(const cs_mapping_t *const *)y;
 
 	return (a->start > b->start) - (a->start < b->start);
 }
@@ -275,7 +277,8 @@ static int malloc_shares(join_t *j, uint64_t lo, uint64_t hi, double *sum)
 			continue;
 		a = e->ptr > lo ? e->ptr : lo;
 		b = end_of(e) < hi ? end_of(e) : hi;
-		err = add_share(j, j->malown[i], (double)(b - a) * ratio(e) / (double)j->ps, e->freed);
+		err = add_share(j, j->malown[i], (double)(b - a) * ratio(e) / (double)j->ps,
+				e->freed);
 		*sum += j->sh[j->nsh - 1].v;
 	}
 	return err;
@@ -357,7 +360,8 @@ static uint64_t alike_pages(const join_t *j, uint64_t lo, uint64_t hi)
 	uint64_t b = mal_limit(j, lo, hi);
 
 	if (k < j->live->nmm)
-		b = min64(b, j->live->mm[k].ptr > lo ? j->live->mm[k].ptr : end_of(&j->live->mm[k]));
+		b = min64(b,
+			  j->live->mm[k].ptr > lo ? j->live->mm[k].ptr : end_of(&j->live->mm[k]));
 	if (m < j->nmaps)
 		b = min64(b, j->maps[m]->start);
 	if (m && lo < j->maps[m - 1]->end)
@@ -444,7 +448,8 @@ static int share_set(join_t *j, const cs_pageset_t *s, int col)
 			j->own[j->nstacks + m].v[col] += j->pages[m] - j->raw[m];
 	}
 	for (size_t i = 0; !err && i < j->nseg; i++)
-		j->own[j->mmown[j->seg[i].region]].v[col] += j->seg[i].rest * j->scale[j->seg[i].map];
+		j->own[j->mmown[j->seg[i].region]].v[col] +=
+			j->seg[i].rest * j->scale[j->seg[i].map];
 	j->apply = true;
 	return err ? err : pass(j, s, col);
 }
@@ -455,7 +460,7 @@ static bool traced_in(const join_t *j, uint64_t lo, uint64_t hi)
 	size_t i = first_mal(j, lo), k = first_mm(j, lo);
 
 	return (i < j->live->nmal && j->live->mal[i].ptr < hi) ||
-	       (k < j->live->nmm && j->live->mm[k].ptr < hi);
+		(k < j->live->nmm && j->live->mm[k].ptr < hi);
 }
 
 static bool has_pages(const cs_owner_t *o)
@@ -472,14 +477,15 @@ static int collect(join_t *j, cs_arena_t *arena, cs_owner_t **owners, size_t *no
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < j->nown; i++) {
-		const cs_mapping_t *map = i >= j->nstacks && i < j->nown - 1 ?
-			j->maps[i - j->nstacks] : NULL;
+		const cs_mapping_t *map =
+			i >= j->nstacks && i < j->nown - 1 ? j->maps[i - j->nstacks] : NULL;
 
 		if (i >= j->nstacks && !has_pages(&j->own[i]))
 			continue;
 		out[n] = j->own[i];
-		if (i >= j->nstacks && !(out[n].bucket = cs_bucket_name(map, j->mode,
-			     map && traced_in(j, map->start, map->end), arena))) {
+		if (i >= j->nstacks &&
+		    !(out[n].bucket = cs_bucket_name(
+			      map, j->mode, map && traced_in(j, map->start, map->end), arena))) {
 			free(out);
 			return -ENOMEM;
 		}
@@ -493,7 +499,10 @@ static int collect(join_t *j, cs_arena_t *arena, cs_owner_t **owners, size_t *no
 int cs_attribute(const cs_proc_t *p, const cs_liveset_t *live, int mode, cs_arena_t *arena,
 		 cs_owner_t **owners, size_t *nowners)
 {
-	join_t j = { .p = p, .live = live, .mode = mode, .ps = p->page_size,
+	join_t j = { .p = p,
+		     .live = live,
+		     .mode = mode,
+		     .ps = p->page_size,
 		     .shift = cs_page_shift(p->page_size) };
 	int err = join_init(&j);
 

@@ -11,8 +11,8 @@
 
 /* How allocations were recorded, which names the pages no allocation owns. */
 enum cs_track_mode {
-	CS_TRACK_NONE = 0,   /* no SAMPLING record: no allocation tracking */
-	CS_TRACK_EXACT,      /* mean_bytes == 1: every allocation */
+	CS_TRACK_NONE = 0, /* no SAMPLING record: no allocation tracking */
+	CS_TRACK_EXACT,    /* mean_bytes == 1: every allocation */
 	CS_TRACK_SAMPLED,
 };
 
@@ -26,8 +26,8 @@ enum cs_col { CS_COL_CC = 0, CS_COL_PU, CS_COL_UN, CS_COL_FREED, CS_NCOLS };
 typedef struct cs_owner {
 	const cs_stack_t *stack;
 	const char *bucket;
-	double v[CS_NCOLS];      /* pages, per enum cs_col */
-	uint64_t bytes;          /* weights of its live allocations */
+	double v[CS_NCOLS]; /* pages, per enum cs_col */
+	uint64_t bytes;     /* weights of its live allocations */
 	uint64_t samples;
 } cs_owner_t;
 

@@ -10,11 +10,11 @@ struct cs_replay {
 	const cs_model_t *m;
 	size_t proc;
 	const cs_allocinfo_t *a;
-	size_t next;          /* the next event to apply */
-	cs_live_t *tab;       /* open addressing on ptr; ptr 0 marks an empty slot */
-	size_t cap;           /* a power of two, or 0 */
+	size_t next;    /* the next event to apply */
+	cs_live_t *tab; /* open addressing on ptr; ptr 0 marks an empty slot */
+	size_t cap;     /* a power of two, or 0 */
 	size_t n;
-	cs_live_t *rg;        /* mmap regions, sorted, non-overlapping */
+	cs_live_t *rg; /* mmap regions, sorted, non-overlapping */
 	size_t nrg, caprg;
 };
 
@@ -22,8 +22,7 @@ bool cs_proc_inherits(const cs_model_t *m, size_t c)
 {
 	const cs_proc_t *p = &m->procs[c];
 
-	return p->role == CS_ROLE_CHILD && p->parent >= 0 &&
-	       m->procs[p->parent].pid != p->pid;
+	return p->role == CS_ROLE_CHILD && p->parent >= 0 && m->procs[p->parent].pid != p->pid;
 }
 
 static const cs_stack_t *find_stack(const cs_allocinfo_t *a, uint32_t id)
@@ -169,8 +168,8 @@ static cs_live_t trimmed(const cs_live_t *e, uint64_t lo, uint64_t hi)
 /* Replace regions [i, j) with the n regions of v. */
 static int splice(cs_replay_t *r, size_t i, size_t j, const cs_live_t *v, size_t n)
 {
-	if (n > j - i && cs_vec_reserve((void **)&r->rg, &r->caprg, r->nrg, n - (j - i),
-					sizeof(*r->rg)))
+	if (n > j - i &&
+	    cs_vec_reserve((void **)&r->rg, &r->caprg, r->nrg, n - (j - i), sizeof(*r->rg)))
 		return -ENOMEM;
 	memmove(r->rg + i + n, r->rg + j, (r->nrg - j) * sizeof(*r->rg));
 	memcpy(r->rg + i, v, n * sizeof(*v));
@@ -214,7 +213,10 @@ static int apply(cs_replay_t *r, const cs_aev_t *ev)
 	}
 	if (ev->what == CS_AEV_FREE)
 		return ev->len ? unmap(r, ev->ptr, ev->ptr + ev->len) : 0;
-	e = (cs_live_t){ .ptr = ev->ptr, .size = ev->len, .weight = ev->weight, .kind = ev->kind,
+	e = (cs_live_t){ .ptr = ev->ptr,
+			 .size = ev->len,
+			 .weight = ev->weight,
+			 .kind = ev->kind,
 			 .stack = cs_stack_resolve(r->m, r->proc, ev->stack) };
 	if (ev->kind == CS_ALLOC_MALLOC)
 		return put(r, &e);

@@ -12,17 +12,17 @@
 typedef struct cs_live {
 	uint64_t ptr;
 	uint64_t size;
-	uint64_t weight;          /* bytes it stands for (== size in exact mode) */
-	const cs_stack_t *stack;  /* NULL: no stack, or one no trace holds */
-	uint8_t kind;             /* enum cs_alloc_kind */
-	bool freed;               /* the child freed it (cs_liveset_mark_frees) */
+	uint64_t weight;         /* bytes it stands for (== size in exact mode) */
+	const cs_stack_t *stack; /* NULL: no stack, or one no trace holds */
+	uint8_t kind;            /* enum cs_alloc_kind */
+	bool freed;              /* the child freed it (cs_liveset_mark_frees) */
 } cs_live_t;
 
 /* Allocations live at a fork: malloc blocks and mmap regions, each sorted by ptr. */
 typedef struct cs_liveset {
 	cs_live_t *mal;
 	size_t nmal;
-	cs_live_t *mm;            /* non-overlapping */
+	cs_live_t *mm; /* non-overlapping */
 	size_t nmm;
 } cs_liveset_t;
 

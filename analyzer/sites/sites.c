@@ -22,7 +22,7 @@
 
 typedef struct named {
 	const cs_symbolizer_t *sym;
-	const cs_stack_t *stack;  /* NULL: an empty slot */
+	const cs_stack_t *stack; /* NULL: an empty slot */
 	const cs_frame_t *frames;
 	size_t nframes;
 	const char *key;
@@ -31,15 +31,15 @@ typedef struct named {
 
 typedef struct sctx {
 	cs_model_t *m;
-	named_t *named;           /* open addressing on (sym, stack) */
+	named_t *named; /* open addressing on (sym, stack) */
 	size_t capnamed, nnamed;
-	long *first;              /* first child of each process, -1 if none */
-	long *next;               /* next sibling */
-	cs_symbolizer_t **syms;   /* one per distinct module list */
+	long *first;            /* first child of each process, -1 if none */
+	long *next;             /* next sibling */
+	cs_symbolizer_t **syms; /* one per distinct module list */
 	size_t nsyms, capsyms;
-	char *key;                /* the key being built */
+	char *key; /* the key being built */
 	size_t nkey, capkey;
-	cs_frame_t *fr;           /* the frames being built */
+	cs_frame_t *fr; /* the frames being built */
 	size_t nfr, capfr;
 } sctx_t;
 
@@ -69,7 +69,7 @@ static int tree_build(sctx_t *c)
 static bool eligible(const cs_proc_t *p)
 {
 	return p->role == CS_ROLE_CHILD && p->fmt_minor >= 1 && p->page_size && p->fig.known &&
-	       cs_fork_snap(p);
+		cs_fork_snap(p);
 }
 
 /* The first process up the fork chain from i (i included) for which has() holds, or -1. */
@@ -228,7 +228,7 @@ static int build_key(sctx_t *c, const cs_frame_t *f, size_t n)
 static size_t named_slot(const sctx_t *c, const cs_symbolizer_t *sym, const cs_stack_t *st)
 {
 	uint64_t h = ((uint64_t)(uintptr_t)st ^ ((uint64_t)(uintptr_t)sym << 17)) *
-		     0x9e3779b97f4a7c15ull;
+		0x9e3779b97f4a7c15ull;
 
 	return (size_t)(h ^ (h >> 29)) & (c->capnamed - 1);
 }
@@ -436,7 +436,8 @@ static int inherited(sctx_t *c, cs_replay_t *r, size_t k, cs_liveset_t *out)
 		return err ? err : cs_replay_snapshot(r, out);
 	}
 	if (eligible(p) && up_chain(c->m, (size_t)p->parent, has_sampling) >= 0)
-		return add_note(p, CS_NOTE_A_ALLOCS, "no fork point recorded: the allocations it "
+		return add_note(p, CS_NOTE_A_ALLOCS,
+				"no fork point recorded: the allocations it "
 				"inherited are unknown, its pages go to buckets by mapping");
 	return 0;
 }
@@ -485,7 +486,8 @@ static int sweep(sctx_t *c)
 
 		if (!eligible(p) || p->has_sites)
 			continue;
-		err = add_note(p, CS_NOTE_A_ALLOCS, "process tree too deep to replay: the "
+		err = add_note(p, CS_NOTE_A_ALLOCS,
+			       "process tree too deep to replay: the "
 			       "allocations it inherited are unknown");
 		if (!err)
 			err = attribute(c, i, &none);

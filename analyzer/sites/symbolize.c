@@ -18,12 +18,12 @@
 /* One object of the address space. */
 typedef struct symmod {
 	const cs_module_t *m;
-	const char *path;       /* the file to read */
-	const char *name;       /* its basename, for frames */
-	bool main_prog;         /* the main program */
-	bool tried;             /* reported (or found unusable) already */
-	bool usable;            /* its symbols are read */
-	const char *why;        /* why not, for the report's notes */
+	const char *path; /* the file to read */
+	const char *name; /* its basename, for frames */
+	bool main_prog;   /* the main program */
+	bool tried;       /* reported (or found unusable) already */
+	bool usable;      /* its symbols are read */
+	const char *why;  /* why not, for the report's notes */
 #ifdef CS_HAVE_DW
 	Dwfl_Module *dm;
 #endif
@@ -42,11 +42,11 @@ struct cs_symbolizer {
 	const cs_module_t *mods;
 	size_t nmods;
 	const char *exe;
-	symmod_t *sm;           /* in record order, repeats dropped */
+	symmod_t *sm; /* in record order, repeats dropped */
 	size_t nsm;
-	centry_t *tab;          /* the cache: open addressing on ra */
+	centry_t *tab; /* the cache: open addressing on ra */
 	size_t cap, n;
-	cs_frame_t *fr;         /* frames being built (strings not yet in the arena) */
+	cs_frame_t *fr; /* frames being built (strings not yet in the arena) */
 	size_t nfr, capfr;
 #ifdef CS_HAVE_DW
 	Dwfl *dwfl;
@@ -84,7 +84,8 @@ static int add_mod(cs_symbolizer_t *s, const cs_module_t *m)
 	symmod_t *sm = &s->sm[s->nsm];
 	const char *path = *m->path ? m->path : s->exe;
 
-	*sm = (symmod_t){ .m = m, .path = path,
+	*sm = (symmod_t){ .m = m,
+			  .path = path,
 			  .main_prog = !*m->path || (s->exe && !strcmp(m->path, s->exe)) };
 	sm->name = cs_arena_strdup(s->arena, path ? base_name(path) : "[main program]");
 	if (!sm->name)
@@ -163,8 +164,8 @@ static int why(cs_symbolizer_t *s, symmod_t *sm, const char *what)
 }
 
 /* The one note for an object whose file is missing, unreadable, not regular or not the one traced. */
-#define CS_SYM_UNAVAILABLE                                                                        \
-	"symbols unavailable: no regular file with the traced build-id at the traced path "       \
+#define CS_SYM_UNAVAILABLE                                                                  \
+	"symbols unavailable: no regular file with the traced build-id at the traced path " \
 	"(frames shown as module+offset)"
 
 static int push(cs_symbolizer_t *s, const cs_frame_t *f)
@@ -286,7 +287,7 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *die, const char **file, int64_t 
 	size_t nfiles;
 
 	*line = dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &at), &v) == 0 ? (int64_t)v
-										  : CS_UNKNOWN;
+										: CS_UNKNOWN;
 	*file = NULL;
 	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &at), &v) == 0 &&
 	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && v < nfiles)
@@ -297,8 +298,8 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *die, const char **file, int64_t 
  * The inlined frames at addr (CU-relative), innermost first; *file and *line
  * move out to each call site; *sub gets the enclosing subprogram's name.
  */
-static int inlined_frames(cs_symbolizer_t *s, const cs_frame_t *at, Dwarf_Die *cu,
-			  Dwarf_Addr addr, const char **file, int64_t *line, const char **sub)
+static int inlined_frames(cs_symbolizer_t *s, const cs_frame_t *at, Dwarf_Die *cu, Dwarf_Addr addr,
+			  const char **file, int64_t *line, const char **sub)
 {
 	Dwarf_Die *scopes = NULL;
 	int n = cu ? dwarf_getscopes(cu, addr, &scopes) : 0, err = 0;
@@ -327,7 +328,9 @@ static int inlined_frames(cs_symbolizer_t *s, const cs_frame_t *at, Dwarf_Die *c
 /* The frames of pc from the object's symbols and debug info; none if it has neither. */
 static int dwarf_frames(cs_symbolizer_t *s, symmod_t *sm, uint64_t pc)
 {
-	cs_frame_t f = { .module = sm->name, .line = CS_UNKNOWN, .offset = pc - sm->m->base,
+	cs_frame_t f = { .module = sm->name,
+			 .line = CS_UNKNOWN,
+			 .offset = pc - sm->m->base,
 			 .main_program = sm->main_prog };
 	const char *file = NULL, *sub = NULL;
 	int64_t line = CS_UNKNOWN;
@@ -466,29 +469,88 @@ int cs_sym_addr(cs_symbolizer_t *s, uint64_t ra, const cs_frame_t **frames, size
 
 /* Modules that are allocators (or the shim), by the start of their file name. */
 static const char *const alloc_modules[] = {
-	"libjemalloc", "libtcmalloc", "libmimalloc", "libcowscope",
+	"libjemalloc",
+	"libtcmalloc",
+	"libmimalloc",
+	"libcowscope",
 };
 
 /* Allocator functions by name: glibc's malloc and its internals, CPython's allocators. */
 static const char *const alloc_functions[] = {
-	"malloc", "calloc", "realloc", "free", "reallocarray", "posix_memalign",
-	"aligned_alloc", "memalign", "valloc", "pvalloc", "cfree", "malloc_usable_size",
-	"sysmalloc", "systrim", "malloc_consolidate", "ptmalloc_init", "malloc_hook_ini",
-	"_mid_memalign", "arena_get2", "arena_get_retry", "new_heap", "alloc_new_heap",
-	"grow_heap", "munmap_chunk", "mremap_chunk", "__default_morecore", "__glibc_morecore",
-	"PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc", "PyObject_Free",
-	"new_arena", "allocate_from_new_pool",
+	"malloc",
+	"calloc",
+	"realloc",
+	"free",
+	"reallocarray",
+	"posix_memalign",
+	"aligned_alloc",
+	"memalign",
+	"valloc",
+	"pvalloc",
+	"cfree",
+	"malloc_usable_size",
+	"sysmalloc",
+	"systrim",
+	"malloc_consolidate",
+	"ptmalloc_init",
+	"malloc_hook_ini",
+	"_mid_memalign",
+	"arena_get2",
+	"arena_get_retry",
+	"new_heap",
+	"alloc_new_heap",
+	"grow_heap",
+	"munmap_chunk",
+	"mremap_chunk",
+	"__default_morecore",
+	"__glibc_morecore",
+	"PyObject_Malloc",
+	"PyObject_Calloc",
+	"PyObject_Realloc",
+	"PyObject_Free",
+	"new_arena",
+	"allocate_from_new_pool",
 };
 
 /* ... and by the start of their name. */
 static const char *const alloc_prefixes[] = {
-	"_int_", "tcache_", "__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_free",
-	"__libc_memalign", "__libc_valloc", "__libc_pvalloc", "__libc_alloc_buffer",
-	"__libc_scratch_buffer", "__libc_dynarray", "_PyObject_Malloc", "_PyObject_Calloc",
-	"_PyObject_Realloc", "_PyObject_Free", "_PyObject_Arena", "_PyObject_Virtual", "PyMem_",
-	"_PyMem_", "pymalloc_", "je_", "tc_malloc", "tc_calloc", "tc_realloc", "tc_memalign",
-	"tc_posix_memalign", "tc_valloc", "tc_pvalloc", "tc_new", "mi_malloc", "mi_calloc",
-	"mi_realloc", "mi_zalloc", "mi_heap_", "mi_new", "_mi_",
+	"_int_",
+	"tcache_",
+	"__libc_malloc",
+	"__libc_calloc",
+	"__libc_realloc",
+	"__libc_free",
+	"__libc_memalign",
+	"__libc_valloc",
+	"__libc_pvalloc",
+	"__libc_alloc_buffer",
+	"__libc_scratch_buffer",
+	"__libc_dynarray",
+	"_PyObject_Malloc",
+	"_PyObject_Calloc",
+	"_PyObject_Realloc",
+	"_PyObject_Free",
+	"_PyObject_Arena",
+	"_PyObject_Virtual",
+	"PyMem_",
+	"_PyMem_",
+	"pymalloc_",
+	"je_",
+	"tc_malloc",
+	"tc_calloc",
+	"tc_realloc",
+	"tc_memalign",
+	"tc_posix_memalign",
+	"tc_valloc",
+	"tc_pvalloc",
+	"tc_new",
+	"mi_malloc",
+	"mi_calloc",
+	"mi_realloc",
+	"mi_zalloc",
+	"mi_heap_",
+	"mi_new",
+	"_mi_",
 };
 
 static bool starts_with(const char *s, const char *prefix)
@@ -510,8 +572,9 @@ static bool alloc_frame(const cs_frame_t *f)
 {
 	if (f->module && in_list(f->module, alloc_modules, NELEM(alloc_modules), true))
 		return true;
-	return f->function && (in_list(f->function, alloc_functions, NELEM(alloc_functions), false) ||
-			       in_list(f->function, alloc_prefixes, NELEM(alloc_prefixes), true));
+	return f->function &&
+		(in_list(f->function, alloc_functions, NELEM(alloc_functions), false) ||
+		 in_list(f->function, alloc_prefixes, NELEM(alloc_prefixes), true));
 }
 
 static bool same_module(const cs_frame_t *a, const cs_frame_t *b)

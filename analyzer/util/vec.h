@@ -13,7 +13,6 @@
 int cs_vec_reserve(void **arr, size_t *cap, size_t len, size_t more, size_t elem);
 
 /* Room for one more element in the array `arr` of `len` used and `cap` allocated. */
-#define CS_VEC_GROW(arr, len, cap) \
-	cs_vec_reserve((void **)&(arr), &(cap), (len), 1, sizeof(*(arr)))
+#define CS_VEC_GROW(arr, len, cap) cs_vec_reserve((void **)&(arr), &(cap), (len), 1, sizeof(*(arr)))
 
 #endif

@@ -76,31 +76,32 @@ typedef struct cs_rec_hdr {
 } cs_rec_hdr_t;
 
 enum cs_rec_type {
-	CS_REC_PROC = 1,      /* cs_rec_proc_t + strings: who this process is */
-	CS_REC_BACKEND = 2,   /* cs_rec_backend_t + entries: which backend and why */
-	CS_REC_SNAP_BEGIN = 3, /* cs_rec_snap_t: a page-state snapshot starts */
-	CS_REC_MAPPING = 4,   /* cs_rec_mapping_t + name: one mapping in a snapshot */
-	CS_REC_PAGES = 5,     /* cs_rec_pages_t + runs: one page set, part of a snapshot */
-	CS_REC_PFNS = 6,      /* cs_rec_pfns_t + u64 pfns: frame numbers of a run */
-	CS_REC_SNAP_END = 7,  /* cs_rec_snap_end_t: the snapshot is whole */
-	CS_REC_FORK = 8,      /* cs_rec_fork_t: this process forked a child */
-	CS_REC_CHILD_EXIT = 9, /* cs_rec_child_exit_t: this process reaped a child */
-	CS_REC_END = 10,      /* cs_rec_end_t: the process image ends */
-	CS_REC_RESUME = 11,   /* cs_rec_resume_t: an exec failed; the image goes on */
-	CS_REC_COUNTERS = 12, /* cs_rec_counters_t + u64 values, see CS_COUNTERS */
-	CS_REC_NOTE = 13,     /* cs_rec_note_t + text: a degradation, with its reason */
+	CS_REC_PROC = 1,        /* cs_rec_proc_t + strings: who this process is */
+	CS_REC_BACKEND = 2,     /* cs_rec_backend_t + entries: which backend and why */
+	CS_REC_SNAP_BEGIN = 3,  /* cs_rec_snap_t: a page-state snapshot starts */
+	CS_REC_MAPPING = 4,     /* cs_rec_mapping_t + name: one mapping in a snapshot */
+	CS_REC_PAGES = 5,       /* cs_rec_pages_t + runs: one page set, part of a snapshot */
+	CS_REC_PFNS = 6,        /* cs_rec_pfns_t + u64 pfns: frame numbers of a run */
+	CS_REC_SNAP_END = 7,    /* cs_rec_snap_end_t: the snapshot is whole */
+	CS_REC_FORK = 8,        /* cs_rec_fork_t: this process forked a child */
+	CS_REC_CHILD_EXIT = 9,  /* cs_rec_child_exit_t: this process reaped a child */
+	CS_REC_END = 10,        /* cs_rec_end_t: the process image ends */
+	CS_REC_RESUME = 11,     /* cs_rec_resume_t: an exec failed; the image goes on */
+	CS_REC_COUNTERS = 12,   /* cs_rec_counters_t + u64 values, see CS_COUNTERS */
+	CS_REC_NOTE = 13,       /* cs_rec_note_t + text: a degradation, with its reason */
 	CS_REC_SHIM_RANGE = 14, /* cs_rec_shim_range_t: memory the shim owns, excluded */
-	CS_REC_RUN = 15,      /* cs_rec_run_t + strings: a `cowscope run` (run.cst only) */
-	CS_REC_RUN_END = 16,  /* cs_rec_run_end_t: the supervised tree is done (run.cst only) */
+	CS_REC_RUN = 15,        /* cs_rec_run_t + strings: a `cowscope run` (run.cst only) */
+	CS_REC_RUN_END = 16,    /* cs_rec_run_end_t: the supervised tree is done (run.cst only) */
 	/* 1.1: allocation sites */
 	CS_REC_SAMPLING = 17, /* cs_rec_sampling_t: how allocations are sampled in this process */
 	CS_REC_MODULE = 18,   /* cs_rec_module_t + segments + build-id + path: a loaded object */
 	CS_REC_STACK = 19,    /* cs_rec_stack_t + u64 frames: an interned call stack */
 	CS_REC_ALLOCS = 20,   /* cs_rec_events_t + cs_alloc_ev_t[]: sampled allocations */
-	CS_REC_FREES = 21,    /* cs_rec_events_t + cs_free_ev_t[]: frees of (possibly) sampled ones */
-	CS_REC_FORK_POINT = 22, /* cs_rec_fork_point_t: in a child, where the parent's history stops */
+	CS_REC_FREES = 21, /* cs_rec_events_t + cs_free_ev_t[]: frees of (possibly) sampled ones */
+	CS_REC_FORK_POINT =
+		22, /* cs_rec_fork_point_t: in a child, where the parent's history stops */
 	/* 1.2: phases */
-	CS_REC_MARK = 23,     /* cs_rec_mark_t + str label: cowscope_mark() */
+	CS_REC_MARK = 23, /* cs_rec_mark_t + str label: cowscope_mark() */
 	/* 1.3: real programs */
 	CS_REC_ALLOCATOR = 24, /* cs_rec_allocator_t + strings: the allocator the program uses */
 };
@@ -126,23 +127,23 @@ typedef struct cs_rec_proc {
 	uint32_t pid;
 	uint32_t ppid;
 	uint32_t gen;
-	uint8_t role;        /* enum cs_role */
-	uint8_t fork_via;    /* enum cs_fork_via */
+	uint8_t role;     /* enum cs_role */
+	uint8_t fork_via; /* enum cs_fork_via */
 	uint16_t pad0;
 	uint32_t page_size;
 	uint32_t pad1;
-	uint64_t start_ns;   /* CLOCK_MONOTONIC */
+	uint64_t start_ns;        /* CLOCK_MONOTONIC */
 	uint64_t parent_fork_seq; /* index of the fork in the parent (CS_REC_FORK.seq) */
 	/* then: str cmdline (arguments joined by NUL), str exe, str shim_path */
 } cs_rec_proc_t;
 
 /* One entry per backend in CS_REC_BACKEND, after the fixed part. */
 typedef struct cs_backend_entry {
-	uint8_t backend;   /* enum cs_backend */
-	uint8_t usable;    /* 1 if its probe passed */
+	uint8_t backend; /* enum cs_backend */
+	uint8_t usable;  /* 1 if its probe passed */
 	uint16_t reason_len;
-	int32_t err;       /* errno of the failing step, 0 if none */
-	/* then reason_len bytes of text, padded to 8 */
+	int32_t err; /* errno of the failing step, 0 if none */
+		     /* then reason_len bytes of text, padded to 8 */
 } cs_backend_entry_t;
 
 typedef struct cs_rec_backend {
@@ -174,32 +175,32 @@ enum cs_snap_reason {
 
 typedef struct cs_rec_snap {
 	cs_rec_hdr_t h;
-	uint32_t seq;        /* snapshot number within the file */
-	uint8_t reason;      /* enum cs_snap_reason */
-	uint8_t backend;     /* enum cs_backend whose sets follow */
+	uint32_t seq;    /* snapshot number within the file */
+	uint8_t reason;  /* enum cs_snap_reason */
+	uint8_t backend; /* enum cs_backend whose sets follow */
 	uint16_t pad;
-	uint64_t t_ns;       /* CLOCK_MONOTONIC */
-	uint64_t minflt;     /* minor faults of the process so far */
+	uint64_t t_ns;   /* CLOCK_MONOTONIC */
+	uint64_t minflt; /* minor faults of the process so far */
 	uint64_t majflt;
 } cs_rec_snap_t;
 
 typedef struct cs_rec_snap_end {
 	cs_rec_hdr_t h;
 	uint32_t seq;
-	uint32_t flags;      /* CS_SNAPF_* */
-	uint64_t cost_ns;    /* time the snapshot took */
+	uint32_t flags;   /* CS_SNAPF_* */
+	uint64_t cost_ns; /* time the snapshot took */
 } cs_rec_snap_end_t;
 
 #define CS_SNAPF_TRUNCATED 1u /* some set was cut short (limit or error); see notes */
 
 /* Mapping kinds. */
 enum cs_map_kind {
-	CS_MAP_HEAP = 1,     /* [heap] */
-	CS_MAP_STACK = 2,    /* [stack] */
-	CS_MAP_ANON = 3,     /* private anonymous */
-	CS_MAP_FILE = 4,     /* private file mapping (.data/.bss of a module, ...) */
-	CS_MAP_SHARED = 5,   /* MAP_SHARED: never copied on write */
-	CS_MAP_OTHER = 6,    /* anything else that is writable */
+	CS_MAP_HEAP = 1,   /* [heap] */
+	CS_MAP_STACK = 2,  /* [stack] */
+	CS_MAP_ANON = 3,   /* private anonymous */
+	CS_MAP_FILE = 4,   /* private file mapping (.data/.bss of a module, ...) */
+	CS_MAP_SHARED = 5, /* MAP_SHARED: never copied on write */
+	CS_MAP_OTHER = 6,  /* anything else that is writable */
 };
 
 /* Mapping flags. */
@@ -213,19 +214,20 @@ typedef struct cs_rec_mapping {
 	uint64_t start;
 	uint64_t end;
 	uint64_t offset;
-	uint32_t seq;        /* snapshot this belongs to */
-	uint8_t kind;        /* enum cs_map_kind */
-	uint8_t prot;        /* PROT_* bits */
-	uint16_t flags;      /* CS_MAPF_* */
-	/* then str name (path or [heap] etc., may be empty) */
+	uint32_t seq;   /* snapshot this belongs to */
+	uint8_t kind;   /* enum cs_map_kind */
+	uint8_t prot;   /* PROT_* bits */
+	uint16_t flags; /* CS_MAPF_* */
+			/* then str name (path or [heap] etc., may be empty) */
 } cs_rec_mapping_t;
 
 /* Page sets. Each is a list of runs of page numbers (address >> page shift). */
 enum cs_pageset {
-	CS_SET_PRESENT = 1,  /* present or swapped, private (not file/shared) and not the zero page */
-	CS_SET_WRITTEN = 2,  /* uffd-wp: written since armed; soft-dirty: dirty since cleared */
-	CS_SET_EXCL = 3,     /* pagemap bit 56: mapped exactly once */
-	CS_SET_HUGE = 4,     /* backed by a huge page */
+	CS_SET_PRESENT =
+		1, /* present or swapped, private (not file/shared) and not the zero page */
+	CS_SET_WRITTEN = 2, /* uffd-wp: written since armed; soft-dirty: dirty since cleared */
+	CS_SET_EXCL = 3,    /* pagemap bit 56: mapped exactly once */
+	CS_SET_HUGE = 4,    /* backed by a huge page */
 };
 
 typedef struct cs_run {
@@ -236,7 +238,7 @@ typedef struct cs_run {
 typedef struct cs_rec_pages {
 	cs_rec_hdr_t h;
 	uint32_t seq;
-	uint8_t set;         /* enum cs_pageset */
+	uint8_t set; /* enum cs_pageset */
 	uint8_t pad[3];
 	/* then (size - 16) / 16 cs_run_t, ascending and non-overlapping */
 } cs_rec_pages_t;
@@ -252,39 +254,39 @@ typedef struct cs_rec_pfns {
 typedef struct cs_rec_fork {
 	cs_rec_hdr_t h;
 	uint32_t child_pid;
-	uint8_t via;         /* enum cs_fork_via */
+	uint8_t via; /* enum cs_fork_via */
 	uint8_t pad[3];
-	uint64_t seq;        /* fork number within this process */
+	uint64_t seq; /* fork number within this process */
 	uint64_t t_ns;
 } cs_rec_fork_t;
 
 typedef struct cs_rec_child_exit {
 	cs_rec_hdr_t h;
 	uint32_t pid;
-	int32_t status;      /* as from waitpid(2) */
+	int32_t status; /* as from waitpid(2) */
 	uint64_t t_ns;
 } cs_rec_child_exit_t;
 
 /* How a process image ended. */
 enum cs_end_how {
 	CS_END_UNKNOWN = 0,
-	CS_END_EXIT = 1,     /* exit() or return from main */
-	CS_END__EXIT = 2,    /* _exit() / _Exit() */
-	CS_END_EXEC = 3,     /* replaced by exec */
-	CS_END_SIGNAL = 4,   /* killed by a signal (seen from outside) */
+	CS_END_EXIT = 1,   /* exit() or return from main */
+	CS_END__EXIT = 2,  /* _exit() / _Exit() */
+	CS_END_EXEC = 3,   /* replaced by exec */
+	CS_END_SIGNAL = 4, /* killed by a signal (seen from outside) */
 };
 
 typedef struct cs_rec_end {
 	cs_rec_hdr_t h;
-	uint8_t how;         /* enum cs_end_how */
+	uint8_t how; /* enum cs_end_how */
 	uint8_t pad[3];
-	int32_t status;      /* exit status (or signal number) */
+	int32_t status; /* exit status (or signal number) */
 	uint64_t t_ns;
 } cs_rec_end_t;
 
 typedef struct cs_rec_resume {
 	cs_rec_hdr_t h;
-	int32_t err;         /* errno of the failed exec */
+	int32_t err; /* errno of the failed exec */
 	uint32_t pad;
 	uint64_t t_ns;
 } cs_rec_resume_t;
@@ -294,24 +296,24 @@ typedef struct cs_rec_resume {
  * CS_REC_COUNTERS; a reader takes as many as the record holds. Positions never
  * change: a retired counter keeps its slot with a NULL name (readers skip it).
  */
-#define CS_COUNTERS(X)                                   \
-	X(CS_CNT_TRACE_REOPEN, "trace_reopened")            \
-	X(CS_CNT_WRITE_FAIL, "trace_write_failed")          \
-	X(CS_CNT_ARM_FAIL, "arm_failed_mappings")           \
-	X(CS_CNT_ARM_OK, "armed_mappings")                  \
-	X(CS_CNT_SNAP_BUSY, "snapshots_skipped_busy")       \
-	X(CS_CNT_SNAP_FAIL, "snapshots_failed")             \
-	X(CS_CNT_MAPS_SKIPPED, "mappings_skipped")          \
-	X(CS_CNT_FORKS, "forks")                            \
-	X(CS_CNT_RETIRED_8, NULL) /* 1.0: never counted */  \
-	X(CS_CNT_EVENTS_DROPPED, "alloc_events_dropped")    \
+#define CS_COUNTERS(X)                                     \
+	X(CS_CNT_TRACE_REOPEN, "trace_reopened")           \
+	X(CS_CNT_WRITE_FAIL, "trace_write_failed")         \
+	X(CS_CNT_ARM_FAIL, "arm_failed_mappings")          \
+	X(CS_CNT_ARM_OK, "armed_mappings")                 \
+	X(CS_CNT_SNAP_BUSY, "snapshots_skipped_busy")      \
+	X(CS_CNT_SNAP_FAIL, "snapshots_failed")            \
+	X(CS_CNT_MAPS_SKIPPED, "mappings_skipped")         \
+	X(CS_CNT_FORKS, "forks")                           \
+	X(CS_CNT_RETIRED_8, NULL) /* 1.0: never counted */ \
+	X(CS_CNT_EVENTS_DROPPED, "alloc_events_dropped")   \
 	X(CS_CNT_STACKS_FULL, "stack_table_full")
 
 enum cs_counter_id {
 #define CS_X_ENUM(id, name) id,
 	CS_COUNTERS(CS_X_ENUM)
 #undef CS_X_ENUM
-	CS_CNT__COUNT
+		CS_CNT__COUNT
 };
 
 typedef struct cs_rec_counters {
@@ -330,18 +332,18 @@ enum cs_note_code {
 	CS_NOTE_TRACE = 5,            /* the trace file needed reopening */
 	CS_NOTE_LIMIT = 6,            /* a mapping was too large to scan */
 	/* 1.3 */
-	CS_NOTE_WRITE_LOST = 7,       /* records were lost (err: ENOSPC, EBADF, ...); none partial */
-	CS_NOTE_BLIND = 8,            /* page state could not be read: figures unknown, not 0 */
-	CS_NOTE_UNWIND_OFF = 9,       /* stacks off in this process (e.g. a parent thread was
+	CS_NOTE_WRITE_LOST = 7,   /* records were lost (err: ENOSPC, EBADF, ...); none partial */
+	CS_NOTE_BLIND = 8,        /* page state could not be read: figures unknown, not 0 */
+	CS_NOTE_UNWIND_OFF = 9,   /* stacks off in this process (e.g. a parent thread was
 				       * inside the unwinder at the fork) */
-	CS_NOTE_ARM_SKIPPED = 10,     /* mappings not armed (reserved, unpopulated, too large) */
-	CS_NOTE_FD = 11,              /* a descriptor was not ours any more, or none could be had
+	CS_NOTE_ARM_SKIPPED = 10, /* mappings not armed (reserved, unpopulated, too large) */
+	CS_NOTE_FD = 11,          /* a descriptor was not ours any more, or none could be had
 				       * outside the program's range: what the shim did instead */
 };
 
 typedef struct cs_rec_note {
 	cs_rec_hdr_t h;
-	uint32_t code;       /* enum cs_note_code */
+	uint32_t code; /* enum cs_note_code */
 	int32_t err;
 	/* then str text */
 } cs_rec_note_t;
@@ -355,11 +357,11 @@ typedef struct cs_rec_shim_range {
 
 typedef struct cs_rec_run {
 	cs_rec_hdr_t h;
-	uint64_t start_ns;   /* CLOCK_MONOTONIC */
-	uint32_t root_pid;   /* CMD's pid */
+	uint64_t start_ns; /* CLOCK_MONOTONIC */
+	uint32_t root_pid; /* CMD's pid */
 	uint32_t interval_ms;
 	uint32_t linger_ms;
-	uint8_t backend;     /* requested backend, CS_BACKEND_NONE for auto */
+	uint8_t backend; /* requested backend, CS_BACKEND_NONE for auto */
 	uint8_t pad[3];
 	/* then str cmdline (arguments joined by NUL), str cwd */
 } cs_rec_run_t;
@@ -367,10 +369,10 @@ typedef struct cs_rec_run {
 typedef struct cs_rec_run_end {
 	cs_rec_hdr_t h;
 	uint64_t t_ns;
-	int32_t root_status; /* CMD's wait status */
+	int32_t root_status;    /* CMD's wait status */
 	uint32_t still_running; /* descendants still alive when waiting stopped */
-	uint64_t samples;    /* samples taken */
-	uint64_t sample_ns;  /* CPU time the samples took (the supervisor's, kernel included);
+	uint64_t samples;       /* samples taken */
+	uint64_t sample_ns;     /* CPU time the samples took (the supervisor's, kernel included);
 			      * wall time of the sampling rounds in runs made before 2026-11 */
 } cs_rec_run_end_t;
 
@@ -397,35 +399,35 @@ typedef struct cs_rec_run_end {
 
 /* Allocation kinds. */
 enum cs_alloc_kind {
-	CS_ALLOC_MALLOC = 1,   /* malloc, calloc, realloc, memalign & co, operator new */
-	CS_ALLOC_MMAP = 2,     /* an anonymous private mmap by the program (an arena) */
+	CS_ALLOC_MALLOC = 1, /* malloc, calloc, realloc, memalign & co, operator new */
+	CS_ALLOC_MMAP = 2,   /* an anonymous private mmap by the program (an arena) */
 };
 
 /* Free kinds. */
 enum cs_free_kind {
-	CS_FREE_FREE = 1,      /* free, or the old block of a realloc */
-	CS_FREE_MUNMAP = 2,    /* munmap of [ptr, ptr + len) (may cover part of a region) */
-	CS_FREE_MREMAP = 3,    /* mremap moved or resized [ptr, ptr + len): the old region ends */
+	CS_FREE_FREE = 1,   /* free, or the old block of a realloc */
+	CS_FREE_MUNMAP = 2, /* munmap of [ptr, ptr + len) (may cover part of a region) */
+	CS_FREE_MREMAP = 3, /* mremap moved or resized [ptr, ptr + len): the old region ends */
 };
 
 typedef struct cs_rec_sampling {
 	cs_rec_hdr_t h;
-	uint64_t mean_bytes;   /* 1 = every allocation */
-	uint32_t max_depth;    /* frames kept per stack */
-	uint32_t flags;        /* CS_SAMPLINGF_* */
+	uint64_t mean_bytes; /* 1 = every allocation */
+	uint32_t max_depth;  /* frames kept per stack */
+	uint32_t flags;      /* CS_SAMPLINGF_* */
 } cs_rec_sampling_t;
 
 #define CS_SAMPLINGF_NO_UNWIND 1u /* built without libunwind: stacks are empty */
 
 typedef struct cs_seg {
-	uint64_t start;        /* runtime address of a PT_LOAD segment */
+	uint64_t start; /* runtime address of a PT_LOAD segment */
 	uint64_t end;
-	uint64_t file_offset;  /* p_offset of that segment */
+	uint64_t file_offset; /* p_offset of that segment */
 } cs_seg_t;
 
 typedef struct cs_rec_module {
 	cs_rec_hdr_t h;
-	uint64_t base;         /* load bias (dlpi_addr): runtime address - ELF address */
+	uint64_t base; /* load bias (dlpi_addr): runtime address - ELF address */
 	uint32_t nsegs;
 	uint16_t build_id_len; /* bytes, 0 if the object has no NT_GNU_BUILD_ID */
 	uint16_t pad;
@@ -435,7 +437,7 @@ typedef struct cs_rec_module {
 
 typedef struct cs_rec_stack {
 	cs_rec_hdr_t h;
-	uint32_t id;           /* > 0; 0 means "no stack" in events */
+	uint32_t id; /* > 0; 0 means "no stack" in events */
 	uint32_t depth;
 	/* then depth u64 return addresses, innermost first (the hook's caller first) */
 } cs_rec_stack_t;
@@ -460,15 +462,15 @@ typedef struct cs_alloc_ev {
 typedef struct cs_free_ev {
 	uint64_t seq;
 	uint64_t ptr;
-	uint64_t len;          /* munmap/mremap: bytes; free: 0 */
-	uint8_t kind;          /* enum cs_free_kind */
+	uint64_t len; /* munmap/mremap: bytes; free: 0 */
+	uint8_t kind; /* enum cs_free_kind */
 	uint8_t pad[7];
 } cs_free_ev_t;
 
 typedef struct cs_rec_fork_point {
 	cs_rec_hdr_t h;
-	uint64_t alloc_seq;    /* parent events with seq < this were before the fork */
-	uint32_t stack_id;     /* parent stack ids < this are the parent's */
+	uint64_t alloc_seq; /* parent events with seq < this were before the fork */
+	uint32_t stack_id;  /* parent stack ids < this are the parent's */
 	uint32_t pad;
 } cs_rec_fork_point_t;
 
@@ -484,10 +486,10 @@ typedef struct cs_rec_fork_point {
  */
 typedef struct cs_rec_mark {
 	cs_rec_hdr_t h;
-	uint64_t t_ns;       /* CLOCK_MONOTONIC */
-	uint32_t seq;        /* mark number within the process, from 0 */
-	uint32_t snap_seq;   /* the CS_SNAP_MARK snapshot taken with it, or UINT32_MAX */
-	/* then str label */
+	uint64_t t_ns;     /* CLOCK_MONOTONIC */
+	uint32_t seq;      /* mark number within the process, from 0 */
+	uint32_t snap_seq; /* the CS_SNAP_MARK snapshot taken with it, or UINT32_MAX */
+			   /* then str label */
 } cs_rec_mark_t;
 
 /*
@@ -504,14 +506,13 @@ typedef struct cs_rec_mark {
  */
 typedef struct cs_rec_allocator {
 	cs_rec_hdr_t h;
-	uint32_t flags;      /* CS_ALLOCF_* */
+	uint32_t flags; /* CS_ALLOCF_* */
 	uint32_t pad;
 	/* then str name ("glibc", "jemalloc", "tcmalloc", "mimalloc", or the defining module's
 	 * file name), str path (the object that defines malloc; empty if not known) */
 } cs_rec_allocator_t;
 
 #define CS_ALLOCF_PRELOADED 1u /* the defining object was preloaded, not linked by the program */
-
 
 /*
  * ---- The pinned layout ----
@@ -540,9 +541,10 @@ typedef struct cs_rec_allocator {
 #define CS_PIN_ASSERT(cond, what) extern int cs_trace_format_unpinned_
 #endif
 
-#define CS_PIN_SIZE(type, bytes) CS_PIN_ASSERT(sizeof(type) == (bytes), #type " is " #bytes " bytes")
-#define CS_PIN_FIELD(type, field, off, bytes)                                                    \
-	CS_PIN_ASSERT(offsetof(type, field) == (off) && sizeof(((type *)0)->field) == (bytes),    \
+#define CS_PIN_SIZE(type, bytes) \
+	CS_PIN_ASSERT(sizeof(type) == (bytes), #type " is " #bytes " bytes")
+#define CS_PIN_FIELD(type, field, off, bytes)                                                  \
+	CS_PIN_ASSERT(offsetof(type, field) == (off) && sizeof(((type *)0)->field) == (bytes), \
 		      #type "." #field " is " #bytes " bytes at offset " #off)
 
 /* 1.0: the file header and the record header (the tables at the top of this file). */

@@ -17,7 +17,7 @@
 /* What init found; the fork child writes it again as it is. */
 static struct {
 	bool known;
-	uint32_t flags;       /* CS_ALLOCF_* */
+	uint32_t flags; /* CS_ALLOCF_* */
 	char name[NAME_MAX_BYTES];
 	char path[CS_PATH_MAX];
 } al;
@@ -86,7 +86,8 @@ static bool entry_is(const char *entry, const char *loaded_as, const struct stat
 	struct stat st;
 
 	if (strchr(entry, '/'))
-		return stat(entry, &st) == 0 && st.st_dev == obj->st_dev && st.st_ino == obj->st_ino;
+		return stat(entry, &st) == 0 && st.st_dev == obj->st_dev &&
+			st.st_ino == obj->st_ino;
 	return !strcmp(entry, base_name(loaded_as)) || !strcmp(entry, base_name(al.path));
 }
 

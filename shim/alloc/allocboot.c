@@ -17,8 +17,12 @@ extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
 
 static const cs_allocfns_t libc_family = {
-	.malloc = __libc_malloc, .free = __libc_free, .calloc = __libc_calloc,
-	.realloc = __libc_realloc, .memalign = __libc_memalign, .valloc = __libc_valloc,
+	.malloc = __libc_malloc,
+	.free = __libc_free,
+	.calloc = __libc_calloc,
+	.realloc = __libc_realloc,
+	.memalign = __libc_memalign,
+	.valloc = __libc_valloc,
 	.pvalloc = __libc_pvalloc,
 };
 
@@ -33,12 +37,12 @@ static int done;
 
 /* ---- bootstrap functions: the table's first contents ------------------------------------ */
 
-#define FORWARD_UNLESS_RESOLVING(name, ...)                                            \
-	do {                                                                           \
-		if (!resolving) {                                                      \
-			cs_alloc_resolve();                                            \
-			return CS_ALLOC_CALL(name)(__VA_ARGS__);                       \
-		}                                                                      \
+#define FORWARD_UNLESS_RESOLVING(name, ...)                      \
+	do {                                                     \
+		if (!resolving) {                                \
+			cs_alloc_resolve();                      \
+			return CS_ALLOC_CALL(name)(__VA_ARGS__); \
+		}                                                \
 	} while (0)
 
 static void *pool_get(size_t n, size_t align)
@@ -135,7 +139,8 @@ static void *boot_pvalloc(size_t n)
 {
 	FORWARD_UNLESS_RESOLVING(pvalloc, n);
 	return pool_get(n ? (n + CS_POOL_MAX_ALIGN - 1) & ~(size_t)(CS_POOL_MAX_ALIGN - 1)
-			  : CS_POOL_MAX_ALIGN, CS_POOL_MAX_ALIGN);
+			  : CS_POOL_MAX_ALIGN,
+			CS_POOL_MAX_ALIGN);
 }
 
 /* Not a pool block (the hook checks) and not resolved yet: its size is not known here. */
@@ -200,9 +205,8 @@ static bool same_object(void *ctx, const void *a, const void *b)
 
 static void publish(const cs_allocfns_t *t)
 {
-#define CS_X_PUB(ret, name, args)                                                      \
-	__atomic_store_n((void **)&cs_alloc_real.name, *(void *const *)&t->name,           \
-			 __ATOMIC_RELAXED);
+#define CS_X_PUB(ret, name, args) \
+	__atomic_store_n((void **)&cs_alloc_real.name, *(void *const *)&t->name, __ATOMIC_RELAXED);
 	CS_ALLOC_FAMILY(CS_X_PUB)
 #undef CS_X_PUB
 	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
@@ -210,7 +214,8 @@ static void publish(const cs_allocfns_t *t)
 
 void cs_alloc_resolve(void)
 {
-	cs_alloc_lookup_t lk = { .next = next_def, .same_object = same_object,
+	cs_alloc_lookup_t lk = { .next = next_def,
+				 .same_object = same_object,
 				 .page_size = (size_t)sysconf(_SC_PAGESIZE) };
 	cs_allocfns_t t;
 

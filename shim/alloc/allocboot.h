@@ -25,7 +25,7 @@ extern cs_pool_t cs_alloc_pool CS_HIDDEN;
 
 /* The current function of the family for `name`: one relaxed load (a plain mov). hook-safe. */
 #define CS_ALLOC_CALL(name)                                                            \
-	((__typeof__(cs_alloc_real.name))__atomic_load_n((void **)&cs_alloc_real.name,   \
+	((__typeof__(cs_alloc_real.name))__atomic_load_n((void **)&cs_alloc_real.name, \
 							 __ATOMIC_RELAXED))
 
 /* Whether p is a pool block (never handed to the real allocator). One compare. hook-safe. */

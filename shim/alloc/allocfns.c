@@ -163,8 +163,9 @@ static void look_up(found_t *f, const cs_alloc_lookup_t *lk)
 	for (int i = 0; i < CS_AF__COUNT; i++)
 		f->fn[i] = lk->next(lk->ctx, names[i]);
 	for (int i = 0; i < CS_AF__COUNT; i++)
-		f->mine[i] = f->fn[i] && (i == CS_AF_malloc ||
-			     lk->same_object(lk->ctx, f->fn[i], f->fn[CS_AF_malloc]));
+		f->mine[i] = f->fn[i] &&
+			(i == CS_AF_malloc ||
+			 lk->same_object(lk->ctx, f->fn[i], f->fn[CS_AF_malloc]));
 }
 
 static void from_fallback(found_t *f, const cs_allocfns_t *fb)

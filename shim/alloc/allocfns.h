@@ -7,17 +7,17 @@
 #include <stddef.h>
 
 /* Every allocation function the shim interposes: X(return type, name, argument types). */
-#define CS_ALLOC_FAMILY(X)                                                             \
-	X(void *, malloc, (size_t))                                                    \
-	X(void, free, (void *))                                                        \
-	X(void *, calloc, (size_t, size_t))                                            \
-	X(void *, realloc, (void *, size_t))                                           \
-	X(void *, reallocarray, (void *, size_t, size_t))                              \
-	X(int, posix_memalign, (void **, size_t, size_t))                              \
-	X(void *, aligned_alloc, (size_t, size_t))                                     \
-	X(void *, memalign, (size_t, size_t))                                          \
-	X(void *, valloc, (size_t))                                                    \
-	X(void *, pvalloc, (size_t))                                                   \
+#define CS_ALLOC_FAMILY(X)                                \
+	X(void *, malloc, (size_t))                       \
+	X(void, free, (void *))                           \
+	X(void *, calloc, (size_t, size_t))               \
+	X(void *, realloc, (void *, size_t))              \
+	X(void *, reallocarray, (void *, size_t, size_t)) \
+	X(int, posix_memalign, (void **, size_t, size_t)) \
+	X(void *, aligned_alloc, (size_t, size_t))        \
+	X(void *, memalign, (size_t, size_t))             \
+	X(void *, valloc, (size_t))                       \
+	X(void *, pvalloc, (size_t))                      \
 	X(size_t, malloc_usable_size, (void *))
 
 typedef struct cs_allocfns {
@@ -30,7 +30,7 @@ enum cs_allocfn_id {
 #define CS_X_ID(ret, name, args) CS_AF_##name,
 	CS_ALLOC_FAMILY(CS_X_ID)
 #undef CS_X_ID
-	CS_AF__COUNT
+		CS_AF__COUNT
 };
 
 /* How to look definitions up (the shim: dlsym(RTLD_NEXT) and dladdr; tests: fakes). */

@@ -3,8 +3,8 @@
 #include "allocpool.h"
 
 typedef struct blk {
-	uint64_t size;   /* bytes asked for */
-	uint64_t start;  /* pool offset where this block's reservation began */
+	uint64_t size;  /* bytes asked for */
+	uint64_t start; /* pool offset where this block's reservation began */
 } blk_t;
 
 static size_t round_up(size_t v, size_t a)
@@ -46,8 +46,8 @@ size_t cs_pool_size(const cs_pool_t *pl, const void *p)
 void cs_pool_free(cs_pool_t *pl, void *p)
 {
 	const blk_t *h = hdr_of(p);
-	size_t end = (size_t)((uint8_t *)p - pl->base) + round_up(h->size ? h->size : 1,
-								  CS_POOL_ALIGN);
+	size_t end =
+		(size_t)((uint8_t *)p - pl->base) + round_up(h->size ? h->size : 1, CS_POOL_ALIGN);
 
 	__atomic_compare_exchange_n(&pl->used, &end, (size_t)h->start, 0, __ATOMIC_ACQ_REL,
 				    __ATOMIC_RELAXED);

@@ -17,11 +17,11 @@
 /* base must be aligned to CS_POOL_MAX_ALIGN. */
 typedef struct cs_pool {
 	uint8_t *base;
-	size_t cap;     /* bytes at base */
-	size_t used;    /* bytes handed out (atomic) */
+	size_t cap;  /* bytes at base */
+	size_t used; /* bytes handed out (atomic) */
 } cs_pool_t;
 
-#define CS_POOL_ALIGN 16u      /* the alignment malloc promises on x86-64 */
+#define CS_POOL_ALIGN 16u       /* the alignment malloc promises on x86-64 */
 #define CS_POOL_MAX_ALIGN 4096u /* larger alignments are refused */
 
 /* Whether p lies in the pool. hook-safe, O(1). */

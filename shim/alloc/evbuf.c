@@ -32,7 +32,7 @@ typedef struct cs_evbuf {
 static cs_evbuf_t *bufs;
 static uint32_t nbufs;
 static uint32_t epoch = 1;
-static uint32_t high;           /* buffers [0, high) have been claimed at some point */
+static uint32_t high; /* buffers [0, high) have been claimed at some point */
 static __thread cs_evbuf_t *mine __attribute__((tls_model("initial-exec")));
 
 static void hold(cs_evbuf_t *b)
@@ -121,8 +121,8 @@ static void raise_high(uint32_t n)
 {
 	uint32_t h = __atomic_load_n(&high, __ATOMIC_RELAXED);
 
-	while (h < n && !__atomic_compare_exchange_n(&high, &h, n, 1, __ATOMIC_RELEASE,
-						     __ATOMIC_RELAXED))
+	while (h < n &&
+	       !__atomic_compare_exchange_n(&high, &h, n, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
 }
 
@@ -173,7 +173,8 @@ static void append_event(uint16_t type, const void *ev, size_t n)
 	if (!batch || batch->h.type != type || b->used + n > sizeof(b->data)) {
 		if (make_room(b, sizeof(*batch) + n)) {
 			batch = (cs_rec_events_t *)(b->data + b->used);
-			*batch = (cs_rec_events_t){.h = {type, 0, sizeof(*batch)}, .tid = b->tid};
+			*batch = (cs_rec_events_t){ .h = { type, 0, sizeof(*batch) },
+						    .tid = b->tid };
 			b->open = b->used + 1;
 			b->used += sizeof(*batch);
 		} else

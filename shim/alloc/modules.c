@@ -24,12 +24,13 @@ static int known(uint64_t base, const char *path, size_t plen)
 {
 	for (uint32_t off = 0; off < blob_used;) {
 		const cs_rec_module_t *r = (const void *)(blob + off);
-		uint32_t path_off = sizeof(*r) + r->nsegs * sizeof(cs_seg_t) +
-				    ((r->build_id_len + 7u) & ~7u);
+		uint32_t path_off =
+			sizeof(*r) + r->nsegs * sizeof(cs_seg_t) + ((r->build_id_len + 7u) & ~7u);
 		uint16_t len;
 
 		memcpy(&len, blob + off + path_off, 2);
-		if (r->base == base && len == plen && memcmp(blob + off + path_off + 2, path, plen) == 0)
+		if (r->base == base && len == plen &&
+		    memcmp(blob + off + path_off + 2, path, plen) == 0)
 			return 1;
 		off += r->h.size;
 	}
@@ -82,7 +83,7 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
 	const scan_ctx_t *ctx = arg;
 	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : ctx->exe;
 	size_t plen = strlen(path);
-	cs_recbuf_t b = {.buf = blob + blob_used, .cap = CS_MODULES_BYTES - blob_used};
+	cs_recbuf_t b = { .buf = blob + blob_used, .cap = CS_MODULES_BYTES - blob_used };
 	cs_rec_module_t *r;
 	const uint8_t *id = NULL;
 	size_t idlen;
@@ -109,7 +110,7 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
 
 void cs_modules_scan(const cs_shimmem_t *m, const char *exe)
 {
-	scan_ctx_t ctx = {.exe = exe, .first_new = blob_used};
+	scan_ctx_t ctx = { .exe = exe, .first_new = blob_used };
 
 	blob = m->modules;
 	if (!cs_stacks_loader_enter())

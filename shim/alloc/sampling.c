@@ -11,7 +11,8 @@ void cs_sampling_reserve(uint64_t sample_bytes)
 {
 	cs_sampling_st.sample_bytes = sample_bytes;
 	if (sample_bytes && cs_shimmem_init(&cs_sampling_st.mem) < 0)
-		cs_sampling_st.sample_bytes = 0; /* no memory for it: run without allocation sites */
+		cs_sampling_st.sample_bytes =
+			0; /* no memory for it: run without allocation sites */
 }
 
 void cs_sampling_start(uint32_t depth, const char *exe)

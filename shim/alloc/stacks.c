@@ -146,8 +146,10 @@ static void write_stack(uint32_t id, void *const *f, int n)
 		uint64_t frames[CS_STACK_MAX_DEPTH];
 	} rec;
 
-	rec.r = (cs_rec_stack_t){.h = {CS_REC_STACK, 0, (uint32_t)(sizeof(rec.r) + 8u * (uint32_t)n)},
-				 .id = id, .depth = (uint32_t)n};
+	rec.r = (cs_rec_stack_t){ .h = { CS_REC_STACK, 0,
+					 (uint32_t)(sizeof(rec.r) + 8u * (uint32_t)n) },
+				  .id = id,
+				  .depth = (uint32_t)n };
 	for (int i = 0; i < n; i++)
 		rec.frames[i] = (uint64_t)(uintptr_t)f[i];
 	cs_ev_record(&rec, rec.r.h.size);

@@ -52,8 +52,8 @@ void fz_write(const char *d, const char *name, const uint8_t *p, size_t n)
 	close(fd);
 }
 
-static void render(const cs_model_t *m, int (*fn)(FILE *, const cs_model_t *,
-						     const cs_render_opts_t *))
+static void render(const cs_model_t *m,
+		   int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
 {
 	cs_render_opts_t o = { .top = 5 };
 	FILE *f = fopen("/dev/null", "w");

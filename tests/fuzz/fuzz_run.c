@@ -9,8 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The names a file of the input can take (a pid reused, an exec, samples, the run). */
 static const char *const names[] = {
-	"100.0.cst", "101.0.cst", "101.1.cst", "102.0.cst", "101.0.samples.cst",
-	"102.0.samples.cst", "run.cst", "101.2.cst",
+	"100.0.cst",         "101.0.cst",         "101.1.cst", "102.0.cst",
+	"101.0.samples.cst", "102.0.samples.cst", "run.cst",   "101.2.cst",
 };
 
 /*

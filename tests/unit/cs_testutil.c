@@ -105,8 +105,8 @@ void tu_proc(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, co
 static void proc_rec(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
 		     const char *args, size_t len, const char *exe, uint64_t start_ns);
 
-void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
-		  const char *args, size_t len)
+void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, const char *args,
+		  size_t len)
 {
 	proc_rec(fd, pid, ppid, gen, role, args, len, "/bin/x", 1000);
 }
@@ -150,8 +150,10 @@ static void proc_rec(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t 
 
 static void backend_entry(cs_recbuf_t *b, uint8_t backend, uint8_t usable, const char *reason)
 {
-	cs_backend_entry_t e = { .backend = backend, .usable = usable,
-				 .reason_len = (uint16_t)strlen(reason), .err = usable ? 0 : 38 };
+	cs_backend_entry_t e = { .backend = backend,
+				 .usable = usable,
+				 .reason_len = (uint16_t)strlen(reason),
+				 .err = usable ? 0 : 38 };
 	static const uint8_t zeros[8];
 
 	cs_rec_put(b, &e, sizeof(e));
@@ -174,8 +176,12 @@ void tu_backend(int fd, uint8_t chosen, const char *unusable_reason)
 void tu_snap_begin(int fd, uint32_t seq, uint8_t reason, uint8_t backend, uint64_t t_ns,
 		   uint64_t minflt)
 {
-	cs_rec_snap_t r = { .h = { CS_REC_SNAP_BEGIN, 0, sizeof(r) }, .seq = seq, .reason = reason,
-			    .backend = backend, .t_ns = t_ns, .minflt = minflt };
+	cs_rec_snap_t r = { .h = { CS_REC_SNAP_BEGIN, 0, sizeof(r) },
+			    .seq = seq,
+			    .reason = reason,
+			    .backend = backend,
+			    .t_ns = t_ns,
+			    .minflt = minflt };
 
 	tu_put(fd, &r, sizeof(r));
 }
@@ -189,7 +195,8 @@ void tu_snap_end(int fd, uint32_t seq)
 
 void tu_snap_end_flags(int fd, uint32_t seq, uint32_t flags)
 {
-	cs_rec_snap_end_t r = { .h = { CS_REC_SNAP_END, 0, sizeof(r) }, .seq = seq,
+	cs_rec_snap_end_t r = { .h = { CS_REC_SNAP_END, 0, sizeof(r) },
+				.seq = seq,
 				.flags = flags };
 
 	tu_put(fd, &r, sizeof(r));
@@ -236,24 +243,29 @@ void tu_pfns(int fd, uint32_t seq, uint64_t first_page, const uint64_t *pfn, uin
 
 void tu_fork(int fd, uint32_t child, uint64_t seq, uint64_t t_ns)
 {
-	cs_rec_fork_t r = { .h = { CS_REC_FORK, 0, sizeof(r) }, .child_pid = child,
-			    .via = CS_VIA_FORK, .seq = seq, .t_ns = t_ns };
+	cs_rec_fork_t r = { .h = { CS_REC_FORK, 0, sizeof(r) },
+			    .child_pid = child,
+			    .via = CS_VIA_FORK,
+			    .seq = seq,
+			    .t_ns = t_ns };
 
 	tu_put(fd, &r, sizeof(r));
 }
 
 void tu_child_exit(int fd, uint32_t pid, int32_t status, uint64_t t_ns)
 {
-	cs_rec_child_exit_t r = { .h = { CS_REC_CHILD_EXIT, 0, sizeof(r) }, .pid = pid,
-				  .status = status, .t_ns = t_ns };
+	cs_rec_child_exit_t r = {
+		.h = { CS_REC_CHILD_EXIT, 0, sizeof(r) }, .pid = pid, .status = status, .t_ns = t_ns
+	};
 
 	tu_put(fd, &r, sizeof(r));
 }
 
 void tu_end(int fd, uint8_t how, int32_t status, uint64_t t_ns)
 {
-	cs_rec_end_t r = { .h = { CS_REC_END, 0, sizeof(r) }, .how = how, .status = status,
-			   .t_ns = t_ns };
+	cs_rec_end_t r = {
+		.h = { CS_REC_END, 0, sizeof(r) }, .how = how, .status = status, .t_ns = t_ns
+	};
 
 	tu_put(fd, &r, sizeof(r));
 }
@@ -290,7 +302,8 @@ void tu_mark(int fd, uint64_t t_ns, uint32_t seq, const char *label)
 
 void tu_shim_range(int fd, uint64_t start, uint64_t end)
 {
-	cs_rec_shim_range_t r = { .h = { CS_REC_SHIM_RANGE, 0, sizeof(r) }, .start = start,
+	cs_rec_shim_range_t r = { .h = { CS_REC_SHIM_RANGE, 0, sizeof(r) },
+				  .start = start,
 				  .end = end };
 
 	tu_put(fd, &r, sizeof(r));
@@ -321,15 +334,18 @@ void tu_run(int fd, uint32_t root_pid, uint32_t interval_ms, const char *cmd)
 
 void tu_run_end(int fd, int32_t root_status, uint32_t still_running, uint64_t samples)
 {
-	cs_rec_run_end_t r = { .h = { CS_REC_RUN_END, 0, sizeof(r) }, .root_status = root_status,
-			       .still_running = still_running, .samples = samples };
+	cs_rec_run_end_t r = { .h = { CS_REC_RUN_END, 0, sizeof(r) },
+			       .root_status = root_status,
+			       .still_running = still_running,
+			       .samples = samples };
 
 	tu_put(fd, &r, sizeof(r));
 }
 
 void tu_sampling(int fd, uint64_t mean_bytes, uint32_t max_depth)
 {
-	cs_rec_sampling_t r = { .h = { CS_REC_SAMPLING, 0, sizeof(r) }, .mean_bytes = mean_bytes,
+	cs_rec_sampling_t r = { .h = { CS_REC_SAMPLING, 0, sizeof(r) },
+				.mean_bytes = mean_bytes,
 				.max_depth = max_depth };
 
 	tu_put(fd, &r, sizeof(r));
@@ -387,7 +403,8 @@ void tu_frees(int fd, const cs_free_ev_t *ev, uint32_t n)
 
 void tu_fork_point(int fd, uint64_t alloc_seq, uint32_t stack_id)
 {
-	cs_rec_fork_point_t r = { .h = { CS_REC_FORK_POINT, 0, sizeof(r) }, .alloc_seq = alloc_seq,
+	cs_rec_fork_point_t r = { .h = { CS_REC_FORK_POINT, 0, sizeof(r) },
+				  .alloc_seq = alloc_seq,
 				  .stack_id = stack_id };
 
 	tu_put(fd, &r, sizeof(r));
@@ -396,8 +413,12 @@ void tu_fork_point(int fd, uint64_t alloc_seq, uint32_t stack_id)
 cs_alloc_ev_t tu_alloc_ev(uint64_t seq, uint64_t ptr, uint64_t size, uint64_t weight,
 			  uint32_t stack, uint8_t kind)
 {
-	return (cs_alloc_ev_t){ .seq = seq, .ptr = ptr, .size = size, .weight_bytes = weight,
-				.stack = stack, .kind = kind };
+	return (cs_alloc_ev_t){ .seq = seq,
+				.ptr = ptr,
+				.size = size,
+				.weight_bytes = weight,
+				.stack = stack,
+				.kind = kind };
 }
 
 cs_free_ev_t tu_free_ev(uint64_t seq, uint64_t ptr, uint64_t len, uint8_t kind)

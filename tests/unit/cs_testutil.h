@@ -27,8 +27,8 @@ void tu_put(int fd, const void *p, size_t n);
 /* Records: each appends one record to fd. */
 void tu_proc(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, const char *cmd);
 /* PROC with arguments as the shim writes them: each ends with a NUL, len counts them all. */
-void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role,
-		  const char *args, size_t len);
+void tu_proc_args(int fd, uint32_t pid, uint32_t ppid, uint32_t gen, uint8_t role, const char *args,
+		  size_t len);
 /* PROC naming the executable (tu_proc says "/bin/x"). */
 void tu_proc_exe(int fd, uint32_t pid, uint32_t ppid, uint8_t role, const char *cmd,
 		 const char *exe);

@@ -36,7 +36,7 @@ static void node_clear(void *obj)
 	}
 }
 
-static const cowscope_type_t node_type = {"node", node_traverse, node_clear};
+static const cowscope_type_t node_type = { "node", node_traverse, node_clear };
 
 /* A new tracked node. */
 static node_t *node_new(uint64_t id)
@@ -80,10 +80,9 @@ static int space_teardown(void **state)
 static int layout_inline = COWSCOPE_LAYOUT_INLINE;
 static int layout_outofline = COWSCOPE_LAYOUT_OUTOFLINE;
 
-#define BOTH_LAYOUTS(f)                                                                 \
-	cmocka_unit_test_prestate_setup_teardown(f, space_setup, space_teardown,        \
-						 &layout_inline),                       \
-	cmocka_unit_test_prestate_setup_teardown(f, space_setup, space_teardown,        \
-						 &layout_outofline)
+#define BOTH_LAYOUTS(f)                                                                           \
+	cmocka_unit_test_prestate_setup_teardown(f, space_setup, space_teardown, &layout_inline), \
+		cmocka_unit_test_prestate_setup_teardown(f, space_setup, space_teardown,          \
+							 &layout_outofline)
 
 #endif

@@ -40,8 +40,7 @@ static int teardown(void **state)
 }
 
 /* An ALLOCATOR record as the shim writes it; name_len lies about the name when asked. */
-static void put_allocator(int fd, const char *name, const char *path, uint32_t flags,
-			  int name_len)
+static void put_allocator(int fd, const char *name, const char *path, uint32_t flags, int name_len)
 {
 	uint8_t buf[1024];
 	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
@@ -56,8 +55,8 @@ static void put_allocator(int fd, const char *name, const char *path, uint32_t f
 }
 
 /* "<pid>.<gen>.cst": PROC, BACKEND, and the allocator when name is given. */
-static void proc_file(uint32_t pid, uint32_t gen, uint8_t role, const char *name,
-		      const char *path, uint32_t flags)
+static void proc_file(uint32_t pid, uint32_t gen, uint8_t role, const char *name, const char *path,
+		      uint32_t flags)
 {
 	char fname[64];
 	int fd;
@@ -164,9 +163,10 @@ static void test_one_line_and_json_key(void **state)
 	assert_non_null(strstr(doc, "\nallocator: jemalloc (" JE ", preloaded)\n"));
 	free(doc);
 	doc = render(cs_render_json);
-	assert_non_null(strstr(doc, "\"allocator\": {\n        \"name\": \"jemalloc\",\n"
-				    "        \"path\": \"" JE "\",\n        \"preloaded\": true\n"
-				    "      },\n"));
+	assert_non_null(strstr(doc,
+			       "\"allocator\": {\n        \"name\": \"jemalloc\",\n"
+			       "        \"path\": \"" JE "\",\n        \"preloaded\": true\n"
+			       "      },\n"));
 	free(doc);
 }
 
@@ -182,14 +182,16 @@ static void test_processes_differ(void **state)
 	proc_file(102, 0, CS_ROLE_ROOT, "mimalloc", "", 0);
 	assert_int_equal(load(), 0);
 	doc = render(cs_render_text);
-	assert_non_null(strstr(doc, "\nallocators (they differ by process):\n"
-				    "  glibc (" LIBC "): pid 100\n"
-				    "  jemalloc (" JE "): pid 100 (exec #1), pid 101\n"
-				    "  mimalloc (path unknown): pid 102\n"));
+	assert_non_null(strstr(doc,
+			       "\nallocators (they differ by process):\n"
+			       "  glibc (" LIBC "): pid 100\n"
+			       "  jemalloc (" JE "): pid 100 (exec #1), pid 101\n"
+			       "  mimalloc (path unknown): pid 102\n"));
 	free(doc);
 	doc = render(cs_render_json);
-	assert_non_null(strstr(doc, "\"name\": \"mimalloc\",\n        \"path\": null,\n"
-				    "        \"preloaded\": false\n"));
+	assert_non_null(strstr(doc,
+			       "\"name\": \"mimalloc\",\n        \"path\": null,\n"
+			       "        \"preloaded\": false\n"));
 	free(doc);
 }
 

@@ -26,10 +26,27 @@ static void note(const char *what)
 	strcat(calls, " ");
 }
 
-static void *a_malloc(size_t n) { note("malloc"); return malloc(n); }
-static void a_free(void *p) { note("free"); free(p); }
-static void *a_calloc(size_t n, size_t s) { note("calloc"); return calloc(n, s); }
-static void *a_realloc(void *p, size_t n) { note("realloc"); last_size = n; return realloc(p, n); }
+static void *a_malloc(size_t n)
+{
+	note("malloc");
+	return malloc(n);
+}
+static void a_free(void *p)
+{
+	note("free");
+	free(p);
+}
+static void *a_calloc(size_t n, size_t s)
+{
+	note("calloc");
+	return calloc(n, s);
+}
+static void *a_realloc(void *p, size_t n)
+{
+	note("realloc");
+	last_size = n;
+	return realloc(p, n);
+}
 static void *a_reallocarray(void *p, size_t n, size_t s)
 {
 	note("reallocarray");
@@ -56,12 +73,32 @@ static void *a_memalign(size_t al, size_t n)
 	last_size = n;
 	return memalign(al, n);
 }
-static void *a_valloc(size_t n) { note("valloc"); return valloc(n); }
-static void *a_pvalloc(size_t n) { note("pvalloc"); return pvalloc(n); }
-static size_t a_usable(void *p) { note("malloc_usable_size"); return malloc_usable_size(p); }
-static size_t a_size(void *p) { note("malloc_size"); return malloc_usable_size(p) + 1; }
+static void *a_valloc(size_t n)
+{
+	note("valloc");
+	return valloc(n);
+}
+static void *a_pvalloc(size_t n)
+{
+	note("pvalloc");
+	return pvalloc(n);
+}
+static size_t a_usable(void *p)
+{
+	note("malloc_usable_size");
+	return malloc_usable_size(p);
+}
+static size_t a_size(void *p)
+{
+	note("malloc_size");
+	return malloc_usable_size(p) + 1;
+}
 
-static void *b_any(void) { fail_msg("called into another allocator"); return NULL; }
+static void *b_any(void)
+{
+	fail_msg("called into another allocator");
+	return NULL;
+}
 
 typedef struct def {
 	const char *name;
@@ -88,20 +125,46 @@ static bool fake_same(void *ctx, const void *x, const void *y)
 	return (x == (void *)b_any) == (y == (void *)b_any);
 }
 
-static const cs_alloc_lookup_t lk = { .next = fake_next, .same_object = fake_same,
+static const cs_alloc_lookup_t lk = { .next = fake_next,
+				      .same_object = fake_same,
 				      .page_size = 4096 };
 
-#define D(n) { #n, (void *)a_##n }
+#define D(n)                      \
+	{                         \
+#n, (void *)a_##n \
+	}
 static const def_t jemalloc_like[] = { /* Debian's libjemalloc2: no pvalloc, no reallocarray */
-	D(malloc), D(free), D(calloc), D(realloc), D(posix_memalign), D(aligned_alloc),
-	D(memalign), D(valloc), { "malloc_usable_size", (void *)a_usable }, { NULL, NULL } };
-static const def_t whole[] = {
-	D(malloc), D(free), D(calloc), D(realloc), D(reallocarray), D(posix_memalign),
-	D(aligned_alloc), D(memalign), D(valloc), D(pvalloc),
-	{ "malloc_usable_size", (void *)a_usable }, { NULL, NULL } };
+				       D(malloc),
+				       D(free),
+				       D(calloc),
+				       D(realloc),
+				       D(posix_memalign),
+				       D(aligned_alloc),
+				       D(memalign),
+				       D(valloc),
+				       { "malloc_usable_size", (void *)a_usable },
+				       { NULL, NULL }
+};
+static const def_t whole[] = { D(malloc),
+			       D(free),
+			       D(calloc),
+			       D(realloc),
+			       D(reallocarray),
+			       D(posix_memalign),
+			       D(aligned_alloc),
+			       D(memalign),
+			       D(valloc),
+			       D(pvalloc),
+			       { "malloc_usable_size", (void *)a_usable },
+			       { NULL, NULL } };
 static const def_t memalign_only[] = { /* no posix_memalign, no aligned_alloc */
-	D(malloc), D(free), D(realloc), D(memalign), { "malloc_size", (void *)a_size },
-	{ NULL, NULL } };
+				       D(malloc),
+				       D(free),
+				       D(realloc),
+				       D(memalign),
+				       { "malloc_size", (void *)a_size },
+				       { NULL, NULL }
+};
 static const def_t no_aligned[] = { D(malloc), D(free), D(calloc), D(realloc), { NULL, NULL } };
 
 static unsigned choose(cs_allocfns_t *t, const def_t *defs)
@@ -161,7 +224,8 @@ static void test_aligned_names_through_memalign(void **state)
 	(void)state;
 	assert_int_equal(choose(&t, memalign_only),
 			 BIT(calloc) | BIT(reallocarray) | BIT(posix_memalign) |
-			 BIT(aligned_alloc) | BIT(valloc) | BIT(pvalloc) | BIT(malloc_usable_size));
+				 BIT(aligned_alloc) | BIT(valloc) | BIT(pvalloc) |
+				 BIT(malloc_usable_size));
 	assert_int_equal(t.posix_memalign(&p, 24, 10), EINVAL); /* not a power of two */
 	assert_int_equal(t.posix_memalign(&p, 4, 10), EINVAL);  /* below sizeof(void *) */
 	assert_string_equal(calls, "");
@@ -214,18 +278,24 @@ static void *no_next(void *ctx, const char *name)
 /* Without a next malloc the fallback family is taken whole, with stand-ins on it. */
 static void test_fallback_family(void **state)
 {
-	const cs_alloc_lookup_t none = { .next = no_next, .same_object = fake_same,
+	const cs_alloc_lookup_t none = { .next = no_next,
+					 .same_object = fake_same,
 					 .page_size = 4096 };
-	cs_allocfns_t t, fb = { .malloc = a_malloc, .free = a_free, .calloc = a_calloc,
-				.realloc = a_realloc, .memalign = a_memalign };
+	cs_allocfns_t t,
+		fb = { .malloc = a_malloc,
+		       .free = a_free,
+		       .calloc = a_calloc,
+		       .realloc = a_realloc,
+		       .memalign = a_memalign };
 	void *p = NULL;
 	unsigned subbed;
 
 	(void)state;
 	calls[0] = 0;
 	subbed = cs_allocfns_choose(&t, &none, &fb);
-	assert_int_equal(subbed, BIT(reallocarray) | BIT(posix_memalign) | BIT(aligned_alloc) |
-			 BIT(valloc) | BIT(pvalloc) | BIT(malloc_usable_size));
+	assert_int_equal(subbed,
+			 BIT(reallocarray) | BIT(posix_memalign) | BIT(aligned_alloc) |
+				 BIT(valloc) | BIT(pvalloc) | BIT(malloc_usable_size));
 	assert_ptr_equal(t.malloc, a_malloc);
 	assert_ptr_equal(t.memalign, a_memalign);
 	assert_int_equal(t.posix_memalign(&p, 32, 8), 0);

@@ -104,7 +104,7 @@ static void *grab(void *arg)
 
 static int cmp_ptr(const void *x, const void *y)
 {
-	uintptr_t a = (uintptr_t)*(void *const *)x, b = (uintptr_t)*(void *const *)y;
+	uintptr_t a = (uintptr_t) * (void *const *)x, b = (uintptr_t) * (void *const *)y;
 
 	return (a > b) - (a < b);
 }

@@ -154,11 +154,13 @@ static void test_usage_line(void **state)
 
 	(void)state;
 	cowscope(&o, "report", "--help", NULL);
-	assert_true(starts_with(o.out, "usage: cowscope report [--format text|json|folded] "
-				       "[--top N] [--max-memory MIB] RUN\n\n"));
+	assert_true(starts_with(o.out,
+				"usage: cowscope report [--format text|json|folded] "
+				"[--top N] [--max-memory MIB] RUN\n\n"));
 	cowscope(&o, "diff", "--help", NULL);
-	assert_true(starts_with(o.out, "usage: cowscope diff [--format text|json] [--top N] "
-				       "BEFORE AFTER\n\n"));
+	assert_true(starts_with(o.out,
+				"usage: cowscope diff [--format text|json] [--top N] "
+				"BEFORE AFTER\n\n"));
 	cowscope(&o, "run", "--help", NULL);
 	assert_non_null(strstr(o.out, "\n                    [--linger SECONDS] "));
 	assert_non_null(strstr(o.out, "[--quiet] -- CMD [ARG...]\n\n"));
@@ -237,7 +239,8 @@ static void test_bad_top(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(msg, sizeof(msg), "--top wants a number from 0 to 100000, not '%s'", bad[i]);
+		snprintf(msg, sizeof(msg), "--top wants a number from 0 to 100000, not '%s'",
+			 bad[i]);
 		cowscope(&o, "report", "--top", bad[i], "/nonexistent", NULL);
 		expect_usage_error(&o, "report", msg);
 		cowscope(&o, "diff", "-n", bad[i], "/nonexistent", "/nonexistent", NULL);
@@ -269,11 +272,10 @@ static void test_format(void **state)
 }
 
 /* An option two commands share is read the same way by both, value for value. */
-static void same_reading(const cs_cmd_t *a, const cs_opt_t *x, const cs_cmd_t *b,
-			 const cs_opt_t *y)
+static void same_reading(const cs_cmd_t *a, const cs_opt_t *x, const cs_cmd_t *b, const cs_opt_t *y)
 {
-	static const char *const samples[] = { "0", "1", "7", "100000", "100001", "x", "-1", "",
-					       "text", "json", "folded", "svg" };
+	static const char *const samples[] = { "0",  "1", "7",    "100000", "100001", "x",
+					       "-1", "",  "text", "json",   "folded", "svg" };
 
 	assert_int_equal(x->letter, y->letter);
 	assert_int_equal(x->kind, y->kind);

@@ -52,10 +52,14 @@ static cs_proc_t *kid(fake_t *f, uint32_t pid, size_t phase, uint64_t start, int
 	k->phase = phase;
 	k->parent = -1;
 	k->complete = true;
-	k->fig = (cs_figures_t){ .shared_at_fork = s, .child_copied = c,
-				 .parent_unshared = c >= 0 ? p : CS_UNKNOWN, .unshared = u,
-				 .child_new = 0, .minor_faults = CS_UNKNOWN,
-				 .share_retained = 1.0 - (double)u / (double)s, .split = c >= 0 };
+	k->fig = (cs_figures_t){ .shared_at_fork = s,
+				 .child_copied = c,
+				 .parent_unshared = c >= 0 ? p : CS_UNKNOWN,
+				 .unshared = u,
+				 .child_new = 0,
+				 .minor_faults = CS_UNKNOWN,
+				 .share_retained = 1.0 - (double)u / (double)s,
+				 .split = c >= 0 };
 	return k;
 }
 
@@ -161,8 +165,11 @@ static void test_once_per_parent(void **state)
 
 static cs_site_t site(const char *key, const char *bucket, double copied)
 {
-	return (cs_site_t){ .key = key, .bucket = bucket, .child_copied = copied,
-			    .parent_unshared = 0, .unshared = copied };
+	return (cs_site_t){ .key = key,
+			    .bucket = bucket,
+			    .child_copied = copied,
+			    .parent_unshared = 0,
+			    .unshared = copied };
 }
 
 /* Sites match by key across the sides; sorted by the size of their change. */
@@ -198,11 +205,11 @@ static void test_sites_matched(void **state)
 	assert_string_equal(df.sites[0].before->key, "m!alloc_a"); /* 100 → 5 */
 	assert_true(fabs(df.sites[0].delta + 95) < 1e-9);
 	assert_string_equal(df.sites[0].after->key, "m!alloc_a");
-	assert_null(df.sites[1].after);                           /* 50 → none */
+	assert_null(df.sites[1].after); /* 50 → none */
 	assert_true(fabs(df.sites[1].delta + 50) < 1e-9);
-	assert_null(df.sites[2].before);                          /* none → 20 */
+	assert_null(df.sites[2].before); /* none → 20 */
 	assert_true(fabs(df.sites[2].delta - 20) < 1e-9);
-	assert_string_equal(df.sites[3].after->bucket, "heap");   /* 10 → 10 */
+	assert_string_equal(df.sites[3].after->bucket, "heap"); /* 10 → 10 */
 	assert_true(df.sites[3].delta == 0);
 	cs_diff_free(&df);
 }
@@ -221,8 +228,9 @@ static void test_unsplit(void **state)
 	kid(&a, 20, 0, 1, 1000, 100, 100);
 	df = diff_of(&b, -1, &a, -1);
 	assert_false(df.split);
-	assert_string_equal(cs_diff_headline(&df, buf, sizeof(buf)),
-			    "from b to a: 50.0% \u2192 20.0% of shared pages unshared (\u221260.0%)");
+	assert_string_equal(
+		cs_diff_headline(&df, buf, sizeof(buf)),
+		"from b to a: 50.0% \u2192 20.0% of shared pages unshared (\u221260.0%)");
 	cs_diff_free(&df);
 }
 
@@ -241,14 +249,16 @@ static void test_headline_edges(void **state)
 	cs_diff_free(&df);
 	kid(&f, 11, 1, 2, 1000, 0, 0);
 	df = diff_of(&f, 0, &f, 1);
-	assert_string_equal(cs_diff_headline(&df, buf, sizeof(buf)),
-			    "from start to frozen: 0.0% \u2192 0.0% of shared pages copied (no change)");
+	assert_string_equal(
+		cs_diff_headline(&df, buf, sizeof(buf)),
+		"from start to frozen: 0.0% \u2192 0.0% of shared pages copied (no change)");
 	cs_diff_free(&df);
 	f.procs[1].fig.child_copied = 1;
 	f.procs[1].fig.unshared = 1;
 	df = diff_of(&f, 0, &f, 1);
-	assert_string_equal(cs_diff_headline(&df, buf, sizeof(buf)),
-			    "from start to frozen: 0.0% \u2192 0.1% of shared pages copied (none before)");
+	assert_string_equal(
+		cs_diff_headline(&df, buf, sizeof(buf)),
+		"from start to frozen: 0.0% \u2192 0.1% of shared pages copied (none before)");
 	cs_diff_free(&df);
 }
 
@@ -276,8 +286,9 @@ static void test_render(void **state)
 	kid(&f, 13, 1, 300, 1000, 31, 0);
 	df = diff_of(&f, 0, &f, 1);
 	out = render(&df, true);
-	assert_non_null(strstr(out, "\"schema_version\": 1,\n  \"headline\": {\n    \"text\": "
-				    "\"from start to frozen: 61.2% \u2192 3.1%"));
+	assert_non_null(strstr(out,
+			       "\"schema_version\": 1,\n  \"headline\": {\n    \"text\": "
+			       "\"from start to frozen: 61.2% \u2192 3.1%"));
 	assert_non_null(strstr(out, "\"metric\": \"child_copied\""));
 	assert_non_null(strstr(out, "\"change_percent\": -94.935"));
 	assert_non_null(strstr(out, "\"phase\": \"frozen\""));
@@ -285,7 +296,8 @@ static void test_render(void **state)
 	free(out);
 	out = render(&df, false);
 	assert_non_null(strstr(out, "from start to frozen: 61.2% \u2192 3.1%"));
-	assert_non_null(strstr(out, "  child-copied                2.4        0.1       \u22122.3\n"));
+	assert_non_null(
+		strstr(out, "  child-copied                2.4        0.1       \u22122.3\n"));
 	free(out);
 	cs_diff_free(&df);
 }
@@ -341,7 +353,8 @@ static void test_exit_codes(void **state)
 	snprintf(bad_phase, sizeof(bad_phase), "%s:nope", dir);
 	snprintf(empty_phase, sizeof(empty_phase), "%s:", dir);
 	assert_int_equal(diff_exit(3, (char *[]){ "diff", dir, dir, NULL }), 0);
-	assert_int_equal(diff_exit(5, (char *[]){ "diff", "--format", "json", dir, with_phase, NULL }),
+	assert_int_equal(diff_exit(5,
+				   (char *[]){ "diff", "--format", "json", dir, with_phase, NULL }),
 			 2); /* "frozen" marks no child-forking process here: no such phase */
 	assert_int_equal(diff_exit(3, (char *[]){ "diff", dir, bad_phase, NULL }), 2);
 	assert_int_equal(diff_exit(3, (char *[]){ "diff", dir, empty_phase, NULL }), 2);
@@ -351,7 +364,8 @@ static void test_exit_codes(void **state)
 	assert_int_equal(diff_exit(5, (char *[]){ "diff", "--top", "x", dir, dir, NULL }), 2);
 	assert_int_equal(diff_exit(2, (char *[]){ "diff", "--help", NULL }), 0);
 	assert_int_equal(diff_exit(3, (char *[]){ "diff", dir, "/nonexistent/run", NULL }), 3);
-	assert_int_equal(diff_exit(3, (char *[]){ "diff", "/nonexistent/run:start", dir, NULL }), 3);
+	assert_int_equal(diff_exit(3, (char *[]){ "diff", "/nonexistent/run:start", dir, NULL }),
+			 3);
 }
 
 int main(void)

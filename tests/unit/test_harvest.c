@@ -93,7 +93,7 @@ static void test_create_is_exclusive_and_private(void **state)
 static void test_reused_descriptor_is_not_written(void **state)
 {
 	cs_writer_t w;
-	char victim[96], rec[8] = {1, 0, 0, 0, 8, 0, 0, 0};
+	char victim[96], rec[8] = { 1, 0, 0, 0, 8, 0, 0, 0 };
 	int fd, reused;
 
 	(void)state;
@@ -121,8 +121,8 @@ static void test_reused_descriptor_is_not_written(void **state)
 /* With a descriptor limit below CS_PRIM_FD_MIN no descriptor is kept: open-append-close. */
 static void test_low_limit_keeps_no_descriptor(void **state)
 {
-	struct rlimit old, low = {32, 32};
-	char rec[8] = {1, 0, 0, 0, 8, 0, 0, 0};
+	struct rlimit old, low = { 32, 32 };
+	char rec[8] = { 1, 0, 0, 0, 8, 0, 0, 0 };
 	cs_writer_t w;
 	int probe;
 
@@ -151,7 +151,7 @@ static void test_low_limit_keeps_no_descriptor(void **state)
 static void test_short_write_is_cut_and_noted(void **state)
 {
 	size_t hdr = sizeof(cs_file_hdr_t);
-	struct rlimit old, small = {hdr + 64 + 20, 0};
+	struct rlimit old, small = { hdr + 64 + 20, 0 };
 	uint8_t rec[64];
 	cs_writer_t w;
 
@@ -166,7 +166,7 @@ static void test_short_write_is_cut_and_noted(void **state)
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
 	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), 0);
 	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), -EFBIG); /* 20 bytes fit, then not */
-	assert_int_equal(file_size("47.0.cst"), hdr + sizeof(rec)); /* cut back: no partial */
+	assert_int_equal(file_size("47.0.cst"), hdr + sizeof(rec));    /* cut back: no partial */
 	assert_int_equal(cs_writer_put(&w, rec, sizeof(rec)), -EFBIG);
 	assert_int_equal(w.lost, 2);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
@@ -304,7 +304,8 @@ static void test_harvest_range(void **state)
 	got = read(fd, d, sizeof(d));
 	assert_true(got > 0);
 	assert_int_equal(count_mappings(d, (size_t)got, &start, &end), 1);
-	assert_true(start == (uint64_t)(uintptr_t)(p + 21 * ps) && end == start + 30 * (uint64_t)ps);
+	assert_true(start == (uint64_t)(uintptr_t)(p + 21 * ps) &&
+		    end == start + 30 * (uint64_t)ps);
 	assert_int_equal(count_set(d, (size_t)got, CS_SET_PRESENT, 0, UINT64_MAX), 30);
 	assert_int_equal(count_set(d, (size_t)got, CS_SET_EXCL, 0, UINT64_MAX), 30);
 	close(fd);

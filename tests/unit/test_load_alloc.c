@@ -82,10 +82,12 @@ static void test_reads_every_record(void **state)
 	assert_memory_equal(ai->mods[0].build_id, id, 3);
 	assert_string_equal(ai->mods[0].path, "/usr/lib/libz.so.1");
 	assert_int_equal(ai->nstacks, 1);
-	assert_true(ai->stacks[0].id == 7 && ai->stacks[0].depth == 2 && ai->stacks[0].ra[1] == 0x2222);
+	assert_true(ai->stacks[0].id == 7 && ai->stacks[0].depth == 2 &&
+		    ai->stacks[0].ra[1] == 0x2222);
 	assert_int_equal(ai->nevs, 3); /* sorted by seq */
 	assert_true(ai->evs[0].seq == 2 && ai->evs[0].what == CS_AEV_ALLOC && ai->evs[0].kind == 2);
-	assert_true(ai->evs[1].seq == 3 && ai->evs[1].what == CS_AEV_FREE && ai->evs[1].len == 4096);
+	assert_true(ai->evs[1].seq == 3 && ai->evs[1].what == CS_AEV_FREE &&
+		    ai->evs[1].len == 4096);
 	assert_true(ai->evs[2].seq == 5 && ai->evs[2].weight == 20 && ai->evs[2].stack == 7);
 	assert_true(ai->has_fork_point && ai->fp_alloc_seq == 77 && ai->fp_stack_id == 8);
 }

@@ -18,14 +18,15 @@
 #define P TU_PAGE
 #define MS 1000000ull
 #define T_FORK (1 * MS)
-#define RUNS(...) (const cs_run_t[]){ __VA_ARGS__ }, \
-	sizeof((const cs_run_t[]){ __VA_ARGS__ }) / sizeof(cs_run_t)
+#define RUNS(...)                          \
+	(const cs_run_t[]){ __VA_ARGS__ }, \
+		sizeof((const cs_run_t[]){ __VA_ARGS__ }) / sizeof(cs_run_t)
 
 /* What to vary in the synthetic child. */
 typedef struct child_opts {
 	uint8_t backend;
-	bool unarmed_anon;   /* the anon mapping was not armed */
-	bool killed;         /* no END, Z in the samples file */
+	bool unarmed_anon; /* the anon mapping was not armed */
+	bool killed;       /* no END, Z in the samples file */
 	bool still_running;
 } child_opts_t;
 
@@ -66,8 +67,8 @@ static void fork_pfns(int fd, uint32_t seq, bool changed)
 	if (changed) {
 		for (int i = 0; i < 4; i++)
 			heap[i] = 5000 + i; /* pages 16..19 copied */
-		anon[0] = 6000;         /* page 64 copied */
-		heap[14] = 0;           /* page 30: frame not known */
+		anon[0] = 6000;             /* page 64 copied */
+		heap[14] = 0;               /* page 30: frame not known */
 	}
 	tu_pfns(fd, seq, 16, heap, 16);
 	tu_pfns(fd, seq, 64, anon, 16);
@@ -113,8 +114,8 @@ static void z2(int fd, uint32_t seq, uint8_t reason, const child_opts_t *o)
 	tu_snap_begin(fd, seq, reason, o->backend, T_FORK + 10 * MS, 77);
 	fork_maps(fd, seq, o);
 	tu_mapping(fd, seq, 128 * P, 132 * P, CS_MAP_ANON, 0, "");
-	tu_pages(fd, seq, CS_SET_PRESENT, RUNS({ 16, 16 }, { 64, 16 }, { 96, 4 }, { 112, 8 },
-					       { 128, 4 }));
+	tu_pages(fd, seq, CS_SET_PRESENT,
+		 RUNS({ 16, 16 }, { 64, 16 }, { 96, 4 }, { 112, 8 }, { 128, 4 }));
 	tu_pages(fd, seq, CS_SET_WRITTEN, RUNS({ 16, 4 }, { 64, 2 }));
 	tu_pages(fd, seq, CS_SET_WRITTEN, RUNS({ 72, 1 })); /* a second record of the set */
 	tu_pages(fd, seq, CS_SET_EXCL, RUNS({ 16, 10 }, { 64, 4 }, { 72, 1 }, { 128, 4 }));
@@ -502,7 +503,8 @@ static void test_forged_ppid_cycle(void **state)
 	close(fd);
 	assert_int_equal(cs_model_load(&m, dir, &d), 0);
 	assert_int_equal(m.nprocs, 3);
-	assert_int_equal((m.procs[0].parent < 0) + (m.procs[1].parent < 0) + (m.procs[2].parent < 0),
+	assert_int_equal((m.procs[0].parent < 0) + (m.procs[1].parent < 0) +
+				 (m.procs[2].parent < 0),
 			 1); /* one edge cut, the rest of the chain kept */
 	cs_model_free(&m);
 }
@@ -534,7 +536,7 @@ static void test_reused_pids_are_not_exec_images(void **state)
 	tu_proc_gen_start(fd, 500, 1, 0, CS_ROLE_ROOT, "root", 0);
 	tu_fork(fd, 501, 0, 1 * MS);
 	tu_child_exit(fd, 501, 0, 3 * MS);
-	tu_fork(fd, 501, 1, 10 * MS);  /* pid 501 again: a second child */
+	tu_fork(fd, 501, 1, 10 * MS); /* pid 501 again: a second child */
 	tu_fork(fd, 503, 2, 20 * MS);
 	tu_child_exit(fd, 503, SIGKILL, 30 * MS);
 	tu_child_exit(fd, 503, 7 << 8, 50 * MS);
@@ -730,7 +732,8 @@ static void test_lost_records_other_error(void **state)
 	c = noted_child(&m, 632, true, CS_NOTE_WRITE_LOST, EIO, "cowscope: records went missing",
 			NULL);
 	assert_int_equal(c->records_lost, CS_UNKNOWN);
-	assert_string_equal(c->incomplete, "trace writes failed: Input/output error (records lost)");
+	assert_string_equal(c->incomplete,
+			    "trace writes failed: Input/output error (records lost)");
 	cs_model_free(&m);
 }
 
@@ -759,8 +762,9 @@ static void test_no_traces(void **state)
 	snprintf(want, sizeof(want), "no cowscope traces in %s", dir);
 	assert_string_equal(d.msg, want);
 	assert_int_equal(cs_model_load(&m, "/nonexistent/run", &d), -ENOENT);
-	assert_string_equal(d.msg, "cannot read run directory '/nonexistent/run': No such file or "
-				   "directory");
+	assert_string_equal(d.msg,
+			    "cannot read run directory '/nonexistent/run': No such file or "
+			    "directory");
 }
 
 int main(void)
@@ -776,7 +780,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_without_trace_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_status_is_eight_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_generations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_still_running_when_run_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_still_running_when_run_stopped, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_reaped_without_fork_is_not_a_cow_child, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_forged_ppid_cycle, setup, teardown),

@@ -17,7 +17,7 @@
 static const uint8_t *block(const void *obj)
 {
 	size_t h = node_space->layout == COWSCOPE_LAYOUT_INLINE ? sizeof(cs_inline_hdr_t)
-								 : sizeof(cs_prefix_t);
+								: sizeof(cs_prefix_t);
 
 	return (const uint8_t *)obj - h;
 }
@@ -25,7 +25,7 @@ static const uint8_t *block(const void *obj)
 static size_t block_len(void)
 {
 	size_t h = node_space->layout == COWSCOPE_LAYOUT_INLINE ? sizeof(cs_inline_hdr_t)
-								 : sizeof(cs_prefix_t);
+								: sizeof(cs_prefix_t);
 
 	return h + sizeof(node_t);
 }
@@ -154,7 +154,8 @@ static void test_immortal_refcounts_untouched(void **state)
 		assert_true(cs_obj_refcount(node_space, objs[i]) >= CS_RC_IMMORTAL);
 		cs_obj_incref(node_space, objs[i]);
 		for (int k = 0; k < 5; k++)
-			cs_obj_decref(node_space, objs[i]); /* more than it has: immortal, never freed */
+			cs_obj_decref(node_space,
+				      objs[i]); /* more than it has: immortal, never freed */
 	}
 	cs_gc_collect(node_space, 2);
 	assert_int_equal(blocks_changed(objs, snap), 0); /* either layout: nothing written */

@@ -23,7 +23,7 @@ static void pair_clear(void *obj)
 	cowscope_obj_decref(b);
 }
 
-static const cowscope_type_t pair_type = {"pair", NULL, pair_clear};
+static const cowscope_type_t pair_type = { "pair", NULL, pair_clear };
 
 static void test_no_shim_here(void **state)
 {

@@ -188,7 +188,7 @@ static void collecting_clear(void *obj)
 	nested_result = cs_gc_collect(node_space, 2);
 }
 
-static const cowscope_type_t collecting_type = {"collecting", node_traverse, collecting_clear};
+static const cowscope_type_t collecting_type = { "collecting", node_traverse, collecting_clear };
 
 static void test_no_nested_collection(void **state)
 {

@@ -36,7 +36,7 @@ static int load(const char *const *env, cs_options_t *o)
 
 static void test_defaults(void **state)
 {
-	static const char *const env[] = {NULL};
+	static const char *const env[] = { NULL };
 	cs_options_t o;
 
 	(void)state;
@@ -50,8 +50,9 @@ static void test_defaults(void **state)
 
 static void test_good_values(void **state)
 {
-	static const char *const env[] = {"COWSCOPE_OUT", "/tmp/run", "COWSCOPE_BACKEND", "pfn",
-					  "COWSCOPE_VERBOSE", "2", NULL};
+	static const char *const env[] = {
+		"COWSCOPE_OUT", "/tmp/run", "COWSCOPE_BACKEND", "pfn", "COWSCOPE_VERBOSE", "2", NULL
+	};
 	cs_options_t o;
 
 	(void)state;
@@ -64,13 +65,13 @@ static void test_good_values(void **state)
 
 static void test_every_backend_name(void **state)
 {
-	static const char *const names[] = {"auto", "uffd-wp", "soft-dirty", "pfn", "exclusive"};
-	static const uint8_t want[] = {CS_BACKEND_NONE, CS_BACKEND_UFFD_WP, CS_BACKEND_SOFT_DIRTY,
-				       CS_BACKEND_PFN, CS_BACKEND_EXCLUSIVE};
+	static const char *const names[] = { "auto", "uffd-wp", "soft-dirty", "pfn", "exclusive" };
+	static const uint8_t want[] = { CS_BACKEND_NONE, CS_BACKEND_UFFD_WP, CS_BACKEND_SOFT_DIRTY,
+					CS_BACKEND_PFN, CS_BACKEND_EXCLUSIVE };
 
 	(void)state;
 	for (size_t i = 0; i < 5; i++) {
-		const char *env[] = {"COWSCOPE_BACKEND", names[i], NULL};
+		const char *env[] = { "COWSCOPE_BACKEND", names[i], NULL };
 		cs_options_t o;
 
 		assert_int_equal(load(env, &o), 0);
@@ -80,8 +81,9 @@ static void test_every_backend_name(void **state)
 
 static void test_bad_values_warn_once_each(void **state)
 {
-	static const char *const env[] = {"COWSCOPE_BACKEND", "magic", "COWSCOPE_VERBOSE", "9",
-					  "COWSCOPE_OUT", "", NULL};
+	static const char *const env[] = {
+		"COWSCOPE_BACKEND", "magic", "COWSCOPE_VERBOSE", "9", "COWSCOPE_OUT", "", NULL
+	};
 	cs_options_t o;
 
 	(void)state;
@@ -94,7 +96,7 @@ static void test_bad_values_warn_once_each(void **state)
 
 static void test_warning_names_variable_and_value(void **state)
 {
-	static const char *const env[] = {"COWSCOPE_BACKEND", "magic", NULL};
+	static const char *const env[] = { "COWSCOPE_BACKEND", "magic", NULL };
 	cs_options_t o;
 
 	(void)state;
@@ -106,8 +108,8 @@ static void test_warning_names_variable_and_value(void **state)
 
 static void test_bad_value_keeps_other_good_ones(void **state)
 {
-	static const char *const env[] = {"COWSCOPE_BACKEND", "exclusive", "COWSCOPE_VERBOSE", "x",
-					  NULL};
+	static const char *const env[] = { "COWSCOPE_BACKEND", "exclusive", "COWSCOPE_VERBOSE", "x",
+					   NULL };
 	cs_options_t o;
 
 	(void)state;
@@ -118,11 +120,11 @@ static void test_bad_value_keeps_other_good_ones(void **state)
 
 static void test_sample_bytes_and_depth(void **state)
 {
-	static const char *const env[] = {"COWSCOPE_SAMPLE_BYTES", "512k", "COWSCOPE_STACK_DEPTH",
-					  "12", NULL};
-	static const char *const exact[] = {"COWSCOPE_SAMPLE_BYTES", "1", NULL};
-	static const char *const bad[] = {"COWSCOPE_SAMPLE_BYTES", "12q", "COWSCOPE_STACK_DEPTH",
-					  "65", NULL};
+	static const char *const env[] = { "COWSCOPE_SAMPLE_BYTES", "512k", "COWSCOPE_STACK_DEPTH",
+					   "12", NULL };
+	static const char *const exact[] = { "COWSCOPE_SAMPLE_BYTES", "1", NULL };
+	static const char *const bad[] = { "COWSCOPE_SAMPLE_BYTES", "12q", "COWSCOPE_STACK_DEPTH",
+					   "65", NULL };
 	cs_options_t o;
 
 	(void)state;

@@ -78,8 +78,8 @@ static void test_maps_anon_shared_and_special(void **state)
 	assert_string_equal(v.name, "/dev/zero (deleted)");
 	parse("7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ", &v, 0);
 	assert_string_equal(v.name, "");
-	parse("7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]", &v,
-	      0);
+	parse("7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]",
+	      &v, 0);
 	assert_string_equal(v.name, "[stack]");
 	parse("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]", &v, 0);
 	assert_int_equal(v.prot, PROT_EXEC);
@@ -92,9 +92,9 @@ static void test_maps_rejects_garbage(void **state)
 	(void)state;
 	parse("", &v, -22);
 	parse("zz-10 rw-p 0 0 0", &v, -22);
-	parse("2000-1000 rw-p 00000000 00:00 0", &v, -22);      /* end before start */
-	parse("1000-2000 rw", &v, -22);                         /* perms cut short */
-	parse("11111111111111111-2 rw-p 0 00:00 0", &v, -22);   /* overflow */
+	parse("2000-1000 rw-p 00000000 00:00 0", &v, -22);    /* end before start */
+	parse("1000-2000 rw", &v, -22);                       /* perms cut short */
+	parse("11111111111111111-2 rw-p 0 00:00 0", &v, -22); /* overflow */
 }
 
 static void test_long_name_is_cut(void **state)

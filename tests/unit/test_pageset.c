@@ -19,8 +19,9 @@ static cs_pageset_t make(size_t n, const uint64_t (*r)[2])
 	return s;
 }
 
-#define MAKE(...) make(sizeof((const uint64_t[][2]){ __VA_ARGS__ }) / sizeof(uint64_t[2]), \
-		       (const uint64_t[][2]){ __VA_ARGS__ })
+#define MAKE(...)                                                                \
+	make(sizeof((const uint64_t[][2]){ __VA_ARGS__ }) / sizeof(uint64_t[2]), \
+	     (const uint64_t[][2]){ __VA_ARGS__ })
 
 static void expect_runs(const cs_pageset_t *s, size_t n, const uint64_t (*r)[2])
 {
@@ -32,8 +33,9 @@ static void expect_runs(const cs_pageset_t *s, size_t n, const uint64_t (*r)[2])
 	}
 }
 
-#define EXPECT(s, ...) expect_runs((s), sizeof((const uint64_t[][2]){ __VA_ARGS__ }) / \
-				   sizeof(uint64_t[2]), (const uint64_t[][2]){ __VA_ARGS__ })
+#define EXPECT(s, ...)                                                                       \
+	expect_runs((s), sizeof((const uint64_t[][2]){ __VA_ARGS__ }) / sizeof(uint64_t[2]), \
+		    (const uint64_t[][2]){ __VA_ARGS__ })
 
 static void test_normalize_unsorted_overlapping(void **state)
 {
@@ -51,12 +53,12 @@ static void test_in_order_additions_stay_normalized(void **state)
 
 	(void)state;
 	assert_int_equal(cs_pageset_add(&s, 0, 4), 0);
-	assert_int_equal(cs_pageset_add(&s, 4, 6), 0);  /* adjacent: merged */
-	assert_int_equal(cs_pageset_add(&s, 5, 9), 0);  /* overlapping: merged */
+	assert_int_equal(cs_pageset_add(&s, 4, 6), 0); /* adjacent: merged */
+	assert_int_equal(cs_pageset_add(&s, 5, 9), 0); /* overlapping: merged */
 	assert_int_equal(cs_pageset_add(&s, 10, 11), 0);
 	assert_false(s.dirty);
 	EXPECT(&s, { 0, 9 }, { 10, 11 });
-	assert_int_equal(cs_pageset_add(&s, 2, 3), 0);  /* out of order */
+	assert_int_equal(cs_pageset_add(&s, 2, 3), 0); /* out of order */
 	assert_true(s.dirty);
 	cs_pageset_normalize(&s);
 	EXPECT(&s, { 0, 9 }, { 10, 11 });

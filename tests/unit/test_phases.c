@@ -97,7 +97,7 @@ static void test_phases_assigned(void **state)
 	assert_string_equal(phase_of(&m, 101), "start");
 	assert_string_equal(phase_of(&m, 102), "frozen");
 	assert_string_equal(phase_of(&m, 103), "frozen"); /* its parent's phase */
-	assert_string_equal(phase_of(&m, 104), "late");  /* by the FORK record's time */
+	assert_string_equal(phase_of(&m, 104), "late");   /* by the FORK record's time */
 	assert_int_equal(cs_phase_find(&m, "late"), 2);
 	assert_int_equal(cs_phase_find(&m, "inside"), -1);
 	cs_model_free(&m);

@@ -16,8 +16,10 @@
 static void test_no_vector_refused(void **state)
 {
 	struct page_region r;
-	struct pm_scan_arg a = {.size = sizeof(a), .end = 4096, .flags = PM_SCAN_WP_MATCHING,
-				.category_anyof_mask = PAGE_IS_PRESENT};
+	struct pm_scan_arg a = { .size = sizeof(a),
+				 .end = 4096,
+				 .flags = PM_SCAN_WP_MATCHING,
+				 .category_anyof_mask = PAGE_IS_PRESENT };
 
 	(void)state;
 	assert_int_equal(cs_prim_pagemap_scan(-1, &a), -EINVAL);
@@ -38,11 +40,13 @@ static void test_scan_finds_present_runs(void **state)
 		       -1, 0);
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	struct page_region r[4];
-	struct pm_scan_arg a = {.size = sizeof(a), .start = (uint64_t)(uintptr_t)p,
-				.end = (uint64_t)(uintptr_t)(p + 8 * page),
-				.vec = (uint64_t)(uintptr_t)r, .vec_len = 4,
-				.category_anyof_mask = PAGE_IS_PRESENT,
-				.return_mask = PAGE_IS_PRESENT};
+	struct pm_scan_arg a = { .size = sizeof(a),
+				 .start = (uint64_t)(uintptr_t)p,
+				 .end = (uint64_t)(uintptr_t)(p + 8 * page),
+				 .vec = (uint64_t)(uintptr_t)r,
+				 .vec_len = 4,
+				 .category_anyof_mask = PAGE_IS_PRESENT,
+				 .return_mask = PAGE_IS_PRESENT };
 	long k;
 
 	(void)state;

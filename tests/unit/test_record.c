@@ -11,7 +11,7 @@
 static void test_fixed_part_zeroed_and_sized(void **state)
 {
 	uint8_t buf[64];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
 	cs_rec_end_t *e;
 
 	(void)state;
@@ -28,7 +28,7 @@ static void test_fixed_part_zeroed_and_sized(void **state)
 static void test_string_is_length_prefixed_and_padded(void **state)
 {
 	uint8_t buf[64];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
 	uint16_t len;
 
 	(void)state;
@@ -45,8 +45,8 @@ static void test_string_is_length_prefixed_and_padded(void **state)
 static void test_overflow_refused_record_unchanged(void **state)
 {
 	uint8_t buf[32];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
-	char big[40] = {0};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
+	char big[40] = { 0 };
 
 	(void)state;
 	cs_rec_begin(&b, CS_REC_NOTE, sizeof(cs_rec_note_t));
@@ -60,7 +60,7 @@ static void test_overflow_refused_record_unchanged(void **state)
 static void test_fixed_part_too_big(void **state)
 {
 	uint8_t buf[16];
-	cs_recbuf_t b = {.buf = buf, .cap = sizeof(buf)};
+	cs_recbuf_t b = { .buf = buf, .cap = sizeof(buf) };
 
 	(void)state;
 	assert_null(cs_rec_begin(&b, CS_REC_PROC, sizeof(cs_rec_proc_t)));

@@ -156,7 +156,7 @@ static void test_stacks_resolve_through_ancestors(void **state)
 	load();
 	assert_true(cs_stack_resolve(&m, idx(102), 1)->ra[0] == 0xa1); /* 1 < 4, 1 < 3: root's */
 	assert_true(cs_stack_resolve(&m, idx(102), 3)->ra[0] == 0xc3); /* 3 < 4: the parent's */
-	assert_null(cs_stack_resolve(&m, idx(102), 4));              /* 102 never wrote it */
+	assert_null(cs_stack_resolve(&m, idx(102), 4));                /* 102 never wrote it */
 	assert_null(cs_stack_resolve(&m, idx(101), 3 + 100));
 	assert_null(cs_stack_resolve(&m, idx(100), 0));
 }
@@ -221,11 +221,11 @@ static void test_frees_and_reuse(void **state)
 	for (uint32_t i = 0; i < 200; i++) /* enough to grow and churn the hash */
 		a[i] = tu_alloc_ev(1 + i, 0x10000 + 16 * i, 16, 16, 1, CS_ALLOC_MALLOC);
 	for (uint32_t i = 0; i < 200; i++) /* free the odd ones, and 100 strangers */
-		f[i] = tu_free_ev(300 + i, i < 100 ? 0x10000 + 16 * (2 * i + 1) : 0x90000 + i,
-				  0, CS_FREE_FREE);
+		f[i] = tu_free_ev(300 + i, i < 100 ? 0x10000 + 16 * (2 * i + 1) : 0x90000 + i, 0,
+				  CS_FREE_FREE);
 	for (uint32_t i = 0; i < 100; i++) /* the odd addresses again, another stack */
-		a[200 + i] = tu_alloc_ev(600 + i, 0x10000 + 16 * (2 * i + 1), 8, 8, 2,
-					 CS_ALLOC_MALLOC);
+		a[200 + i] =
+			tu_alloc_ev(600 + i, 0x10000 + 16 * (2 * i + 1), 8, 8, 2, CS_ALLOC_MALLOC);
 	tu_allocs(fd, a, 300);
 	tu_frees(fd, f, 200);
 	tu_fork(fd, 101, 1, MS);
@@ -302,11 +302,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_two_fork_levels_and_cut, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stacks_resolve_through_ancestors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stacks_resolve_through_ancestors, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_munmap_trims_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frees_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_frees_flag_inherited, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_child_frees_with_empty_liveset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_frees_with_empty_liveset, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

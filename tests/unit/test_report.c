@@ -244,39 +244,43 @@ static void test_json_exact_values(void **state)
 	assert_string_equal(field(doc, 100, "role"), "\"root\"");
 	assert_string_equal(field(doc, 100, "cmd"), "\"server --preload\"");
 	assert_string_equal(field(doc, 100, "shared_at_fork_pages"), "null");
-	assert_non_null(strstr(doc, "\"timeline\": [\n        {\n          \"t_ms\": 2.000,\n"
-				    "          \"child_copied_pages\": 2560,\n"
-				    "          \"parent_unshared_pages\": 128,\n"));
+	assert_non_null(strstr(doc,
+			       "\"timeline\": [\n        {\n          \"t_ms\": 2.000,\n"
+			       "          \"child_copied_pages\": 2560,\n"
+			       "          \"parent_unshared_pages\": 128,\n"));
 	assert_non_null(strstr(doc, "\"sites\": [],\n      \"writers\": [],\n"));
 	/* the memory bill: the parent's 64 MiB once, the copies summed, its own writes once */
-	assert_non_null(strstr(doc, "\"totals\": {\n    \"children\": 4,\n    \"children_measured\": 4,\n"
-				    "    \"children_without_fork_snapshot\": 0,\n"
-				    "    \"children_without_samples\": 0,\n"
-				    "    \"children_few_samples\": 4,\n"
-				    "    \"shared_at_fork_pages\": 16384,\n"
-				    "    \"child_copied_pages\": 10240,\n"
-				    "    \"private_copies_pages\": 10240,\n"
-				    "    \"parent_unshared_pages\": 128,\n"
-				    "    \"unshared_pages\": 10752,\n"
-				    "    \"child_new_pages\": 0,\n"
-				    "    \"share_retained\": 0.835938,\n"
-				    "    \"page_size\": 4096,\n"
-				    "    \"groups\": [\n      {\n        \"parent_pid\": 100,\n"
-				    "        \"command\": \"server --preload\",\n"
-				    "        \"children\": [\n          101,\n          102,\n          103,\n"
-				    "          104\n        ],\n"
-				    "        \"children_measured\": 4,\n"
-				    "        \"shared_at_fork_pages\": 16384,\n"
-				    "        \"child_copied_pages_sum\": 10240,\n"
-				    "        \"parent_unshared_pages\": 128,\n"
-				    "        \"unshared_pages_sum\": 10752,\n"
-				    "        \"child_new_pages_sum\": 0,\n"
-				    "        \"share_retained\": 0.835938\n      }\n    ]\n  }\n}\n"));
+	assert_non_null(
+		strstr(doc,
+		       "\"totals\": {\n    \"children\": 4,\n    \"children_measured\": 4,\n"
+		       "    \"children_without_fork_snapshot\": 0,\n"
+		       "    \"children_without_samples\": 0,\n"
+		       "    \"children_few_samples\": 4,\n"
+		       "    \"shared_at_fork_pages\": 16384,\n"
+		       "    \"child_copied_pages\": 10240,\n"
+		       "    \"private_copies_pages\": 10240,\n"
+		       "    \"parent_unshared_pages\": 128,\n"
+		       "    \"unshared_pages\": 10752,\n"
+		       "    \"child_new_pages\": 0,\n"
+		       "    \"share_retained\": 0.835938,\n"
+		       "    \"page_size\": 4096,\n"
+		       "    \"groups\": [\n      {\n        \"parent_pid\": 100,\n"
+		       "        \"command\": \"server --preload\",\n"
+		       "        \"children\": [\n          101,\n          102,\n          103,\n"
+		       "          104\n        ],\n"
+		       "        \"children_measured\": 4,\n"
+		       "        \"shared_at_fork_pages\": 16384,\n"
+		       "        \"child_copied_pages_sum\": 10240,\n"
+		       "        \"parent_unshared_pages\": 128,\n"
+		       "        \"unshared_pages_sum\": 10752,\n"
+		       "        \"child_new_pages_sum\": 0,\n"
+		       "        \"share_retained\": 0.835938\n      }\n    ]\n  }\n}\n"));
 	assert_string_equal(field(doc, 101, "samples"), "1");
 	assert_string_equal(field(doc, 101, "few_samples"), "true");
 	assert_string_equal(field(doc, 100, "few_samples"), "false");
-	assert_non_null(strstr(doc, "\"interval_ms\": 100,\n    \"achieved_interval_ms\": null,\n"
-				    "    \"achieved_interval_mean_ms\": null,\n"));
+	assert_non_null(strstr(doc,
+			       "\"interval_ms\": 100,\n    \"achieved_interval_ms\": null,\n"
+			       "    \"achieved_interval_mean_ms\": null,\n"));
 	assert_non_null(strstr(doc, "\"root_pid\": 100,"));
 	assert_non_null(strstr(doc, "\"samples\": 12,"));
 	free(doc);
@@ -289,17 +293,20 @@ static void test_json_mapping_and_counters(void **state)
 	(void)state;
 	example_run();
 	doc = render(cs_render_json);
-	assert_non_null(strstr(doc, "\"mappings\": [\n        {\n          \"name\": \"[heap]\",\n"
-				    "          \"kind\": \"heap\",\n"
-				    "          \"start\": 268435456,\n"
-				    "          \"end\": 335544320,\n"
-				    "          \"size_pages\": 16384,\n"
-				    "          \"shared_at_fork_pages\": 16384,\n"
-				    "          \"child_copied_pages\": 2560,\n"
-				    "          \"parent_unshared_pages\": 128,\n"));
-	assert_non_null(strstr(doc, "\"backends_probed\": [\n        {\n          \"name\": \"uffd-wp\",\n"
-				    "          \"usable\": false,\n"
-				    "          \"reason\": \"userfaultfd: Operation not permitted\",\n"));
+	assert_non_null(strstr(doc,
+			       "\"mappings\": [\n        {\n          \"name\": \"[heap]\",\n"
+			       "          \"kind\": \"heap\",\n"
+			       "          \"start\": 268435456,\n"
+			       "          \"end\": 335544320,\n"
+			       "          \"size_pages\": 16384,\n"
+			       "          \"shared_at_fork_pages\": 16384,\n"
+			       "          \"child_copied_pages\": 2560,\n"
+			       "          \"parent_unshared_pages\": 128,\n"));
+	assert_non_null(
+		strstr(doc,
+		       "\"backends_probed\": [\n        {\n          \"name\": \"uffd-wp\",\n"
+		       "          \"usable\": false,\n"
+		       "          \"reason\": \"userfaultfd: Operation not permitted\",\n"));
 	free(doc);
 }
 
@@ -329,21 +336,25 @@ static void test_text_totals_line(void **state)
 	doc = render(cs_render_text);
 	snprintf(want, sizeof(want), "cowscope: run directory %s\n", dir);
 	assert_memory_equal(doc, want, strlen(want));
-	assert_non_null(strstr(doc, "\npid 100 (server --preload): 4 children share 64 MiB from it; "
-				    "they hold 40 MiB of private copies (15.6% of what each shared, "
-				    "on average); the parent unshared 0.5 MiB\n"));
+	assert_non_null(strstr(doc,
+			       "\npid 100 (server --preload): 4 children share 64 MiB from it; "
+			       "they hold 40 MiB of private copies (15.6% of what each shared, "
+			       "on average); the parent unshared 0.5 MiB\n"));
 	assert_null(strstr(doc, "all 1 parents"));
 	assert_null(strstr(doc, "no figures"));
 	assert_non_null(strstr(doc, "\nbackend: soft-dirty ("));
-	assert_non_null(strstr(doc, "\n  uffd-wp was not usable: userfaultfd: Operation not "
-				    "permitted\n"));
+	assert_non_null(strstr(doc,
+			       "\n  uffd-wp was not usable: userfaultfd: Operation not "
+			       "permitted\n"));
 	assert_non_null(strstr(doc, "\n  100 server --preload  [root, exit 0]\n"));
 	assert_non_null(strstr(doc, "\n    101 worker  [child, exit 0]\n"));
-	assert_non_null(strstr(doc, "\n      101*        64        10        0.5     83.6%         0"
-				    "       1234  exit 0\n"));
+	assert_non_null(strstr(doc,
+			       "\n      101*        64        10        0.5     83.6%         0"
+			       "       1234  exit 0\n"));
 	assert_non_null(strstr(doc, "\n  * fewer than 2 samples after the fork"));
-	assert_non_null(strstr(doc, "\nsampling: every 100 ms asked, achieved unknown (no child "
-				    "sampled twice), 12 samples taking 0.0 ms of CPU\n"));
+	assert_non_null(strstr(doc,
+			       "\nsampling: every 100 ms asked, achieved unknown (no child "
+			       "sampled twice), 12 samples taking 0.0 ms of CPU\n"));
 	free(doc);
 }
 
@@ -356,12 +367,14 @@ static void test_text_marks_incomplete(void **state)
 	for (uint32_t i = 1; i <= 5; i++)
 		child(100 + i, CS_BACKEND_SOFT_DIRTY, 2560, 128, "worker", i != 5);
 	doc = render(cs_render_text);
-	assert_non_null(strstr(doc, "\n    105 worker  [child, killed by SIGKILL; INCOMPLETE: "
-				    "killed by SIGKILL]\n"));
+	assert_non_null(strstr(doc,
+			       "\n    105 worker  [child, killed by SIGKILL; INCOMPLETE: "
+			       "killed by SIGKILL]\n"));
 	assert_non_null(strstr(doc, "\n  pid 105: incomplete: killed by SIGKILL"));
-	assert_non_null(strstr(doc, "\npid 100 (server --preload): 5 children share 64 MiB from it; "
-				    "they hold 50 MiB of private copies (15.6% of what each shared, "
-				    "on average); the parent unshared 0.5 MiB\n"));
+	assert_non_null(strstr(doc,
+			       "\npid 100 (server --preload): 5 children share 64 MiB from it; "
+			       "they hold 50 MiB of private copies (15.6% of what each shared, "
+			       "on average); the parent unshared 0.5 MiB\n"));
 	free(doc);
 }
 
@@ -450,37 +463,45 @@ static void test_bill_two_groups(void **state)
 	kid(202, 101, 4096, 300, 10, true, 2, true);
 	doc = render(cs_render_json);
 	assert_valid_json(doc);
-	assert_non_null(strstr(doc, "    \"shared_at_fork_pages\": 20480,\n"
-				    "    \"child_copied_pages\": 3960,\n"
-				    "    \"private_copies_pages\": 3960,\n"
-				    "    \"parent_unshared_pages\": 210,\n"
-				    "    \"unshared_pages\": 4298,\n"));
-	assert_non_null(strstr(doc, "\"parent_pid\": 100,\n        \"command\": \"server --preload\",\n"
-				    "        \"children\": [\n          101,\n          102\n        ],\n"
-				    "        \"children_measured\": 2,\n"
-				    "        \"shared_at_fork_pages\": 16384,\n"
-				    "        \"child_copied_pages_sum\": 3560,\n"
-				    "        \"parent_unshared_pages\": 200,\n"));
-	assert_non_null(strstr(doc, "\"parent_pid\": 101,\n        \"command\": \"worker\",\n"
-				    "        \"children\": [\n          201,\n          202\n        ],\n"
-				    "        \"children_measured\": 2,\n"
-				    "        \"shared_at_fork_pages\": 4096,\n"
-				    "        \"child_copied_pages_sum\": 400,\n"
-				    "        \"parent_unshared_pages\": 10,\n"
-				    "        \"unshared_pages_sum\": 410,\n"
-				    "        \"child_new_pages_sum\": 0,\n"
-				    "        \"share_retained\": 0.949951\n"));
+	assert_non_null(strstr(doc,
+			       "    \"shared_at_fork_pages\": 20480,\n"
+			       "    \"child_copied_pages\": 3960,\n"
+			       "    \"private_copies_pages\": 3960,\n"
+			       "    \"parent_unshared_pages\": 210,\n"
+			       "    \"unshared_pages\": 4298,\n"));
+	assert_non_null(
+		strstr(doc,
+		       "\"parent_pid\": 100,\n        \"command\": \"server --preload\",\n"
+		       "        \"children\": [\n          101,\n          102\n        ],\n"
+		       "        \"children_measured\": 2,\n"
+		       "        \"shared_at_fork_pages\": 16384,\n"
+		       "        \"child_copied_pages_sum\": 3560,\n"
+		       "        \"parent_unshared_pages\": 200,\n"));
+	assert_non_null(
+		strstr(doc,
+		       "\"parent_pid\": 101,\n        \"command\": \"worker\",\n"
+		       "        \"children\": [\n          201,\n          202\n        ],\n"
+		       "        \"children_measured\": 2,\n"
+		       "        \"shared_at_fork_pages\": 4096,\n"
+		       "        \"child_copied_pages_sum\": 400,\n"
+		       "        \"parent_unshared_pages\": 10,\n"
+		       "        \"unshared_pages_sum\": 410,\n"
+		       "        \"child_new_pages_sum\": 0,\n"
+		       "        \"share_retained\": 0.949951\n"));
 	free(doc);
 	doc = render(cs_render_text);
-	assert_non_null(strstr(doc, "\npid 100 (server --preload): 2 children share 64 MiB from it; "
-				    "they hold 14 MiB of private copies (12.5% of what each shared, "
-				    "on average); the parent unshared 0.8 MiB\n"));
-	assert_non_null(strstr(doc, "\npid 101 (worker): 2 children share 16 MiB from it; they hold "
-				    "1.6 MiB of private copies (4.9% of what each shared, on average); "
-				    "the parent unshared <0.1 MiB\n"));
-	assert_non_null(strstr(doc, "\nall 2 parents: 80 MiB shared at fork (each parent's once), "
-				    "15 MiB of private copies in 4 children, 0.8 MiB unshared by the "
-				    "parents\n"));
+	assert_non_null(strstr(doc,
+			       "\npid 100 (server --preload): 2 children share 64 MiB from it; "
+			       "they hold 14 MiB of private copies (12.5% of what each shared, "
+			       "on average); the parent unshared 0.8 MiB\n"));
+	assert_non_null(strstr(doc,
+			       "\npid 101 (worker): 2 children share 16 MiB from it; they hold "
+			       "1.6 MiB of private copies (4.9% of what each shared, on average); "
+			       "the parent unshared <0.1 MiB\n"));
+	assert_non_null(strstr(doc,
+			       "\nall 2 parents: 80 MiB shared at fork (each parent's once), "
+			       "15 MiB of private copies in 4 children, 0.8 MiB unshared by the "
+			       "parents\n"));
 	free(doc);
 }
 
@@ -512,26 +533,31 @@ static void test_few_samples_and_missing(void **state)
 	assert_string_equal(field(doc, 105, "samples"), "2");
 	assert_string_equal(field(doc, 105, "few_samples"), "false");
 	/* gaps between samples of one child: 100 and 104 ms (101); the median */
-	assert_non_null(strstr(doc, "\"achieved_interval_ms\": 102.000,\n"
-				    "    \"achieved_interval_mean_ms\": 102.000,\n"));
-	assert_non_null(strstr(doc, "    \"children\": 5,\n    \"children_measured\": 3,\n"
-				    "    \"children_without_fork_snapshot\": 1,\n"
-				    "    \"children_without_samples\": 1,\n"
-				    "    \"children_few_samples\": 3,\n"
-				    "    \"shared_at_fork_pages\": 1000,\n"
-				    "    \"child_copied_pages\": 170,\n"));
+	assert_non_null(strstr(doc,
+			       "\"achieved_interval_ms\": 102.000,\n"
+			       "    \"achieved_interval_mean_ms\": 102.000,\n"));
+	assert_non_null(strstr(doc,
+			       "    \"children\": 5,\n    \"children_measured\": 3,\n"
+			       "    \"children_without_fork_snapshot\": 1,\n"
+			       "    \"children_without_samples\": 1,\n"
+			       "    \"children_few_samples\": 3,\n"
+			       "    \"shared_at_fork_pages\": 1000,\n"
+			       "    \"child_copied_pages\": 170,\n"));
 	free(doc);
 	doc = render(cs_render_text);
-	assert_non_null(strstr(doc, "\nsampling: every 100 ms asked, 102 ms achieved (median; "
-				    "mean 102 ms), 9 samples taking 0.0 ms of CPU\n"));
+	assert_non_null(strstr(doc,
+			       "\nsampling: every 100 ms asked, 102 ms achieved (median; "
+			       "mean 102 ms), 9 samples taking 0.0 ms of CPU\n"));
 	assert_non_null(strstr(doc, "\n       101       3.9 "));
-	assert_non_null(strstr(doc, "\n      102*       3.9         -          -         -         -"));
+	assert_non_null(
+		strstr(doc, "\n      102*       3.9         -          -         -         -"));
 	assert_non_null(strstr(doc, "\n      104*       3.9 "));
-	assert_non_null(strstr(doc, "\npid 100 (server --preload): 5 children share 3.9 MiB from it; "
-				    "the 3 with figures hold 0.7 MiB of private copies (5.7% of what "
-				    "each shared, on average); the parent unshared <0.1 MiB\n"
-				    "1 child ended before any sample: no figures\n"
-				    "1 child has no fork snapshot: no figures\n"));
+	assert_non_null(strstr(doc,
+			       "\npid 100 (server --preload): 5 children share 3.9 MiB from it; "
+			       "the 3 with figures hold 0.7 MiB of private copies (5.7% of what "
+			       "each shared, on average); the parent unshared <0.1 MiB\n"
+			       "1 child ended before any sample: no figures\n"
+			       "1 child has no fork snapshot: no figures\n"));
 	assert_null(strstr(doc, "backend cannot"));
 	free(doc);
 }
@@ -546,16 +572,18 @@ static void test_bill_unsplit(void **state)
 	child(101, CS_BACKEND_EXCLUSIVE, 10, 5, "worker", true);
 	child(102, CS_BACKEND_EXCLUSIVE, 20, 5, "worker", true);
 	doc = render(cs_render_text);
-	assert_non_null(strstr(doc, "\npid 100 (server --preload): 2 children share 64 MiB from it; "
-				    "0.2 MiB unshared in them (0.1% of what each shared, on average; "
-				    "the exclusive backend cannot tell the children's copies from the "
-				    "parent's writes)\n"));
+	assert_non_null(strstr(doc,
+			       "\npid 100 (server --preload): 2 children share 64 MiB from it; "
+			       "0.2 MiB unshared in them (0.1% of what each shared, on average; "
+			       "the exclusive backend cannot tell the children's copies from the "
+			       "parent's writes)\n"));
 	free(doc);
 	doc = render(cs_render_json);
-	assert_non_null(strstr(doc, "    \"child_copied_pages\": null,\n"
-				    "    \"private_copies_pages\": null,\n"
-				    "    \"parent_unshared_pages\": null,\n"
-				    "    \"unshared_pages\": 40,\n"));
+	assert_non_null(strstr(doc,
+			       "    \"child_copied_pages\": null,\n"
+			       "    \"private_copies_pages\": null,\n"
+			       "    \"parent_unshared_pages\": null,\n"
+			       "    \"unshared_pages\": 40,\n"));
 	free(doc);
 }
 
@@ -585,7 +613,8 @@ static void test_report_exit_codes(void **state)
 	example_run();
 	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "json", dir, NULL }), 0);
 	assert_int_equal(report_exit(2, (char *[]){ "report", dir, NULL }), 0);
-	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "folded", dir, NULL }), 0);
+	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "folded", dir, NULL }),
+			 0);
 	assert_int_equal(report_exit(4, (char *[]){ "report", "--format", "svg", dir, NULL }), 2);
 	assert_int_equal(report_exit(4, (char *[]){ "report", "--top", "x", dir, NULL }), 2);
 	assert_int_equal(report_exit(3, (char *[]){ "report", dir, dir, NULL }), 2);
@@ -607,7 +636,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_json_exact_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_mapping_and_counters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json_escapes_untrusted_strings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_escapes_untrusted_strings, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_text_totals_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_marks_incomplete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bill_two_groups, setup, teardown),

@@ -70,14 +70,14 @@ static void test_estimate_is_unbiased(void **state)
 static void test_filter_add_test_remove(void **state)
 {
 	static uint64_t bits[CS_BLOOM_BITS / 64];
-	cs_shimmem_t m = {.bloom = bits};
+	cs_shimmem_t m = { .bloom = bits };
 	char *p = (char *)0x7f0000001000, *q = p + 16, *alias = p + (16u << 20);
 
 	(void)state;
 	assert_false(cs_bloom_maybe(&m, p));
 	cs_bloom_add(&m, p);
 	assert_true(cs_bloom_maybe(&m, p));
-	assert_false(cs_bloom_maybe(&m, q));   /* the next 16-byte granule */
+	assert_false(cs_bloom_maybe(&m, q));    /* the next 16-byte granule */
 	assert_true(cs_bloom_maybe(&m, alias)); /* 16 MiB away: a false positive */
 	cs_bloom_remove(&m, p);
 	assert_false(cs_bloom_maybe(&m, p));

@@ -24,14 +24,16 @@
 #include "writer.h"
 
 #define PAGE 4096u
-#define DENSE 300u     /* pages, all written; the target rewrites the first half after a fork */
-#define SPARSE 16384u  /* pages reserved, a few runs written (four chunks of RAW_ENTRIES) */
-#define EMPTY 2048u    /* pages reserved, none touched */
-#define ARMED 64u      /* pages under uffd-wp, 10 written before arming: markers on the rest */
-#define FILEP 16u      /* pages of a private file mapping: 4 read, 4 written */
+#define DENSE 300u    /* pages, all written; the target rewrites the first half after a fork */
+#define SPARSE 16384u /* pages reserved, a few runs written (four chunks of RAW_ENTRIES) */
+#define EMPTY 2048u   /* pages reserved, none touched */
+#define ARMED 64u     /* pages under uffd-wp, 10 written before arming: markers on the rest */
+#define FILEP 16u     /* pages of a private file mapping: 4 read, 4 written */
 
 /* Runs written in the sparse region: [first, first + n). */
-static const struct { unsigned first, n; } sparse_runs[] = {
+static const struct {
+	unsigned first, n;
+} sparse_runs[] = {
 	{ 0, 10 }, { 4090, 12 }, { 12000, 1 }, { 12001, 3 }, { SPARSE - 1, 1 },
 };
 /* Entries the fast path skips there: [8192, 12000) and [16096, 16383), and all of EMPTY. */
@@ -49,7 +51,8 @@ static int arm(void *p, size_t n)
 {
 	struct uffdio_api api = { .api = UFFD_API,
 				  .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
-	struct uffdio_register reg = { .range = { (uintptr_t)p, n }, .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_register reg = { .range = { (uintptr_t)p, n },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
 	struct uffdio_writeprotect wp = { .range = { (uintptr_t)p, n },
 					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
@@ -65,8 +68,9 @@ static char *anon(size_t pages, int extra)
 	/* Guard pages keep the kernel from merging neighbours into one mapping. */
 	char *p = mmap(NULL, (pages + 2) * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (p == MAP_FAILED || mmap(p + PAGE, pages * PAGE, PROT_READ | PROT_WRITE,
-				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | extra, -1, 0) == MAP_FAILED)
+	if (p == MAP_FAILED ||
+	    mmap(p + PAGE, pages * PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | extra, -1, 0) == MAP_FAILED)
 		_exit(90);
 	return p + PAGE;
 }
@@ -83,7 +87,8 @@ static char *file_map(void)
 	for (unsigned i = 0; fd >= 0 && i < FILEP; i++)
 		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
 			_exit(91);
-	p = fd >= 0 ? mmap(NULL, FILEP * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+	p = fd >= 0 ? mmap(NULL, FILEP * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+		    : MAP_FAILED;
 	if (p == MAP_FAILED)
 		_exit(91);
 	close(fd);
@@ -103,13 +108,13 @@ static void target_main(int ready, int hold)
 		memset(s + sparse_runs[i].first * PAGE, 2, sparse_runs[i].n * PAGE);
 	memset(a, 3, 10 * PAGE);
 	for (unsigned i = 0; i < 4; i++)
-		sink += f[i * PAGE];            /* file pages, present but not private */
-	memset(f + 8 * PAGE, 4, 4 * PAGE);     /* private copies of file pages */
+		sink += f[i * PAGE];       /* file pages, present but not private */
+	memset(f + 8 * PAGE, 4, 4 * PAGE); /* private copies of file pages */
 	int gready[2];
 
 	if (pipe(gready))
 		_exit(93);
-	if (fork() == 0) {                     /* shares everything: bit 56 clear until written */
+	if (fork() == 0) { /* shares everything: bit 56 clear until written */
 		/* what it writes after the fork (its stack, libc's state) is done before it says so */
 		if (write(gready[1], &c, 1) != 1 || read(hold, &c, 1) < 0)
 			_exit(1);
@@ -117,7 +122,7 @@ static void target_main(int ready, int hold)
 	}
 	if (read(gready[0], &c, 1) != 1)
 		_exit(94);
-	memset(d, 5, DENSE / 2 * PAGE);        /* exclusive again: this side copied them */
+	memset(d, 5, DENSE / 2 * PAGE); /* exclusive again: this side copied them */
 	msg[5] = arm(a, ARMED * PAGE) == 0;
 	if (write(ready, msg, sizeof(msg)) != (ssize_t)sizeof(msg) || read(hold, &c, 1) < 0)
 		_exit(92);
@@ -170,9 +175,9 @@ static int teardown(void **state)
 typedef struct sets {
 	cs_run_t *runs[CS_SET_HUGE + 1];
 	size_t n[CS_SET_HUGE + 1];
-	uint64_t *pfn_page, *pfn;  /* page and frame of every PFNS entry, in order */
+	uint64_t *pfn_page, *pfn; /* page and frame of every PFNS entry, in order */
 	size_t npfn;
-	uint64_t *maps;            /* start, end, kind, flags of every mapping */
+	uint64_t *maps; /* start, end, kind, flags of every mapping */
 	size_t nmaps;
 } sets_t;
 
@@ -221,8 +226,8 @@ static void on_record(sets_t *s, const cs_rec_hdr_t *h)
 
 		s->maps = realloc(s->maps, (s->nmaps + 1) * 4 * 8);
 		assert_non_null(s->maps);
-		memcpy(&s->maps[s->nmaps++ * 4], (uint64_t[]){ m->start, m->end, m->kind, m->flags },
-		       32);
+		memcpy(&s->maps[s->nmaps++ * 4],
+		       (uint64_t[]){ m->start, m->end, m->kind, m->flags }, 32);
 	}
 }
 
@@ -287,8 +292,14 @@ static uint64_t sample(uint8_t backend, int read_all, char *name, size_t size)
 	char path[48];
 	int proc_fd, pm_fd;
 	cs_writer_t w;
-	cs_harvest_t h = { .backend = backend, .scan = 1, .thp = 1, .reason = CS_SNAP_SAMPLE,
-			   .page_shift = 12, .strict = 1, .read_all = (uint8_t)read_all, .w = &w,
+	cs_harvest_t h = { .backend = backend,
+			   .scan = 1,
+			   .thp = 1,
+			   .reason = CS_SNAP_SAMPLE,
+			   .page_shift = 12,
+			   .strict = 1,
+			   .read_all = (uint8_t)read_all,
+			   .w = &w,
 			   .scratch = scratch };
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)target);
@@ -315,7 +326,7 @@ static bool same_bytes(const void *a, const void *b, size_t n)
 static bool same_runs(const sets_t *a, const sets_t *b, int set)
 {
 	return a->n[set] == b->n[set] &&
-	       same_bytes(a->runs[set], b->runs[set], a->n[set] * sizeof(cs_run_t));
+		same_bytes(a->runs[set], b->runs[set], a->n[set] * sizeof(cs_run_t));
 }
 
 static bool same(const sets_t *a, const sets_t *b)
@@ -324,8 +335,8 @@ static bool same(const sets_t *a, const sets_t *b)
 		if (!same_runs(a, b, set))
 			return false;
 	return a->npfn == b->npfn && same_bytes(a->pfn_page, b->pfn_page, a->npfn * 8) &&
-	       same_bytes(a->pfn, b->pfn, a->npfn * 8) && a->nmaps == b->nmaps &&
-	       same_bytes(a->maps, b->maps, a->nmaps * 32);
+		same_bytes(a->pfn, b->pfn, a->npfn * 8) && a->nmaps == b->nmaps &&
+		same_bytes(a->maps, b->maps, a->nmaps * 32);
 }
 
 static void assert_same_runs(const sets_t *a, const sets_t *b, int set)
@@ -373,8 +384,10 @@ static bool scan_works(void)
 {
 	struct page_region r;
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	struct pm_scan_arg a = { .size = sizeof(a), .start = (uintptr_t)&r & ~(uintptr_t)(PAGE - 1),
-				 .vec = (uintptr_t)&r, .vec_len = 1,
+	struct pm_scan_arg a = { .size = sizeof(a),
+				 .start = (uintptr_t)&r & ~(uintptr_t)(PAGE - 1),
+				 .vec = (uintptr_t)&r,
+				 .vec_len = 1,
 				 .category_anyof_mask = PAGE_IS_PRESENT,
 				 .return_mask = PAGE_IS_PRESENT };
 	bool ok;

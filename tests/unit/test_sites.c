@@ -18,12 +18,12 @@
 #include "sites.h"
 
 #define MS 1000000ull
-#define HP 0x10000ull            /* first page of the heap */
+#define HP 0x10000ull /* first page of the heap */
 #define HEAP_PAGES 64u
-#define AP (HP + 0x1000)         /* first page of an anonymous mapping */
-#define FP (HP + 0x2000)         /* first page of a file mapping's data */
-#define SP (HP + 0x3000)         /* first page of the stack */
-#define ADDR(pg) ((uint64_t)(pg) * TU_PAGE)
+#define AP (HP + 0x1000) /* first page of an anonymous mapping */
+#define FP (HP + 0x2000) /* first page of a file mapping's data */
+#define SP (HP + 0x3000) /* first page of the stack */
+#define ADDR(pg) ((uint64_t)(pg)*TU_PAGE)
 #define EPS 1e-9
 
 static char *dir;
@@ -50,7 +50,8 @@ static int teardown(void **state)
 
 static int proc_file(uint32_t pid, uint32_t ppid, uint8_t role)
 {
-	return tu_proc_file(dir, pid, ppid, role, role == CS_ROLE_CHILD ? backend : CS_BACKEND_UFFD_WP);
+	return tu_proc_file(dir, pid, ppid, role,
+			    role == CS_ROLE_CHILD ? backend : CS_BACKEND_UFFD_WP);
 }
 
 static void mappings(int fd, uint32_t seq)
@@ -156,7 +157,8 @@ static void three_sites(unsigned nchildren)
 	cs_alloc_ev_t a[12];
 
 	for (uint32_t i = 0; i < 12; i++)
-		a[i] = tu_alloc_ev(1 + i, ADDR(HP + i), TU_PAGE, TU_PAGE, 1 + i / 4, CS_ALLOC_MALLOC);
+		a[i] = tu_alloc_ev(1 + i, ADDR(HP + i), TU_PAGE, TU_PAGE, 1 + i / 4,
+				   CS_ALLOC_MALLOC);
 	root(1, a, 12, nchildren);
 }
 
@@ -180,11 +182,14 @@ static void test_exact_three_sites(void **state)
 	assert_near(find(p->sites, p->nsites, 3, NULL)->child_copied, 0);
 	assert_true(find(p->sites, p->nsites, 2, NULL)->estimated_bytes == 4 * TU_PAGE);
 	assert_true(find(p->sites, p->nsites, 2, NULL)->samples == 4);
-	assert_near(find(p->sites, p->nsites, 0, "allocator free space and metadata")->child_copied, 1);
-	assert_near(find(p->sites, p->nsites, 0, "allocator free space and metadata")->parent_unshared,
+	assert_near(find(p->sites, p->nsites, 0, "allocator free space and metadata")->child_copied,
 		    1);
+	assert_near(
+		find(p->sites, p->nsites, 0, "allocator free space and metadata")->parent_unshared,
+		1);
 	assert_near(find(p->sites, p->nsites, 0, "anonymous memory (not from a traced mmap)")
-		    ->child_copied, 1);
+			    ->child_copied,
+		    1);
 	assert_near(find(p->sites, p->nsites, 0, "static data of libfoo.so.1")->child_copied, 1);
 	assert_near(find(p->sites, p->nsites, 0, "stack")->child_copied, 1);
 	assert_int_equal(p->nsites, 3 + 4); /* three sites, four buckets */
@@ -197,7 +202,8 @@ static void test_small_blocks_share_a_page(void **state)
 {
 	cs_alloc_ev_t a[] = {
 		tu_alloc_ev(1, ADDR(HP) + 100, 100, 100, 1, CS_ALLOC_MALLOC),
-		tu_alloc_ev(2, ADDR(HP) + 4000, 200, 200, 2, CS_ALLOC_MALLOC), /* across pages 0-1 */
+		tu_alloc_ev(2, ADDR(HP) + 4000, 200, 200, 2,
+			    CS_ALLOC_MALLOC), /* across pages 0-1 */
 	};
 	cs_run_t wr[] = { { HP, 2 } };
 	const cs_proc_t *p;
@@ -287,7 +293,8 @@ static void test_blocks_in_an_arena_are_their_own(void **state)
 	(void)state;
 	a[0] = tu_alloc_ev(1, ADDR(AP), 16 * TU_PAGE, 16 * TU_PAGE, 3, CS_ALLOC_MMAP);
 	for (uint32_t i = 0; i < 4; i++) /* page-sized blocks on pages 2-5 */
-		a[1 + i] = tu_alloc_ev(2 + i, ADDR(AP + 2 + i), TU_PAGE, TU_PAGE, 1, CS_ALLOC_MALLOC);
+		a[1 + i] =
+			tu_alloc_ev(2 + i, ADDR(AP + 2 + i), TU_PAGE, TU_PAGE, 1, CS_ALLOC_MALLOC);
 	a[5] = tu_alloc_ev(6, ADDR(AP + 8) + 512, 1024, 1024, 2, CS_ALLOC_MALLOC);
 	root(1, a, 6, 1);
 	close(child(101, 100, wr, 1, NULL, 0));
@@ -404,8 +411,9 @@ static void test_freed_in_child(void **state)
 	out = open_memstream(&buf, &len);
 	assert_int_equal(cs_render_text(out, &m, &o), 0);
 	fclose(out);
-	assert_non_null(strstr(buf, "(<0.1 MiB of it freed in the child: glibc free() writes list "
-				    "links into freed memory)"));
+	assert_non_null(strstr(buf,
+			       "(<0.1 MiB of it freed in the child: glibc free() writes list "
+			       "links into freed memory)"));
 	free(buf);
 }
 
@@ -447,9 +455,11 @@ static void test_no_tracking_buckets_by_mapping(void **state)
 	load();
 	p = proc(101);
 	assert_int_equal(p->nsites, 2);
-	assert_near(find(p->sites, p->nsites, 0, "heap (allocation tracking off)")->child_copied, 3);
+	assert_near(find(p->sites, p->nsites, 0, "heap (allocation tracking off)")->child_copied,
+		    3);
 	assert_near(find(p->sites, p->nsites, 0, "anonymous memory (allocation tracking off)")
-		    ->child_copied, 2);
+			    ->child_copied,
+		    2);
 }
 
 static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
@@ -476,29 +486,32 @@ static void test_json_sites(void **state)
 	close(child(101, 100, wr, 2, NULL, 0));
 	load();
 	doc = render(cs_render_json);
-	assert_non_null(strstr(doc, "\"sampling\": {\n        \"mean_bytes\": 1,\n"
-				    "        \"max_depth\": 64\n      },\n"));
-	assert_non_null(strstr(doc, "\"sampling\": null,\n      \"sites\": [\n        {\n"
-				    "          \"frames\": [\n            {\n"
-				    "              \"module\": null,\n"
-				    "              \"function\": null,\n"
-				    "              \"file\": null,\n"
-				    "              \"line\": null,\n"
-				    "              \"offset\": 8191,\n"
-				    "              \"inlined\": false\n            }\n          ],\n"
-				    "          \"bucket\": null,\n"
-				    "          \"child_copied_pages\": 4,\n"
-				    "          \"parent_unshared_pages\": 0,\n"
-				    "          \"unshared_pages\": 4,\n"
-				    "          \"estimated_bytes\": 16384,\n"
-				    "          \"samples\": 4,\n"
-				    "          \"freed_in_child_pages\": 0\n        },\n"
-				    "        {\n          \"frames\": [],\n"
-				    "          \"bucket\": \"allocator free space and metadata\",\n"
-				    "          \"child_copied_pages\": 1,\n"));
-	assert_non_null(strstr(doc, "\"sibling_groups\": [\n    {\n      \"ppid\": 100,\n"
-				    "      \"children\": [\n        101\n      ],\n"
-				    "      \"sites\": [\n"));
+	assert_non_null(strstr(doc,
+			       "\"sampling\": {\n        \"mean_bytes\": 1,\n"
+			       "        \"max_depth\": 64\n      },\n"));
+	assert_non_null(strstr(doc,
+			       "\"sampling\": null,\n      \"sites\": [\n        {\n"
+			       "          \"frames\": [\n            {\n"
+			       "              \"module\": null,\n"
+			       "              \"function\": null,\n"
+			       "              \"file\": null,\n"
+			       "              \"line\": null,\n"
+			       "              \"offset\": 8191,\n"
+			       "              \"inlined\": false\n            }\n          ],\n"
+			       "          \"bucket\": null,\n"
+			       "          \"child_copied_pages\": 4,\n"
+			       "          \"parent_unshared_pages\": 0,\n"
+			       "          \"unshared_pages\": 4,\n"
+			       "          \"estimated_bytes\": 16384,\n"
+			       "          \"samples\": 4,\n"
+			       "          \"freed_in_child_pages\": 0\n        },\n"
+			       "        {\n          \"frames\": [],\n"
+			       "          \"bucket\": \"allocator free space and metadata\",\n"
+			       "          \"child_copied_pages\": 1,\n"));
+	assert_non_null(strstr(doc,
+			       "\"sibling_groups\": [\n    {\n      \"ppid\": 100,\n"
+			       "      \"children\": [\n        101\n      ],\n"
+			       "      \"sites\": [\n"));
 	free(doc);
 }
 
@@ -513,9 +526,10 @@ static void test_folded_lines(void **state)
 	close(child(101, 100, wr, 3, NULL, 0));
 	load();
 	doc = render(cs_render_folded);
-	assert_string_equal(doc, "[allocator free space and metadata] 1\n"
-				 "[stack] 2\n"
-				 "[unknown] 4\n");
+	assert_string_equal(doc,
+			    "[allocator free space and metadata] 1\n"
+			    "[stack] 2\n"
+			    "[unknown] 4\n");
 	free(doc);
 }
 
@@ -532,11 +546,13 @@ static void test_text_sites(void **state)
 	load();
 	doc = render(cs_render_text);
 	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB"));
-	assert_non_null(strstr(doc, "  pid 101:\n       COPIED P-UNSHARED   AT FORK  ALLOCATION SITE"
-				    " (innermost frame first)\n"
-				    "         <0.1          0      <0.1  0x1fff\n  pid 102:\n"));
-	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB, summed over the 2 "
-				    "children of pid 100 (x):\n       COPIED"));
+	assert_non_null(strstr(doc,
+			       "  pid 101:\n       COPIED P-UNSHARED   AT FORK  ALLOCATION SITE"
+			       " (innermost frame first)\n"
+			       "         <0.1          0      <0.1  0x1fff\n  pid 102:\n"));
+	assert_non_null(strstr(doc,
+			       "\ntop 5 allocation sites by copied MiB, summed over the 2 "
+			       "children of pid 100 (x):\n       COPIED"));
 	free(doc);
 }
 
@@ -555,15 +571,18 @@ static void test_exclusive_backend_unshared(void **state)
 	s = &proc(101)->sites[0];
 	assert_ptr_equal(s, find(proc(101)->sites, proc(101)->nsites, 2, NULL));
 	assert_near(s->unshared, 4);
-	assert_true(isnan(s->child_copied) && isnan(s->parent_unshared) && isnan(s->freed_in_child));
+	assert_true(isnan(s->child_copied) && isnan(s->parent_unshared) &&
+		    isnan(s->freed_in_child));
 	doc = render(cs_render_json);
-	assert_non_null(strstr(doc, "          \"bucket\": null,\n"
-				    "          \"child_copied_pages\": null,\n"
-				    "          \"parent_unshared_pages\": null,\n"
-				    "          \"unshared_pages\": 4,\n"));
+	assert_non_null(strstr(doc,
+			       "          \"bucket\": null,\n"
+			       "          \"child_copied_pages\": null,\n"
+			       "          \"parent_unshared_pages\": null,\n"
+			       "          \"unshared_pages\": 4,\n"));
 	free(doc);
 	doc = render(cs_render_text);
-	assert_non_null(strstr(doc, "  pid 101:\n     UNSHARED              AT FORK  ALLOCATION SITE"));
+	assert_non_null(
+		strstr(doc, "  pid 101:\n     UNSHARED              AT FORK  ALLOCATION SITE"));
 	free(doc);
 	doc = render(cs_render_folded);
 	assert_string_equal(doc, "[allocator free space and metadata] 1\n[unknown] 4\n");
@@ -576,14 +595,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exact_three_sites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_small_blocks_share_a_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sampled_weights, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sampled_scaled_to_the_mapping, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blocks_in_an_arena_are_their_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_scaled_to_the_mapping, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_blocks_in_an_arena_are_their_own, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_sampled_block_in_an_arena, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocator_frames_hidden_and_merged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_freed_in_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sibling_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_tracking_buckets_by_mapping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_tracking_buckets_by_mapping, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_json_sites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_sites, setup, teardown),

@@ -31,6 +31,8 @@ static NOINLINE uint64_t here(void)
 	return (uint64_t)(uintptr_t)__builtin_return_address(0);
 }
 
+/* __LINE__ must be on the call's own line: */
+/* clang-format off */
 static NOINLINE uint64_t probe_line(int *line)
 {
 	volatile uint64_t r = here(); *line = __LINE__;
@@ -48,6 +50,7 @@ static NOINLINE uint64_t calls_inlined(int *line, int *call_line)
 	volatile uint64_t r = inlined_probe(line); *call_line = __LINE__;
 	return r;
 }
+/* clang-format on */
 
 static NOINLINE uint64_t fn_alpha(void)
 {
@@ -79,13 +82,13 @@ static NOINLINE void fn_outer(uint64_t ra[4])
 /* ---- this process's modules -------------------------------------------------------------- */
 
 typedef struct modinfo {
-	const char *want;    /* NULL: the main program */
+	const char *want; /* NULL: the main program */
 	bool found;
 	uint64_t base;
 	cs_seg_t segs[16];
 	uint32_t nsegs;
 	char path[PATH_MAX];
-	uint8_t bid[64];     /* its NT_GNU_BUILD_ID */
+	uint8_t bid[64]; /* its NT_GNU_BUILD_ID */
 	uint16_t bidlen;
 } modinfo_t;
 
@@ -123,11 +126,13 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *data)
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
 		if (ph->p_type == PT_NOTE && !mi->bidlen)
-			note_build_id(mi, (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz);
+			note_build_id(mi, (const uint8_t *)(info->dlpi_addr + ph->p_vaddr),
+				      ph->p_memsz);
 		if (ph->p_type != PT_LOAD)
 			continue;
 		mi->segs[mi->nsegs++] = (cs_seg_t){ info->dlpi_addr + ph->p_vaddr,
-			info->dlpi_addr + ph->p_vaddr + ph->p_memsz, ph->p_offset };
+						    info->dlpi_addr + ph->p_vaddr + ph->p_memsz,
+						    ph->p_offset };
 	}
 	return 0;
 }
@@ -144,8 +149,11 @@ static modinfo_t module_of(const char *want)
 
 static cs_module_t as_module(modinfo_t *mi, const char *path)
 {
-	return (cs_module_t){ .base = mi->base, .segs = mi->segs, .nsegs = mi->nsegs,
-			      .path = (char *)(path ? path : mi->path), .build_id = mi->bid,
+	return (cs_module_t){ .base = mi->base,
+			      .segs = mi->segs,
+			      .nsegs = mi->nsegs,
+			      .path = (char *)(path ? path : mi->path),
+			      .build_id = mi->bid,
 			      .build_id_len = mi->bidlen };
 }
 
@@ -287,7 +295,8 @@ static void test_build_id_mismatch(void **state)
 	assert_null(f[0].function);
 	assert_true(f[0].offset == ra - 1 - mi.base);
 	assert_non_null(note);
-	assert_non_null(strstr(note, "symbols unavailable: no regular file with the traced build-id"));
+	assert_non_null(
+		strstr(note, "symbols unavailable: no regular file with the traced build-id"));
 }
 
 static void test_missing_file_and_no_module(void **state)
@@ -306,7 +315,8 @@ static void test_missing_file_and_no_module(void **state)
 	assert_string_equal(f[0].module, "libgone.so.2");
 	assert_true(f[0].offset == ra - 1 - mi.base);
 	if (cs_sym_have_dwarf()) /* the trace's own name, nothing about the file system */
-		assert_string_equal(note, "libgone.so.2: symbols unavailable: no regular file with "
+		assert_string_equal(note,
+				    "libgone.so.2: symbols unavailable: no regular file with "
 				    "the traced build-id at the traced path (frames shown as "
 				    "module+offset)");
 	f = symbolize(&mod, 0x10, &n, &note); /* in no module */
@@ -332,8 +342,8 @@ static char *private_copy(char **dir)
 }
 
 /* The note and frames of ra against a module at path with the given build-id. */
-static const cs_frame_t *forged(const char *path, const uint8_t *bid, uint16_t bidlen,
-				uint64_t ra, size_t *n, const char **note)
+static const cs_frame_t *forged(const char *path, const uint8_t *bid, uint16_t bidlen, uint64_t ra,
+				size_t *n, const char **note)
 {
 	modinfo_t mi = module_of(NULL);
 	cs_module_t mod = as_module(&mi, path);
@@ -400,7 +410,8 @@ static void test_forged_module_symlink_refused(void **state)
 	assert_int_equal(symlink(path, link), 0);
 	f = forged(link, mi.bid, mi.bidlen, ra, &n, &note);
 	assert_nothing_from(f, n, note, dir);
-	assert_string_equal(note, "link: symbols unavailable: no regular file with the traced "
+	assert_string_equal(note,
+			    "link: symbols unavailable: no regular file with the traced "
 			    "build-id at the traced path (frames shown as module+offset)");
 	f = forged(path, mi.bid, mi.bidlen, ra, &n, &note); /* matching build-id: as before */
 	assert_null(note);
@@ -448,9 +459,12 @@ static cs_frame_t fr(const char *module, const char *function)
 static void test_allocator_frames(void **state)
 {
 	/* glibc internals under a jemalloc-less malloc, then the program */
-	cs_frame_t glibc[] = { fr("libc.so.6", "sysmalloc"), fr("libc.so.6", "_int_malloc"),
-			       fr("libc.so.6", "tcache_init"), fr("libc.so.6", "malloc"),
-			       fr("app", "load"), fr("app", "main") };
+	cs_frame_t glibc[] = { fr("libc.so.6", "sysmalloc"),
+			       fr("libc.so.6", "_int_malloc"),
+			       fr("libc.so.6", "tcache_init"),
+			       fr("libc.so.6", "malloc"),
+			       fr("app", "load"),
+			       fr("app", "main") };
 	/* jemalloc's arena mmap, recorded through the shim's malloc */
 	cs_frame_t je[] = { fr("libjemalloc.so.2", NULL), fr("libjemalloc.so.2", "je_extent_alloc"),
 			    fr("libcowscope.so", "malloc"), fr("redis-server", "zmalloc"),
@@ -470,8 +484,8 @@ static void test_allocator_frames(void **state)
 	cs_frame_t none[] = { fr("app", "load"), fr("libc.so.6", "malloc") };
 	/* the arena stacks seen there: PyObject_Malloc tail-calls, no named allocator frame */
 	cs_frame_t arena_stack[] = { fr("python3.11", NULL), fr("python3.11", NULL),
-			       fr("python3.11", "PyUnicode_New"), fr("python3.11", NULL),
-			       fr("python3.11", "PyObject_Str") };
+				     fr("python3.11", "PyUnicode_New"), fr("python3.11", NULL),
+				     fr("python3.11", "PyObject_Str") };
 	cs_frame_t unnamed[] = { fr("python3.11", NULL), fr("python3.11", NULL) };
 	cs_frame_t cpython[] = { fr("libpython3.12.so", "_PyObject_ArenaMmap"),
 				 fr("libpython3.12.so", "new_arena"),
@@ -523,7 +537,10 @@ static void write_run(const char *dir, const uint8_t *bid, uint16_t bidlen, unsi
 	stack(fd, 2, ra[2], ra[3]);
 	stack(fd, 3, (uint64_t)(uintptr_t)&abort + 5, fn_gamma());
 	for (uint32_t i = 0; i < 6; i++) /* site 1: pages 0-1, site 2: 2-4, site 3: 5 */
-		a[i] = tu_alloc_ev(1 + i, (HP + i) * TU_PAGE, TU_PAGE, TU_PAGE, i < 2 ? 1 : i < 5 ? 2 : 3,
+		a[i] = tu_alloc_ev(1 + i, (HP + i) * TU_PAGE, TU_PAGE, TU_PAGE,
+				   i < 2           ? 1
+					   : i < 5 ? 2
+						   : 3,
 				   CS_ALLOC_MALLOC);
 	a[6] = tu_alloc_ev(7, (HP + 8) * TU_PAGE, TU_PAGE, TU_PAGE, 1, CS_ALLOC_MALLOC);
 	tu_allocs(fd, a, 7);
@@ -558,8 +575,8 @@ static void write_child(const char *dir, uint32_t pid)
 	close(fd);
 }
 
-static char *render_dir(const char *dir, int (*fn)(FILE *, const cs_model_t *,
-						    const cs_render_opts_t *))
+static char *render_dir(const char *dir,
+			int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
 {
 	cs_render_opts_t o = { .top = 5 };
 	cs_diag_t d = { "" };
@@ -587,10 +604,11 @@ static void test_folded_with_symbols(void **state)
 		skip();
 	write_run(dir, mi.bid, mi.bidlen, 1);
 	doc = render_dir(dir, cs_render_folded);
-	assert_string_equal(doc, "[allocator free space and metadata] 1\n"
-				 "fn_gamma;abort 1\n"
-				 "fn_outer;fn_alpha 2\n"
-				 "fn_outer;fn_beta 3\n");
+	assert_string_equal(doc,
+			    "[allocator free space and metadata] 1\n"
+			    "fn_gamma;abort 1\n"
+			    "fn_outer;fn_alpha 2\n"
+			    "fn_outer;fn_beta 3\n");
 	free(doc);
 	doc = render_dir(dir, cs_render_text);
 	assert_non_null(strstr(doc, "  fn_beta test_symbolize.c:"));
@@ -638,11 +656,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_file_and_no_module, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_module_without_matching_build_id, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_forged_module_symlink_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_module_symlink_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_forged_module_fifo_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded_with_symbols, setup, teardown),
 		cmocka_unit_test(test_allocator_frames),
-		cmocka_unit_test_setup_teardown(test_siblings_share_names_and_notes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_siblings_share_names_and_notes, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -245,8 +245,8 @@ static void test_bad_counts(void **state)
 		if (cases[i].type == CS_REC_PAGES)
 			h->size = (uint32_t)cases[i].fixed;
 		if (cases[i].count_at)
-			memcpy(buf + cases[i].count_at, &cases[i].count, cases[i].type == CS_REC_BACKEND
-			       ? 1 : 4);
+			memcpy(buf + cases[i].count_at, &cases[i].count,
+			       cases[i].type == CS_REC_BACKEND ? 1 : 4);
 		tu_put(fd, buf, h->size);
 		close(fd);
 		assert_int_equal(cs_model_load(&m, f->dir, &d), -EBADMSG);
@@ -473,7 +473,8 @@ static void test_short_record_exact_error(void **state)
 		tu_put(fd, buf, h.size);
 		close(fd);
 		expect_load_error(f, "42.0.cst", -EBADMSG,
-				  "record 2 at offset %lld: record too short for its type", off, 0, 0);
+				  "record 2 at offset %lld: record too short for its type", off, 0,
+				  0);
 	}
 }
 
@@ -493,7 +494,8 @@ static void test_type_newer_than_file_version(void **state)
 	close(fd);
 	expect_load_error(f, "42.0.cst", -EBADMSG,
 			  "record 3 at offset %lld: record type %u is newer than the file's "
-			  "version 1.%u", off, CS_REC_MARK, 1);
+			  "version 1.%u",
+			  off, CS_REC_MARK, 1);
 	fd = file_minor(f, "42.0.cst", 0);
 	tu_proc(fd, 42, 1, 0, CS_ROLE_ROOT, "prog");
 	off = lseek(fd, 0, SEEK_END);
@@ -501,7 +503,8 @@ static void test_type_newer_than_file_version(void **state)
 	close(fd);
 	expect_load_error(f, "42.0.cst", -EBADMSG,
 			  "record 2 at offset %lld: record type %u is newer than the file's "
-			  "version 1.%u", off, CS_REC_SAMPLING, 0);
+			  "version 1.%u",
+			  off, CS_REC_SAMPLING, 0);
 	fd = file_minor(f, "42.0.cst", 2);
 	tu_proc(fd, 42, 1, 0, CS_ROLE_ROOT, "prog");
 	tu_mark(fd, 5, 0, "late"); /* 1.2 in a 1.2 file: read */
@@ -519,8 +522,11 @@ static void test_admit_verdicts(void **state)
 	cs_trace_t t = { .path = "x.cst", .has_hdr = true };
 	uint64_t buf[8] = { 0 };
 	cs_rec_hdr_t h = { 99, 0, sizeof(buf) };
-	cs_rec_t r = { .p = (const uint8_t *)buf, .size = sizeof(buf), .have = sizeof(buf),
-		       .recno = 4, .off = 200 };
+	cs_rec_t r = { .p = (const uint8_t *)buf,
+		       .size = sizeof(buf),
+		       .have = sizeof(buf),
+		       .recno = 4,
+		       .off = 200 };
 	cs_diag_t d = { "" };
 	cs_fixed_t fx;
 	cs_cur_t c;
@@ -549,7 +555,8 @@ static void test_admit_verdicts(void **state)
 	r.type = CS_REC_ALLOCATOR;
 	r.size = r.have = sizeof(buf);
 	assert_int_equal(cs_rec_admit(&t, &r, &fx, &c, &d), -EBADMSG);
-	assert_string_equal(d.msg, "x.cst: record 4 at offset 200: record type 24 is newer than "
+	assert_string_equal(d.msg,
+			    "x.cst: record 4 at offset 200: record type 24 is newer than "
 			    "the file's version 1.0");
 }
 
@@ -603,8 +610,8 @@ static void test_head_record_errors_same_message(void **state)
 		char at[64];
 
 		tu_proc(fd, 42, 1, 0, CS_ROLE_CHILD, "prog");
-		snprintf(at, sizeof(at), "42.0.cst: record 2 at offset %lld: ",
-			 (long long)lseek(fd, 0, SEEK_END));
+		snprintf(at, sizeof(at),
+			 "42.0.cst: record 2 at offset %lld: ", (long long)lseek(fd, 0, SEEK_END));
 		if (i)
 			tu_mark(fd, 1, 0, "m"); /* 1.2 in a 1.1 file */
 		else
@@ -727,14 +734,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_byte_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_major_names_both_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_major_names_both_versions, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_newer_minor_skips_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_regular_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mutations_never_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_record_exact_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_newer_than_file_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admit_verdicts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_head_newer_major_same_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_newer_major_same_message, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_head_record_errors_same_message, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_head_follows_growing_file, setup, teardown),

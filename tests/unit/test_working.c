@@ -21,8 +21,9 @@
 #define P TU_PAGE
 #define MS 1000000ull
 #define T_FORK (1 * MS)
-#define RUNS(...) (const cs_run_t[]){ __VA_ARGS__ }, \
-	sizeof((const cs_run_t[]){ __VA_ARGS__ }) / sizeof(cs_run_t)
+#define RUNS(...)                          \
+	(const cs_run_t[]){ __VA_ARGS__ }, \
+		sizeof((const cs_run_t[]){ __VA_ARGS__ }) / sizeof(cs_run_t)
 
 static char *dir;
 
@@ -287,30 +288,36 @@ static void test_json_keys(void **state)
 
 	(void)state;
 	assert_non_null(strstr(doc, "\"child_copied_pages\": 7,\n"));
-	assert_non_null(strstr(doc, "\"figures_from\": \"work\",\n      \"unmap_snapshots\": 1,\n"
-				    "      \"peak_unshared_pages\": 10,\n"
-				    "      \"released_pages\": 8,\n      \"at_end\": {\n"
-				    "        \"child_copied_pages\": 10,\n"
-				    "        \"parent_unshared_pages\": 0,\n"
-				    "        \"unshared_pages\": 10,\n        \"child_new_pages\": 0,\n"
-				    "        \"share_retained\": 0.687500\n      },\n"));
-	assert_non_null(strstr(doc, "\"figures_from\": \"_exit\",\n      \"unmap_snapshots\": 0,\n"
-				    "      \"peak_unshared_pages\": 6,\n"
-				    "      \"released_pages\": 8,\n      \"at_end\": null,\n"));
+	assert_non_null(strstr(doc,
+			       "\"figures_from\": \"work\",\n      \"unmap_snapshots\": 1,\n"
+			       "      \"peak_unshared_pages\": 10,\n"
+			       "      \"released_pages\": 8,\n      \"at_end\": {\n"
+			       "        \"child_copied_pages\": 10,\n"
+			       "        \"parent_unshared_pages\": 0,\n"
+			       "        \"unshared_pages\": 10,\n        \"child_new_pages\": 0,\n"
+			       "        \"share_retained\": 0.687500\n      },\n"));
+	assert_non_null(strstr(doc,
+			       "\"figures_from\": \"_exit\",\n      \"unmap_snapshots\": 0,\n"
+			       "      \"peak_unshared_pages\": 6,\n"
+			       "      \"released_pages\": 8,\n      \"at_end\": null,\n"));
 	assert_non_null(strstr(doc, "\"figures_from\": \"sample\","));
 	/* the root has no figures */
-	assert_non_null(strstr(doc, "\"figures_from\": null,\n      \"unmap_snapshots\": null,\n"
-				    "      \"peak_unshared_pages\": null,\n"
-				    "      \"released_pages\": null,\n      \"at_end\": null,\n"));
+	assert_non_null(strstr(doc,
+			       "\"figures_from\": null,\n      \"unmap_snapshots\": null,\n"
+			       "      \"peak_unshared_pages\": null,\n"
+			       "      \"released_pages\": null,\n      \"at_end\": null,\n"));
 	/* totals: 101 at its end (10), the others as working (6 + 7 + 9) */
-	assert_non_null(strstr(doc, "\"totals_at_end\": {\n    \"children\": 4,\n"
-				    "    \"children_with_later_snapshot\": 1,\n"
-				    "    \"child_copied_pages\": 32,\n"));
+	assert_non_null(strstr(doc,
+			       "\"totals_at_end\": {\n    \"children\": 4,\n"
+			       "    \"children_with_later_snapshot\": 1,\n"
+			       "    \"child_copied_pages\": 32,\n"));
 	/* the working totals: one parent, its 32 shared pages once; copies summed (6 + 7 + 9 + 7) */
-	assert_non_null(strstr(doc, "\"totals\": {\n    \"children\": 4,\n"
-				    "    \"children_measured\": 4,\n"));
-	assert_non_null(strstr(doc, "    \"shared_at_fork_pages\": 32,\n"
-				    "    \"child_copied_pages\": 29,\n"));
+	assert_non_null(strstr(doc,
+			       "\"totals\": {\n    \"children\": 4,\n"
+			       "    \"children_measured\": 4,\n"));
+	assert_non_null(strstr(doc,
+			       "    \"shared_at_fork_pages\": 32,\n"
+			       "    \"child_copied_pages\": 29,\n"));
 	free(doc);
 }
 
@@ -319,14 +326,16 @@ static void test_text_teardown_lines(void **state)
 	char *doc = render(cs_render_text);
 
 	(void)state;
-	assert_non_null(strstr(doc, "\nafter teardown (the table holds working figures: the last "
-				    "snapshot before each child began to exit):\n"
-				    "  pid 101: working figures from its work snapshot; after teardown "
-				    "(exit): <0.1 MiB copied, <0.1 MiB unshared; peak <0.1 MiB "
-				    "unshared\n"));
+	assert_non_null(strstr(doc,
+			       "\nafter teardown (the table holds working figures: the last "
+			       "snapshot before each child began to exit):\n"
+			       "  pid 101: working figures from its work snapshot; after teardown "
+			       "(exit): <0.1 MiB copied, <0.1 MiB unshared; peak <0.1 MiB "
+			       "unshared\n"));
 	assert_null(strstr(doc, "pid 102: working figures")); /* nothing after its _exit */
-	assert_non_null(strstr(doc, "  after teardown (1 of them went on after their working "
-				    "snapshot): 0.1 MiB copied (25.0%)\n"));
+	assert_non_null(strstr(doc,
+			       "  after teardown (1 of them went on after their working "
+			       "snapshot): 0.1 MiB copied (25.0%)\n"));
 	free(doc);
 }
 
@@ -349,16 +358,20 @@ static void test_diff_says_working(void **state)
 	assert_int_equal(df.before.end.later, 1);
 	assert_int_equal(cs_render_diff_json(f, &df), 0);
 	fflush(f);
-	assert_non_null(strstr(buf, "\"metric\": \"child_copied\",\n    \"figures\": \"working\","));
-	assert_non_null(strstr(buf, "\"at_end\": {\n      \"children_with_later_snapshot\": 1,\n"
-				    "      \"child_copied_pages\": 32,\n"));
-	assert_non_null(strstr(buf, "\"figures_from\": \"work\",\n        \"at_end\": {\n"
-				    "          \"child_copied_pages\": 10,\n"));
+	assert_non_null(
+		strstr(buf, "\"metric\": \"child_copied\",\n    \"figures\": \"working\","));
+	assert_non_null(strstr(buf,
+			       "\"at_end\": {\n      \"children_with_later_snapshot\": 1,\n"
+			       "      \"child_copied_pages\": 32,\n"));
+	assert_non_null(strstr(buf,
+			       "\"figures_from\": \"work\",\n        \"at_end\": {\n"
+			       "          \"child_copied_pages\": 10,\n"));
 	rewind(f);
 	assert_int_equal(cs_render_diff_text(f, &df, 0), 0);
 	fflush(f);
-	assert_non_null(strstr(buf, "\n(working figures: each child's last snapshot before it began "
-				    "to exit; docs/working-figures.md)\n"));
+	assert_non_null(strstr(buf,
+			       "\n(working figures: each child's last snapshot before it began "
+			       "to exit; docs/working-figures.md)\n"));
 	assert_non_null(strstr(buf, "  child-copied at end "));
 	fclose(f);
 	free(buf);

@@ -48,8 +48,9 @@ static size_t pick_size(uint64_t *s)
 	if (!small_sizes)
 		return lo + (size_t)(next(s) % lo); /* [2^k, 2^(k+1)) */
 	r = next(s) % 100;
-	return r < 80 ? in_range(s, 16, 256) : r < 95 ? in_range(s, 256, 4096)
-						    : in_range(s, 4096, 65536);
+	return r < 80    ? in_range(s, 16, 256)
+		: r < 95 ? in_range(s, 256, 4096)
+			 : in_range(s, 4096, 65536);
 }
 
 static void *work(void *arg)
@@ -86,14 +87,14 @@ int main(int argc, char **argv)
 		return 2;
 	small_sizes = strcmp(dist, "small") == 0;
 	for (int i = 0; i < threads; i++) {
-		jobs[i] = (job_t){.seed = 0x1234567ull * (uint64_t)(i + 1), .ops = ops};
+		jobs[i] = (job_t){ .seed = 0x1234567ull * (uint64_t)(i + 1), .ops = ops };
 		pthread_create(&t[i], NULL, work, &jobs[i]);
 	}
 	for (int i = 0; i < threads; i++) {
 		pthread_join(t[i], NULL);
 		sum += jobs[i].sum;
 	}
-	printf("malloc_heavy: %d thread(s) x %ld ops, %s sizes, checksum %llu\n", threads, ops, dist,
-	       (unsigned long long)sum);
+	printf("malloc_heavy: %d thread(s) x %ld ops, %s sizes, checksum %llu\n", threads, ops,
+	       dist, (unsigned long long)sum);
 	return 0;
 }

@@ -79,7 +79,8 @@ static void arm(void *p, size_t n)
 {
 	struct uffdio_api api = { .api = UFFD_API,
 				  .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED };
-	struct uffdio_register reg = { .range = { (uintptr_t)p, n }, .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_register reg = { .range = { (uintptr_t)p, n },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
 	struct uffdio_writeprotect wp = { .range = { (uintptr_t)p, n },
 					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
 	static int fd = -1;
@@ -97,10 +98,12 @@ static void arm(void *p, size_t n)
 static void target(const opts_t *o, int ready, int hold)
 {
 	size_t dense = o->dense_mib << 20, sparse = o->sparse_mib << 20, page = 4096;
-	char *d = dense ? mmap(NULL, dense, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-			: NULL;
+	char *d = dense
+		? mmap(NULL, dense, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+		: NULL;
 	char *s = sparse ? mmap(NULL, sparse, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) : NULL;
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+			 : NULL;
 	char c = 1;
 
 	if (d == MAP_FAILED || s == MAP_FAILED)
@@ -153,7 +156,8 @@ static int load_ranges(int pid)
 	if (!f)
 		return -1;
 	while (nranges < MAX_RANGES && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %7s", &s, &e, perm) == 3 && perm[1] == 'w' && perm[3] == 'p')
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perm) == 3 && perm[1] == 'w' &&
+		    perm[3] == 'p')
 			ranges[nranges++] = (range_t){ s, e };
 	fclose(f);
 	return 0;
@@ -188,9 +192,13 @@ static uint64_t scan_all(int fd, uint64_t mask, uint64_t anyof)
 		uint64_t a = ranges[i].start;
 
 		while (a < ranges[i].end) {
-			struct pm_scan_arg s = { .size = sizeof(s), .start = a, .end = ranges[i].end,
-						 .vec = (uintptr_t)regions, .vec_len = 1024,
-						 .category_mask = mask, .category_anyof_mask = anyof,
+			struct pm_scan_arg s = { .size = sizeof(s),
+						 .start = a,
+						 .end = ranges[i].end,
+						 .vec = (uintptr_t)regions,
+						 .vec_len = 1024,
+						 .category_mask = mask,
+						 .category_anyof_mask = anyof,
 						 .return_mask = mask | anyof };
 			long k = ioctl(fd, PAGEMAP_SCAN, &s);
 
@@ -212,9 +220,17 @@ static uint64_t sample(const opts_t *o, int proc_fd, int pm_fd, int dirfd, int a
 	static uint8_t scratch[CS_HARVEST_SCRATCH];
 	static uint32_t seq;
 	static cs_writer_t w = { .fd = -1 };
-	cs_harvest_t h = { .proc_fd = proc_fd, .pagemap_fd = pm_fd, .backend = (uint8_t)o->backend,
-			   .scan = 1, .thp = 1, .reason = CS_SNAP_SAMPLE, .seq = seq++,
-			   .page_shift = 12, .strict = 1, .read_all = (uint8_t)all, .w = &w,
+	cs_harvest_t h = { .proc_fd = proc_fd,
+			   .pagemap_fd = pm_fd,
+			   .backend = (uint8_t)o->backend,
+			   .scan = 1,
+			   .thp = 1,
+			   .reason = CS_SNAP_SAMPLE,
+			   .seq = seq++,
+			   .page_shift = 12,
+			   .strict = 1,
+			   .read_all = (uint8_t)all,
+			   .w = &w,
 			   .scratch = scratch };
 
 	if (w.fd < 0 && cs_writer_create(&w, dirfd, CS_FILE_SAMPLES, o->pid, CS_SAMPLES_SUFFIX))
@@ -233,21 +249,27 @@ typedef struct ctx {
 static uint64_t step(const ctx_t *c, int which)
 {
 	switch (which) {
-	case 0: return read_all(c->pm_fd);
-	case 1: return scan_all(c->pm_fd, 0, PAGE_IS_PRESENT | PAGE_IS_SWAPPED);
-	case 2: return scan_all(c->pm_fd, PAGE_IS_WRITTEN, 0);
-	case 3: return scan_all(c->pm_fd, PAGE_IS_HUGE, 0);
-	case 4: return sample(c->o, c->proc_fd, c->pm_fd, c->dirfd, 1);
-	default: return sample(c->o, c->proc_fd, c->pm_fd, c->dirfd, 0);
+	case 0:
+		return read_all(c->pm_fd);
+	case 1:
+		return scan_all(c->pm_fd, 0, PAGE_IS_PRESENT | PAGE_IS_SWAPPED);
+	case 2:
+		return scan_all(c->pm_fd, PAGE_IS_WRITTEN, 0);
+	case 3:
+		return scan_all(c->pm_fd, PAGE_IS_HUGE, 0);
+	case 4:
+		return sample(c->o, c->proc_fd, c->pm_fd, c->dirfd, 1);
+	default:
+		return sample(c->o, c->proc_fd, c->pm_fd, c->dirfd, 0);
 	}
 }
 
 static void measure(const ctx_t *c)
 {
 	static const char *const names[] = {
-		"pread of every pagemap entry", "PAGEMAP_SCAN present|swapped",
-		"PAGEMAP_SCAN written (fast path)", "PAGEMAP_SCAN huge", "sample, every entry read",
-		"sample, entries from present pages on",
+		"pread of every pagemap entry",     "PAGEMAP_SCAN present|swapped",
+		"PAGEMAP_SCAN written (fast path)", "PAGEMAP_SCAN huge",
+		"sample, every entry read",         "sample, entries from present pages on",
 	};
 	uint64_t t[64], n = 0;
 
@@ -268,14 +290,27 @@ static void measure(const ctx_t *c)
 static int parse_opt(opts_t *o, int c)
 {
 	switch (c) {
-	case 'p': o->pid = atoi(optarg); return 0;
-	case 'd': o->dense_mib = strtoul(optarg, NULL, 0); return 0;
-	case 's': o->sparse_mib = strtoul(optarg, NULL, 0); return 0;
-	case 'e': o->every = strtoul(optarg, NULL, 0); return 0;
-	case 'u': o->uffd = 1; return 0;
-	case 'r': o->reps = atoi(optarg); return 0;
+	case 'p':
+		o->pid = atoi(optarg);
+		return 0;
+	case 'd':
+		o->dense_mib = strtoul(optarg, NULL, 0);
+		return 0;
+	case 's':
+		o->sparse_mib = strtoul(optarg, NULL, 0);
+		return 0;
+	case 'e':
+		o->every = strtoul(optarg, NULL, 0);
+		return 0;
+	case 'u':
+		o->uffd = 1;
+		return 0;
+	case 'r':
+		o->reps = atoi(optarg);
+		return 0;
 	case 'b':
-		o->backend = strcmp(optarg, "exclusive") ? CS_BACKEND_UFFD_WP : CS_BACKEND_EXCLUSIVE;
+		o->backend = strcmp(optarg, "exclusive") ? CS_BACKEND_UFFD_WP
+							 : CS_BACKEND_EXCLUSIVE;
 		return 0;
 	}
 	return -1;
@@ -284,9 +319,9 @@ static int parse_opt(opts_t *o, int c)
 static int parse(opts_t *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{ "pid", 1, NULL, 'p' }, { "dense", 1, NULL, 'd' }, { "sparse", 1, NULL, 's' },
-		{ "every", 1, NULL, 'e' }, { "uffd", 0, NULL, 'u' }, { "backend", 1, NULL, 'b' },
-		{ "reps", 1, NULL, 'r' }, { NULL, 0, NULL, 0 },
+		{ "pid", 1, NULL, 'p' },   { "dense", 1, NULL, 'd' }, { "sparse", 1, NULL, 's' },
+		{ "every", 1, NULL, 'e' }, { "uffd", 0, NULL, 'u' },  { "backend", 1, NULL, 'b' },
+		{ "reps", 1, NULL, 'r' },  { NULL, 0, NULL, 0 },
 	};
 	int c;
 

@@ -50,9 +50,9 @@ static void dict_clear(void *obj)
 	}
 }
 
-const cowscope_type_t sim_str_type = {"str", NULL, NULL};
-const cowscope_type_t sim_list_type = {"list", list_traverse, list_clear};
-const cowscope_type_t sim_dict_type = {"dict", dict_traverse, dict_clear};
+const cowscope_type_t sim_str_type = { "str", NULL, NULL };
+const cowscope_type_t sim_list_type = { "list", list_traverse, list_clear };
+const cowscope_type_t sim_dict_type = { "dict", dict_traverse, dict_clear };
 
 uint64_t sim_rng_init(uint64_t seed, uint64_t stream)
 {
@@ -207,7 +207,9 @@ uint64_t sim_read(const void *obj)
 		const sim_list_t *l = obj;
 
 		for (uint32_t i = 0; i < l->n; i++)
-			sum = sum * 31 + (l->items[i] ? (uintptr_t)cowscope_obj_type(l->items[i])->name[0] : 0);
+			sum = sum * 31 +
+				(l->items[i] ? (uintptr_t)cowscope_obj_type(l->items[i])->name[0]
+					     : 0);
 		return sum;
 	}
 	const sim_dict_t *d = obj;

@@ -31,18 +31,32 @@ static const char usage[] =
 	"  -s, --seed N         random seed (default 1)\n"
 	"  -h, --help           this text\n";
 
-enum { OPT_READS = 256, OPT_TEMPS, OPT_LAYOUT, OPT_FREEZE, OPT_IMMORTAL, OPT_GC_EVERY,
-       OPT_NO_AUTO_GC, OPT_PHASES };
+enum {
+	OPT_READS = 256,
+	OPT_TEMPS,
+	OPT_LAYOUT,
+	OPT_FREEZE,
+	OPT_IMMORTAL,
+	OPT_GC_EVERY,
+	OPT_NO_AUTO_GC,
+	OPT_PHASES
+};
 
 static const struct option longopts[] = {
-	{"objects", required_argument, NULL, 'n'}, {"workers", required_argument, NULL, 'w'},
-	{"requests", required_argument, NULL, 'r'}, {"reads", required_argument, NULL, OPT_READS},
-	{"temps", required_argument, NULL, OPT_TEMPS}, {"layout", required_argument, NULL, OPT_LAYOUT},
-	{"freeze", no_argument, NULL, OPT_FREEZE}, {"immortal", no_argument, NULL, OPT_IMMORTAL},
-	{"gc-every", required_argument, NULL, OPT_GC_EVERY},
-	{"no-auto-gc", no_argument, NULL, OPT_NO_AUTO_GC}, {"phases", no_argument, NULL, OPT_PHASES},
-	{"seed", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "objects", required_argument, NULL, 'n' },
+	{ "workers", required_argument, NULL, 'w' },
+	{ "requests", required_argument, NULL, 'r' },
+	{ "reads", required_argument, NULL, OPT_READS },
+	{ "temps", required_argument, NULL, OPT_TEMPS },
+	{ "layout", required_argument, NULL, OPT_LAYOUT },
+	{ "freeze", no_argument, NULL, OPT_FREEZE },
+	{ "immortal", no_argument, NULL, OPT_IMMORTAL },
+	{ "gc-every", required_argument, NULL, OPT_GC_EVERY },
+	{ "no-auto-gc", no_argument, NULL, OPT_NO_AUTO_GC },
+	{ "phases", no_argument, NULL, OPT_PHASES },
+	{ "seed", required_argument, NULL, 's' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* A decimal number in [lo, hi]. 0 or -EINVAL. */
@@ -77,15 +91,32 @@ static int parse_valued(sim_opts_t *o, int c, const char *arg)
 	int r = 0;
 
 	switch (c) {
-	case 'n': r = number(arg, 1, 100000000, &o->objects); break;
-	case 'w': r = number(arg, 0, 256, &v), o->workers = (int)v; break;
-	case 'r': r = number(arg, 0, 1000000000, &o->requests); break;
-	case OPT_READS: r = number(arg, 0, 1000000, &v), o->reads = (int)v; break;
-	case OPT_TEMPS: r = number(arg, 0, 1000000, &v), o->temps = (int)v; break;
-	case OPT_GC_EVERY: r = number(arg, 0, 1000000000, &o->gc_every); break;
-	case OPT_LAYOUT: r = parse_layout(arg, &o->layout); break;
-	case 's': r = number(arg, 0, 0x7fffffffffffffffL, &v), o->seed = (uint64_t)v; break;
-	default: r = -EINVAL;
+	case 'n':
+		r = number(arg, 1, 100000000, &o->objects);
+		break;
+	case 'w':
+		r = number(arg, 0, 256, &v), o->workers = (int)v;
+		break;
+	case 'r':
+		r = number(arg, 0, 1000000000, &o->requests);
+		break;
+	case OPT_READS:
+		r = number(arg, 0, 1000000, &v), o->reads = (int)v;
+		break;
+	case OPT_TEMPS:
+		r = number(arg, 0, 1000000, &v), o->temps = (int)v;
+		break;
+	case OPT_GC_EVERY:
+		r = number(arg, 0, 1000000000, &o->gc_every);
+		break;
+	case OPT_LAYOUT:
+		r = parse_layout(arg, &o->layout);
+		break;
+	case 's':
+		r = number(arg, 0, 0x7fffffffffffffffL, &v), o->seed = (uint64_t)v;
+		break;
+	default:
+		r = -EINVAL;
 	}
 	return r;
 }
@@ -95,8 +126,14 @@ static int parse_args(sim_opts_t *o, int argc, char **argv)
 {
 	int c;
 
-	*o = (sim_opts_t){.objects = 200000, .workers = 4, .requests = 1000, .reads = 100,
-			  .temps = 20, .gc_every = 100, .auto_gc = 1, .seed = 1};
+	*o = (sim_opts_t){ .objects = 200000,
+			   .workers = 4,
+			   .requests = 1000,
+			   .reads = 100,
+			   .temps = 20,
+			   .gc_every = 100,
+			   .auto_gc = 1,
+			   .seed = 1 };
 	while ((c = getopt_long(argc, argv, "n:w:r:s:h", longopts, NULL)) != -1) {
 		if (c == 'h')
 			return 1;
@@ -149,14 +186,15 @@ static void freeze(const sim_opts_t *o)
 		cowscope_obj_set_immortal(1);
 	n = cowscope_freeze();
 	printf("prefork-sim: froze %ld objects%s\n", n < 0 ? 0 : n,
-	       n == COWSCOPE_NOT_LOADED ? " (no shim: nothing to freeze)" :
-	       o->immortal ? ", immortal" : "");
+	       n == COWSCOPE_NOT_LOADED ? " (no shim: nothing to freeze)"
+		       : o->immortal    ? ", immortal"
+					: "");
 }
 
 /* What the driver needs: layout, object count and bytes, where the header table is. */
 static void describe(const sim_graph_t *g)
 {
-	cowscope_gc_stats_t st = {0};
+	cowscope_gc_stats_t st = { 0 };
 	int loaded = cowscope_gc_stats(&st) == 0;
 
 	printf("prefork-sim: layout=%s shim=%s objects=%ld payload_bytes=%llu "

@@ -9,17 +9,17 @@
 
 /* Everything the command line sets. */
 typedef struct sim_opts {
-	long objects;      /* -n: objects in the parent's graph */
-	int workers;       /* -w: workers forked (per round) */
-	long requests;     /* -r: requests per worker */
-	int reads;         /* objects read per request */
-	int temps;         /* temporaries per request */
-	long gc_every;     /* full collection every this many requests in a worker; 0: never */
-	int auto_gc;       /* automatic (threshold) collections in the workers */
-	int layout;        /* COWSCOPE_LAYOUT_*, 0: COWSCOPE_OBJ_LAYOUT or the default */
-	int freeze;        /* cowscope_freeze() before forking */
-	int immortal;      /* ... making the frozen objects immortal */
-	int phases;        /* a round without freezing, then one with (two cowscope_mark phases) */
+	long objects;  /* -n: objects in the parent's graph */
+	int workers;   /* -w: workers forked (per round) */
+	long requests; /* -r: requests per worker */
+	int reads;     /* objects read per request */
+	int temps;     /* temporaries per request */
+	long gc_every; /* full collection every this many requests in a worker; 0: never */
+	int auto_gc;   /* automatic (threshold) collections in the workers */
+	int layout;    /* COWSCOPE_LAYOUT_*, 0: COWSCOPE_OBJ_LAYOUT or the default */
+	int freeze;    /* cowscope_freeze() before forking */
+	int immortal;  /* ... making the frozen objects immortal */
+	int phases;    /* a round without freezing, then one with (two cowscope_mark phases) */
 	uint64_t seed;
 } sim_opts_t;
 

@@ -76,7 +76,7 @@ static void serve(worker_t *w, long req)
 
 void sim_worker(const sim_graph_t *g, const sim_opts_t *o, int index)
 {
-	worker_t w = {.g = g, .o = o, .rng = sim_rng_init(o->seed, 1 + (uint64_t)index)};
+	worker_t w = { .g = g, .o = o, .rng = sim_rng_init(o->seed, 1 + (uint64_t)index) };
 
 	if (!o->auto_gc)
 		cowscope_gc_set_threshold(0, 10, 10);
