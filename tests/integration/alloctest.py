@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 
-from cstest import SKIP, Failure, Skip, check, eq
+from cstest import Skip, check, eq, verdict
 
 K = 1024  # pages the fixture's child writes: one per page-aligned one-page object
 
@@ -186,16 +186,7 @@ def main():
     ap.add_argument("--tcmalloc-fixture", default="")
     ap.add_argument("test", choices=sorted(TESTS))
     opts = ap.parse_args()
-    try:
-        TESTS[opts.test](opts)
-    except Skip as e:
-        print(f"SKIP {opts.test}: {e}")
-        return SKIP
-    except Failure as e:
-        print(f"FAIL {opts.test}: {e}")
-        return 1
-    print(f"ok {opts.test}")
-    return 0
+    return verdict(opts.test, TESTS[opts.test], opts)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,20 @@ class Skip(Exception):
     """The test cannot run here; the driver prints why and exits SKIP."""
 
 
+def verdict(name, test, *args):
+    """Run test(*args) and turn its outcome into the driver's exit status, printing it."""
+    try:
+        test(*args)
+    except Skip as e:
+        print(f"SKIP {name}: {e}")
+        return SKIP
+    except Failure as e:
+        print(f"FAIL {name}: {e}")
+        return 1
+    print(f"ok {name}")
+    return 0
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from cstest import SKIP, Failure, Skip, check, eq
+from cstest import check, eq, verdict
 
 REC_ALLOCS, REC_MARK = 20, 23
 
@@ -132,16 +132,7 @@ def main():
     ap.add_argument("--fixture", required=True)
     ap.add_argument("test", choices=sorted(TESTS))
     opts = ap.parse_args()
-    try:
-        TESTS[opts.test](opts)
-    except Skip as e:
-        print(f"SKIP: {e}")
-        return SKIP
-    except Failure as e:
-        print(f"FAIL: {e}")
-        return 1
-    print("ok")
-    return 0
+    return verdict(opts.test, TESTS[opts.test], opts)
 
 
 if __name__ == "__main__":
