@@ -43,7 +43,7 @@
 #define CS_TRACE_MAGIC "COWSCOPE"
 #define CS_TRACE_MAGIC_LEN 8
 #define CS_TRACE_MAJOR 1
-#define CS_TRACE_MINOR 3
+#define CS_TRACE_MINOR 4
 #define CS_TRACE_BYTE_ORDER 0x01020304u
 #define CS_REC_MAX_BYTES (16u << 20)
 #define CS_TRACE_SUFFIX ".cst"
@@ -104,6 +104,9 @@ enum cs_rec_type {
 	CS_REC_MARK = 23, /* cs_rec_mark_t + str label: cowscope_mark() */
 	/* 1.3: real programs */
 	CS_REC_ALLOCATOR = 24, /* cs_rec_allocator_t + strings: the allocator the program uses */
+	/* 1.4: changed words (COW amplification) */
+	CS_REC_DIFF = 25,  /* cs_rec_diff_t: one side's comparison with the fork, in a snapshot */
+	CS_REC_WORDS = 26, /* cs_rec_words_t + entries: pages with changed words, and which */
 };
 
 /* Process roles. */
@@ -228,6 +231,11 @@ enum cs_pageset {
 	CS_SET_WRITTEN = 2, /* uffd-wp: written since armed; soft-dirty: dirty since cleared */
 	CS_SET_EXCL = 3,    /* pagemap bit 56: mapped exactly once */
 	CS_SET_HUGE = 4,    /* backed by a huge page */
+	/* 1.4 (with CS_REC_DIFF; older readers skip unknown sets) */
+	CS_SET_NOOP = 5,     /* child-copied, compared with the fork: no word changed */
+	CS_SET_UNKNOWN = 6,  /* child-copied, not comparable (CS_REC_DIFF says why) */
+	CS_SET_PNOOP = 7,    /* parent-unshared, compared: no word changed */
+	CS_SET_PUNKNOWN = 8, /* parent-unshared, not comparable */
 };
 
 typedef struct cs_run {
@@ -515,6 +523,80 @@ typedef struct cs_rec_allocator {
 #define CS_ALLOCF_PRELOADED 1u /* the defining object was preloaded, not linked by the program */
 
 /*
+ * ---- 1.4: changed words (COW amplification, docs/amplification.md) ----
+ *
+ * At each of its own snapshots after the fork (every reason but CS_SNAP_FORK;
+ * outside samples have none), a forked child compares pages with their content
+ * at the fork, one 8-byte word at a time, on two sides:
+ *
+ * - CS_DIFF_CHILD: each child-copied page (CS_SET_WRITTEN within the fork
+ *   snapshot's present set) against the parent's page, read through a view of
+ *   the parent's memory the child inherits, when that page still holds what it
+ *   held at the fork: the parent tracks its own writes from before the fork on
+ *   (uffd-wp), and its page is present, not the zero page, and not written since.
+ * - CS_DIFF_PARENT: each parent-unshared page (CS_SET_EXCL, not written by the
+ *   child: the child's page still holds the original) against the parent's page
+ *   now, when that page is present in a mapping the parent has tracked since
+ *   before the fork.
+ *
+ * Per snapshot and side: one CS_REC_DIFF (what was considered, compared and
+ * not comparable, and why), CS_REC_WORDS records for the compared pages with
+ * at least one changed word (the page and a bitmap of its changed words),
+ * CS_REC_PAGES of set CS_SET_NOOP / CS_SET_PNOOP for the compared pages with
+ * none, and CS_SET_UNKNOWN / CS_SET_PUNKNOWN for the pages that could not be
+ * compared. Over a budget, one page in `stride` is compared (the others are in
+ * no set): figures from them are estimates. Each page appears at most once.
+ */
+enum cs_diff_side {
+	CS_DIFF_CHILD = 0,  /* child-copied pages: the child's content vs the fork's */
+	CS_DIFF_PARENT = 1, /* parent-unshared pages: the parent's content vs the fork's */
+};
+
+/* Why pages could not be compared: CS_REC_DIFF.unknown[why - 1]. */
+enum cs_diff_why {
+	CS_DIFFW_NO_VIEW = 1, /* no view of the parent's memory (not forked through the shim's
+				* fork hook, the parent not tracking its writes, or an open failed) */
+	CS_DIFFW_GONE = 2,    /* the parent exited or exec'd: its memory cannot be read */
+	CS_DIFFW_CHANGED = 3, /* child side: the parent wrote the page since the fork (or its
+				* mapping is not tracked); parent side: the mapping is not the
+				* one tracked since the fork */
+	CS_DIFFW_ABSENT = 4,  /* the parent's page is not present, or is the zero page */
+	CS_DIFFW_COUNT = 4,
+};
+
+/* How the comparison was configured: CS_REC_DIFF.flags. */
+#define CS_DIFFF_ALL 1u /* COWSCOPE_DIFF=all: no budget (stride is 1) */
+
+typedef struct cs_rec_diff {
+	cs_rec_hdr_t h;
+	uint32_t seq; /* the snapshot */
+	uint8_t side; /* enum cs_diff_side */
+	uint8_t pad;
+	uint16_t word_bytes;    /* 8 */
+	uint32_t stride;        /* 1: every page considered was compared (or found unknown); k: one
+			       * page in k, in address order, over the budget */
+	uint32_t flags;         /* CS_DIFFF_* */
+	uint64_t considered;    /* pages of the side (child-copied or parent-unshared) */
+	uint64_t compared;      /* pages compared: CS_REC_WORDS entries + the NOOP set */
+	uint64_t changed_pages; /* compared pages with at least one changed word */
+	uint64_t changed_words; /* changed words over the compared pages */
+	uint64_t unknown[CS_DIFFW_COUNT]; /* pages not comparable, by enum cs_diff_why - 1 */
+	uint64_t cost_ns;                 /* time the comparison took */
+} cs_rec_diff_t;
+
+typedef struct cs_rec_words {
+	cs_rec_hdr_t h;
+	uint32_t seq; /* the snapshot */
+	uint8_t side; /* enum cs_diff_side */
+	uint8_t pad;
+	uint16_t bitmap_words; /* u64 per bitmap: page size / word_bytes / 64 (8 for 4 KiB pages) */
+	uint32_t count;        /* entries */
+	uint32_t pad2;
+	/* then count entries, ascending by page: u64 page number (address >> page shift), then
+	 * bitmap_words u64: bit i of u64 j set = the word 64 * j + i of the page changed */
+} cs_rec_words_t;
+
+/*
  * ---- The pinned layout ----
  *
  * The size of every on-disk struct and the offset and size of every field, as
@@ -755,6 +837,35 @@ CS_PIN_SIZE(cs_rec_allocator_t, 16);
 CS_PIN_FIELD(cs_rec_allocator_t, h, 0, 8);
 CS_PIN_FIELD(cs_rec_allocator_t, flags, 8, 4);
 CS_PIN_FIELD(cs_rec_allocator_t, pad, 12, 4);
+
+/* 1.4: changed words. */
+CS_PIN_SIZE(cs_rec_diff_t, 96);
+CS_PIN_FIELD(cs_rec_diff_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_diff_t, seq, 8, 4);
+CS_PIN_FIELD(cs_rec_diff_t, side, 12, 1);
+CS_PIN_FIELD(cs_rec_diff_t, pad, 13, 1);
+CS_PIN_FIELD(cs_rec_diff_t, word_bytes, 14, 2);
+CS_PIN_FIELD(cs_rec_diff_t, stride, 16, 4);
+CS_PIN_FIELD(cs_rec_diff_t, flags, 20, 4);
+CS_PIN_FIELD(cs_rec_diff_t, considered, 24, 8);
+CS_PIN_FIELD(cs_rec_diff_t, compared, 32, 8);
+CS_PIN_FIELD(cs_rec_diff_t, changed_pages, 40, 8);
+CS_PIN_FIELD(cs_rec_diff_t, changed_words, 48, 8);
+CS_PIN_FIELD(cs_rec_diff_t, unknown, 56, 32);
+CS_PIN_FIELD(cs_rec_diff_t, cost_ns, 88, 8);
+
+CS_PIN_SIZE(cs_rec_words_t, 24);
+CS_PIN_FIELD(cs_rec_words_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_words_t, seq, 8, 4);
+CS_PIN_FIELD(cs_rec_words_t, side, 12, 1);
+CS_PIN_FIELD(cs_rec_words_t, pad, 13, 1);
+CS_PIN_FIELD(cs_rec_words_t, bitmap_words, 14, 2);
+CS_PIN_FIELD(cs_rec_words_t, count, 16, 4);
+CS_PIN_FIELD(cs_rec_words_t, pad2, 20, 4);
+CS_PIN_ASSERT(CS_SET_NOOP == 5 && CS_SET_UNKNOWN == 6 && CS_SET_PNOOP == 7 &&
+		      CS_SET_PUNKNOWN == 8 && CS_DIFFW_NO_VIEW == 1 && CS_DIFFW_ABSENT == 4 &&
+		      CS_DIFF_PARENT == 1,
+	      "1.4 set, side and reason numbers never move");
 
 /* Counter slots (CS_REC_COUNTERS values are written in this order). */
 CS_PIN_ASSERT(CS_CNT_TRACE_REOPEN == 0 && CS_CNT_WRITE_FAIL == 1 && CS_CNT_ARM_FAIL == 2 &&
