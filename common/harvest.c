@@ -576,5 +576,7 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 		r = -ESRCH; /* no memory at all: the process is gone, not empty */
 	if (r == 0)
 		r = flush_all(h, &m);
+	if (r == 0 && h->before_end && h->before_end(h->before_end_arg) < 0)
+		h->snap_flags |= CS_SNAPF_TRUNCATED;
 	return r ? r : put_end(h, t0);
 }

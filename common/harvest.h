@@ -40,6 +40,10 @@ typedef struct cs_harvest {
 			       * pages on (the reference for tests and benchmarks) */
 	cs_writer_t *w;
 	uint8_t *scratch; /* CS_HARVEST_SCRATCH bytes, owned by the caller */
+	/* Called after the page sets, before CS_REC_SNAP_END (records of the same snapshot, e.g.
+	 * the changed words); h->scratch is free again then. A failure only truncates. */
+	int (*before_end)(void *arg);
+	void *before_end_arg;
 	/* Results. */
 	uint32_t snap_flags;  /* CS_SNAPF_* */
 	uint32_t mappings;    /* mappings written */

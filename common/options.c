@@ -6,6 +6,7 @@
 #define COWSCOPE_BUILDING_SHIM 1
 #include "cowscope.h"
 #include "backend.h"
+#include "words.h"
 #include "options.h"
 
 typedef struct option_def {
@@ -112,6 +113,31 @@ static int parse_obj_capacity(cs_options_t *o, const char *v)
 	return r;
 }
 
+static int parse_diff(cs_options_t *o, const char *v)
+{
+	static const char *const names[] = {
+		[CS_DIFF_AUTO] = "auto", [CS_DIFF_ALL] = "all", [CS_DIFF_OFF] = "off"
+	};
+
+	for (uint8_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			o->diff = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_diff_budget(cs_options_t *o, const char *v)
+{
+	uint64_t n;
+	int r = parse_num(v, 1, UINT32_MAX, &n);
+
+	if (r == 0)
+		o->diff_budget = (uint32_t)n;
+	return r;
+}
+
 static const option_def_t table[] = {
 	{ "COWSCOPE_OUT", "a directory path shorter than 1024 bytes", parse_out },
 	{ "COWSCOPE_BACKEND", "auto, uffd-wp, soft-dirty, pfn or exclusive", parse_backend },
@@ -126,6 +152,11 @@ static const option_def_t table[] = {
 	{ "COWSCOPE_ALLOW_SHARED_DIR", "0 or 1", parse_allow_shared_dir },
 	{ "COWSCOPE_OBJ_CAPACITY", "an object count from 1k to 256M (k and M suffixes allowed)",
 	  parse_obj_capacity },
+	{ "COWSCOPE_DIFF", "auto, all or off", parse_diff },
+	{ "COWSCOPE_DIFF_BUDGET",
+	  "a page count from 1 to 4294967295 (k and M suffixes allowed), "
+	  "compared per side and snapshot in auto mode",
+	  parse_diff_budget },
 };
 
 static void warn_bad(cs_warn_fn warn, const option_def_t *d, const char *v)

@@ -21,6 +21,9 @@ typedef struct cs_options {
 	uint32_t obj_capacity; /* COWSCOPE_OBJ_CAPACITY: header table slots, 0 = the default */
 	uint8_t allow_shared_dir; /* COWSCOPE_ALLOW_SHARED_DIR: accept a run directory that is
 				   * a symlink, another user's, or group/other-writable */
+	uint8_t diff;             /* COWSCOPE_DIFF: enum cs_diff_mode (auto, all, off) */
+	uint32_t diff_budget;     /* COWSCOPE_DIFF_BUDGET: pages compared per side and snapshot
+				   * in auto mode (0 = CS_DIFF_DEFAULT_BUDGET) */
 } cs_options_t;
 
 /* Looks a variable up; returns NULL when unset. getenv fits. */

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include "cowscope/trace_format.h"
+#include "words.h"
 #include "harvest.h"
 #include "prim.h"
 #include "record.h"
@@ -17,6 +18,7 @@
 #include "sampling.h"
 #include "trace.h"
 #include "track.h"
+#include "view.h"
 
 /* Snapshot state, written only here (reset in a fork child by cs_events_reset_in_child). */
 static int snap_busy;     /* the snapshot lock */
@@ -93,6 +95,48 @@ static void snap_unlock(void)
 	__atomic_store_n(&snap_busy, 0, __ATOMIC_RELEASE);
 }
 
+/* The shim's static data: never compared. */
+extern char __bss_start[] __attribute__((visibility("hidden")));
+extern char _end[] __attribute__((visibility("hidden")));
+
+_Static_assert(CS_DIFF_SCRATCH <= CS_ARENA_BYTES, "the arena holds the diff's scratch");
+
+/* Whether this snapshot compares pages with the parent's (docs/amplification.md). */
+static int wants_diff(uint8_t reason)
+{
+	uint8_t b = cs_track_backend();
+
+	return cs_proc()->role == CS_ROLE_CHILD && cs_proc()->opt.diff != CS_DIFF_OFF &&
+		reason != CS_SNAP_FORK && reason != CS_SNAP_UNMAP &&
+		(b == CS_BACKEND_UFFD_WP || b == CS_BACKEND_SOFT_DIRTY);
+}
+
+/* The harvest's before_end: the changed words of this snapshot, in the arena. */
+static int run_diff(void *arg)
+{
+	const cs_harvest_t *h = arg;
+	const cs_proc_t *p = cs_proc();
+	cs_diff_t d = {
+		.self_pm_fd = h->pagemap_fd,
+		.backend = h->backend,
+		.all = p->opt.diff == CS_DIFF_ALL,
+		.budget = p->opt.diff_budget,
+		.seq = h->seq,
+		.page_shift = h->page_shift,
+		.shim_path = h->shim_path,
+		.own = { { h->own[0][0], h->own[0][1] },
+			 { h->own[1][0], h->own[1][1] },
+			 { (uint64_t)(uintptr_t)__bss_start, (uint64_t)(uintptr_t)_end } },
+		.lo = h->lo,
+		.hi = h->hi,
+		.w = h->w,
+		.scratch = h->scratch,
+	};
+
+	d.no_view = !cs_view_get(&d.view_mem_fd, &d.view_pm_fd);
+	return cs_diff_run(&d);
+}
+
 /* One snapshot of [lo, hi) (0, 0: everything), with the lock held. */
 static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *v), uint64_t lo,
 			  uint64_t hi)
@@ -122,6 +166,10 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 
 	h.pagemap_fd = cs_track_pagemap_get(&own);
 	h.seq = snap_seq++;
+	if (wants_diff(reason) && h.pagemap_fd >= 0) {
+		h.before_end = run_diff;
+		h.before_end_arg = &h;
+	}
 	if (cs_sampling()->on)
 		cs_evbuf_flush_all(); /* the analyzer needs the allocations up to this snapshot */
 	memset(&ru, 0, sizeof(ru));

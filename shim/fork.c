@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "cowscope/trace_format.h"
 #include "harvest.h"
 #include "pagemap.h"
@@ -19,6 +20,7 @@
 #include "stacks.h"
 #include "trace.h"
 #include "track.h"
+#include "view.h"
 
 /* Fork state, written only here. */
 static uint64_t fork_seq;   /* forks made by this process */
@@ -51,6 +53,8 @@ static void on_prepare(void)
 		return;
 	if (cs_sampling()->on && cs_traced_here())
 		cs_evbuf_flush_all();
+	if (cs_traced_here())
+		cs_view_prepare();
 	cs_guard_leave();
 }
 
@@ -135,7 +139,7 @@ static uint32_t arm_skipped;
  * fallback: over a whole range it is the cost this avoids, and the backend's
  * probe requires PAGEMAP_SCAN (Linux 6.7, like UFFD_FEATURE_WP_ASYNC).
  */
-static int write_protect(uint64_t start, uint64_t end)
+static int write_protect(int pm, uint64_t start, uint64_t end)
 {
 	struct page_region vec[ARM_VEC];
 
@@ -148,7 +152,7 @@ static int write_protect(uint64_t start, uint64_t end)
 					 .vec_len = ARM_VEC,
 					 .category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 					 .return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED };
-		long k = cs_prim_pagemap_scan(cs_track_pagemap_fd(), &a);
+		long k = cs_prim_pagemap_scan(pm, &a);
 
 		if (k < 0)
 			return (int)k;
@@ -182,7 +186,7 @@ static int arm_uffd(void *arg, const cs_vma_t *v)
 	}
 	r = (int)cs_prim_ioctl(uffd, UFFDIO_REGISTER, &reg);
 	if (r == 0)
-		r = write_protect(v->start, v->end);
+		r = write_protect(cs_track_pagemap_fd(), v->start, v->end);
 	if (r == -E2BIG)
 		arm_skipped++;
 	if (r < 0) {
@@ -284,12 +288,65 @@ static int (*start_backend(void))(void *, const cs_vma_t *)
 	}
 }
 
+/* Private writable mappings a parent registers for its own tracking (as the fork snapshot would). */
+static int self_armable(const cs_vma_t *v)
+{
+	static const char *const special[] = { "[vvar]", "[vdso]", "[vsyscall]", "[vvar_vclock]",
+					       "[uprobes]" };
+
+	if (v->shared || !(v->prot & PROT_WRITE) || v->end - v->start > CS_HARVEST_RAW_LIMIT_BYTES)
+		return 0;
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (strcmp(v->name, special[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/* Register and write-protect every armable mapping; mappings that fail stay written (conservative). */
+static int self_arm_all(int pm)
+{
+	static char maps[16384]; /* the shim's static data; callers are serialized (view.c) */
+	cs_maps_reader_t mr;
+	cs_vma_t v;
+	int r, more;
+
+	if ((r = cs_maps_open(&mr, -1, maps, sizeof(maps))) < 0)
+		return r;
+	while ((more = cs_maps_next(&mr, &v)) > 0) {
+		struct uffdio_register reg = { .range = { v.start, v.end - v.start },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+
+		if (self_armable(&v) && cs_prim_ioctl(uffd, UFFDIO_REGISTER, &reg) == 0)
+			write_protect(pm, v.start, v.end);
+	}
+	cs_maps_close(&mr);
+	return more;
+}
+
+int cs_fork_self_arm(void)
+{
+	int pm, own, r;
+
+	if (uffd >= 0 && !cs_prim_fd_same(uffd, &uffd_id))
+		uffd = -1; /* the program closed ours: never touch its descriptor */
+	if (uffd < 0 && (r = start_uffd()) < 0)
+		return r;
+	pm = cs_track_pagemap_get(&own);
+	if (pm < 0)
+		return pm;
+	r = self_arm_all(pm);
+	if (own)
+		cs_prim_close(pm);
+	return r;
+}
+
 static void reset_for_child(uint8_t via)
 {
 	/* The parent's descriptors: closed only if still ours (the program may reuse numbers). */
 	cs_trace_close();
 	cs_track_pagemap_drop();
 	drop_uffd();
+	cs_view_child(); /* the parent's own descriptors become its view */
 	cs_boot_become_child(via, tls_fork_seq);
 	fork_seq = 0;
 	cs_events_reset_in_child();
@@ -337,6 +394,8 @@ void cs_fork_child_start(uint8_t via)
 	arm_skipped = 0;
 	if (cs_track_backend() != CS_BACKEND_NONE)
 		cs_snapshot_arm(CS_SNAP_FORK, arm);
+	/* Armed at its fork, this child's written set covers the lives of its own children. */
+	cs_view_set_tracked(arm == arm_uffd && uffd >= 0);
 	if (arm_skipped)
 		note_arm_skipped();
 	gate_open();

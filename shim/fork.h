@@ -31,6 +31,15 @@ void cs_fork_gate_wait(int pid);
 /* The fork gate's memory [*lo, *hi) (a shim range); 0, or -ENOENT without a gate. hook-safe. */
 int cs_fork_gate_range(uint64_t *lo, uint64_t *hi);
 
+/*
+ * Track this process's own writes with uffd-wp from now on (a parent, before
+ * forking, for its children's comparison): open a userfaultfd if it has none,
+ * register every private writable mapping and write-protect its present
+ * pages (about 8 ms per GiB). Mappings that cannot be registered keep
+ * reading as written. 0 or -errno. hook-safe; callers serialize (view.c).
+ */
+int cs_fork_self_arm(void);
+
 /* Become the tracked child after fork: new trace, arm tracking, fork snapshot. fork-child-safe. */
 void cs_fork_child_start(uint8_t via);
 

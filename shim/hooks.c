@@ -18,6 +18,7 @@
 #include "boot.h"
 #include "events.h"
 #include "fork.h"
+#include "view.h"
 #include "guard.h"
 
 /* Interposers must stay visible although the shim builds with hidden visibility. */
@@ -85,6 +86,8 @@ CS_HOOK pid_t fork(void)
 {
 	pid_t pid = REAL(fork)();
 
+	if (pid != 0 && cs_traced_here())
+		cs_view_forked(pid);
 	if (pid > 0 && enter()) {
 		cs_rec_fork(pid, CS_VIA_FORK, cs_fork_this_seq());
 		cs_fork_gate_wait(pid);
@@ -102,11 +105,15 @@ CS_HOOK pid_t _Fork(void)
 	int traced = enter();
 	pid_t pid;
 
-	if (traced)
+	if (traced) {
 		cs_fork_number();
+		cs_view_prepare();
+	}
 	pid = REAL(_Fork)();
 	if (pid == 0 && traced)
 		cs_fork_child_start(CS_VIA_UNDERSCORE_FORK);
+	if (pid != 0 && traced)
+		cs_view_forked(pid);
 	if (traced)
 		leave();
 	if (pid > 0 && enter()) {
@@ -313,6 +320,8 @@ CS_HOOK int execle(const char *path, const char *arg0, ...)
 
 static void note_status(pid_t pid, int status)
 {
+	if (pid > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
+		cs_view_reaped(pid);
 	if (pid > 0 && (WIFEXITED(status) || WIFSIGNALED(status)) && enter()) {
 		cs_rec_child_exit(pid, status);
 		leave();

@@ -47,6 +47,11 @@ uint8_t cs_track_thp(void)
 	return tk.thp;
 }
 
+uint8_t cs_track_uffd_usable(void)
+{
+	return tk.probe.b[CS_BACKEND_UFFD_WP].usable && tk.probe.scan;
+}
+
 uint8_t cs_track_fall_back(void)
 {
 	tk.probe.b[tk.backend].usable = 0;

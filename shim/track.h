@@ -18,6 +18,9 @@ int cs_track_fell_back(void);
 uint8_t cs_track_scan(void);
 uint8_t cs_track_thp(void);
 
+/* uffd-wp async with PAGEMAP_SCAN passed its probe (and did not fail since). hook-safe. */
+uint8_t cs_track_uffd_usable(void);
+
 /*
  * Arming the backend in use failed in a fork child: mark it unusable and
  * choose the next usable one (CS_BACKEND_NONE at last). Returns the new

@@ -315,7 +315,9 @@ typedef struct cs_rec_resume {
 	X(CS_CNT_FORKS, "forks")                           \
 	X(CS_CNT_RETIRED_8, NULL) /* 1.0: never counted */ \
 	X(CS_CNT_EVENTS_DROPPED, "alloc_events_dropped")   \
-	X(CS_CNT_STACKS_FULL, "stack_table_full")
+	X(CS_CNT_STACKS_FULL, "stack_table_full")          \
+	X(CS_CNT_SELF_TRACK, "self_tracking_armed")        \
+	X(CS_CNT_SELF_TRACK_NS, "self_tracking_ns")
 
 enum cs_counter_id {
 #define CS_X_ENUM(id, name) id,
@@ -873,6 +875,9 @@ CS_PIN_ASSERT(CS_CNT_TRACE_REOPEN == 0 && CS_CNT_WRITE_FAIL == 1 && CS_CNT_ARM_F
 		      CS_CNT_MAPS_SKIPPED == 6 && CS_CNT_FORKS == 7 && CS_CNT_RETIRED_8 == 8 &&
 		      CS_CNT_EVENTS_DROPPED == 9 && CS_CNT_STACKS_FULL == 10,
 	      "counter slots never move");
+/* 1.4: a parent's self-tracking for changed words (times armed, and the time it took). */
+CS_PIN_ASSERT(CS_CNT_SELF_TRACK == 11 && CS_CNT_SELF_TRACK_NS == 12,
+	      "1.4 counter slots never move");
 
 #undef CS_PIN_FIELD
 #undef CS_PIN_SIZE

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: MIT
+"""A small reader of cowscope process traces for tests: records by type, snapshots, page sets,
+changed words (CS_REC_DIFF / CS_REC_WORDS). Offsets follow include/cowscope/trace_format.h."""
+import glob
+import os
+import struct
+
+REC_SNAP_BEGIN, REC_PAGES, REC_SNAP_END, REC_COUNTERS = 3, 5, 7, 12
+REC_DIFF, REC_WORDS = 25, 26
+SET_PRESENT, SET_WRITTEN, SET_EXCL, SET_HUGE = 1, 2, 3, 4
+SET_NOOP, SET_UNKNOWN, SET_PNOOP, SET_PUNKNOWN = 5, 6, 7, 8
+SIDE_CHILD, SIDE_PARENT = 0, 1
+WHY = {1: "no_view", 2: "gone", 3: "changed", 4: "absent"}
+SNAP_FORK, SNAP_EXIT, SNAP_WORK = 1, 2, 8
+COUNTERS = ["trace_reopened", "trace_write_failed", "arm_failed_mappings", "armed_mappings",
+            "snapshots_skipped_busy", "snapshots_failed", "mappings_skipped", "forks", None,
+            "alloc_events_dropped", "stack_table_full", "self_tracking_armed",
+            "self_tracking_ns"]
+
+
+class Diff:
+    """One CS_REC_DIFF, decoded (cs_rec_diff_t, 96 bytes)."""
+
+    def __init__(self, b):
+        (self.seq, self.side, self.word_bytes, self.stride, self.flags, self.considered,
+         self.compared, self.changed_pages, self.changed_words) = struct.unpack_from(
+            "<IBxHIIQQQQ", b, 8)
+        u = struct.unpack_from("<4Q", b, 56)
+        self.unknown = {WHY[i + 1]: u[i] for i in range(4)}
+        self.cost_ns = struct.unpack_from("<Q", b, 88)[0]
+
+
+class Snapshot:
+    def __init__(self, seq, reason):
+        self.seq, self.reason, self.complete = seq, reason, False
+        self.sets = {}   # set -> [(first_page, npages)]
+        self.diff = {}   # side -> Diff
+        self.words = {}  # side -> {page: [bitmap u64...]}
+
+    def pages(self, s):
+        """The set's pages, as a Python set."""
+        out = set()
+        for first, n in self.sets.get(s, []):
+            out.update(range(first, first + n))
+        return out
+
+    def changed_words(self, side, page):
+        """Word indexes changed on page (a WORDS entry), or None."""
+        bm = self.words.get(side, {}).get(page)
+        if bm is None:
+            return None
+        return [64 * j + i for j, w in enumerate(bm) for i in range(64) if w >> i & 1]
+
+
+class Trace:
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            data = f.read()
+        if data[:8] != b"COWSCOPE":
+            raise ValueError(f"{path}: not a cowscope trace")
+        self.path = path
+        self.pid = struct.unpack_from("<I", data, 24)[0]
+        self.records = []  # (type, bytes)
+        off = struct.unpack_from("<I", data, 12)[0]
+        while off + 8 <= len(data):
+            t, _flags, size = struct.unpack_from("<HHI", data, off)
+            if size < 8 or off + size > len(data):
+                break
+            self.records.append((t, data[off:off + size]))
+            off += size
+        self._snapshots()
+
+    def of_type(self, t):
+        return [b for rt, b in self.records if rt == t]
+
+    def _snapshots(self):
+        self.snaps, cur = [], None
+        for t, b in self.records:
+            if t == REC_SNAP_BEGIN:
+                seq, reason = struct.unpack_from("<IB", b, 8)
+                cur = Snapshot(seq, reason)
+                self.snaps.append(cur)
+            elif cur is None:
+                continue
+            elif t == REC_PAGES:
+                s = b[12]
+                runs = [struct.unpack_from("<QQ", b, o) for o in range(16, len(b), 16)]
+                cur.sets.setdefault(s, []).extend(runs)
+            elif t == REC_DIFF:
+                d = Diff(b)
+                if d.side in cur.diff:
+                    raise ValueError(f"snapshot {cur.seq}: two DIFF records for side {d.side}")
+                cur.diff[d.side] = d
+            elif t == REC_WORDS:
+                side, bw, count = b[12], struct.unpack_from("<H", b, 14)[0], \
+                    struct.unpack_from("<I", b, 16)[0]
+                if len(b) < 24 + count * (8 + 8 * bw):
+                    raise ValueError("WORDS record shorter than its entries")
+                ws = cur.words.setdefault(side, {})
+                for k in range(count):
+                    o = 24 + k * (8 + 8 * bw)
+                    page = struct.unpack_from("<Q", b, o)[0]
+                    if page in ws:
+                        raise ValueError(f"page {page:#x} twice in WORDS")
+                    ws[page] = list(struct.unpack_from(f"<{bw}Q", b, o + 8))
+            elif t == REC_SNAP_END:
+                cur.complete = True
+                cur = None
+
+    def snapshot(self, reason):
+        """The last complete snapshot of that reason, or None."""
+        s = [x for x in self.snaps if x.reason == reason and x.complete]
+        return s[-1] if s else None
+
+    def counters(self):
+        """The last CS_REC_COUNTERS as {name: value}."""
+        recs = self.of_type(REC_COUNTERS)
+        if not recs:
+            return {}
+        b = recs[-1]
+        n = struct.unpack_from("<I", b, 8)[0]
+        vals = struct.unpack_from(f"<{n}Q", b, 16)
+        return {COUNTERS[i] if i < len(COUNTERS) else f"#{i}": v
+                for i, v in enumerate(vals) if i >= len(COUNTERS) or COUNTERS[i]}
+
+
+def trace_of(run_dir, pid):
+    """The process trace of pid (its first exec generation) in a run directory."""
+    paths = sorted(glob.glob(os.path.join(run_dir, f"{pid}.*.cst")))
+    paths = [p for p in paths if not p.endswith(".samples.cst")]
+    if not paths:
+        raise FileNotFoundError(f"no trace for pid {pid} in {run_dir}")
+    return Trace(paths[0])
