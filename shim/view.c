@@ -2,7 +2,10 @@
 /* The parent's view for changed words: its memory and pagemap descriptors, its self-tracking, its live children. */
 #include <errno.h>
 #include <fcntl.h>
+#include "cowscope/trace_format.h"
 #include "prim.h"
+#include "words.h"
+#include "boot.h"
 #include "counters.h"
 #include "fork.h"
 #include "track.h"
@@ -70,10 +73,12 @@ static int nlive(void)
  */
 static void maybe_arm(void)
 {
+	uint8_t b = cs_track_backend();
 	uint64_t t0;
 
-	if (vw.armed_at_fork || !cs_track_uffd_usable())
-		return;
+	if (vw.armed_at_fork || !cs_track_uffd_usable() || cs_proc()->opt.diff == CS_DIFF_OFF ||
+	    (b != CS_BACKEND_UFFD_WP && b != CS_BACKEND_SOFT_DIRTY))
+		return; /* no child of this process compares: nothing to arm for */
 	if (vw.overflow || nlive() > 0 || __atomic_load_n(&vw.inflight, __ATOMIC_ACQUIRE) > 0)
 		return; /* written since an earlier arming: a superset, still conservative */
 	t0 = cs_prim_now_ns();
