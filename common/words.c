@@ -487,6 +487,10 @@ static int run_side(cs_diff_t *d, uint8_t side)
 	c.counting = 0;
 	if (r >= 0)
 		r = pass(&c);
+	if (r >= 0)
+		rec->considered = c.idx; /* the candidates the compare pass saw (a new stack page
+					  * may have been written since the count): chosen pages
+					  * are exactly ceil(considered / stride) */
 	words_flush(&c);
 	set_flush(&c, &c.noop);
 	set_flush(&c, &c.unk);
