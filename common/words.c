@@ -15,14 +15,15 @@
 #define CHUNK_MAX (CHUNK_BYTES >> 12)
 #define REGIONS 256u
 #define PREGIONS 64u
+#define SREGIONS 64u
 #define RAW_ENTRIES 1024u
 #define WORDS_BYTES (16u * 1024u)
 #define SET_BYTES (8u * 1024u)
 #define BITMAP_BYTES 1024u /* page size up to 64 KiB */
 
 _Static_assert(MAPS_BYTES + CHUNK_BYTES + REGIONS * sizeof(struct page_region) +
-			       PREGIONS * sizeof(struct page_region) + RAW_ENTRIES * 8 +
-			       WORDS_BYTES + 2 * SET_BYTES + BITMAP_BYTES <=
+			       (PREGIONS + SREGIONS) * sizeof(struct page_region) +
+			       RAW_ENTRIES * 8 + WORDS_BYTES + 2 * SET_BYTES + BITMAP_BYTES <=
 		       CS_DIFF_SCRATCH,
 	       "diff scratch too small");
 
@@ -40,8 +41,8 @@ typedef struct dctx {
 	uint8_t side;
 	uint64_t ps;
 	char *maps;
-	uint8_t *buf; /* the parent's pages of a batch */
-	struct page_region *reg, *preg;
+	uint8_t *buf;                          /* the parent's pages of a batch */
+	struct page_region *reg, *preg, *sreg; /* own written, parent's, own present */
 	uint64_t *raw;
 	cs_rec_words_t *words;
 	uint32_t wcap, bw;
@@ -165,22 +166,29 @@ static void compare(dctx_t *c, uint64_t page, const uint8_t *theirs)
 }
 
 /*
- * Read the batch's parent pages: ok[i] = 1 for each page read whole. Returns
- * 1 when the parent's memory is gone (exited or exec'd: /proc/PID/mem reads 0
- * bytes once its mm has no users), else 0.
+ * Read the batch's parent pages that want[i] names, in runs: ok[i] = 1 for
+ * each page read whole. Returns 1 when the parent's memory is gone (exited or
+ * exec'd: /proc/PID/mem reads 0 bytes once its mm has no users), else 0.
  */
-static int read_parent(dctx_t *c, uint64_t addr, uint32_t n, uint8_t *ok)
+static int read_parent(dctx_t *c, uint64_t addr, uint32_t n, const uint8_t *want, uint8_t *ok)
 {
-	long got = cs_prim_pread(c->d->view_mem_fd, c->buf, n * c->ps, addr);
-	uint32_t whole = got > 0 ? (uint32_t)((uint64_t)got / c->ps) : 0;
+	for (uint32_t i = 0, j; i < n; i = j) {
+		long got;
 
-	for (uint32_t i = 0; i < n; i++)
-		ok[i] = i < whole;
-	if (got == 0 || got == -ESRCH)
-		return 1;
-	for (uint32_t i = whole; i < n; i++) /* a short read: page by page past it */
-		ok[i] = cs_prim_pread(c->d->view_mem_fd, c->buf + i * c->ps, c->ps,
-				      addr + i * c->ps) == (long)c->ps;
+		for (j = i; j < n && want[j] == want[i]; j++)
+			ok[j] = 0;
+		if (!want[i])
+			continue;
+		got = cs_prim_pread(c->d->view_mem_fd, c->buf + i * c->ps, (j - i) * c->ps,
+				    addr + i * c->ps);
+		if (got == 0 || got == -ESRCH)
+			return 1;
+		for (uint32_t k = i; k < j; k++) /* past a short read: page by page */
+			ok[k] = got > 0 && (uint64_t)got >= (k - i + 1) * c->ps
+				? 1
+				: cs_prim_pread(c->d->view_mem_fd, c->buf + k * c->ps, c->ps,
+						addr + k * c->ps) == (long)c->ps;
+	}
 	return 0;
 }
 
@@ -236,13 +244,26 @@ static unsigned why_not(const dctx_t *c, uint64_t cat, uint8_t ok)
 	return ok ? 0 : CS_DIFFW_GONE;
 }
 
-/* Compare the pending batch of selected, contiguous pages. */
+/* Pages of a batch worth reading: those the first scan found in the parent and not ruled out. */
+static void wanted(const dctx_t *c, const uint64_t *cat, uint32_t n, uint8_t *want)
+{
+	for (uint32_t i = 0; i < n; i++)
+		want[i] = why_not(c, cat[i], 1) == 0;
+}
+
+/*
+ * Compare the pending batch of selected, contiguous pages. The parent's pages
+ * are scanned first and only those present are read: reading an absent page
+ * through the view would fault it into the parent (a nested parent's own
+ * tracking would then count it as present and written). Then they are scanned
+ * again, after the read, so that a write racing the read shows as written.
+ */
 static void batch_flush(dctx_t *c)
 {
 	uint64_t addr = c->bfirst * c->ps, cat[CHUNK_MAX];
-	uint8_t ok[CHUNK_MAX];
+	uint8_t ok[CHUNK_MAX], want[CHUNK_MAX];
 	uint32_t n = c->bn;
-	int r, gone;
+	int r, gone = 0;
 
 	c->bn = 0;
 	if (n == 0)
@@ -252,8 +273,12 @@ static void batch_flush(dctx_t *c)
 			unknown(c, c->bfirst + i, CS_DIFFW_NO_VIEW);
 		return;
 	}
-	gone = read_parent(c, addr, n, ok);
-	r = gone ? -ESRCH : scan_parent(c, addr, n, cat);
+	r = scan_parent(c, addr, n, cat);
+	if (r == 0) {
+		wanted(c, cat, n, want);
+		gone = read_parent(c, addr, n, want, ok);
+		r = gone ? -ESRCH : scan_parent(c, addr, n, cat);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		unsigned why = r == -EPERM ? CS_DIFFW_CHANGED
 			: r < 0            ? CS_DIFFW_GONE
@@ -315,28 +340,38 @@ static uint64_t written_cat(const cs_diff_t *d)
 	return d->backend == CS_BACKEND_SOFT_DIRTY ? PAGE_IS_SOFT_DIRTY : PAGE_IS_WRITTEN;
 }
 
+/* A PAGEMAP_SCAN of this process's pagemap: which categories, and where the regions go. */
+typedef struct self_scan {
+	uint64_t mask, inverted, anyof;
+	struct page_region *vec;
+	uint64_t vec_len;
+	void (*fn)(dctx_t *, uint64_t, uint64_t);
+} self_scan_t;
+
 /*
  * Regions of [start, end) in this process's pagemap: pages with all of
- * `mask` after `inverted` is applied; fn gets each region.
+ * s->mask after s->inverted is applied (and one of s->anyof if set); s->fn
+ * gets each region.
  */
-static int scan_self(dctx_t *c, uint64_t start, uint64_t end, uint64_t mask, uint64_t inverted,
-		     void (*fn)(dctx_t *, uint64_t, uint64_t))
+static int scan_self(dctx_t *c, uint64_t start, uint64_t end, const self_scan_t *s)
 {
 	while (start < end) {
 		struct pm_scan_arg a = { .size = sizeof(a),
 					 .start = start,
 					 .end = end,
-					 .vec = (uint64_t)(uintptr_t)c->reg,
-					 .vec_len = REGIONS,
-					 .category_inverted = inverted,
-					 .category_mask = mask,
-					 .return_mask = mask };
+					 .vec = (uint64_t)(uintptr_t)s->vec,
+					 .vec_len = s->vec_len,
+					 .category_inverted = s->inverted,
+					 .category_mask = s->mask,
+					 .category_anyof_mask = s->anyof,
+					 .return_mask = s->mask | s->anyof };
 		long k = cs_prim_pagemap_scan(c->d->self_pm_fd, &a);
 
 		if (k < 0)
 			return (int)k;
 		for (long j = 0; j < k; j++)
-			fn(c, c->reg[j].start / c->ps, (c->reg[j].end - c->reg[j].start) / c->ps);
+			s->fn(c, s->vec[j].start / c->ps,
+			      (s->vec[j].end - s->vec[j].start) / c->ps);
 		if (a.walk_end <= start)
 			break;
 		start = a.walk_end;
@@ -344,9 +379,30 @@ static int scan_self(dctx_t *c, uint64_t start, uint64_t end, uint64_t mask, uin
 	return 0;
 }
 
-static void child_region(dctx_t *c, uint64_t first, uint64_t n)
+static void emit_region(dctx_t *c, uint64_t first, uint64_t n)
 {
 	emit(c, first, n, 0);
+}
+
+/*
+ * Written pages [first, first + n): the candidates are those still in memory
+ * (present or swapped, not the zero page). A page the child wrote and then
+ * dropped (MADV_DONTNEED) reads as written but holds nothing of its own:
+ * reading it directly would fault in a page of zeros and compare that.
+ */
+static void child_region(dctx_t *c, uint64_t first, uint64_t n)
+{
+	const self_scan_t held = { .mask = PAGE_IS_PFNZERO,
+				   .inverted = PAGE_IS_PFNZERO,
+				   .anyof = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+				   .vec = c->sreg,
+				   .vec_len = SREGIONS,
+				   .fn = emit_region };
+
+	int r = scan_self(c, first * c->ps, (first + n) * c->ps, &held);
+
+	if (r < 0 && c->err == 0)
+		c->err = r;
 }
 
 /* Present, unwritten pages: the exclusive ones (bit 56, anonymous) are candidates. */
@@ -402,6 +458,14 @@ static int eligible(const cs_diff_t *d, cs_vma_t *v)
 static int pass(dctx_t *c)
 {
 	uint64_t w = written_cat(c->d);
+	const self_scan_t written = {
+		.mask = w, .vec = c->reg, .vec_len = REGIONS, .fn = child_region
+	};
+	const self_scan_t unwritten = { .mask = PAGE_IS_PRESENT | w,
+					.inverted = w,
+					.vec = c->reg,
+					.vec_len = REGIONS,
+					.fn = parent_region };
 	cs_maps_reader_t mr;
 	cs_vma_t v;
 	int r, more;
@@ -413,9 +477,9 @@ static int pass(dctx_t *c)
 		if (!eligible(c->d, &v))
 			continue;
 		if (c->side == CS_DIFF_CHILD)
-			r = scan_self(c, v.start, v.end, w, 0, child_region);
+			r = scan_self(c, v.start, v.end, &written);
 		else
-			r = scan_self(c, v.start, v.end, PAGE_IS_PRESENT | w, w, parent_region);
+			r = scan_self(c, v.start, v.end, &unwritten);
 		if (r < 0)
 			break;
 	}
@@ -443,6 +507,8 @@ static void carve(cs_diff_t *d, dctx_t *c, uint8_t side)
 	p += REGIONS * sizeof(struct page_region);
 	c->preg = (struct page_region *)p;
 	p += PREGIONS * sizeof(struct page_region);
+	c->sreg = (struct page_region *)p;
+	p += SREGIONS * sizeof(struct page_region);
 	c->raw = (uint64_t *)p;
 	p += RAW_ENTRIES * 8;
 	c->words = (cs_rec_words_t *)p;

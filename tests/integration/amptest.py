@@ -176,6 +176,24 @@ def t_nested(opts):
     run.cleanup()
 
 
+def t_nested_dontneed(opts):
+    """The grandchild compares pages the child dropped: it must not read them through its view,
+    which would fault them back into the child (present and written: child-copied)."""
+    a, d = 20, 8
+    run = Run(opts, ["nested-dontneed", a, d])
+    g = child_snap(run, "g")
+    eq(in_region(run, g.pages(ct.SET_UNKNOWN)), list(range(a, a + d)),
+       "grandchild: the pages the child dropped are unknown")
+    check(g.diff[ct.SIDE_CHILD].unknown["absent"] >= d, "grandchild: dropped pages absent")
+    c = child_snap(run, "c")
+    eq(in_region(run, c.pages(ct.SET_WRITTEN) & c.pages(ct.SET_PRESENT)), list(range(a)),
+       "child: its copies are its own writes only (dropped pages report written, never present)")
+    eq(in_region(run, c.pages(ct.SET_PRESENT)), list(range(a)) + list(range(a + d, a + d + 4)),
+       "child: the pages it dropped stay absent (reading through the view must not fault them in)")
+    eq(words_in_region(run, c, ct.SIDE_CHILD), {i: [1] for i in range(a)}, "child: exact")
+    run.cleanup()
+
+
 def t_off(opts):
     run = Run(opts, ["incdec", 20, 12], env={"COWSCOPE_DIFF": "off"})
     for role in ("p", "c"):
@@ -215,6 +233,7 @@ def t_budget(opts):
 TESTS = {
     "incdec": t_incdec, "struct": t_struct, "parent-writes": t_parent_writes,
     "parent-exits": t_parent_exits, "dontneed": t_dontneed, "nested": t_nested,
+    "nested-dontneed": t_nested_dontneed,
     "off": t_off, "all": t_all, "budget": t_budget,
 }
 
