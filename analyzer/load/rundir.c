@@ -130,9 +130,14 @@ static int load_capped(cs_model_t *m, cs_proc_t *p, cs_trace_t *t, cs_diag_t *d)
 	uint64_t before = p->alloc.skipped_evs, had = p->alloc.nevs;
 	int err;
 
+	uint64_t words = p->word_pages;
+
 	p->alloc.max_evs = had + (m->evs_left ? m->evs_left : 1);
 	p->alloc.file_len = t->len;
+	p->max_word_pages = words + (m->words_left ? m->words_left : 1);
 	err = cs_load_proc_file(p, t, false, d);
+	m->words_left -= m->words_left < p->word_pages - words ? m->words_left
+							       : p->word_pages - words;
 	m->evs_left -= m->evs_left < p->alloc.nevs - had ? m->evs_left : p->alloc.nevs - had;
 	m->skipped_evs += p->alloc.skipped_evs - before;
 	if (!err && p->alloc.skipped_evs > before && (err = note_skipped(m, p)))
