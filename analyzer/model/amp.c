@@ -6,6 +6,52 @@
 #include "amp.h"
 #include "model.h"
 
+unsigned cs_field_bin(uint64_t offset)
+{
+	unsigned log2 = 63 - (unsigned)__builtin_clzll(offset | 1);
+
+	if (offset < 8 * CS_FIELD_WORD_BINS)
+		return (unsigned)(offset / 8);
+	log2 = CS_FIELD_WORD_BINS + log2 - 8; /* 256 = 2^8 starts the ranges */
+	return log2 < CS_FIELD_BINS ? log2 : CS_FIELD_BINS - 1;
+}
+
+void cs_field_range(unsigned bin, uint64_t *lo, uint64_t *hi)
+{
+	if (bin < CS_FIELD_WORD_BINS) {
+		*lo = 8ull * bin;
+		*hi = *lo + 7;
+		return;
+	}
+	*lo = 256ull << (bin - CS_FIELD_WORD_BINS);
+	*hi = bin + 1 < CS_FIELD_BINS ? (*lo << 1) - 1 : UINT64_MAX;
+}
+
+void cs_fields_sum(const cs_site_t *v, size_t n, double *out)
+{
+	for (size_t b = 0; b < CS_FIELD_BINS; b++)
+		out[b] = n ? 0 : NAN;
+	for (size_t i = 0; i < n; i++)
+		for (size_t b = 0; b < CS_FIELD_BINS; b++)
+			out[b] += v[i].fields[b];
+}
+
+double cs_fields_total(const double *fields)
+{
+	double t = 0;
+
+	for (size_t b = 0; b < CS_FIELD_BINS; b++)
+		t += fields[b];
+	return t;
+}
+
+double cs_site_amplification(const cs_site_t *s, uint64_t page_size)
+{
+	if (!(s->compared > 0) || !(s->changed_bytes > 0))
+		return NAN;
+	return s->compared * (double)page_size / s->changed_bytes;
+}
+
 void cs_amp_init(cs_amp_t *a)
 {
 	memset(a, 0, sizeof(*a));

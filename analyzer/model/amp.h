@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "cowscope/trace_format.h"
+#include "allocs.h"
 #include "pageset.h"
 
 struct cs_snap;
@@ -68,6 +69,21 @@ void cs_ampsum_init(cs_ampsum_t *s);
 void cs_ampsum_add(cs_ampsum_t *s, const cs_amp_t *a, uint64_t page_size);
 /* The amplification of the sums (not a sum of amplifications). */
 void cs_ampsum_finish(cs_ampsum_t *s);
+
+/* The field view's bin of a byte offset within an allocation (CS_FIELD_BINS in allocs.h). */
+unsigned cs_field_bin(uint64_t offset);
+
+/* The byte offsets [*lo, *hi] of a bin (*hi UINT64_MAX for the last one). */
+void cs_field_range(unsigned bin, uint64_t *lo, uint64_t *hi);
+
+/* The field views of n sites summed into out[CS_FIELD_BINS] (NaN: some site's is unknown). */
+void cs_fields_sum(const cs_site_t *v, size_t n, double *out);
+
+/* The words of a field view (its bins summed; NaN if unknown). */
+double cs_fields_total(const double *fields);
+
+/* A site's amplification: its compared pages × page_size ÷ its changed bytes; NaN if none. */
+double cs_site_amplification(const cs_site_t *s, uint64_t page_size);
 
 /* Name of an enum cs_diff_why as the report prints it ("no_view", "gone", "parent_wrote",
  * "absent"); "other" otherwise. */

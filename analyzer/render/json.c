@@ -187,7 +187,13 @@ void cs_json_frame(cs_json_t *j, const cs_frame_t *f)
 	cs_json_end_obj(j);
 }
 
-static void site(cs_json_t *j, const cs_site_t *s)
+/* How the changed words of sites are written: only with changed words, in pages of ps bytes. */
+typedef struct site_amp {
+	bool on;
+	uint64_t ps;
+} site_amp_t;
+
+static void site(cs_json_t *j, const cs_site_t *s, site_amp_t sa)
 {
 	cs_json_obj(j, NULL);
 	cs_json_arr(j, "frames");
@@ -201,15 +207,23 @@ static void site(cs_json_t *j, const cs_site_t *s)
 	cs_json_uint(j, "estimated_bytes", s->estimated_bytes);
 	cs_json_uint(j, "samples", s->samples);
 	cs_json_pages(j, "freed_in_child_pages", s->freed_in_child);
+	if (sa.on)
+		cs_json_site_amp(j, s, sa.ps);
 	cs_json_end_obj(j);
 }
 
-static void sites(cs_json_t *j, const cs_site_t *v, size_t n)
+static void sites(cs_json_t *j, const cs_site_t *v, size_t n, site_amp_t sa)
 {
+	double fields[CS_FIELD_BINS];
+
 	cs_json_arr(j, "sites");
 	for (size_t i = 0; i < n; i++)
-		site(j, &v[i]);
+		site(j, &v[i], sa);
 	cs_json_end_arr(j);
+	if (!sa.on)
+		return;
+	cs_fields_sum(v, n, fields);
+	cs_json_fields(j, "field_view", fields);
 }
 
 /* How the process sampled allocations: null without a SAMPLING record. */
@@ -238,7 +252,7 @@ static void lists(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 	cs_json_end_arr(j);
 	if (m->v11)
 		sampling(j, p);
-	sites(j, p->sites, p->nsites);
+	sites(j, p->sites, p->nsites, (site_amp_t){ m->has_diff, p->page_size });
 	cs_json_arr(j, "writers");
 	cs_json_end_arr(j);
 	timeline(j, &p->fig);
@@ -352,6 +366,18 @@ static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p, bool 
 	cs_json_end_obj(j);
 }
 
+/* The page size of a sibling group's first child with one (4096 if none says). */
+static uint64_t group_page_size(const cs_model_t *m, const cs_group_t *g)
+{
+	for (size_t k = 0; k < g->nchildren; k++) {
+		long i = cs_model_find(m, g->children[k], 0);
+
+		if (i >= 0 && m->procs[i].page_size)
+			return m->procs[i].page_size;
+	}
+	return 4096;
+}
+
 static void sibling_groups(cs_json_t *j, const cs_model_t *m)
 {
 	cs_json_arr(j, "sibling_groups");
@@ -364,7 +390,7 @@ static void sibling_groups(cs_json_t *j, const cs_model_t *m)
 		for (size_t k = 0; k < g->nchildren; k++)
 			cs_json_int(j, NULL, g->children[k]);
 		cs_json_end_arr(j);
-		sites(j, g->sites, g->nsites);
+		sites(j, g->sites, g->nsites, (site_amp_t){ m->has_diff, group_page_size(m, g) });
 		cs_json_end_obj(j);
 	}
 	cs_json_end_arr(j);

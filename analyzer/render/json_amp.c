@@ -82,3 +82,49 @@ void cs_json_ampsum(cs_json_t *j, const char *key, const cs_ampsum_t *s)
 	cs_json_bool(j, "estimated", s->estimated);
 	cs_json_end_obj(j);
 }
+
+static void field_bin(cs_json_t *j, unsigned b, double words, double total)
+{
+	uint64_t lo, hi;
+
+	cs_field_range(b, &lo, &hi);
+	cs_json_obj(j, NULL);
+	cs_json_uint(j, "offset_from", lo);
+	if (hi == UINT64_MAX)
+		cs_json_null(j, "offset_to");
+	else
+		cs_json_uint(j, "offset_to", hi);
+	cs_json_pages(j, "words", words);
+	cs_json_num(j, "share", total > 0 ? words / total : NAN, 6);
+	cs_json_end_obj(j);
+}
+
+void cs_json_fields(cs_json_t *j, const char *key, const double *fields)
+{
+	double total = cs_fields_total(fields);
+
+	if (total != total) {
+		cs_json_null(j, key);
+		return;
+	}
+	cs_json_obj(j, key);
+	cs_json_pages(j, "words", total);
+	cs_json_arr(j, "bins");
+	for (unsigned b = 0; b < CS_FIELD_BINS; b++)
+		if (fields[b] > 0)
+			field_bin(j, b, fields[b], total);
+	cs_json_end_arr(j);
+	cs_json_end_obj(j);
+}
+
+void cs_json_site_amp(cs_json_t *j, const cs_site_t *s, uint64_t page_size)
+{
+	cs_json_pages(j, "changed_bytes", s->changed_bytes);
+	cs_json_pages(j, "noop_copied_pages", s->noop_copied);
+	cs_json_pages(j, "compared_pages", s->compared);
+	cs_json_num(j, "amplification", cs_site_amplification(s, page_size), 3);
+	if (s->bucket)
+		cs_json_null(j, "fields");
+	else
+		cs_json_fields(j, "fields", s->fields);
+}

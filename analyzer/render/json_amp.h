@@ -24,4 +24,13 @@ void cs_json_ampsum(cs_json_t *j, const char *key, const cs_ampsum_t *s);
 void cs_json_ampsum_flat(cs_json_t *j, const cs_ampsum_t *s, const char *changed_key,
 			 const char *noop_key, const char *amp_key);
 
+/*
+ * A field view under key: {"words": total, "bins": [{"offset_from", "offset_to", "words",
+ * "share"}]} with only the bins that hold words; null when unknown.
+ */
+void cs_json_fields(cs_json_t *j, const char *key, const double *fields);
+
+/* A site's changed-word keys: changed_bytes, noop_copied_pages, amplification, fields. */
+void cs_json_site_amp(cs_json_t *j, const cs_site_t *s, uint64_t page_size);
+
 #endif

@@ -176,3 +176,61 @@ void amp_write_run(void)
 	amp_child_no_diff(CS_TRACE_MINOR);
 	child_noop();
 }
+
+/* Root 100 of the sites run: every allocation recorded (exact mode), two stacks. */
+static void sites_root(void)
+{
+	cs_alloc_ev_t ev[AMP_OBJS + 1];
+	uint64_t ra;
+	int fd = tu_proc_file(dir, 100, 1, CS_ROLE_ROOT, CS_BACKEND_UFFD_WP);
+	tu_sampling(fd, 1, 64);
+	for (uint32_t id = 1; id <= 2; id++) {
+		ra = 0x1000 * id;
+		tu_stack(fd, id, &ra, 1);
+	}
+	for (uint32_t i = 0; i < AMP_OBJS; i++)
+		ev[i] = tu_alloc_ev(1 + i, 16 * P + AMP_OBJ_BYTES * i, AMP_OBJ_BYTES, AMP_OBJ_BYTES,
+				    1, CS_ALLOC_MALLOC);
+	ev[AMP_OBJS] = tu_alloc_ev(1 + AMP_OBJS, 18 * P, 2 * P, 2 * P, 2, CS_ALLOC_MALLOC);
+	tu_allocs(fd, ev, AMP_OBJS + 1);
+	tu_fork(fd, 301, 0, T_FORK);
+	tu_child_exit(fd, 301, 0, T_FORK + 50 * MS);
+	tu_end(fd, CS_END_EXIT, 0, T_FORK + 60 * MS);
+	close(fd);
+}
+
+/* The changed words of child 301 (see amp_write_sites_run). */
+static void sites_words(int fd)
+{
+	uint64_t pages[] = { 16, 18, 20 }, b[3 * TU_BITMAP_WORDS] = { 0 };
+	unsigned per_page = P / AMP_OBJ_BYTES;
+
+	for (unsigned i = 0; i < per_page; i++) { /* offset 16 of each object: word 8 i + 2 */
+		unsigned w = i * (AMP_OBJ_BYTES / 8) + 2;
+
+		b[w / 64] |= 1ull << (w % 64);
+	}
+	b[TU_BITMAP_WORDS] = 1ull | 1ull << 3; /* the block at 18: offsets 0 and 24 */
+	b[2 * TU_BITMAP_WORDS + 1] = 1ull;     /* word 64 of page 20: no allocation there */
+	tu_diff(fd, 1, CS_DIFF_CHILD,
+		&(tu_diff_t){ .considered = 5,
+			      .compared = 5,
+			      .changed_pages = 3,
+			      .changed_words = per_page + 3 });
+	tu_words(fd, 1, CS_DIFF_CHILD, pages, b, 3);
+	tu_pages(fd, 1, CS_SET_NOOP, (const cs_run_t[]){ { 17, 1 }, { 19, 1 } }, 2);
+}
+
+void amp_write_sites_run(void)
+{
+	int fd;
+
+	sites_root();
+	fd = amp_child_file(301, CS_TRACE_MINOR);
+	tu_fork_point(fd, AMP_OBJS + 2, 3);
+	amp_snap_begin(fd, 1, 5, 0);
+	sites_words(fd);
+	tu_snap_end(fd, 1);
+	tu_end(fd, CS_END_EXIT, 0, T_FORK + 11 * MS);
+	close(fd);
+}

@@ -36,4 +36,16 @@ void amp_child_no_diff(uint16_t minor);
  */
 void amp_write_run(void);
 
+/* The struct array of the sites run: 2 pages of 64-byte objects from page 16 (stack 1). */
+#define AMP_OBJ_BYTES 64
+#define AMP_OBJS (2 * 4096 / AMP_OBJ_BYTES)
+
+/*
+ * The sites run, exact mode (every allocation recorded): root 100 allocated the struct
+ * array (stack 1) and one 8 KiB block at page 18 (stack 2); child 301 wrote pages 16..20:
+ * the field at offset 16 of every object of page 16 changed, page 17 no-op, offsets 0 and
+ * 24 of the block changed (page 18), page 19 no-op, one word of page 20 (no allocation).
+ */
+void amp_write_sites_run(void);
+
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Write the synthetic 1.4 run of amp_run.c into a new directory (the JSON schema test's 1.4 case). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include "amp_run.h"
 
@@ -15,6 +16,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	amp_use_dir(argv[1]);
-	amp_write_run();
+	if (getenv("AMP_SITES"))
+		amp_write_sites_run();
+	else
+		amp_write_run();
 	return 0;
 }

@@ -374,6 +374,99 @@ static void test_bad_words(void **state)
 	bad_words(8, 1, 0, NULL); /* the control: loads */
 }
 
+/* The site of fake stack id (its one frame at 0x1000 * id - 1), or the bucket named so. */
+static const cs_site_t *site_in(const cs_site_t *v, size_t n, uint64_t id, const char *bucket)
+{
+	for (size_t i = 0; i < n; i++) {
+		const cs_site_t *s = &v[i];
+
+		if (bucket ? s->bucket && !strcmp(s->bucket, bucket)
+			   : !s->bucket && s->nframes == 1 &&
+				    s->frames[0].offset == 0x1000 * id - 1)
+			return s;
+	}
+	fail_msg("no site %llu / %s", (unsigned long long)id, bucket ? bucket : "-");
+	return NULL;
+}
+
+static const cs_site_t *site(const cs_proc_t *p, uint64_t id, const char *bucket)
+{
+	return site_in(p->sites, p->nsites, id, bucket);
+}
+
+static double field_sum(const cs_site_t *s)
+{
+	double t = 0;
+
+	for (size_t b = 0; b < CS_FIELD_BINS; b++)
+		t += s->fields[b];
+	return t;
+}
+
+/*
+ * Changed words go to the allocation that holds them (exact mode), no-op copies are shared
+ * out as copies are, the rest goes to the page's bucket; the field view of the struct array
+ * is 100% at offsets 16-23.
+ */
+static void test_sites(void **state)
+{
+	const cs_site_t *arr, *blk, *rest;
+	cs_diag_t d = { "" };
+	const cs_proc_t *c;
+	cs_model_t m;
+
+	(void)state;
+	amp_write_sites_run();
+	assert_int_equal(cs_model_load(&m, dir, &d), 0);
+	c = proc(&m, 301);
+	assert_true(c->has_sites);
+	assert_true(c->fig.amp[CS_DIFF_CHILD].changed_bytes == 8 * (64 + 3));
+	arr = site(c, 1, NULL);
+	blk = site(c, 2, NULL);
+	rest = site(c, 0, "allocator free space and metadata");
+	assert_true(arr->changed_bytes == 64 * 8);
+	assert_true(arr->noop_copied == 1);
+	assert_true(arr->compared == 2);
+	assert_true(arr->fields[cs_field_bin(16)] == 64);
+	assert_int_equal(cs_field_bin(16), 2);
+	assert_true(field_sum(arr) == 64);
+	assert_true(blk->changed_bytes == 16);
+	assert_true(blk->noop_copied == 1);
+	assert_true(blk->compared == 2);
+	assert_true(blk->fields[0] == 1 && blk->fields[3] == 1 && field_sum(blk) == 2);
+	assert_true(rest->changed_bytes == 8);
+	assert_true(rest->compared == 1);
+	assert_true(rest->noop_copied == 0);
+	assert_true(field_sum(rest) == 0);
+	/* the sibling group's sites sum its children's */
+	assert_int_equal(m.ngroups, 1);
+	arr = site_in(m.groups[0].sites, m.groups[0].nsites, 1, NULL);
+	assert_true(arr->changed_bytes == 64 * 8);
+	assert_true(arr->fields[2] == 64);
+	cs_model_free(&m);
+}
+
+static void test_field_bins(void **state)
+{
+	uint64_t lo, hi;
+
+	(void)state;
+	assert_int_equal(cs_field_bin(0), 0);
+	assert_int_equal(cs_field_bin(7), 0);
+	assert_int_equal(cs_field_bin(8), 1);
+	assert_int_equal(cs_field_bin(255), 31);
+	assert_int_equal(cs_field_bin(256), 32);
+	assert_int_equal(cs_field_bin(511), 32);
+	assert_int_equal(cs_field_bin(512), 33);
+	assert_int_equal(cs_field_bin(UINT64_MAX), CS_FIELD_BINS - 1);
+	cs_field_range(3, &lo, &hi);
+	assert_true(lo == 24 && hi == 31);
+	cs_field_range(33, &lo, &hi);
+	assert_true(lo == 512 && hi == 1023);
+	cs_field_range(CS_FIELD_BINS - 1, &lo, &hi);
+	assert_true(hi == UINT64_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +481,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v13_nulls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_words, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sites, setup, teardown),
+		cmocka_unit_test(test_field_bins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
