@@ -305,6 +305,63 @@ static void test_json(void **state)
 	free(doc);
 }
 
+static void test_text(void **state)
+{
+	char *doc = render(cs_render_text);
+
+	(void)state;
+	assert_non_null(strstr(doc, "MINFLT  AMPLIF  ENDED\n"));
+	assert_non_null(strstr(doc, "         20   1792\u00d7  exit 0\n"));
+	assert_non_null(strstr(doc, "         20  \u22481024\u00d7  exit 0\n"));
+	assert_non_null(strstr(doc, "         20       -  exit 0\n"));
+	assert_non_null(strstr(doc, "         20       \u221e  exit 0\n"));
+	assert_non_null(strstr(doc,
+			       "  pid 201: 56 KiB copied to change 32 B (1792\u00d7); 10 pages "
+			       "copied for no net change; 1 page not comparable: the parent "
+			       "wrote it\n"
+			       "    the parent's side: 8 KiB unshared to change 24 B (341\u00d7); "
+			       "1 page unshared for no net change\n"));
+	assert_non_null(strstr(doc,
+			       "  pid 202: \u224864 KiB copied to change \u224864 B "
+			       "(\u22481024\u00d7); \u224812 pages copied for no net change "
+			       "(\u2248: one page in 4 compared)\n"));
+	assert_non_null(strstr(doc, "  pid 203: not compared (no changed-word records)\n"));
+	assert_non_null(strstr(doc,
+			       "  pid 204: 20 KiB copied to change 0 B (\u221e: no net change); "
+			       "5 pages copied for no net change\n"));
+	free(doc);
+}
+
+/* The field view and the site table's columns, from known object layouts. */
+static void test_text_sites(void **state)
+{
+	cs_render_opts_t o = { .top = 5 };
+	cs_diag_t d = { "" };
+	char *buf = NULL;
+	size_t len = 0;
+	cs_model_t m;
+	FILE *f;
+
+	(void)state;
+	amp_write_sites_run();
+	assert_int_equal(cs_model_load(&m, dir, &d), 0);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(cs_render_text(f, &m, &o), 0);
+	fclose(f);
+	assert_non_null(strstr(buf,
+			       "  pid 301, all sampled objects: 97.0% of changed words at "
+			       "offsets 16\u201323; 1.5% at offsets 0\u20137; 1.5% at offsets "
+			       "24\u201331\n"));
+	assert_non_null(strstr(buf,
+			       "    100.0% of changed words at offsets 16\u201323\n"
+			       "      in 0xfff\n"));
+	assert_non_null(strstr(buf, "CHANGED  AMPLIF  ALLOCATION SITE"));
+	assert_non_null(strstr(buf, "      512 B     16\u00d7  0xfff\n"));
+	assert_non_null(strstr(buf, "        8 B    512\u00d7  [allocator free space"));
+	free(buf);
+	cs_model_free(&m);
+}
+
 /* A trace of format 1.3 reads: its changed-word figures are null, and no 1.4 key appears. */
 static void test_v13_nulls(void **state)
 {
@@ -483,6 +540,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sites, setup, teardown),
 		cmocka_unit_test(test_field_bins),
+		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_sites, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
