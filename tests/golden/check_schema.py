@@ -160,8 +160,10 @@ def check_synthetic(cowscope, mk_amp_run, report_v, diff_v):
         if "field_view" not in reps[1]["processes"][-1]:
             out.append("synthetic 1.4 sites run: no field_view")
         out += check_mutants(report_v, amp_mutants(reps[0]), "1.4 report")
-        d = cowscope_json(cowscope, "diff", [dirs[0], dirs[0]])
+        d = cowscope_json(cowscope, "diff", dirs)
         out += problems(diff_v, d, "synthetic 1.4 diff")
+        if d["headline"].get("amplification_before") is None:
+            out.append(f"synthetic 1.4 diff: no amplification in {d['headline']}")
     return out
 
 

@@ -13,6 +13,7 @@
 #include "analyze.h"
 #include "amp_run.h"
 #include "cs_testutil.h"
+#include "diff.h"
 #include "figures.h"
 #include "model.h"
 #include "render.h"
@@ -362,6 +363,94 @@ static void test_text_sites(void **state)
 	cs_model_free(&m);
 }
 
+/* Load the figures run into m1 and the sites run (or a 1.3 run) into m2, in two directories. */
+static void load_two(cs_model_t *m1, cs_model_t *m2, bool v13, char **dir2)
+{
+	static const uint32_t kids[] = { 203 };
+	cs_diag_t d = { "" };
+
+	amp_write_run();
+	assert_int_equal(cs_model_load(m1, dir, &d), 0);
+	*dir2 = tu_mkdtemp();
+	amp_use_dir(*dir2);
+	if (v13) {
+		amp_root(kids, 1, 3);
+		amp_child_no_diff(3);
+	} else {
+		amp_write_sites_run();
+	}
+	assert_int_equal(cs_model_load(m2, *dir2, &d), 0);
+	amp_use_dir(dir);
+}
+
+static void headline_of(bool v13, const char *want)
+{
+	cs_model_t m1, m2;
+	cs_diff_t df = { 0 };
+	char *dir2, head[512];
+
+	load_two(&m1, &m2, v13, &dir2);
+	df.before = (cs_side_t){ .m = &m1, .phase = -1, .label = "b" };
+	df.after = (cs_side_t){ .m = &m2, .phase = -1, .label = "a" };
+	assert_int_equal(cs_diff_compute(&df), 0);
+	assert_string_equal(cs_diff_headline(&df, head, sizeof(head)), want);
+	assert_true(df.amp);
+	cs_diff_free(&df);
+	cs_model_free(&m1);
+	cs_model_free(&m2);
+	tu_rmtree(dir2);
+	free(dir2);
+}
+
+/* The diff's headline gains the amplification of both sides; without one, the old form. */
+static void test_diff_headline(void **state)
+{
+	(void)state;
+	headline_of(false,
+		    "from b to a: 30.5% \u2192 15.6% of shared pages copied (\u221248.7%); "
+		    "amplification \u22481493\u00d7 \u2192 38\u00d7");
+	headline_of(true, "from b to a: 30.5% \u2192 9.4% of shared pages copied (\u221269.2%)");
+}
+
+/* The diff's text and JSON: changed bytes, no-op copies and amplification on both sides. */
+static void test_diff_render(void **state)
+{
+	cs_model_t m1, m2;
+	cs_diff_t df = { 0 };
+	char *dir2, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	load_two(&m1, &m2, false, &dir2);
+	df.before = (cs_side_t){ .m = &m1, .phase = -1, .label = "b" };
+	df.after = (cs_side_t){ .m = &m2, .phase = -1, .label = "a" };
+	assert_int_equal(cs_diff_compute(&df), 0);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(cs_render_diff_text(f, &df, 5), 0);
+	fclose(f);
+	assert_non_null(strstr(buf,
+			       "  changed bytes             \u224896 B      536 B     +440 B\n"
+			       "  no-op copies (pages)        \u224827          2        "
+			       "\u221225\n"
+			       "  amplification            \u22481493\u00d7        38\u00d7\n"));
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(cs_render_diff_json(f, &df), 0);
+	fclose(f);
+	assert_non_null(strstr(buf,
+			       "\"amplification_before\": 1493.333,\n"
+			       "    \"amplification_after\": 38.209\n"));
+	assert_non_null(strstr(buf, "\"changed_bytes\": 440,\n    \"noop_copied_pages\": -25\n"));
+	free(buf);
+	cs_diff_free(&df);
+	cs_model_free(&m1);
+	cs_model_free(&m2);
+	tu_rmtree(dir2);
+	free(dir2);
+}
+
 /* A trace of format 1.3 reads: its changed-word figures are null, and no 1.4 key appears. */
 static void test_v13_nulls(void **state)
 {
@@ -542,6 +631,8 @@ int main(void)
 		cmocka_unit_test(test_field_bins),
 		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_sites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diff_headline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diff_render, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
