@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "analyze.h"
+#include "cli.h"
 #include "amp_run.h"
 #include "cs_testutil.h"
 #include "diff.h"
@@ -613,6 +614,15 @@ static void test_field_bins(void **state)
 	assert_true(hi == UINT64_MAX);
 }
 
+/* `cowscope run --diff MODE` takes auto, all or off; anything else is a usage error (2). */
+static void test_run_diff_option(void **state)
+{
+	char *argv[] = { "cowscope", "run", "--diff", "sometimes", "--", "true", NULL };
+
+	(void)state;
+	assert_int_equal(cs_cli_main(&cs_cli_commands, 6, argv), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -633,6 +643,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_text_sites, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diff_headline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diff_render, setup, teardown),
+		cmocka_unit_test(test_run_diff_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
