@@ -22,6 +22,7 @@
  */
 #define CS_NOTE_A_SYMBOLS 1000u
 #define CS_NOTE_A_ALLOCS 1001u
+#define CS_NOTE_A_WORDS 1002u /* changed words past the memory cap were not kept */
 
 /* Page sets in a snapshot, indexed by enum cs_pageset (1.4: up to CS_SET_PUNKNOWN). */
 #define CS_NSETS 9

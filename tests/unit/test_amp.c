@@ -614,6 +614,39 @@ static void test_field_bins(void **state)
 	assert_true(hi == UINT64_MAX);
 }
 
+/*
+ * Past the memory cap (at most one WORDS entry kept per process here) the process's figures
+ * come from the trace's summary, per mapping and site ones are unknown, and a note says so.
+ */
+static void test_memory_cap(void **state)
+{
+	cs_diag_t d = { "" };
+	const cs_proc_t *c;
+	const cs_amp_t *a;
+	cs_model_t m;
+	bool noted = false;
+
+	(void)state;
+	amp_write_run();
+	assert_int_equal(cs_model_load_capped(&m, dir, 1, &d), 0);
+	c = proc(&m, 201);
+	a = &c->fig.amp[CS_DIFF_CHILD];
+	assert_int_equal(cs_work_snap(c)->diff[CS_DIFF_CHILD].nwords, 1);
+	assert_int_equal(cs_work_snap(c)->diff[CS_DIFF_CHILD].capped, M - 1);
+	assert_true(a->known && a->capped);
+	assert_int_equal(a->changed_words, M);
+	assert_true(a->changed_bytes == 8.0 * M);
+	assert_int_equal(a->compared, K + M);
+	assert_false(mapfig(c, 16)->amp[CS_DIFF_CHILD].known);
+	for (size_t i = 0; i < c->nnotes; i++)
+		noted |= c->notes[i].code == CS_NOTE_A_WORDS &&
+			strstr(c->notes[i].text, "4 pages past the 0 MiB memory cap");
+	assert_true(noted);
+	/* 202's one entry fits: exact as without a cap */
+	assert_false(proc(&m, 202)->fig.amp[CS_DIFF_CHILD].capped);
+	cs_model_free(&m);
+}
+
 /* `cowscope run --diff MODE` takes auto, all or off; anything else is a usage error (2). */
 static void test_run_diff_option(void **state)
 {
@@ -644,6 +677,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_diff_headline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diff_render, setup, teardown),
 		cmocka_unit_test(test_run_diff_option),
+		cmocka_unit_test_setup_teardown(test_memory_cap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
