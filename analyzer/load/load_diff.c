@@ -88,7 +88,9 @@ int cs_load_words(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur
 	sd->bitmap_words = bw;
 	keep = words_allowed(l->p, rec->count);
 	sd->capped += rec->count - keep;
-	if (keep && words_reserve(sd, keep, bw))
+	if (!keep)
+		return 0;
+	if (words_reserve(sd, keep, bw))
 		return cs_load_nomem(l);
 	words_take(sd, c, keep, bw);
 	l->p->word_pages += keep;
