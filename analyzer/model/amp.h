@@ -64,10 +64,13 @@ typedef struct cs_ampsum {
 	double amplification; /* of the sums (cs_ampsum_finish); NaN as in cs_amp_t */
 } cs_ampsum_t;
 
+/*
+ * Sum sides in steps: init (nothing known), add each measured child's side (pages of
+ * page_size bytes; a side not compared counts in unknown_children), finish (the
+ * amplification of the sums, not a sum of amplifications). O(1) each.
+ */
 void cs_ampsum_init(cs_ampsum_t *s);
-/* Add one measured child's side (pages of page_size bytes). */
 void cs_ampsum_add(cs_ampsum_t *s, const cs_amp_t *a, uint64_t page_size);
-/* The amplification of the sums (not a sum of amplifications). */
 void cs_ampsum_finish(cs_ampsum_t *s);
 
 /* The field view's bin of a byte offset within an allocation (CS_FIELD_BINS in allocs.h). */

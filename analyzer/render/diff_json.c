@@ -204,7 +204,8 @@ static void pair(cs_json_t *j, const cs_diff_t *df, size_t i)
 	cs_json_end_obj(j);
 }
 
-static void site_side(cs_json_t *j, const char *key, const cs_site_t *s)
+static void site_side(cs_json_t *j, const char *key, const cs_site_t *s, const cs_side_t *side,
+		      bool amp)
 {
 	if (!s) {
 		cs_json_null(j, key);
@@ -215,13 +216,22 @@ static void site_side(cs_json_t *j, const char *key, const cs_site_t *s)
 	cs_json_pages(j, "parent_unshared_pages", s->parent_unshared);
 	cs_json_pages(j, "unshared_pages", s->unshared);
 	cs_json_uint(j, "estimated_bytes", s->estimated_bytes);
+	if (amp) {
+		cs_json_pages(j, "changed_bytes", s->changed_bytes);
+		cs_json_pages(j, "noop_copied_pages", s->noop_copied);
+		cs_json_num(j, "amplification",
+			    cs_site_amplification(
+				    s,
+				    side->tot.page_size > 0 ? (uint64_t)side->tot.page_size : 4096),
+			    3);
+	}
 	cs_json_end_obj(j);
 }
 
 /* A figure of a site on one side; a side without the site counts 0 (NaN stays unknown). */
 #define SITE_FIG(s, field) ((s) ? (s)->field : 0.0)
 
-static void site(cs_json_t *j, const cs_sitediff_t *x)
+static void site(cs_json_t *j, const cs_diff_t *df, const cs_sitediff_t *x)
 {
 	const cs_site_t *s = x->after ? x->after : x->before;
 
@@ -231,8 +241,8 @@ static void site(cs_json_t *j, const cs_sitediff_t *x)
 		cs_json_frame(j, &s->frames[i]);
 	cs_json_end_arr(j);
 	cs_json_str(j, "bucket", s->bucket);
-	site_side(j, "before", x->before);
-	site_side(j, "after", x->after);
+	site_side(j, "before", x->before, &df->before, df->amp);
+	site_side(j, "after", x->after, &df->after, df->amp);
 	cs_json_obj(j, "delta");
 	cs_json_pages(j, "child_copied_pages",
 		      SITE_FIG(x->after, child_copied) - SITE_FIG(x->before, child_copied));
@@ -240,6 +250,13 @@ static void site(cs_json_t *j, const cs_sitediff_t *x)
 		      SITE_FIG(x->after, parent_unshared) - SITE_FIG(x->before, parent_unshared));
 	cs_json_pages(j, "unshared_pages",
 		      SITE_FIG(x->after, unshared) - SITE_FIG(x->before, unshared));
+	if (df->amp) {
+		cs_json_pages(j, "changed_bytes",
+			      SITE_FIG(x->after, changed_bytes) -
+				      SITE_FIG(x->before, changed_bytes));
+		cs_json_pages(j, "noop_copied_pages",
+			      SITE_FIG(x->after, noop_copied) - SITE_FIG(x->before, noop_copied));
+	}
 	cs_json_end_obj(j);
 	cs_json_end_obj(j);
 }
@@ -261,7 +278,7 @@ int cs_render_diff_json(FILE *f, const cs_diff_t *df)
 	cs_json_end_arr(&j);
 	cs_json_arr(&j, "sites");
 	for (size_t i = 0; i < df->nsites; i++)
-		site(&j, &df->sites[i]);
+		site(&j, df, &df->sites[i]);
 	cs_json_end_arr(&j);
 	cs_json_end_obj(&j);
 	return cs_json_finish(&j);

@@ -203,6 +203,19 @@ static void child_fields(FILE *f, const cs_proc_t *p, unsigned top)
 	}
 }
 
+/* The field view of a sibling group of two or more children: their sites summed. */
+static void group_fields(FILE *f, const cs_model_t *m, const cs_group_t *g)
+{
+	double all[CS_FIELD_BINS];
+
+	cs_fields_sum(g->sites, g->nsites, all);
+	if (g->nchildren < 2 || !(cs_fields_total(all) > 0))
+		return;
+	fprintf(f, "  the %zu children of pid %u, all sampled objects: ", g->nchildren,
+		(unsigned)m->procs[g->parent].pid);
+	field_bins(f, all);
+}
+
 int cs_render_text_amp(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 {
 	bool fields = false;
@@ -230,5 +243,7 @@ int cs_render_text_amp(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 		fields = true;
 		child_fields(f, &m->procs[i], o->top);
 	}
+	for (size_t i = 0; fields && i < m->ngroups; i++)
+		group_fields(f, m, &m->groups[i]);
 	return ferror(f) ? -EIO : 0;
 }
