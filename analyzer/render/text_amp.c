@@ -119,6 +119,12 @@ static void side_line(FILE *f, const cs_amp_t *a, uint32_t ps, const char *copie
 	char b1[32], b2[32], x[32], n[32];
 	const char *about = a->estimated ? "\u2248" : "";
 
+	if (a->compared <= 0) {
+		fprintf(f, "none of its %s pages could be compared", copied);
+		unknown_part(f, a);
+		fputc('\n', f);
+		return;
+	}
 	fprintf(f, "%s%s %s to change %s%s", about,
 		cs_fmt_bytes(a->comparable * ps, b1, sizeof(b1)), copied, about,
 		cs_fmt_bytes(a->changed_bytes, b2, sizeof(b2)));
