@@ -37,6 +37,17 @@ static bool any_minor(const cs_model_t *m, uint16_t minor)
 	return false;
 }
 
+/* Whether some snapshot of some process holds a side's comparison with the fork (1.4). */
+static bool any_diff(const cs_model_t *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		for (size_t k = 0; k < m->procs[i].nsnaps; k++)
+			if (m->procs[i].snaps[k].diff[CS_DIFF_CHILD].has ||
+			    m->procs[i].snaps[k].diff[CS_DIFF_PARENT].has)
+				return true;
+	return false;
+}
+
 uint64_t cs_model_default_max_memory(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
@@ -57,6 +68,7 @@ int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_byt
 
 	m->max_memory_bytes = max_memory_bytes ? max_memory_bytes : cs_model_default_max_memory();
 	m->evs_left = m->max_memory_bytes / 2 / sizeof(cs_aev_t);
+	m->words_left = m->max_memory_bytes / 8 / 72;
 
 	if (!err)
 		err = cs_rundir_load(m, d);
@@ -71,6 +83,7 @@ int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_byt
 			cs_diag_set(d, "out of memory computing the shim's footprint");
 	m->v11 = any_minor(m, 1);
 	m->v12 = any_minor(m, 2);
+	m->has_diff = any_diff(m);
 	if (!err)
 		err = cs_sites_compute(m, d);
 	if (err)

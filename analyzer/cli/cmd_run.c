@@ -41,6 +41,7 @@ typedef struct run_ctx {
 	uint8_t backend;          /* requested; CS_BACKEND_NONE for auto */
 	const char *sample_bytes; /* --sample-bytes, checked against the shim's option table */
 	const char *stack_depth;  /* --stack-depth, likewise */
+	const char *diff;         /* --diff: COWSCOPE_DIFF, NULL for the shim's default (auto) */
 	unsigned interval_ms;
 	unsigned linger_s;
 	bool quiet;
@@ -84,6 +85,24 @@ static int set_shim_option(const char *opt, const char *var, const char *value, 
 	return 0;
 }
 
+/*
+ * --diff MODE: checked by the shim's option table when it knows COWSCOPE_DIFF, else
+ * against the modes docs/amplification.md names.
+ */
+static int set_diff(run_ctx_t *ctx, const char *mode)
+{
+	const char *accepts = "auto, all or off";
+	int rc = cs_option_check("COWSCOPE_DIFF", mode, &accepts);
+
+	if (rc == -ENOENT)
+		rc = strcmp(mode, "auto") && strcmp(mode, "all") && strcmp(mode, "off") ? -EINVAL
+											: 0;
+	if (rc)
+		return cs_usage_error(&cs_cmd_run, "--diff wants %s, not '%s'", accepts, mode);
+	ctx->diff = mode;
+	return 0;
+}
+
 enum {
 	OPT_OUTPUT,
 	OPT_ALLOW_SHARED_DIR,
@@ -92,6 +111,7 @@ enum {
 	OPT_LINGER,
 	OPT_SAMPLE_BYTES,
 	OPT_STACK_DEPTH,
+	OPT_DIFF,
 	OPT_NO_PYTHON,
 	OPT_QUIET,
 };
@@ -149,6 +169,14 @@ static const cs_opt_t run_opts[] = {
 	  .kind = CS_ARG_STR,
 	  .arg = "N",
 	  .help = "frames kept per allocation stack, 1 to 64 (default 32)" },
+	{ .id = OPT_DIFF,
+	  .name = "diff",
+	  .kind = CS_ARG_STR,
+	  .arg = "MODE",
+	  .help = "compare each child's copied pages with their content at the\n"
+		  "fork, for changed bytes and amplification: auto (default,\n"
+		  "within a budget: over it one page in k, figures estimated),\n"
+		  "all (every page) or off" },
 	{ .id = OPT_NO_PYTHON,
 	  .name = "no-python",
 	  .help = "do not put cowscope's CPython helper on PYTHONPATH (below)" },
@@ -203,6 +231,8 @@ static int run_parse(void *vctx, int id, const cs_optval_t *v)
 	case OPT_STACK_DEPTH:
 		return set_shim_option("--stack-depth", "COWSCOPE_STACK_DEPTH", v->str,
 				       &ctx->stack_depth);
+	case OPT_DIFF:
+		return set_diff(ctx, v->str);
 	}
 	return run_flag(ctx, id);
 }
@@ -432,7 +462,7 @@ static char *env_entry(const char *key, const char *a, const char *b)
 }
 
 /* What cowscope sets in CMD's environment, besides LD_PRELOAD; NULL values are left alone. */
-#define ENV_SETS 5
+#define ENV_SETS 6
 
 static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
 {
@@ -442,6 +472,7 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 	keys[2] = "COWSCOPE_SAMPLE_BYTES", vals[2] = ctx->sample_bytes;
 	keys[3] = "COWSCOPE_STACK_DEPTH", vals[3] = ctx->stack_depth;
 	keys[4] = "COWSCOPE_ALLOW_SHARED_DIR", vals[4] = ctx->allow_shared_dir ? "1" : NULL;
+	keys[5] = "COWSCOPE_DIFF", vals[5] = ctx->diff;
 }
 
 /*
@@ -703,7 +734,7 @@ const cs_cmd_t cs_cmd_run = {
 	.epilogue =
 		"environment: COWSCOPE_SHIM overrides the shim's path (absolute). CMD gets\n"
 		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, when given, COWSCOPE_BACKEND,\n"
-		"COWSCOPE_SAMPLE_BYTES and COWSCOPE_STACK_DEPTH, and PYTHONPATH starts with\n"
+		"COWSCOPE_SAMPLE_BYTES, COWSCOPE_STACK_DEPTH and COWSCOPE_DIFF, and PYTHONPATH starts with\n"
 		"cowscope's CPython helper (a sitecustomize module that chains to the one it hides):\n"
 		"a forked Python child then takes its working snapshot when its atexit handlers\n"
 		"run, before the interpreter frees its memory. The report's figures are each\n"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "load_alloc.h"
+#include "load_diff.h"
 #include "load_file.h"
 #include "loader.h"
 #include "vec.h"
@@ -113,8 +114,7 @@ static int on_backend(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cu
 	return 0;
 }
 
-/* The snapshot being assembled with this seq, in this file, or NULL. */
-static cs_snap_t *open_snap(loader_t *l, uint32_t seq)
+cs_snap_t *cs_load_open_snap(cs_loader_t *l, uint32_t seq)
 {
 	for (size_t i = l->p->nsnaps; i-- > 0;) {
 		cs_snap_t *s = &l->p->snaps[i];
@@ -128,7 +128,7 @@ static cs_snap_t *open_snap(loader_t *l, uint32_t seq)
 static int on_snap_begin(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
 	const cs_rec_snap_t *rec = &f->snap;
-	cs_snap_t *s = open_snap(l, rec->seq);
+	cs_snap_t *s = cs_load_open_snap(l, rec->seq);
 
 	(void)r;
 	(void)c;
@@ -151,7 +151,7 @@ static int on_snap_begin(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs
 static int on_snap_end(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
 	const cs_rec_snap_end_t *rec = &f->snap_end;
-	cs_snap_t *s = open_snap(l, rec->seq);
+	cs_snap_t *s = cs_load_open_snap(l, rec->seq);
 
 	(void)r;
 	(void)c;
@@ -176,7 +176,7 @@ static int on_mapping(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cu
 		err = cs_load_bad(l, r, "mapping ends before it starts");
 	if (!err)
 		err = take_str(l, r, c, &name, NULL);
-	s = err ? NULL : open_snap(l, rec->seq);
+	s = err ? NULL : cs_load_open_snap(l, rec->seq);
 	if (!s)
 		goto out;
 	if (CS_VEC_GROW(s->maps, s->nmaps, s->capmaps)) {
@@ -220,7 +220,7 @@ static int on_pages(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_
 
 	if (cs_cur_left(c) % sizeof(cs_run_t))
 		return cs_load_bad(l, r, "bad run count");
-	s = open_snap(l, rec->seq);
+	s = cs_load_open_snap(l, rec->seq);
 	if (!s || rec->set == 0 || rec->set >= CS_NSETS)
 		return 0; /* cut-short snapshot, or a set from a newer minor */
 	return add_runs(l, r, c, &s->sets[rec->set]);
@@ -235,7 +235,7 @@ static int on_pfns(loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t
 
 	if (rec->count > cs_cur_left(c) / 8 || rec->first_page > UINT64_MAX - rec->count)
 		return cs_load_bad(l, r, "bad frame number count");
-	s = open_snap(l, rec->seq);
+	s = cs_load_open_snap(l, rec->seq);
 	if (!s || rec->count == 0)
 		return 0;
 	cs_cur_bytes(c, (size_t)rec->count * 8, &p);
@@ -454,6 +454,8 @@ static const rec_row_t rows[] = {
 	ROW(CS_REC_FORK_POINT, cs_load_fork_point, cs_rec_fork_point_t, 1, IN_P),
 	ROW(CS_REC_MARK, on_mark, cs_rec_mark_t, 2, IN_P),
 	ROW(CS_REC_ALLOCATOR, on_allocator, cs_rec_allocator_t, 3, IN_P),
+	ROW(CS_REC_DIFF, cs_load_diff, cs_rec_diff_t, 4, IN_P),
+	ROW(CS_REC_WORDS, cs_load_words, cs_rec_words_t, 4, IN_P),
 };
 
 /* The row of a type this analyzer knows, or NULL. */
@@ -536,6 +538,8 @@ int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d)
 	int err = load_records(&l);
 
 	drop_open_snaps(p);
+	if (!err)
+		cs_load_diff_finish(p);
 	if (!samples)
 		cs_allocinfo_finish(&p->alloc);
 	if (samples)

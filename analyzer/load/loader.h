@@ -26,6 +26,9 @@ typedef struct cs_loader {
  */
 typedef int (*cs_rec_fn)(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
 
+/* The snapshot being assembled with this seq, in this file, or NULL. O(snapshots). */
+cs_snap_t *cs_load_open_snap(cs_loader_t *l, uint32_t seq);
+
 /* A bad field of r: "PATH: record N at offset O: WHAT". Returns -EBADMSG. */
 static inline int cs_load_bad(cs_loader_t *l, const cs_rec_t *r, const char *what)
 {

@@ -124,18 +124,53 @@ static int note_skipped(cs_model_t *m, cs_proc_t *p)
 	return 0;
 }
 
+/* Changed-word entries of p the cap did not keep, over every snapshot and side. */
+static uint64_t words_capped(const cs_proc_t *p)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < p->nsnaps; i++)
+		for (size_t k = 0; k < CS_NSIDES; k++)
+			n += p->snaps[i].diff[k].capped;
+	return n;
+}
+
+/* Say what the cap left out of p's changed words: a CS_NOTE_A_WORDS note. 0 or -ENOMEM. */
+static int note_words(cs_model_t *m, cs_proc_t *p, uint64_t n)
+{
+	char buf[256], *text;
+
+	snprintf(buf, sizeof(buf),
+		 "changed words: %llu pages past the %llu MiB memory cap (--max-memory) not "
+		 "kept; per mapping and per site changed bytes unknown, the process's from the "
+		 "trace's summary",
+		 (unsigned long long)n, (unsigned long long)(m->max_memory_bytes >> 20));
+	text = strdup(buf);
+	if (!text || CS_VEC_GROW(p->notes, p->nnotes, p->capnotes)) {
+		free(text);
+		return -ENOMEM;
+	}
+	p->notes[p->nnotes++] = (cs_note_t){ .code = CS_NOTE_A_WORDS, .text = text };
+	return 0;
+}
+
 /* A process file under the cap: events allowed before, what it kept taken off after. */
 static int load_capped(cs_model_t *m, cs_proc_t *p, cs_trace_t *t, cs_diag_t *d)
 {
-	uint64_t before = p->alloc.skipped_evs, had = p->alloc.nevs;
+	uint64_t before = p->alloc.skipped_evs, had = p->alloc.nevs, words = p->word_pages;
 	int err;
 
 	p->alloc.max_evs = had + (m->evs_left ? m->evs_left : 1);
 	p->alloc.file_len = t->len;
+	p->max_word_pages = words + (m->words_left ? m->words_left : 1);
 	err = cs_load_proc_file(p, t, false, d);
+	m->words_left -= m->words_left < p->word_pages - words ? m->words_left
+							       : p->word_pages - words;
 	m->evs_left -= m->evs_left < p->alloc.nevs - had ? m->evs_left : p->alloc.nevs - had;
 	m->skipped_evs += p->alloc.skipped_evs - before;
 	if (!err && p->alloc.skipped_evs > before && (err = note_skipped(m, p)))
+		cs_diag_set(d, "out of memory");
+	if (!err && words_capped(p) && (err = note_words(m, p, words_capped(p))))
 		cs_diag_set(d, "out of memory");
 	return err;
 }

@@ -68,10 +68,12 @@ typedef union cs_fixed {
 	cs_rec_fork_point_t fork_point;
 	cs_rec_mark_t mark;
 	cs_rec_allocator_t allocator;
+	cs_rec_diff_t diff;
+	cs_rec_words_t words;
 } cs_fixed_t;
 
 /* Bytes of a record's beginning cs_trace_follow reads: every fixed part fits. */
-#define CS_REC_PEEK 64u
+#define CS_REC_PEEK 96u
 
 /* A cursor over the payload of a record, after its fixed part. */
 typedef struct cs_cur {

@@ -51,6 +51,14 @@ typedef struct cs_frame {
 } cs_frame_t;
 
 /*
+ * The field view (format 1.4): changed words inside sampled allocations by their offset
+ * from the allocation's start, one bin per 8-byte word up to 256 bytes, then one per
+ * power-of-two range (256-511, 512-1023, ...; the last one open). cs_field_bin().
+ */
+#define CS_FIELD_WORD_BINS 32
+#define CS_FIELD_BINS 64
+
+/*
  * An allocation site (a symbolized stack) or a named bucket, with its share
  * of a child's pages. Page figures are fractional; NaN when the backend
  * cannot know them.
@@ -66,6 +74,12 @@ typedef struct cs_site {
 	double freed_in_child;    /* of child_copied: pages on allocations the child freed */
 	uint64_t estimated_bytes; /* weights of its allocations live at the fork */
 	uint64_t samples;         /* how many of them were recorded */
+	/* format 1.4, NaN without changed words: the child's copied pages, as child_copied */
+	double changed_bytes; /* changed words × 8 attributed to it (weighted when sampled) */
+	double noop_copied;   /* its share of the compared copies without a changed word */
+	double compared;      /* its share of the compared copies (amplification's numerator) */
+	double fields[CS_FIELD_BINS]; /* changed words inside its allocations by offset, weighted
+				       * as changed_bytes / 8 (buckets: all 0) */
 } cs_site_t;
 
 /* Everything a process's 1.1 records say about its allocations. */

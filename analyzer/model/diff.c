@@ -234,6 +234,7 @@ int cs_diff_compute(cs_diff_t *df)
 	df->pct_before = side_pct(&df->before, df->split);
 	df->pct_after = side_pct(&df->after, df->split);
 	df->change = cs_diff_change(df->pct_before, df->pct_after);
+	df->amp = df->before.m->has_diff || df->after.m->has_diff;
 	df->npairs = df->before.nkids > df->after.nkids ? df->before.nkids : df->after.nkids;
 	return site_deltas(df);
 }

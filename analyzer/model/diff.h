@@ -43,6 +43,7 @@ typedef struct cs_diff {
 	double pct_after;
 	double change; /* (pct_after − pct_before) / pct_before, percent; NaN if undefined */
 	size_t npairs; /* max(before.nkids, after.nkids): i-th child paired with i-th */
+	bool amp;      /* either side's run compared pages (format 1.4): changed words reported */
 	cs_sitediff_t *sites; /* every key of either side, largest |delta| first */
 	size_t nsites;
 } cs_diff_t;

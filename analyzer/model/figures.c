@@ -60,7 +60,14 @@ void cs_figures_init(cs_figures_t *f)
 	f->unarmed_pages = f->released = CS_UNKNOWN;
 	f->share_retained = NAN;
 	f->peak_unshared = CS_UNKNOWN;
-	f->at_end = (cs_endfig_t){ CS_UNKNOWN, CS_UNKNOWN, CS_UNKNOWN, CS_UNKNOWN, NAN };
+	f->at_end = (cs_endfig_t){ .child_copied = CS_UNKNOWN,
+				   .parent_unshared = CS_UNKNOWN,
+				   .unshared = CS_UNKNOWN,
+				   .child_new = CS_UNKNOWN,
+				   .share_retained = NAN };
+	cs_amp_init(&f->at_end.amp);
+	for (size_t i = 0; i < CS_NSIDES; i++)
+		cs_amp_init(&f->amp[i]);
 }
 
 const cs_snap_t *cs_fork_snap(const cs_proc_t *p)
@@ -439,6 +446,8 @@ static cs_mapfig_t *new_mapfig(cs_figures_t *fig, const fctx_t *fc, const cs_map
 			     .end = m->end,
 			     .size_pages = (int64_t)(r.hi - r.lo),
 			     .approximate = !!(m->flags & CS_MAPF_HUGE) };
+	for (size_t i = 0; i < CS_NSIDES; i++)
+		cs_amp_init(&mf->amp[i]);
 	return mf;
 }
 
@@ -589,8 +598,20 @@ static void peak(cs_figures_t *fig, const zsets_t *o)
 		fig->peak_unshared = v;
 }
 
+/* Every page of a process. */
+static const cs_prange_t all_pages = { 0, UINT64_MAX };
+
+/* The pages a side's changed words are counted within: its set, or S when not split. */
+static const cs_pageset_t *side_base(const fctx_t *fc, bool split, const cs_pageset_t *wc,
+				     const cs_pageset_t *wp, int side)
+{
+	if (!split)
+		return &fc->s;
+	return side == CS_DIFF_PARENT ? wp : wc;
+}
+
 /* The at-end figures: those of Z, later than W. */
-static void end_counts(cs_figures_t *fig, const fctx_t *fc, const zsets_t *o)
+static int end_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z, const zsets_t *o)
 {
 	cs_endfig_t *e = &fig->at_end;
 	int64_t s = (int64_t)cs_pageset_count(&fc->s);
@@ -602,6 +623,9 @@ static void end_counts(cs_figures_t *fig, const fctx_t *fc, const zsets_t *o)
 	e->child_new = (int64_t)cs_pageset_count(&o->child_new);
 	if (o->known && s > 0)
 		e->share_retained = 1.0 - (double)e->unshared / (double)s;
+	return cs_amp_compute(&e->amp, z, CS_DIFF_CHILD,
+			      side_base(fc, o->split, &o->wc, &o->wp, CS_DIFF_CHILD), all_pages,
+			      fc->page_size, true);
 }
 
 /* One candidate z: a timeline point, the peak, and the working or at-end figures. */
@@ -622,9 +646,30 @@ static int candidate(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z, co
 		if (!err)
 			peak(fig, work);
 	} else if (!err && z == end) {
-		end_counts(fig, fc, &o);
+		err = end_counts(fig, fc, z, &o);
 	}
 	zsets_free(&o);
+	return err;
+}
+
+/* The changed words of W (format 1.4), per side for the process and each mapping. */
+static int amp_figures(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *w)
+{
+	const cs_pageset_t *base;
+	int err = 0;
+
+	for (int side = 0; side < CS_NSIDES && !err; side++) {
+		base = side_base(fc, fig->split, &fig->wc, &fig->wp, side);
+		err = cs_amp_compute(&fig->amp[side], w, side, base, all_pages, fc->page_size,
+				     true);
+		for (size_t i = 0; i < fig->nmaps && !err; i++) {
+			const cs_mapfig_t *mf = &fig->maps[i];
+
+			err = cs_amp_compute(&fig->maps[i].amp[side], w, side, base,
+					     byte_pages(fc, mf->start, mf->end), fc->page_size,
+					     false);
+		}
+	}
 	return err;
 }
 
@@ -645,8 +690,10 @@ static int child_figures(cs_figures_t *fig, fctx_t *fc)
 		work_counts(fig, fc, w, &work);
 		err = mapping_figs(fig, fc, w, &work);
 	}
-	if (!err && w)
+	if (!err && w) {
 		keep_sets(fig, &work);
+		err = amp_figures(fig, fc, w);
+	}
 	zsets_free(&work);
 	return err;
 }
@@ -683,6 +730,7 @@ void cs_endtot_init(cs_endtot_t *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->share_retained = NAN;
+	cs_ampsum_init(&t->amp);
 }
 
 static void end_add(int64_t *sum, int64_t v)
@@ -698,7 +746,12 @@ static double bytes_of(int64_t pages, double ps)
 void cs_endtot_add(cs_endtot_t *t, const cs_proc_t *p)
 {
 	const cs_figures_t *f = &p->fig;
-	cs_endfig_t e = { f->child_copied, f->parent_unshared, f->unshared, f->child_new, NAN };
+	cs_endfig_t e = { .child_copied = f->child_copied,
+			  .parent_unshared = f->parent_unshared,
+			  .unshared = f->unshared,
+			  .child_new = f->child_new,
+			  .share_retained = NAN,
+			  .amp = f->amp[CS_DIFF_CHILD] };
 	double ps = p->page_size;
 
 	if (f->shared_at_fork < 0)
@@ -716,6 +769,7 @@ void cs_endtot_add(cs_endtot_t *t, const cs_proc_t *p)
 	t->punshared_bytes += bytes_of(e.parent_unshared, ps);
 	t->unshared_bytes += bytes_of(e.unshared, ps);
 	t->new_bytes += bytes_of(e.child_new, ps);
+	cs_ampsum_add(&t->amp, &e.amp, p->page_size);
 }
 
 void cs_endtot_finish(cs_endtot_t *t)
@@ -725,4 +779,5 @@ void cs_endtot_finish(cs_endtot_t *t)
 	t->share_retained = NAN;
 	if (t->unshared >= 0 && t->shared_bytes > 0)
 		t->share_retained = 1.0 - t->unshared_bytes / t->shared_bytes;
+	cs_ampsum_finish(&t->amp);
 }

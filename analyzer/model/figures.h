@@ -72,6 +72,7 @@ typedef struct cs_endtot {
 	int64_t child_new;
 	double shared_bytes, copied_bytes, punshared_bytes, unshared_bytes, new_bytes;
 	double share_retained; /* NaN when unknown */
+	cs_ampsum_t amp;       /* format 1.4: the child side's changed words */
 } cs_endtot_t;
 
 /* Start, add a child (ignored unless it has a shared-at-fork set), finish (share retained). */

@@ -84,6 +84,8 @@ void cs_snap_free(cs_snap_t *s)
 	for (size_t i = 0; i < s->npfns; i++)
 		free(s->pfns[i].pfn);
 	free(s->pfns);
+	for (size_t i = 0; i < CS_NSIDES; i++)
+		free(s->diff[i].ent);
 	memset(s, 0, sizeof(*s));
 }
 

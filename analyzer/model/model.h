@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "cowscope/trace_format.h"
 #include "allocs.h"
+#include "amp.h"
 #include "arena.h"
 #include "diag.h"
 #include "pageset.h"
@@ -21,9 +22,13 @@
  */
 #define CS_NOTE_A_SYMBOLS 1000u
 #define CS_NOTE_A_ALLOCS 1001u
+#define CS_NOTE_A_WORDS 1002u /* changed words past the memory cap were not kept */
 
-/* Page sets in a snapshot, indexed by enum cs_pageset. */
-#define CS_NSETS 5
+/* Page sets in a snapshot, indexed by enum cs_pageset (1.4: up to CS_SET_PUNKNOWN). */
+#define CS_NSETS 9
+
+/* The sides of a comparison with the fork (enum cs_diff_side), format 1.4. */
+#define CS_NSIDES 2
 
 /* How a process image ended, as the report names it. */
 enum cs_ended {
@@ -51,6 +56,37 @@ typedef struct cs_pfnrun {
 	uint64_t *pfn;
 } cs_pfnrun_t;
 
+/*
+ * One side's comparison with the fork in a snapshot (format 1.4): its CS_REC_DIFF summary
+ * and the pages of its CS_REC_WORDS records with their bitmaps of changed words. The
+ * compared pages without a change and those not comparable are the snapshot's sets
+ * NOOP/UNKNOWN (child side) or PNOOP/PUNKNOWN (parent side).
+ */
+typedef struct cs_sdiff {
+	bool has; /* its CS_REC_DIFF was read */
+	uint16_t word_bytes;
+	uint32_t stride; /* 1: exact; k: one page in k compared (estimates) */
+	uint32_t flags;  /* CS_DIFFF_* */
+	uint64_t considered;
+	uint64_t compared;
+	uint64_t changed_pages;
+	uint64_t changed_words;
+	uint64_t unknown[CS_DIFFW_COUNT]; /* by enum cs_diff_why - 1 */
+	uint64_t cost_ns;
+	uint16_t bitmap_words; /* u64 per bitmap: page size / 8 / 64 */
+	uint64_t *ent; /* nwords entries of 1 + bitmap_words u64: the page, then its bitmap (bit i
+			* of u64 j: word 64 j + i changed); ascending by page after loading */
+	size_t nwords;
+	size_t capent;   /* u64 allocated at ent */
+	uint64_t capped; /* entries past the memory cap: counted, not kept */
+} cs_sdiff_t;
+
+/* Entry i of a side: its page, then bitmap_words u64 of bitmap. */
+static inline const uint64_t *cs_sdiff_entry(const cs_sdiff_t *sd, size_t i)
+{
+	return &sd->ent[i * (1 + (size_t)sd->bitmap_words)];
+}
+
 typedef struct cs_snap {
 	uint32_t seq;
 	uint8_t reason;     /* enum cs_snap_reason */
@@ -68,6 +104,7 @@ typedef struct cs_snap {
 	cs_pageset_t sets[CS_NSETS];
 	cs_pfnrun_t *pfns; /* sorted by first_page after loading */
 	size_t npfns, cappfns;
+	cs_sdiff_t diff[CS_NSIDES]; /* format 1.4, by enum cs_diff_side */
 } cs_snap_t;
 
 typedef struct cs_probed {
@@ -123,6 +160,7 @@ typedef struct cs_mapfig {
 	int64_t unshared;
 	int64_t child_new;
 	bool approximate;
+	cs_amp_t amp[CS_NSIDES]; /* format 1.4: changed words, by enum cs_diff_side */
 } cs_mapfig_t;
 
 /* One point of a child's timeline. */
@@ -145,6 +183,7 @@ typedef struct cs_endfig {
 	int64_t unshared;
 	int64_t child_new;
 	double share_retained;
+	cs_amp_t amp; /* format 1.4: the child side's changed words */
 } cs_endfig_t;
 
 /*
@@ -176,9 +215,10 @@ typedef struct cs_figures {
 	uint8_t from; /* enum cs_snap_reason of the working snapshot; 0: no figures */
 	bool has_end; /* a snapshot later than the working one: at_end holds its figures */
 	cs_endfig_t at_end;
-	int64_t peak_unshared; /* most unshared pages at any observed moment (working included) */
-	int64_t unmap_snaps;   /* CS_SNAP_UNMAP snapshots added to the working figures */
-	int64_t released;      /* pages of S the child no longer maps at the working point */
+	int64_t peak_unshared;   /* most unshared pages at any observed moment (working included) */
+	int64_t unmap_snaps;     /* CS_SNAP_UNMAP snapshots added to the working figures */
+	int64_t released;        /* pages of S the child no longer maps at the working point */
+	cs_amp_t amp[CS_NSIDES]; /* format 1.4: changed words of the working snapshot, by side */
 } cs_figures_t;
 
 typedef struct cs_proc {
@@ -237,9 +277,11 @@ typedef struct cs_proc {
 	long parent;          /* index in the model's procs, -1 for a tree root */
 	size_t phase;         /* index in the model's phases: the one it was forked in */
 	cs_figures_t fig;
-	cs_allocinfo_t alloc; /* format 1.1 allocation records */
-	bool has_sites;       /* sites were attributed (a measured child of a 1.1 trace) */
-	cs_site_t *sites;     /* sorted for the report */
+	cs_allocinfo_t alloc;    /* format 1.1 allocation records */
+	uint64_t max_word_pages; /* format 1.4: WORDS entries the memory cap lets it keep (0: all) */
+	uint64_t word_pages;     /* WORDS entries kept */
+	bool has_sites;          /* sites were attributed (a measured child of a 1.1 trace) */
+	cs_site_t *sites;        /* sorted for the report */
 	size_t nsites;
 	int64_t shim_pages; /* the shim's own footprint in this child (shimcost.h) */
 	/* format 1.3: CS_REC_ALLOCATOR, the allocator the process used */
@@ -279,9 +321,11 @@ typedef struct cs_model {
 	cs_runinfo_t run;
 	cs_proc_t *procs; /* sorted by (pid, gen) */
 	size_t nprocs, capprocs;
-	long root;           /* index of the run's root process, -1 if none */
-	bool v11;            /* some process file is format 1.1 or newer: report sites */
-	bool v12;            /* some process file is format 1.2 or newer: report phases */
+	long root;     /* index of the run's root process, -1 if none */
+	bool v11;      /* some process file is format 1.1 or newer: report sites */
+	bool v12;      /* some process file is format 1.2 or newer: report phases */
+	bool has_diff; /* some snapshot holds a CS_REC_DIFF (format 1.4): report changed words in
+			* detail (without one, only the flat keys, null) */
 	const char **phases; /* phase names in order of their first mark; [0] is "start" */
 	size_t nphases;
 	cs_arena_t arena;   /* frames, names and keys of the sites */
@@ -290,6 +334,8 @@ typedef struct cs_model {
 	uint64_t max_memory_bytes; /* the cap cs_model_load_capped was given (or the default) */
 	uint64_t evs_left;         /* allocation events the cap still allows */
 	uint64_t skipped_evs;      /* allocation events past the cap, all processes */
+	uint64_t words_left;       /* format 1.4 WORDS entries (72 B each for 4 KiB pages) the cap
+				    * still allows: an eighth of it */
 } cs_model_t;
 
 /* Sort the processes of m by (pid, gen), as cs_model_find needs. */

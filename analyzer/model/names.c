@@ -46,6 +46,8 @@ const char *cs_note_code_name(uint32_t code)
 		return "symbols";
 	if (code == CS_NOTE_A_ALLOCS)
 		return "allocations";
+	if (code == CS_NOTE_A_WORDS)
+		return "changed_words";
 	return code < sizeof(note_names) / sizeof(note_names[0]) && note_names[code]
 		? note_names[code]
 		: "other";

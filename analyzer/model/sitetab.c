@@ -48,6 +48,11 @@ static void fold(cs_site_t *into, const cs_site_t *s, bool sum_bytes)
 	into->parent_unshared += s->parent_unshared;
 	into->unshared += s->unshared;
 	into->freed_in_child += s->freed_in_child;
+	into->changed_bytes += s->changed_bytes;
+	into->noop_copied += s->noop_copied;
+	into->compared += s->compared;
+	for (size_t b = 0; b < CS_FIELD_BINS; b++)
+		into->fields[b] += s->fields[b];
 	if (sum_bytes) {
 		into->estimated_bytes += s->estimated_bytes;
 		into->samples += s->samples;

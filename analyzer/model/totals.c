@@ -35,12 +35,16 @@ static void add_child(cs_totals_t *t, const cs_proc_t *p)
 	t->punshared_bytes += f->parent_unshared > 0 ? (double)f->parent_unshared * ps : 0;
 	t->unshared_bytes += f->unshared > 0 ? (double)f->unshared * ps : 0;
 	t->new_bytes += f->child_new > 0 ? (double)f->child_new * ps : 0;
+	for (size_t i = 0; i < CS_NSIDES; i++)
+		cs_ampsum_add(&t->amp[i], &f->amp[i], p->page_size);
 }
 
 void cs_totals_init(cs_totals_t *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->page_size = CS_UNKNOWN;
+	for (size_t i = 0; i < CS_NSIDES; i++)
+		cs_ampsum_init(&t->amp[i]);
 }
 
 size_t cs_samples(const cs_proc_t *p)
@@ -79,6 +83,8 @@ void cs_totals_finish(cs_totals_t *t)
 	t->share_retained = NAN;
 	if (t->unshared >= 0 && t->shared_bytes > 0)
 		t->share_retained = 1.0 - t->unshared_bytes / t->shared_bytes;
+	for (size_t i = 0; i < CS_NSIDES; i++)
+		cs_ampsum_finish(&t->amp[i]);
 }
 
 void cs_totals_compute(const cs_model_t *m, cs_totals_t *t)

@@ -26,8 +26,9 @@ typedef struct cs_totals {
 	int64_t unshared;
 	int64_t child_new;
 	double shared_bytes, copied_bytes, punshared_bytes, unshared_bytes, new_bytes;
-	double share_retained; /* NaN when unknown */
-	int64_t page_size;     /* common to the measured children, else CS_UNKNOWN */
+	double share_retained;      /* NaN when unknown */
+	int64_t page_size;          /* common to the measured children, else CS_UNKNOWN */
+	cs_ampsum_t amp[CS_NSIDES]; /* format 1.4: changed words summed, by enum cs_diff_side */
 } cs_totals_t;
 
 /* Compute the totals of a loaded model: over every process with role child. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "backend.h"
 #include "render.h"
+#include "json_amp.h"
 #include "json_writer.h"
 
 #define CS_DIFF_SCHEMA_VERSION 1
@@ -28,6 +29,12 @@ static void headline(cs_json_t *j, const cs_diff_t *df)
 	cs_json_num(j, "before_percent", df->pct_before, 3);
 	cs_json_num(j, "after_percent", df->pct_after, 3);
 	cs_json_num(j, "change_percent", df->change, 3);
+	if (df->amp) {
+		cs_json_num(j, "amplification_before",
+			    df->before.tot.amp[CS_DIFF_CHILD].amplification, 3);
+		cs_json_num(j, "amplification_after",
+			    df->after.tot.amp[CS_DIFF_CHILD].amplification, 3);
+	}
 	cs_json_end_obj(j);
 }
 
@@ -55,7 +62,7 @@ static void side_end(cs_json_t *j, const cs_endtot_t *e)
 	cs_json_end_obj(j);
 }
 
-static void side(cs_json_t *j, const char *key, const cs_side_t *s)
+static void side(cs_json_t *j, const char *key, const cs_side_t *s, bool amp)
 {
 	const cs_totals_t *t = &s->tot;
 	long b = cs_run_backend_proc(s->m);
@@ -77,7 +84,22 @@ static void side(cs_json_t *j, const char *key, const cs_side_t *s)
 	cs_json_num(j, "unshared_percent", pct_of(t, t->unshared, t->unshared_bytes), 3);
 	cs_json_opt(j, "page_size", t->page_size);
 	side_end(j, &s->end);
+	if (amp) {
+		cs_json_ampsum_flat(j, &t->amp[CS_DIFF_CHILD], "changed_bytes", "noop_copied_pages",
+				    "amplification");
+		cs_json_ampsum(j, "copied_diff", &t->amp[CS_DIFF_CHILD]);
+		cs_json_ampsum(j, "parent_diff", &t->amp[CS_DIFF_PARENT]);
+	}
 	cs_json_end_obj(j);
+}
+
+/* after − before of the summed changed words; null unless both sides compared copies. */
+static void amp_delta(cs_json_t *j, const cs_ampsum_t *b, const cs_ampsum_t *a)
+{
+	bool both = b->known && a->known;
+
+	cs_json_pages(j, "changed_bytes", both ? a->changed_bytes - b->changed_bytes : NAN);
+	cs_json_pages(j, "noop_copied_pages", both ? a->noop_pages - b->noop_pages : NAN);
 }
 
 static void totals_delta(cs_json_t *j, const cs_diff_t *df)
@@ -91,6 +113,8 @@ static void totals_delta(cs_json_t *j, const cs_diff_t *df)
 	delta_int(j, "unshared_pages", b->unshared, a->unshared);
 	delta_int(j, "child_new_pages", b->child_new, a->child_new);
 	cs_json_num(j, "share_retained", a->share_retained - b->share_retained, 6);
+	if (df->amp)
+		amp_delta(j, &b->amp[CS_DIFF_CHILD], &a->amp[CS_DIFF_CHILD]);
 	cs_json_end_obj(j);
 }
 
@@ -115,7 +139,7 @@ static void child_end(cs_json_t *j, const cs_figures_t *f)
 	cs_json_end_obj(j);
 }
 
-static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_proc_t *p)
+static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_proc_t *p, bool amp)
 {
 	char *cmd = p && p->cmdline ? malloc(p->cmdline_len + 1) : NULL;
 
@@ -138,8 +162,22 @@ static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_pr
 	cs_json_num(j, "share_retained", p->fig.share_retained, 6);
 	cs_json_str(j, "figures_from", p->fig.from ? cs_snap_reason_name(p->fig.from) : NULL);
 	child_end(j, &p->fig);
+	if (amp)
+		cs_json_amp_flat(j, &p->fig.amp[CS_DIFF_CHILD], "changed_bytes",
+				 "noop_copied_pages", "amplification");
 	cs_json_end_obj(j);
 	free(cmd);
+}
+
+/* after − before of two paired children's changed words; null unless both compared. */
+static void child_amp_delta(cs_json_t *j, const cs_proc_t *b, const cs_proc_t *a)
+{
+	const cs_amp_t *x = b ? &b->fig.amp[CS_DIFF_CHILD] : NULL;
+	const cs_amp_t *y = a ? &a->fig.amp[CS_DIFF_CHILD] : NULL;
+	bool both = x && y && x->known && y->known;
+
+	cs_json_pages(j, "changed_bytes", both ? y->changed_bytes - x->changed_bytes : NAN);
+	cs_json_pages(j, "noop_copied_pages", both ? y->noop_pages - x->noop_pages : NAN);
 }
 
 static void pair(cs_json_t *j, const cs_diff_t *df, size_t i)
@@ -153,18 +191,21 @@ static void pair(cs_json_t *j, const cs_diff_t *df, size_t i)
 
 	cs_json_obj(j, NULL);
 	cs_json_int(j, "index", (int64_t)i);
-	child(j, "before", &df->before, b);
-	child(j, "after", &df->after, a);
+	child(j, "before", &df->before, b, df->amp);
+	child(j, "after", &df->after, a, df->amp);
 	cs_json_obj(j, "delta");
 	delta_int(j, "shared_at_fork_pages", fb->shared_at_fork, fa->shared_at_fork);
 	delta_int(j, "child_copied_pages", fb->child_copied, fa->child_copied);
 	delta_int(j, "parent_unshared_pages", fb->parent_unshared, fa->parent_unshared);
 	delta_int(j, "unshared_pages", fb->unshared, fa->unshared);
+	if (df->amp)
+		child_amp_delta(j, b, a);
 	cs_json_end_obj(j);
 	cs_json_end_obj(j);
 }
 
-static void site_side(cs_json_t *j, const char *key, const cs_site_t *s)
+static void site_side(cs_json_t *j, const char *key, const cs_site_t *s, const cs_side_t *side,
+		      bool amp)
 {
 	if (!s) {
 		cs_json_null(j, key);
@@ -175,13 +216,22 @@ static void site_side(cs_json_t *j, const char *key, const cs_site_t *s)
 	cs_json_pages(j, "parent_unshared_pages", s->parent_unshared);
 	cs_json_pages(j, "unshared_pages", s->unshared);
 	cs_json_uint(j, "estimated_bytes", s->estimated_bytes);
+	if (amp) {
+		cs_json_pages(j, "changed_bytes", s->changed_bytes);
+		cs_json_pages(j, "noop_copied_pages", s->noop_copied);
+		cs_json_num(j, "amplification",
+			    cs_site_amplification(
+				    s,
+				    side->tot.page_size > 0 ? (uint64_t)side->tot.page_size : 4096),
+			    3);
+	}
 	cs_json_end_obj(j);
 }
 
 /* A figure of a site on one side; a side without the site counts 0 (NaN stays unknown). */
 #define SITE_FIG(s, field) ((s) ? (s)->field : 0.0)
 
-static void site(cs_json_t *j, const cs_sitediff_t *x)
+static void site(cs_json_t *j, const cs_diff_t *df, const cs_sitediff_t *x)
 {
 	const cs_site_t *s = x->after ? x->after : x->before;
 
@@ -191,8 +241,8 @@ static void site(cs_json_t *j, const cs_sitediff_t *x)
 		cs_json_frame(j, &s->frames[i]);
 	cs_json_end_arr(j);
 	cs_json_str(j, "bucket", s->bucket);
-	site_side(j, "before", x->before);
-	site_side(j, "after", x->after);
+	site_side(j, "before", x->before, &df->before, df->amp);
+	site_side(j, "after", x->after, &df->after, df->amp);
 	cs_json_obj(j, "delta");
 	cs_json_pages(j, "child_copied_pages",
 		      SITE_FIG(x->after, child_copied) - SITE_FIG(x->before, child_copied));
@@ -200,6 +250,13 @@ static void site(cs_json_t *j, const cs_sitediff_t *x)
 		      SITE_FIG(x->after, parent_unshared) - SITE_FIG(x->before, parent_unshared));
 	cs_json_pages(j, "unshared_pages",
 		      SITE_FIG(x->after, unshared) - SITE_FIG(x->before, unshared));
+	if (df->amp) {
+		cs_json_pages(j, "changed_bytes",
+			      SITE_FIG(x->after, changed_bytes) -
+				      SITE_FIG(x->before, changed_bytes));
+		cs_json_pages(j, "noop_copied_pages",
+			      SITE_FIG(x->after, noop_copied) - SITE_FIG(x->before, noop_copied));
+	}
 	cs_json_end_obj(j);
 	cs_json_end_obj(j);
 }
@@ -212,8 +269,8 @@ int cs_render_diff_json(FILE *f, const cs_diff_t *df)
 	cs_json_obj(&j, NULL);
 	cs_json_int(&j, "schema_version", CS_DIFF_SCHEMA_VERSION);
 	headline(&j, df);
-	side(&j, "before", &df->before);
-	side(&j, "after", &df->after);
+	side(&j, "before", &df->before, df->amp);
+	side(&j, "after", &df->after, df->amp);
 	totals_delta(&j, df);
 	cs_json_arr(&j, "children");
 	for (size_t i = 0; i < df->npairs; i++)
@@ -221,7 +278,7 @@ int cs_render_diff_json(FILE *f, const cs_diff_t *df)
 	cs_json_end_arr(&j);
 	cs_json_arr(&j, "sites");
 	for (size_t i = 0; i < df->nsites; i++)
-		site(&j, &df->sites[i]);
+		site(&j, df, &df->sites[i]);
 	cs_json_end_arr(&j);
 	cs_json_end_obj(&j);
 	return cs_json_finish(&j);

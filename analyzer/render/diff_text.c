@@ -27,19 +27,39 @@ static const char *unmeasured(const cs_diff_t *df)
 	return b && a ? "either side" : b ? df->before.label : df->after.label;
 }
 
+/* Whether a side's children had their copies compared (format 1.4). */
+static bool amp_known(const cs_side_t *s)
+{
+	return s->tot.amp[CS_DIFF_CHILD].known > 0;
+}
+
+/* A side's amplification of the summed copies: "410×", "∞", "≈35×". */
+static char *side_amp(const cs_side_t *s, char *buf, size_t size)
+{
+	const cs_ampsum_t *a = &s->tot.amp[CS_DIFF_CHILD];
+
+	return cs_fmt_amp(a->amplification, a->known > 0, a->compared > 0, a->estimated, buf, size);
+}
+
 char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size)
 {
-	char pb[16], pa[16], ch[32];
+	char pb[32], pa[32], ch[32];
+	int n;
 
 	if (df->pct_before != df->pct_before || df->pct_after != df->pct_after) {
 		snprintf(buf, size, "from %s to %s: no measured children in %s", df->before.label,
 			 df->after.label, unmeasured(df));
 		return buf;
 	}
-	snprintf(buf, size, "from %s to %s: %s%% \u2192 %s%% of shared pages %s (%s)",
-		 df->before.label, df->after.label, cs_fmt_pct(df->pct_before, pb, sizeof(pb)),
-		 cs_fmt_pct(df->pct_after, pa, sizeof(pa)), df->split ? "copied" : "unshared",
-		 change_str(df, ch, sizeof(ch)));
+	n = snprintf(buf, size, "from %s to %s: %s%% \u2192 %s%% of shared pages %s (%s)",
+		     df->before.label, df->after.label, cs_fmt_pct(df->pct_before, pb, sizeof(pb)),
+		     cs_fmt_pct(df->pct_after, pa, sizeof(pa)), df->split ? "copied" : "unshared",
+		     change_str(df, ch, sizeof(ch)));
+	if (n > 0 && (size_t)n < size && df->split && amp_known(&df->before) &&
+	    amp_known(&df->after))
+		snprintf(buf + n, size - (size_t)n, "; amplification %s \u2192 %s",
+			 side_amp(&df->before, pb, sizeof(pb)),
+			 side_amp(&df->after, pa, sizeof(pa)));
 	return buf;
 }
 
@@ -150,6 +170,56 @@ static void end_totals(const dtext_t *t)
 		pct(a->share_retained, y, 16));
 }
 
+/* A side's figure of its summed changed words, or "-" when no child's copies were compared. */
+static const char *amp_cell(const cs_ampsum_t *a, double v, bool bytes, char *buf, size_t size)
+{
+	char tmp[24];
+
+	if (!a->known)
+		return "-";
+	if (bytes)
+		cs_fmt_bytes(v, tmp, sizeof(tmp));
+	else
+		cs_fmt_count(v, tmp, sizeof(tmp));
+	snprintf(buf, size, "%s%s", a->estimated ? "\u2248" : "", tmp);
+	return buf;
+}
+
+static void amp_row(const dtext_t *t, const char *name, double b, double a, bool bytes)
+{
+	const cs_ampsum_t *sb = &t->df->before.tot.amp[CS_DIFF_CHILD];
+	const cs_ampsum_t *sa = &t->df->after.tot.amp[CS_DIFF_CHILD];
+	char x[40], y[40], z[40], d[32];
+
+	fprintf(t->f, "  %-20s", name);
+	col(t->f, amp_cell(sb, b, bytes, x, sizeof(x)), 10);
+	col(t->f, amp_cell(sa, a, bytes, y, sizeof(y)), 10);
+	if (sb->known && sa->known) {
+		if (bytes)
+			cs_fmt_bytes(fabs(a - b), d, sizeof(d));
+		else
+			cs_fmt_count(fabs(a - b), d, sizeof(d));
+		snprintf(z, sizeof(z), "%s%s", a < b ? "\u2212" : a > b ? "+" : "", d);
+		col(t->f, z, 10);
+	}
+	fputc('\n', t->f);
+}
+
+/* The children's changed words on both sides (format 1.4 runs). */
+static void amp_totals(const dtext_t *t)
+{
+	const cs_ampsum_t *b = &t->df->before.tot.amp[CS_DIFF_CHILD];
+	const cs_ampsum_t *a = &t->df->after.tot.amp[CS_DIFF_CHILD];
+	char x[32], y[32];
+
+	amp_row(t, "changed bytes", b->changed_bytes, a->changed_bytes, true);
+	amp_row(t, "no-op copies (pages)", b->noop_pages, a->noop_pages, false);
+	fprintf(t->f, "  %-20s", "amplification");
+	col(t->f, cs_fmt_amp(b->amplification, b->known, b->compared > 0, b->estimated, x, 32), 10);
+	col(t->f, cs_fmt_amp(a->amplification, a->known, a->compared > 0, a->estimated, y, 32), 10);
+	fputc('\n', t->f);
+}
+
 static void totals(const dtext_t *t)
 {
 	const cs_totals_t *b = &t->df->before.tot, *a = &t->df->after.tot;
@@ -178,6 +248,8 @@ static void totals(const dtext_t *t)
 		pct(a->share_retained, y, 16));
 	col(t->f, z, 10);
 	fputc('\n', t->f);
+	if (t->df->amp)
+		amp_totals(t);
 	end_totals(t);
 }
 

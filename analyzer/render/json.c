@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include "backend.h"
 #include "figures.h"
+#include "json_amp.h"
 #include "json_writer.h"
 #include "record.h"
 #include "render.h"
@@ -121,7 +122,19 @@ static void probed(cs_json_t *j, const cs_proc_t *p)
 	cs_json_end_arr(j);
 }
 
-static void mapping(cs_json_t *j, const cs_mapfig_t *mf)
+/* A mapping's changed words (format 1.4 reports only). */
+static void mapping_amp(cs_json_t *j, const cs_mapfig_t *mf)
+{
+	const cs_amp_t *c = &mf->amp[CS_DIFF_CHILD], *pa = &mf->amp[CS_DIFF_PARENT];
+
+	cs_json_amp_flat(j, c, "changed_bytes", "noop_copied_pages", "amplification");
+	cs_json_opt(j, "compared_pages", c->known ? c->compared : CS_UNKNOWN);
+	cs_json_opt(j, "unknown_pages", c->known ? c->unknown : CS_UNKNOWN);
+	cs_json_amp_flat(j, pa, "parent_changed_bytes", "parent_noop_pages",
+			 "parent_amplification");
+}
+
+static void mapping(cs_json_t *j, const cs_mapfig_t *mf, bool has_diff)
 {
 	cs_json_obj(j, NULL);
 	cs_json_str(j, "name", mf->name);
@@ -135,6 +148,8 @@ static void mapping(cs_json_t *j, const cs_mapfig_t *mf)
 	cs_json_opt(j, "unshared_pages", mf->unshared);
 	cs_json_opt(j, "child_new_pages", mf->child_new);
 	cs_json_bool(j, "approximate", mf->approximate);
+	if (has_diff)
+		mapping_amp(j, mf);
 	cs_json_end_obj(j);
 }
 
@@ -172,7 +187,13 @@ void cs_json_frame(cs_json_t *j, const cs_frame_t *f)
 	cs_json_end_obj(j);
 }
 
-static void site(cs_json_t *j, const cs_site_t *s)
+/* How the changed words of sites are written: only with changed words, in pages of ps bytes. */
+typedef struct site_amp {
+	bool on;
+	uint64_t ps;
+} site_amp_t;
+
+static void site(cs_json_t *j, const cs_site_t *s, site_amp_t sa)
 {
 	cs_json_obj(j, NULL);
 	cs_json_arr(j, "frames");
@@ -186,15 +207,23 @@ static void site(cs_json_t *j, const cs_site_t *s)
 	cs_json_uint(j, "estimated_bytes", s->estimated_bytes);
 	cs_json_uint(j, "samples", s->samples);
 	cs_json_pages(j, "freed_in_child_pages", s->freed_in_child);
+	if (sa.on)
+		cs_json_site_amp(j, s, sa.ps);
 	cs_json_end_obj(j);
 }
 
-static void sites(cs_json_t *j, const cs_site_t *v, size_t n)
+static void sites(cs_json_t *j, const cs_site_t *v, size_t n, site_amp_t sa)
 {
+	double fields[CS_FIELD_BINS];
+
 	cs_json_arr(j, "sites");
 	for (size_t i = 0; i < n; i++)
-		site(j, &v[i]);
+		site(j, &v[i], sa);
 	cs_json_end_arr(j);
+	if (!sa.on)
+		return;
+	cs_fields_sum(v, n, fields);
+	cs_json_fields(j, "field_view", fields);
 }
 
 /* How the process sampled allocations: null without a SAMPLING record. */
@@ -219,11 +248,11 @@ static void lists(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 	cs_json_opt(j, "shim_pages", p->shim_pages);
 	cs_json_arr(j, "mappings");
 	for (size_t i = 0; i < p->fig.nmaps; i++)
-		mapping(j, &p->fig.maps[i]);
+		mapping(j, &p->fig.maps[i], m->has_diff);
 	cs_json_end_arr(j);
 	if (m->v11)
 		sampling(j, p);
-	sites(j, p->sites, p->nsites);
+	sites(j, p->sites, p->nsites, (site_amp_t){ m->has_diff, p->page_size });
 	cs_json_arr(j, "writers");
 	cs_json_end_arr(j);
 	timeline(j, &p->fig);
@@ -238,13 +267,21 @@ static void figures(cs_json_t *j, const cs_figures_t *f)
 	cs_json_opt(j, "child_new_pages", f->child_new);
 	cs_json_num(j, "share_retained", f->share_retained, 6);
 	cs_json_opt(j, "minor_faults", f->minor_faults);
-	cs_json_null(j, "changed_bytes");
-	cs_json_null(j, "noop_copied_pages");
-	cs_json_null(j, "amplification");
+	cs_json_amp_flat(j, &f->amp[CS_DIFF_CHILD], "changed_bytes", "noop_copied_pages",
+			 "amplification");
 	cs_json_bool(j, "precision_partial", f->partial);
 }
 
-static void end_figures(cs_json_t *j, const cs_endfig_t *e)
+/* The changed words of both sides in detail (format 1.4 reports only). */
+static void amp_detail(cs_json_t *j, const cs_figures_t *f)
+{
+	cs_json_amp_flat(j, &f->amp[CS_DIFF_PARENT], "parent_changed_bytes", "parent_noop_pages",
+			 "parent_amplification");
+	cs_json_amp(j, "copied_diff", &f->amp[CS_DIFF_CHILD]);
+	cs_json_amp(j, "parent_diff", &f->amp[CS_DIFF_PARENT]);
+}
+
+static void end_figures(cs_json_t *j, const cs_endfig_t *e, bool has_diff)
 {
 	cs_json_obj(j, "at_end");
 	cs_json_opt(j, "child_copied_pages", e->child_copied);
@@ -252,18 +289,20 @@ static void end_figures(cs_json_t *j, const cs_endfig_t *e)
 	cs_json_opt(j, "unshared_pages", e->unshared);
 	cs_json_opt(j, "child_new_pages", e->child_new);
 	cs_json_num(j, "share_retained", e->share_retained, 6);
+	if (has_diff)
+		cs_json_amp_flat(j, &e->amp, "changed_bytes", "noop_copied_pages", "amplification");
 	cs_json_end_obj(j);
 }
 
 /* Which snapshot the working figures come from, the figures after it, the peak. */
-static void working(cs_json_t *j, const cs_figures_t *f)
+static void working(cs_json_t *j, const cs_figures_t *f, bool has_diff)
 {
 	str_or_null(j, "figures_from", f->from, cs_snap_reason_name(f->from));
 	cs_json_opt(j, "unmap_snapshots", f->from ? f->unmap_snaps : CS_UNKNOWN);
 	cs_json_opt(j, "peak_unshared_pages", f->peak_unshared);
 	cs_json_opt(j, "released_pages", f->released);
 	if (f->has_end)
-		end_figures(j, &f->at_end);
+		end_figures(j, &f->at_end, has_diff);
 	else
 		cs_json_null(j, "at_end");
 }
@@ -318,11 +357,25 @@ static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p, bool 
 	if (m->v12)
 		cs_json_str(j, "phase", m->phases[p->phase]);
 	figures(j, &p->fig);
-	working(j, &p->fig);
+	if (m->has_diff)
+		amp_detail(j, &p->fig);
+	working(j, &p->fig, m->has_diff);
 	cs_json_int(j, "samples", (int64_t)cs_samples(p));
 	cs_json_bool(j, "few_samples", cs_few_samples(p));
 	lists(j, m, p);
 	cs_json_end_obj(j);
+}
+
+/* The page size of a sibling group's first child with one (4096 if none says). */
+static uint64_t group_page_size(const cs_model_t *m, const cs_group_t *g)
+{
+	for (size_t k = 0; k < g->nchildren; k++) {
+		long i = cs_model_find(m, g->children[k], 0);
+
+		if (i >= 0 && m->procs[i].page_size)
+			return m->procs[i].page_size;
+	}
+	return 4096;
 }
 
 static void sibling_groups(cs_json_t *j, const cs_model_t *m)
@@ -337,7 +390,7 @@ static void sibling_groups(cs_json_t *j, const cs_model_t *m)
 		for (size_t k = 0; k < g->nchildren; k++)
 			cs_json_int(j, NULL, g->children[k]);
 		cs_json_end_arr(j);
-		sites(j, g->sites, g->nsites);
+		sites(j, g->sites, g->nsites, (site_amp_t){ m->has_diff, group_page_size(m, g) });
 		cs_json_end_obj(j);
 	}
 	cs_json_end_arr(j);
@@ -382,7 +435,21 @@ static void end_totals(cs_json_t *j, const cs_model_t *m)
 	cs_json_opt(j, "unshared_pages", t.unshared);
 	cs_json_opt(j, "child_new_pages", t.child_new);
 	cs_json_num(j, "share_retained", t.share_retained, 6);
+	if (m->has_diff)
+		cs_json_ampsum_flat(j, &t.amp, "changed_bytes", "noop_copied_pages",
+				    "amplification");
 	cs_json_end_obj(j);
+}
+
+/* The changed words summed over children (format 1.4 reports only). */
+static void totals_amp(cs_json_t *j, const cs_totals_t *t)
+{
+	cs_json_ampsum_flat(j, &t->amp[CS_DIFF_CHILD], "changed_bytes", "noop_copied_pages",
+			    "amplification");
+	cs_json_ampsum_flat(j, &t->amp[CS_DIFF_PARENT], "parent_changed_bytes", "parent_noop_pages",
+			    "parent_amplification");
+	cs_json_ampsum(j, "copied_diff", &t->amp[CS_DIFF_CHILD]);
+	cs_json_ampsum(j, "parent_diff", &t->amp[CS_DIFF_PARENT]);
 }
 
 /* One parent's children: its shared memory once, their copies summed. */
@@ -405,6 +472,8 @@ static void bill_group(cs_json_t *j, const cs_model_t *m, const cs_bill_t *b,
 	cs_json_opt(j, "unshared_pages_sum", g->t.unshared);
 	cs_json_opt(j, "child_new_pages_sum", g->t.child_new);
 	cs_json_num(j, "share_retained", g->t.share_retained, 6);
+	if (m->has_diff)
+		totals_amp(j, &g->t);
 	cs_json_end_obj(j);
 }
 
@@ -435,6 +504,8 @@ static int totals(cs_json_t *j, const cs_model_t *m)
 	cs_json_opt(j, "child_new_pages", t->child_new);
 	cs_json_num(j, "share_retained", t->share_retained, 6);
 	cs_json_opt(j, "page_size", t->page_size);
+	if (m->has_diff)
+		totals_amp(j, t);
 	cs_json_arr(j, "groups");
 	for (size_t i = 0; i < b.ngroups; i++)
 		bill_group(j, m, &b, &b.groups[i]);

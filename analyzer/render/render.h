@@ -39,6 +39,29 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /*
+ * The text report's changed words (format 1.4; nothing when no snapshot compared pages):
+ * a line per child ("16 MiB copied to change 128 KiB (128×); 3,900 pages copied for no
+ * net change", the pages not comparable and why, the parent's side), then the field view
+ * of each child's top o->top sites. Returns 0 or -EIO.
+ */
+int cs_render_text_amp(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/* Bytes for a person: "32 B", "56 KiB", "1.5 MiB". Returns buf. */
+char *cs_fmt_bytes(double bytes, char *buf, size_t size);
+
+/* A count with thousands separators: "3,900". Returns buf. */
+char *cs_fmt_count(double v, char *buf, size_t size);
+
+/*
+ * An amplification for a table: "128×", "≈128×" when estimated, "∞" when pages were
+ * compared and none changed, "-" when unknown or nothing was compared. Returns buf.
+ */
+char *cs_fmt_amp(double amp, bool known, bool compared, bool estimated, char *buf, size_t size);
+
+/* s right-aligned in width terminal columns (UTF-8 aware). */
+void cs_fprint_right(FILE *f, const char *s, int width);
+
+/*
  * Write folded stacks (flamegraph.pl, inferno, speedscope) to f: one line per
  * stack, frames outermost first joined by ';', a space, and the child-copied
  * pages of all children on it (unshared pages where the backend cannot split),

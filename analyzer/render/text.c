@@ -312,7 +312,7 @@ out:
 static void child_row(text_t *t, const cs_proc_t *p)
 {
 	const cs_figures_t *f = &p->fig;
-	char id[24], a[16], b[16], c[16], d[16], e[16], end[64];
+	char id[24], a[16], b[16], c[16], d[16], e[16], end[64], amp[32];
 	uint32_t ps = p->page_size;
 
 	snprintf(id, sizeof(id), p->gen ? "%u.%u" : "%u", (unsigned)p->pid, (unsigned)p->gen);
@@ -329,8 +329,26 @@ static void child_row(text_t *t, const cs_proc_t *p)
 		fprintf(t->f, " %10" PRId64, f->minor_faults);
 	else
 		fprintf(t->f, " %10s", "-");
+	if (t->m->has_diff) {
+		const cs_amp_t *x = &f->amp[CS_DIFF_CHILD];
+
+		fputc(' ', t->f);
+		cs_fprint_right(t->f,
+				cs_fmt_amp(x->amplification, x->known, x->compared > 0,
+					   x->estimated, amp, sizeof(amp)),
+				7);
+	}
 	fprintf(t->f, "  %s%s\n", ended_str(p, end, sizeof(end)),
 		p->complete ? "" : ", incomplete");
+}
+
+static void children_header(text_t *t)
+{
+	fprintf(t->f, "\nchildren (MiB; - = unknown):\n  %8s %9s %9s %10s %9s %9s %10s", "PID",
+		"SHARED", "COPIED", "P-UNSHARED", "RETAINED", "NEW", "MINFLT");
+	if (t->m->has_diff)
+		fprintf(t->f, " %7s", "AMPLIF"); /* copied bytes per changed byte */
+	fprintf(t->f, "  %s\n", "ENDED");
 }
 
 static void children(text_t *t)
@@ -342,11 +360,7 @@ static void children(text_t *t)
 		if (m->procs[i].role != CS_ROLE_CHILD)
 			continue;
 		if (!any)
-			fprintf(t->f,
-				"\nchildren (MiB; - = unknown):\n  %8s %9s %9s %10s %9s %9s"
-				" %10s  %s\n",
-				"PID", "SHARED", "COPIED", "P-UNSHARED", "RETAINED", "NEW",
-				"MINFLT", "ENDED");
+			children_header(t);
 		any = true;
 		few |= cs_few_samples(&m->procs[i]);
 		child_row(t, &m->procs[i]);
@@ -608,6 +622,28 @@ static void group_copies(text_t *t, const cs_bill_group_t *g)
 		cs_backend_name(g->backend));
 }
 
+/* The children's changed words summed: "changed words: 12 MiB copied to change 96 KiB (128×)". */
+static void amp_total(text_t *t, const cs_totals_t *s)
+{
+	const cs_ampsum_t *a = &s->amp[CS_DIFF_CHILD];
+	char b1[32], b2[32], x[32], n[32];
+	const char *about = a->estimated ? "\u2248" : "";
+
+	if (!a->known)
+		return;
+	fprintf(t->f, "  changed words (%zu %s compared): %s%s of copies changed %s%s (%s); ",
+		a->known, plural(a->known, "child", "children"), about,
+		cs_fmt_bytes(a->comparable_bytes, b1, sizeof(b1)), about,
+		cs_fmt_bytes(a->changed_bytes, b2, sizeof(b2)),
+		cs_fmt_amp(a->amplification, true, a->compared > 0, a->estimated, x, sizeof(x)));
+	fprintf(t->f, "%s%s %s copied for no net change", about,
+		cs_fmt_count(a->noop_pages, n, sizeof(n)), a->noop_pages == 1 ? "page" : "pages");
+	if (a->unknown > 0)
+		fprintf(t->f, "; %s not comparable",
+			cs_fmt_count((double)a->unknown, n, sizeof(n)));
+	fputc('\n', t->f);
+}
+
 /* One parent: its shared memory once, what its children copied, what it unshared itself. */
 static void group_line(text_t *t, const cs_bill_group_t *g)
 {
@@ -628,6 +664,7 @@ static void group_line(text_t *t, const cs_bill_group_t *g)
 		fprintf(t->f, "; the parent unshared %s MiB",
 			cs_fmt_mib(g->punshared_bytes, a, 16));
 	fputc('\n', t->f);
+	amp_total(t, s);
 }
 
 /* Over every parent: shared memory counted once per parent, copies summed. */
@@ -714,6 +751,8 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	err = tree(&t);
 	children(&t);
 	teardown(&t);
+	if (!err)
+		err = cs_render_text_amp(f, m, o);
 	if (!err)
 		err = mappings(&t);
 	if (!err)

@@ -18,6 +18,7 @@ typedef struct table {
 	bool split; /* columns child-copied and parent-unshared; else unshared */
 	unsigned top;
 	const char *who; /* "the child" or "the children" */
+	bool amp;        /* columns CHANGED and AMPLIF (format 1.4 changed words) */
 } table_t;
 
 static char *mib_pages(double pages, uint32_t ps, char *buf, size_t size)
@@ -81,6 +82,21 @@ void cs_print_site_stack(FILE *f, const cs_site_t *s, size_t max_frames, int ind
 			s->nframes - n == 1 ? "" : "s");
 }
 
+/* CHANGED (bytes) and AMPLIF of a site. */
+static void amp_cells(const table_t *t, const cs_site_t *s)
+{
+	char a[32], b[32];
+	bool known = s->changed_bytes == s->changed_bytes;
+
+	cs_fprint_right(t->f, known ? cs_fmt_bytes(s->changed_bytes, a, sizeof(a)) : "-", 9);
+	fputc(' ', t->f);
+	cs_fprint_right(t->f,
+			cs_fmt_amp(cs_site_amplification(s, t->page_size), known, s->compared > 0,
+				   false, b, sizeof(b)),
+			7);
+	fputs("  ", t->f);
+}
+
 static void site_row(const table_t *t, const cs_site_t *s)
 {
 	char a[16], b[16], c[16];
@@ -92,7 +108,9 @@ static void site_row(const table_t *t, const cs_site_t *s)
 	else
 		fprintf(t->f, "    %9s %10s %9s  ", mib_pages(s->unshared, t->page_size, a, 16),
 			"-", s->bucket ? "-" : cs_fmt_mib((double)s->estimated_bytes, c, 16));
-	cs_print_site_stack(t->f, s, MAX_FRAMES, STACK_INDENT);
+	if (t->amp)
+		amp_cells(t, s);
+	cs_print_site_stack(t->f, s, MAX_FRAMES, t->amp ? STACK_INDENT + 19 : STACK_INDENT);
 	if (s->freed_in_child > 0)
 		fprintf(t->f,
 			"%*s(%s MiB of it freed in %s: glibc free() writes list links into "
@@ -105,8 +123,11 @@ static void table(const table_t *t)
 {
 	size_t shown = 0;
 
-	fprintf(t->f, "    %9s %10s %9s  %s\n", t->split ? "COPIED" : "UNSHARED",
-		t->split ? "P-UNSHARED" : "", "AT FORK", "ALLOCATION SITE (innermost frame first)");
+	fprintf(t->f, "    %9s %10s %9s  ", t->split ? "COPIED" : "UNSHARED",
+		t->split ? "P-UNSHARED" : "", "AT FORK");
+	if (t->amp)
+		fprintf(t->f, "%9s %7s  ", "CHANGED", "AMPLIF");
+	fprintf(t->f, "%s\n", "ALLOCATION SITE (innermost frame first)");
 	for (size_t i = 0; i < t->n && shown < t->top; i++) {
 		if (key_of(t, &t->v[i]) <= 0)
 			continue;
@@ -132,7 +153,8 @@ static void child_sites(FILE *f, const cs_proc_t *p, unsigned top)
 		      .page_size = p->page_size,
 		      .split = p->fig.split,
 		      .top = top,
-		      .who = "the child" };
+		      .who = "the child",
+		      .amp = p->fig.split && p->fig.amp[CS_DIFF_CHILD].known };
 
 	if (!any_pages(&t)) {
 		fprintf(f, "  pid %u: no pages copied\n", (unsigned)p->pid);
@@ -149,7 +171,8 @@ static void group_sites(FILE *f, const cs_model_t *m, const cs_group_t *g, unsig
 		      .n = g->nsites,
 		      .split = g->split,
 		      .top = top,
-		      .who = "the children" };
+		      .who = "the children",
+		      .amp = g->split && m->has_diff };
 	const cs_proc_t *parent = &m->procs[g->parent];
 
 	for (size_t i = 0; i < m->nprocs && !t.page_size; i++)

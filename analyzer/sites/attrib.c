@@ -465,7 +465,8 @@ static bool traced_in(const join_t *j, uint64_t lo, uint64_t hi)
 
 static bool has_pages(const cs_owner_t *o)
 {
-	return o->v[CS_COL_CC] > 0 || o->v[CS_COL_PU] > 0 || o->v[CS_COL_UN] > 0;
+	return o->v[CS_COL_CC] > 0 || o->v[CS_COL_PU] > 0 || o->v[CS_COL_UN] > 0 ||
+		o->v[CS_COL_CHB] > 0;
 }
 
 /* Move the stacks and the buckets that got pages (named) to a new array. */
@@ -496,6 +497,142 @@ static int collect(join_t *j, cs_arena_t *arena, cs_owner_t **owners, size_t *no
 	return 0;
 }
 
+/* ---- changed words (format 1.4) --------------------------------------------------------- */
+
+enum { W_NONE, W_MALLOC, W_REGION };
+
+/* The owner of the word at addr: a malloc block (*off its offset there), an mmap region. */
+static int word_owner(const join_t *j, uint64_t addr, size_t *owner, double *r, uint64_t *off)
+{
+	const cs_liveset_t *l = j->live;
+	size_t k;
+
+	for (size_t i = first_mal(j, addr); i < l->nmal && l->mal[i].ptr <= addr; i++) {
+		if (addr < end_of(&l->mal[i])) {
+			*owner = j->malown[i];
+			*r = ratio(&l->mal[i]);
+			*off = addr - l->mal[i].ptr;
+			return W_MALLOC;
+		}
+	}
+	k = first_mm(j, addr);
+	if (k >= l->nmm || l->mm[k].ptr > addr)
+		return W_NONE;
+	*owner = j->mmown[k];
+	*r = ratio(&l->mm[k]);
+	return W_REGION;
+}
+
+/* One changed word: counted per mapping (first pass) or given to its owner (second). */
+static void word(join_t *j, uint64_t addr)
+{
+	size_t m = map_of(j, addr), owner = 0;
+	uint64_t off = 0;
+	double r = 0, v;
+	int kind = word_owner(j, addr, &owner, &r, &off);
+
+	if (!j->apply) {
+		j->pages[m] += 8;
+		j->raw[m] += kind != W_NONE ? 8 * r : 0;
+		return;
+	}
+	if (kind == W_NONE)
+		return;
+	v = 8 * r * j->scale[m];
+	j->own[owner].v[CS_COL_CHB] += v;
+	if (kind == W_MALLOC)
+		j->own[owner].field[cs_field_bin(off)] += v / 8;
+}
+
+static void word_pass(join_t *j, const cs_sdiff_t *sd, const cs_pageset_t *wc)
+{
+	for (size_t i = 0; i < sd->nwords; i++) {
+		const uint64_t *e = cs_sdiff_entry(sd, i);
+
+		if (!cs_pageset_contains(wc, e[0]))
+			continue;
+		for (size_t k = 0; k < sd->bitmap_words; k++)
+			for (uint64_t b = e[1 + k]; b; b &= b - 1)
+				word(j,
+				     (e[0] << j->shift) +
+					     8 * (64 * k + (unsigned)__builtin_ctzll(b)));
+	}
+}
+
+/* The changed bytes, as share_set does for pages: a mapping's rest to its bucket. */
+static void share_words(join_t *j, const cs_sdiff_t *sd, const cs_pageset_t *wc)
+{
+	memset(j->raw, 0, (j->nmaps + 1) * sizeof(*j->raw));
+	memset(j->pages, 0, (j->nmaps + 1) * sizeof(*j->pages));
+	j->apply = false;
+	word_pass(j, sd, wc);
+	for (size_t m = 0; m <= j->nmaps; m++) {
+		j->scale[m] = j->raw[m] > j->pages[m] ? j->pages[m] / j->raw[m] : 1;
+		if (j->raw[m] < j->pages[m])
+			j->own[j->nstacks + m].v[CS_COL_CHB] += j->pages[m] - j->raw[m];
+	}
+	j->apply = true;
+	word_pass(j, sd, wc);
+}
+
+/* The compared copies (NOOP ∪ WORDS pages, within wc) and the no-op ones. */
+static int compared_sets(const cs_snap_t *w, const cs_pageset_t *wc, cs_pageset_t *noop,
+			 cs_pageset_t *cmp)
+{
+	const cs_sdiff_t *sd = &w->diff[CS_DIFF_CHILD];
+	int err = 0;
+
+	for (size_t i = 0; i < sd->nwords && !err; i++)
+		err = cs_pageset_add(cmp, cs_sdiff_entry(sd, i)[0], cs_sdiff_entry(sd, i)[0] + 1);
+	cs_pageset_normalize(cmp);
+	if (!err)
+		err = cs_pageset_intersect(noop, &w->sets[CS_SET_NOOP], wc);
+	if (!err)
+		err = cs_pageset_intersect(cmp, cmp, wc);
+	if (!err)
+		err = cs_pageset_union(cmp, cmp, noop);
+	return err;
+}
+
+/* Scale the changed-word columns as the process's figures are (stride over 1). */
+static void scale_words(join_t *j, double k)
+{
+	for (size_t i = 0; i < j->nown && k != 1; i++) {
+		j->own[i].v[CS_COL_NOOP] *= k;
+		j->own[i].v[CS_COL_CMP] *= k;
+		j->own[i].v[CS_COL_CHB] *= k;
+		for (size_t b = 0; b < CS_FIELD_BINS; b++)
+			j->own[i].field[b] *= k;
+	}
+}
+
+bool cs_attribute_diff_known(const cs_proc_t *p)
+{
+	const cs_amp_t *a = &p->fig.amp[CS_DIFF_CHILD];
+
+	return p->fig.split && a->known && !a->capped && cs_work_snap(p);
+}
+
+static int diff_shares(join_t *j, const cs_proc_t *p)
+{
+	const cs_snap_t *w = cs_work_snap(p);
+	const cs_amp_t *a = &p->fig.amp[CS_DIFF_CHILD];
+	cs_pageset_t noop = { 0 }, cmp = { 0 };
+	int err = compared_sets(w, &p->fig.wc, &noop, &cmp);
+
+	if (!err)
+		err = share_set(j, &noop, CS_COL_NOOP);
+	if (!err)
+		err = share_set(j, &cmp, CS_COL_CMP);
+	if (!err)
+		share_words(j, &w->diff[CS_DIFF_CHILD], &p->fig.wc);
+	if (!err && a->compared > 0)
+		scale_words(j, a->comparable / (double)a->compared);
+	cs_pageset_free(&noop);
+	cs_pageset_free(&cmp);
+	return err;
+}
+
 int cs_attribute(const cs_proc_t *p, const cs_liveset_t *live, int mode, cs_arena_t *arena,
 		 cs_owner_t **owners, size_t *nowners)
 {
@@ -512,6 +649,8 @@ int cs_attribute(const cs_proc_t *p, const cs_liveset_t *live, int mode, cs_aren
 		err = share_set(&j, &p->fig.wp, CS_COL_PU);
 	if (!err && p->fig.known)
 		err = share_set(&j, &p->fig.uns, CS_COL_UN);
+	if (!err && cs_attribute_diff_known(p))
+		err = diff_shares(&j, p);
 	if (!err)
 		err = collect(&j, arena, owners, nowners);
 	join_free(&j);

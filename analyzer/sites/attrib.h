@@ -17,7 +17,17 @@ enum cs_track_mode {
 };
 
 /* Columns of an owner's figures. */
-enum cs_col { CS_COL_CC = 0, CS_COL_PU, CS_COL_UN, CS_COL_FREED, CS_NCOLS };
+enum cs_col {
+	CS_COL_CC = 0,
+	CS_COL_PU,
+	CS_COL_UN,
+	CS_COL_FREED,
+	/* format 1.4, the child's copied pages: */
+	CS_COL_NOOP, /* compared without a changed word (pages) */
+	CS_COL_CMP,  /* compared (pages) */
+	CS_COL_CHB,  /* changed bytes */
+	CS_NCOLS
+};
 
 /*
  * An owner of pages: an allocation stack (bucket NULL; stack NULL when the
@@ -29,6 +39,7 @@ typedef struct cs_owner {
 	double v[CS_NCOLS]; /* pages, per enum cs_col */
 	uint64_t bytes;     /* weights of its live allocations */
 	uint64_t samples;
+	double field[CS_FIELD_BINS]; /* changed words inside its malloc blocks, by offset */
 } cs_owner_t;
 
 /*
@@ -50,8 +61,20 @@ typedef struct cs_owner {
  * that look alike (no allocation or mapping starts or ends among them) go in
  * one step.
  */
+/*
+ * Also, when p's working snapshot compared the child's copies (format 1.4, p->fig split
+ * and its WORDS all kept: cs_attribute_diff_known), the compared and no-op copies
+ * (shared out as the copied pages are) and the changed bytes: each changed word goes to
+ * the malloc block that holds it (× weight/size), else the mmap region, else the
+ * mapping's bucket, as pages do (shares over a mapping's words scaled down to fit);
+ * words in malloc blocks fill the owner's field view by offset. With the shim's stride
+ * over 1 these columns are scaled like the process's (cs_amp_t.comparable / compared).
+ */
 int cs_attribute(const cs_proc_t *p, const cs_liveset_t *live, int mode, cs_arena_t *arena,
 		 cs_owner_t **owners, size_t *nowners);
+
+/* Whether cs_attribute fills the changed-word columns of p. */
+bool cs_attribute_diff_known(const cs_proc_t *p);
 
 /* The name of the pages of a mapping that no allocation owns (static or in arena); NULL: OOM. */
 const char *cs_bucket_name(const cs_mapping_t *map, int mode, bool traced, cs_arena_t *arena);

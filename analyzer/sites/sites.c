@@ -342,6 +342,18 @@ static int name_site(sctx_t *c, cs_proc_t *p, const cs_owner_t *o, cs_site_t *s)
 	return 0;
 }
 
+/* The changed-word figures of an owner (format 1.4), NaN when the child's are unknown. */
+static void diff_of(const cs_proc_t *p, const cs_owner_t *o, cs_site_t *s)
+{
+	bool known = cs_attribute_diff_known(p);
+
+	s->changed_bytes = known ? o->v[CS_COL_CHB] : NAN;
+	s->noop_copied = known ? o->v[CS_COL_NOOP] : NAN;
+	s->compared = known ? o->v[CS_COL_CMP] : NAN;
+	for (size_t b = 0; b < CS_FIELD_BINS; b++)
+		s->fields[b] = known ? o->field[b] : NAN;
+}
+
 static int site_of(sctx_t *c, cs_proc_t *p, const cs_owner_t *o, cs_site_t *s)
 {
 	bool split = p->fig.split, known = p->fig.known;
@@ -353,6 +365,7 @@ static int site_of(sctx_t *c, cs_proc_t *p, const cs_owner_t *o, cs_site_t *s)
 	s->unshared = known ? o->v[CS_COL_UN] : NAN;
 	s->estimated_bytes = o->bytes;
 	s->samples = o->samples;
+	diff_of(p, o, s);
 	return err;
 }
 

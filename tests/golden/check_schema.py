@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 SKIP = 77  # meson's "skipped"
 SCHEMAS = ("json-report.schema.json", "json-diff.schema.json")
@@ -115,6 +116,57 @@ def diff_mutants(d):
     return out
 
 
+def synthetic_runs(mk_amp_run, tmp):
+    """The synthetic 1.4 runs (changed words) tests/unit/mk_amp_run writes: the figures run
+    and the sites run (field views), as directories under tmp."""
+    out = []
+    for name, env in (("amp", {}), ("amp-sites", {"AMP_SITES": "1"})):
+        d = os.path.join(tmp, name)
+        subprocess.run([os.path.abspath(mk_amp_run), d], check=True, timeout=60,
+                       env=dict(os.environ, **env))
+        out.append(d)
+    return out
+
+
+def amp_mutants(rep):
+    """Broken copies of a 1.4 report with changed words."""
+    out = []
+    ci = next(i for i, p in enumerate(rep["processes"]) if p.get("copied_diff"))
+
+    def mutant(what, path, change):
+        m = copy.deepcopy(rep)
+        change(m)
+        out.append((what, m, path))
+
+    mutant("a negative amplification", ["processes", ci, "amplification"],
+           lambda m: m["processes"][ci].__setitem__("amplification", -3))
+    mutant("a side's key renamed", ["processes", ci, "copied_diff"],
+           lambda m: m["processes"][ci]["copied_diff"].__setitem__(
+               "noop", m["processes"][ci]["copied_diff"].pop("noop_pages")))
+    mutant("a reason the trace never names", ["processes", ci, "copied_diff"],
+           lambda m: m["processes"][ci]["copied_diff"]["unknown_by_reason"].__setitem__(
+               "cosmic_ray", 1))
+    return out
+
+
+def check_synthetic(cowscope, mk_amp_run, report_v, diff_v):
+    """The 1.4 keys: the synthetic runs' reports and their diff validate; broken ones do not."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = synthetic_runs(mk_amp_run, tmp)
+        reps = [cowscope_json(cowscope, "report", [d]) for d in dirs]
+        for d, r in zip(dirs, reps):
+            out += problems(report_v, r, f"synthetic 1.4 run {os.path.basename(d)}")
+        if "field_view" not in reps[1]["processes"][-1]:
+            out.append("synthetic 1.4 sites run: no field_view")
+        out += check_mutants(report_v, amp_mutants(reps[0]), "1.4 report")
+        d = cowscope_json(cowscope, "diff", dirs)
+        out += problems(diff_v, d, "synthetic 1.4 diff")
+        if d["headline"].get("amplification_before") is None:
+            out.append(f"synthetic 1.4 diff: no amplification in {d['headline']}")
+    return out
+
+
 def check_mutants(validator, cases, what):
     """Each mutant must fail, with an error at (or under) the place that was broken."""
     out = []
@@ -129,6 +181,7 @@ def check_mutants(validator, cases, what):
 
 def main():
     cowscope, golden, schema_dir = sys.argv[1:4]
+    mk_amp_run = sys.argv[4] if len(sys.argv) > 4 else None
     v = validators(schema_dir)
     if v is None:
         print("SKIP: python3 cannot import jsonschema (Debian: python3-jsonschema, tools/deps)")
@@ -161,6 +214,8 @@ def main():
     out += check_mutants(report_v, mutants(base), "report")
     with open(os.path.join(golden, "v1.2-diff", "dirs.expected.json")) as f:
         out += check_mutants(diff_v, diff_mutants(json.load(f)), "diff")
+    if mk_amp_run:
+        out += check_synthetic(cowscope, mk_amp_run, report_v, diff_v)
     for p in out:
         print("FAIL:", p)
     print(f"{len(dirs)} golden reports, {ndiffs} golden diffs validated" if not out

@@ -437,3 +437,55 @@ int tu_proc_file(const char *dir, uint32_t pid, uint32_t ppid, uint8_t role, uin
 	tu_backend(fd, backend, "");
 	return fd;
 }
+
+int tu_open_minor(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint16_t minor)
+{
+	cs_file_hdr_t h;
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		abort();
+	cs_file_hdr_init(&h, kind, pid, 0);
+	h.version_minor = minor;
+	tu_put(fd, &h, sizeof(h));
+	return fd;
+}
+
+void tu_diff(int fd, uint32_t seq, uint8_t side, const tu_diff_t *v)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_diff_t *r = cs_rec_begin(&b, CS_REC_DIFF, sizeof(*r));
+
+	r->seq = seq;
+	r->side = side;
+	r->word_bytes = 8;
+	r->stride = v->stride ? v->stride : 1;
+	r->flags = v->flags;
+	r->considered = v->considered;
+	r->compared = v->compared;
+	r->changed_pages = v->changed_pages;
+	r->changed_words = v->changed_words;
+	memcpy(r->unknown, v->unknown, sizeof(r->unknown));
+	r->cost_ns = 1000;
+	rec_finish(fd, &b);
+}
+
+void tu_words(int fd, uint32_t seq, uint8_t side, const uint64_t *pages, const uint64_t *bitmaps,
+	      uint32_t count)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_words_t *r = cs_rec_begin(&b, CS_REC_WORDS, sizeof(*r));
+
+	r->seq = seq;
+	r->side = side;
+	r->bitmap_words = TU_BITMAP_WORDS;
+	r->count = count;
+	for (uint32_t i = 0; i < count; i++) {
+		cs_rec_put(&b, &pages[i], 8);
+		cs_rec_put(&b, &bitmaps[i * TU_BITMAP_WORDS], TU_BITMAP_WORDS * 8);
+	}
+	rec_finish(fd, &b);
+}

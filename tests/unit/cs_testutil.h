@@ -77,6 +77,25 @@ cs_alloc_ev_t tu_alloc_ev(uint64_t seq, uint64_t ptr, uint64_t size, uint64_t we
 			  uint32_t stack, uint8_t kind);
 cs_free_ev_t tu_free_ev(uint64_t seq, uint64_t ptr, uint64_t len, uint8_t kind);
 
+/* Format 1.4: changed words. */
+#define TU_BITMAP_WORDS (TU_PAGE / 8 / 64)
+
+/* A file header of another minor version (e.g. 3: a trace before changed words); gen 0. */
+int tu_open_minor(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint16_t minor);
+
+/* The figures of a CS_REC_DIFF (stride 0 is written as 1). */
+typedef struct tu_diff {
+	uint32_t stride;
+	uint32_t flags;
+	uint64_t considered, compared, changed_pages, changed_words;
+	uint64_t unknown[CS_DIFFW_COUNT];
+} tu_diff_t;
+
+void tu_diff(int fd, uint32_t seq, uint8_t side, const tu_diff_t *v);
+/* WORDS: count pages, each with TU_BITMAP_WORDS u64 of bitmap at bitmaps[i * TU_BITMAP_WORDS]. */
+void tu_words(int fd, uint32_t seq, uint8_t side, const uint64_t *pages, const uint64_t *bitmaps,
+	      uint32_t count);
+
 /* A file's whole content (malloc'd, *n its size). */
 char *tu_slurp(const char *path, size_t *n);
 
