@@ -3,6 +3,7 @@
 """Changed words (docs/amplification.md): amp_fixture under `cowscope run`, the child's trace read
 with cstrace.py, every truth checked exactly in the fixture's region."""
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ PAGE_SHIFT = 12
 class Run:
     """One `cowscope run` of amp_fixture: the info file, the run directory, the traces."""
 
-    def __init__(self, opts, args, env=None):
+    def __init__(self, opts, args, env=None, run_opts=()):
         self.dir = tempfile.mkdtemp(prefix="amptest.")
         self.out = os.path.join(self.dir, "run")
         info = os.path.join(self.dir, "info")
@@ -26,8 +27,9 @@ class Run:
         for k in ("COWSCOPE_DIFF", "COWSCOPE_DIFF_BUDGET"):
             if k not in (env or {}):
                 e.pop(k, None)
-        cmd = [opts.cowscope, "run", "-q", "-o", self.out, "--backend", opts.backend, "--",
-               opts.fixture] + [str(a) for a in args]
+        cmd = [opts.cowscope, "run", "-q", "-o", self.out, "--backend", opts.backend,
+               *run_opts, "--", opts.fixture] + [str(a) for a in args]
+        self.cowscope = opts.cowscope
         p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=120)
         if p.returncode == 4 and b"not usable" in p.stderr:
@@ -43,6 +45,19 @@ class Run:
                     self.region = (int(a, 16) >> PAGE_SHIFT, int(b, 16) >> PAGE_SHIFT)
                 elif key == "array":
                     self.array = (int(a, 16), int(b, 16))
+
+    def report(self, fmt="json"):
+        p = subprocess.run([self.cowscope, "report", "--format", fmt, self.out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        eq(p.returncode, 0, f"cowscope report ({p.stderr.decode().strip()})")
+        return json.loads(p.stdout) if fmt == "json" else p.stdout.decode()
+
+    def process(self, role):
+        doc = self.report()
+        for proc in doc["processes"]:
+            if proc["pid"] == self.pids[role]:
+                return proc
+        raise Failure(f"no process {self.pids[role]} ({role}) in the report")
 
     def trace(self, role):
         return ct.trace_of(self.out, self.pids[role])
@@ -230,11 +245,54 @@ def t_budget(opts):
     run.cleanup()
 
 
+def site_of(proc, function):
+    """The allocation site of proc whose innermost frames name function."""
+    for site in proc["sites"]:
+        if any(f.get("function") == function for f in site["frames"][:3]):
+            return site
+    raise Failure(f"pid {proc['pid']}: no site with {function} among {len(proc['sites'])}")
+
+
+def t_report_incdec(opts, diff_mode):
+    """The report's figures for the region's allocation site: K no-op + M one-word copies."""
+    k, m = 20, 12
+    run = Run(opts, ["incdec", k, m], run_opts=("--sample-bytes", "1", "--diff", diff_mode))
+    c = run.process("c")
+    site = site_of(c, "region")
+    eq(site["compared_pages"], k + m, "region site: compared copies")
+    eq(site["noop_copied_pages"], k, "region site: no-op copies")
+    eq(site["changed_bytes"], 8 * m, "region site: changed bytes")
+    eq(site["amplification"], round(4096 * (k + m) / (8 * m), 3),
+       "region site: amplification (JSON keeps 3 decimals)")
+    check(c["changed_bytes"] >= 8 * m and c["noop_copied_pages"] >= k,
+          "the child's totals hold the region's")
+    eq(c["copied_diff"]["estimated"], False, "no budget reached: exact")
+    text = run.report("text")
+    check("AMPLIF" in text and "copied to change" in text and "for no net change" in text,
+          "the text report's amplification column and per-child line")
+    run.cleanup()
+
+
+def t_report_objects(opts):
+    """Field view: every changed word of make_objects' 64-byte objects is at offset 16-23."""
+    n = 2048
+    run = Run(opts, ["objects", n], run_opts=("--sample-bytes", "1"))
+    site = site_of(run.process("c"), "make_objects")
+    eq(site["changed_bytes"], 8 * n, "make_objects: changed bytes")
+    bins = site["fields"]["bins"]
+    eq([(b["offset_from"], b["offset_to"], b["words"]) for b in bins], [(16, 23, n)],
+       "make_objects: changed words by offset in the object")
+    eq(bins[0]["share"], 1, "make_objects: 100% of changed words at 16-23")
+    run.cleanup()
+
+
 TESTS = {
     "incdec": t_incdec, "struct": t_struct, "parent-writes": t_parent_writes,
     "parent-exits": t_parent_exits, "dontneed": t_dontneed, "nested": t_nested,
     "nested-dontneed": t_nested_dontneed,
     "off": t_off, "all": t_all, "budget": t_budget,
+    "report-incdec": lambda o: t_report_incdec(o, "auto"),
+    "report-incdec-all": lambda o: t_report_incdec(o, "all"), "report-objects": t_report_objects,
 }
 
 
