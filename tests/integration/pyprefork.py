@@ -93,6 +93,17 @@ def phases_in_one_run(c):
     check(read[0] >= 0.8 * ALL_PAGES, f"read copied {read[0]}, want >= 80% of {ALL_PAGES}")
     check(read[1] >= 0.9 * read[0], f"read after freeze copied {read[1]}, before {read[0]}")
     check(df["headline"]["change_percent"] < 0, f"headline: {df['headline']}")
+    # Changed words (docs/amplification.md): a read worker's copies are refcounts going up and
+    # back down, so nearly all of them change nothing. Measured: 23,540 of 23,644 no-op,
+    # 5 KB changed, amplification ~19,000x; the headline gives both sides' amplification.
+    rd = pairs[1]["before"]
+    print(f"read worker: {rd['child_copied_pages']} pages copied, {rd['noop_copied_pages']} "
+          f"no-op, {rd['changed_bytes']} bytes changed, amplification {rd['amplification']}x")
+    check(rd["noop_copied_pages"] >= 0.9 * rd["child_copied_pages"],
+          f"read worker: most copies change nothing: {rd}")
+    check(rd["amplification"] is not None and rd["amplification"] >= 512,
+          f"read worker: under one changed word per copied page: {rd['amplification']}")
+    check("amplification" in df["headline"]["text"], f"headline: {df['headline']['text']}")
     check(pairs[2]["delta"]["child_copied_pages"] <= -0.8 * LIST_PAGES,
           f"collect pair delta: {pairs[2]['delta']}")
     # Sites match by stack across the phases, and their changes add up to the totals' change.
