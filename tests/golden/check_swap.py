@@ -45,6 +45,9 @@ CASES = [
     ("1.2 MARK: t_ns <-> seq+snap_seq", "v1.2-diff/phases", "v1.2-diff/phases.report.expected.json",
      dict(region_start="7f3304777000", copied="30"),
      23, "cs_rec_mark_t", "t_ns", "seq", False, 2, "phase"),
+    ("1.4 WORDS: count <-> pad2", "v1.4/incdec", "v1.4/incdec.expected.json",
+     dict(region_start="7fc29d13d000", copied="32"),
+     26, "cs_rec_words_t", "count", "pad2", False, 4, "changed_bytes"),
 ]
 
 
