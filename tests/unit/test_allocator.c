@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "analyze.h"
+#include "cs_testmodel.h"
 #include "cs_testutil.h"
 #include "model.h"
 #include "record.h"
@@ -98,10 +99,7 @@ static int load(void)
 
 static const cs_proc_t *proc(uint32_t pid, uint32_t gen)
 {
-	long i = cs_model_find(&m, pid, gen);
-
-	assert_true(i >= 0);
-	return &m.procs[i];
+	return tm_proc(&m, pid, gen);
 }
 
 static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))

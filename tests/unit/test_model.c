@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "analyze.h"
+#include "cs_testmodel.h"
 #include "cs_testutil.h"
 #include "model.h"
 
@@ -188,11 +189,7 @@ static const cs_proc_t *load_proc(cs_model_t *m, uint32_t pid, uint32_t gen)
 
 static const cs_mapfig_t *mapfig(const cs_proc_t *p, uint64_t start_page)
 {
-	for (size_t i = 0; i < p->fig.nmaps; i++)
-		if (p->fig.maps[i].start == start_page * P)
-			return &p->fig.maps[i];
-	fail_msg("no mapping at page %llu", (unsigned long long)start_page);
-	return NULL;
+	return tm_mapfig(p, start_page);
 }
 
 static void expect_map(const cs_proc_t *p, uint64_t page, int64_t shared, int64_t copied,

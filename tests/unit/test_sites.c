@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "analyze.h"
+#include "cs_testmodel.h"
 #include "cs_testutil.h"
 #include "model.h"
 #include "render.h"
@@ -117,10 +118,7 @@ static void load(void)
 
 static const cs_proc_t *proc(uint32_t pid)
 {
-	long i = cs_model_find(&m, pid, 0);
-
-	assert_true(i >= 0);
-	return &m.procs[i];
+	return tm_proc(&m, pid, 0);
 }
 
 /* The site whose only frame is at fake address ra (+ 0x1000 * id above), or bucket name. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "analyze.h"
+#include "cs_testmodel.h"
 #include "cs_testutil.h"
 #include "diff.h"
 #include "figures.h"
@@ -167,10 +168,7 @@ static void write_run(void)
 
 static const cs_proc_t *proc(const cs_model_t *m, uint32_t pid)
 {
-	long i = cs_model_find(m, pid, 0);
-
-	assert_true(i >= 0);
-	return &m->procs[i];
+	return tm_proc(m, pid, 0);
 }
 
 static void load(cs_model_t *m)
@@ -183,11 +181,7 @@ static void load(cs_model_t *m)
 
 static const cs_mapfig_t *mapfig(const cs_proc_t *p, uint64_t start_page)
 {
-	for (size_t i = 0; i < p->fig.nmaps; i++)
-		if (p->fig.maps[i].start == start_page * P)
-			return &p->fig.maps[i];
-	fail_msg("no mapping at page %llu", (unsigned long long)start_page);
-	return NULL;
+	return tm_mapfig(p, start_page);
 }
 
 static void test_work_snapshot_preferred(void **state)

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit-test helpers over a loaded run model: find a process, a mapping's figures. */
+#ifndef CS_TESTMODEL_H
+#define CS_TESTMODEL_H
+
+#include <stdint.h>
+#include "model.h"
+
+/* The process (pid, gen) of a loaded model; fails the running test if there is none. */
+const cs_proc_t *tm_proc(const cs_model_t *m, uint32_t pid, uint32_t gen);
+
+/* The figures of p's mapping starting at page start_page (TU_PAGE pages); fails if none. */
+const cs_mapfig_t *tm_mapfig(const cs_proc_t *p, uint64_t start_page);
+
+#endif
