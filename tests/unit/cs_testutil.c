@@ -42,7 +42,9 @@ void tu_put(int fd, const void *p, size_t n)
 		abort();
 }
 
-int tu_open(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint32_t gen)
+/* Create dir/name holding a file header of version 1.minor. */
+static int open_version(const char *dir, const char *name, uint32_t kind, uint32_t pid,
+			uint32_t gen, uint16_t minor)
 {
 	cs_file_hdr_t h;
 	char path[4096];
@@ -53,8 +55,14 @@ int tu_open(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint
 	if (fd < 0)
 		abort();
 	cs_file_hdr_init(&h, kind, pid, gen);
+	h.version_minor = minor;
 	tu_put(fd, &h, sizeof(h));
 	return fd;
+}
+
+int tu_open(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint32_t gen)
+{
+	return open_version(dir, name, kind, pid, gen, CS_TRACE_MINOR);
 }
 
 void tu_write_file(const char *dir, const char *name, const void *p, size_t n)
@@ -440,18 +448,7 @@ int tu_proc_file(const char *dir, uint32_t pid, uint32_t ppid, uint8_t role, uin
 
 int tu_open_minor(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint16_t minor)
 {
-	cs_file_hdr_t h;
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		abort();
-	cs_file_hdr_init(&h, kind, pid, 0);
-	h.version_minor = minor;
-	tu_put(fd, &h, sizeof(h));
-	return fd;
+	return open_version(dir, name, kind, pid, 0, minor);
 }
 
 void tu_diff(int fd, uint32_t seq, uint8_t side, const tu_diff_t *v)
