@@ -43,7 +43,7 @@
 #define CS_TRACE_MAGIC "COWSCOPE"
 #define CS_TRACE_MAGIC_LEN 8
 #define CS_TRACE_MAJOR 1
-#define CS_TRACE_MINOR 4
+#define CS_TRACE_MINOR 5
 #define CS_TRACE_BYTE_ORDER 0x01020304u
 #define CS_REC_MAX_BYTES (16u << 20)
 #define CS_TRACE_SUFFIX ".cst"
@@ -107,6 +107,10 @@ enum cs_rec_type {
 	/* 1.4: changed words (COW amplification) */
 	CS_REC_DIFF = 25,  /* cs_rec_diff_t: one side's comparison with the fork, in a snapshot */
 	CS_REC_WORDS = 26, /* cs_rec_words_t + entries: pages with changed words, and which */
+	/* 1.5: perf events (counters) and page-fault samples (writers) */
+	CS_REC_EVDEFS = 27,   /* cs_rec_evdefs_t + cs_event_def_t[] + str names: what is counted */
+	CS_REC_COUNTS = 28,   /* cs_rec_counts_t + cs_count_t[]: the counts at a snapshot or mark */
+	CS_REC_WSAMPLES = 29, /* cs_rec_wsamples_t + samples: page faults with address and stack */
 };
 
 /* Process roles. */
@@ -349,6 +353,10 @@ enum cs_note_code {
 	CS_NOTE_ARM_SKIPPED = 10, /* mappings not armed (reserved, unpopulated, too large) */
 	CS_NOTE_FD = 11,          /* a descriptor was not ours any more, or none could be had
 				       * outside the program's range: what the shim did instead */
+	/* 1.5 */
+	CS_NOTE_EVENTS = 12,  /* an event could not be named or opened (bad name, perf not
+			       * permitted, no PMU): err and text say which and why */
+	CS_NOTE_WRITERS = 13, /* page-fault sampling could not start or lost samples */
 };
 
 typedef struct cs_rec_note {
@@ -597,6 +605,79 @@ typedef struct cs_rec_words {
 	/* then count entries, ascending by page: u64 page number (address >> page shift), then
 	 * bitmap_words u64: bit i of u64 j set = the word 64 * j + i of the page changed */
 } cs_rec_words_t;
+
+/*
+ * ---- 1.5: perf events (counters) and page-fault samples (writers) ----
+ *
+ * CS_REC_EVDEFS, once per process file (after CS_REC_BACKEND, and again in a
+ * fork child): the events the process counts, in the order of every later
+ * CS_REC_COUNTS. Each cs_event_def_t is the perf_event_attr type and configs
+ * it was opened with, and err = 0, or -errno if it could not be opened (then
+ * its counts are 0 and must be reported unknown); the names follow the array
+ * as count strings, in the same order, as the user wrote them (libpfm4 names,
+ * e.g. "perf::PERF_COUNT_SW_PAGE_FAULTS_MIN").
+ *
+ * CS_REC_COUNTS: the counts since the process started counting (its start,
+ * or its fork for a child), read at a snapshot (at = CS_COUNT_AT_SNAP, seq =
+ * the snapshot's) or at a cowscope_mark (at = CS_COUNT_AT_MARK, seq = the
+ * mark's). enabled_ns/running_ns as perf reports them (running < enabled: the
+ * event was multiplexed; value × enabled / running estimates it).
+ *
+ * CS_REC_WSAMPLES: page-fault samples (perf software event, user space only
+ * where unprivileged), each the faulting data address, the user IP, the
+ * thread and its user call chain (innermost first), in the order the kernel
+ * gave them. lost = samples the kernel dropped so far in this process (ring
+ * buffer full), cumulative.
+ */
+typedef struct cs_rec_evdefs {
+	cs_rec_hdr_t h;
+	uint32_t count;
+	uint32_t flags; /* 0 */
+			/* then count cs_event_def_t, then count str names */
+} cs_rec_evdefs_t;
+
+typedef struct cs_event_def {
+	uint32_t type; /* perf_event_attr.type */
+	int32_t err;   /* 0: counting; else -errno of perf_event_open (or of naming it) */
+	uint64_t config;
+	uint64_t config1;
+	uint64_t config2;
+} cs_event_def_t;
+
+enum cs_count_at { CS_COUNT_AT_SNAP = 1, CS_COUNT_AT_MARK = 2 };
+
+typedef struct cs_rec_counts {
+	cs_rec_hdr_t h;
+	uint32_t seq; /* the snapshot's or the mark's */
+	uint8_t at;   /* enum cs_count_at */
+	uint8_t pad[3];
+	uint32_t count; /* entries, as many as CS_REC_EVDEFS had */
+	uint32_t pad2;
+	uint64_t t_ns; /* CLOCK_MONOTONIC when read */
+		       /* then count cs_count_t */
+} cs_rec_counts_t;
+
+typedef struct cs_count {
+	uint64_t value;
+	uint64_t enabled_ns;
+	uint64_t running_ns;
+} cs_count_t;
+
+typedef struct cs_rec_wsamples {
+	cs_rec_hdr_t h;
+	uint32_t count; /* samples that follow */
+	uint32_t pad;
+	uint64_t lost; /* samples lost in this process so far */
+		       /* then count samples: cs_wsample_t, then depth u64 user return addresses */
+} cs_rec_wsamples_t;
+
+typedef struct cs_wsample {
+	uint64_t addr; /* the faulting data address */
+	uint64_t ip;   /* the user instruction pointer */
+	uint32_t tid;
+	uint16_t depth; /* call chain entries that follow */
+	uint16_t flags; /* 0 */
+} cs_wsample_t;
 
 /*
  * ---- The pinned layout ----
@@ -868,6 +949,44 @@ CS_PIN_ASSERT(CS_SET_NOOP == 5 && CS_SET_UNKNOWN == 6 && CS_SET_PNOOP == 7 &&
 		      CS_SET_PUNKNOWN == 8 && CS_DIFFW_NO_VIEW == 1 && CS_DIFFW_ABSENT == 4 &&
 		      CS_DIFF_PARENT == 1,
 	      "1.4 set, side and reason numbers never move");
+
+/* 1.5: perf events and page-fault samples. */
+CS_PIN_SIZE(cs_rec_evdefs_t, 16);
+CS_PIN_FIELD(cs_rec_evdefs_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_evdefs_t, count, 8, 4);
+CS_PIN_FIELD(cs_rec_evdefs_t, flags, 12, 4);
+CS_PIN_SIZE(cs_event_def_t, 32);
+CS_PIN_FIELD(cs_event_def_t, type, 0, 4);
+CS_PIN_FIELD(cs_event_def_t, err, 4, 4);
+CS_PIN_FIELD(cs_event_def_t, config, 8, 8);
+CS_PIN_FIELD(cs_event_def_t, config1, 16, 8);
+CS_PIN_FIELD(cs_event_def_t, config2, 24, 8);
+CS_PIN_SIZE(cs_rec_counts_t, 32);
+CS_PIN_FIELD(cs_rec_counts_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_counts_t, seq, 8, 4);
+CS_PIN_FIELD(cs_rec_counts_t, at, 12, 1);
+CS_PIN_FIELD(cs_rec_counts_t, pad, 13, 3);
+CS_PIN_FIELD(cs_rec_counts_t, count, 16, 4);
+CS_PIN_FIELD(cs_rec_counts_t, pad2, 20, 4);
+CS_PIN_FIELD(cs_rec_counts_t, t_ns, 24, 8);
+CS_PIN_SIZE(cs_count_t, 24);
+CS_PIN_FIELD(cs_count_t, value, 0, 8);
+CS_PIN_FIELD(cs_count_t, enabled_ns, 8, 8);
+CS_PIN_FIELD(cs_count_t, running_ns, 16, 8);
+CS_PIN_SIZE(cs_rec_wsamples_t, 24);
+CS_PIN_FIELD(cs_rec_wsamples_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_wsamples_t, count, 8, 4);
+CS_PIN_FIELD(cs_rec_wsamples_t, pad, 12, 4);
+CS_PIN_FIELD(cs_rec_wsamples_t, lost, 16, 8);
+CS_PIN_SIZE(cs_wsample_t, 24);
+CS_PIN_FIELD(cs_wsample_t, addr, 0, 8);
+CS_PIN_FIELD(cs_wsample_t, ip, 8, 8);
+CS_PIN_FIELD(cs_wsample_t, tid, 16, 4);
+CS_PIN_FIELD(cs_wsample_t, depth, 20, 2);
+CS_PIN_FIELD(cs_wsample_t, flags, 22, 2);
+CS_PIN_ASSERT(CS_COUNT_AT_SNAP == 1 && CS_COUNT_AT_MARK == 2 && CS_NOTE_EVENTS == 12 &&
+		      CS_NOTE_WRITERS == 13,
+	      "1.5 numbers never move");
 
 /* Counter slots (CS_REC_COUNTERS values are written in this order). */
 CS_PIN_ASSERT(CS_CNT_TRACE_REOPEN == 0 && CS_CNT_WRITE_FAIL == 1 && CS_CNT_ARM_FAIL == 2 &&
