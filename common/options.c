@@ -138,6 +138,27 @@ static int parse_diff_budget(cs_options_t *o, const char *v)
 	return r;
 }
 
+static int parse_writers(cs_options_t *o, const char *v)
+{
+	if ((v[0] != '0' && v[0] != '1') || v[1] != 0)
+		return -EINVAL;
+	o->writers = (uint8_t)(v[0] - '0');
+	return 0;
+}
+
+/* A power of two from 8 KiB to 256 MiB: the kernel's ring is 2^n pages. */
+static int parse_writers_buffer(cs_options_t *o, const char *v)
+{
+	uint64_t n;
+	int r = parse_num(v, 8192, 256u << 20, &n);
+
+	if (r == 0 && (n & (n - 1)))
+		r = -EINVAL;
+	if (r == 0)
+		o->writers_buffer = n;
+	return r;
+}
+
 static const option_def_t table[] = {
 	{ "COWSCOPE_OUT", "a directory path shorter than 1024 bytes", parse_out },
 	{ "COWSCOPE_BACKEND", "auto, uffd-wp, soft-dirty, pfn or exclusive", parse_backend },
@@ -157,6 +178,10 @@ static const option_def_t table[] = {
 	  "a page count from 1 to 4294967295 (k and M suffixes allowed), "
 	  "compared per side and snapshot in auto mode",
 	  parse_diff_budget },
+	{ "COWSCOPE_WRITERS", "0 or 1", parse_writers },
+	{ "COWSCOPE_WRITERS_BUFFER",
+	  "a power of two from 8k to 256M bytes (k and M suffixes allowed), per CPU",
+	  parse_writers_buffer },
 };
 
 static void warn_bad(cs_warn_fn warn, const option_def_t *d, const char *v)
@@ -185,6 +210,7 @@ int cs_options_load(cs_options_t *o, cs_getenv_fn get, cs_warn_fn warn)
 	memset(o, 0, sizeof(*o));
 	o->sample_bytes = CS_DEFAULT_SAMPLE_BYTES;
 	o->stack_depth = CS_DEFAULT_STACK_DEPTH;
+	o->writers_buffer = CS_DEFAULT_WRITERS_BUFFER;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const char *v = get(table[i].name);
 		cs_options_t saved = *o;

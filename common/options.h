@@ -9,6 +9,7 @@
 #define CS_PATH_MAX 1024
 #define CS_DEFAULT_SAMPLE_BYTES 65536
 #define CS_DEFAULT_STACK_DEPTH 32
+#define CS_DEFAULT_WRITERS_BUFFER (512u * 1024u)
 
 typedef struct cs_options {
 	char out[CS_PATH_MAX]; /* COWSCOPE_OUT: run directory ("" = ${TMPDIR:-/tmp}/cowscope-<uid>/<program>.<pid>) */
@@ -24,6 +25,8 @@ typedef struct cs_options {
 	uint8_t diff;             /* COWSCOPE_DIFF: enum cs_diff_mode (auto, all, off) */
 	uint32_t diff_budget;     /* COWSCOPE_DIFF_BUDGET: pages compared per side and snapshot
 				   * in auto mode (0 = CS_DIFF_DEFAULT_BUDGET) */
+	uint8_t writers;          /* COWSCOPE_WRITERS: page-fault sampling in fork children */
+	uint64_t writers_buffer;  /* COWSCOPE_WRITERS_BUFFER: ring bytes per CPU, a power of two */
 } cs_options_t;
 
 /* Looks a variable up; returns NULL when unset. getenv fits. */

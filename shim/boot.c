@@ -22,6 +22,7 @@
 #include "stacks.h"
 #include "trace.h"
 #include "track.h"
+#include "writers.h"
 
 #define CS_CMDLINE_MAX 2048
 
@@ -329,7 +330,8 @@ int cs_boot_open_trace(void)
 	if (mem->base) {
 		put_shim_range((uint64_t)(uintptr_t)mem->base,
 			       (uint64_t)(uintptr_t)mem->base + mem->bytes);
-		put_sampling();
+		if (cs_sampling()->sample_bytes)
+			put_sampling(); /* else the memory holds module records only (writers) */
 	}
 	if (cs_track_fell_back())
 		cs_rec_note(CS_NOTE_BACKEND_FALLBACK, 0,
@@ -357,7 +359,9 @@ static int boot_steps(void)
 	cs_allocator_detect();
 	if ((r = make_arena()) < 0 || (r = resolve_out()) < 0 || (r = open_out_dir()) < 0)
 		return r;
-	cs_sampling_reserve(P.opt.sample_bytes);
+	cs_sampling_reserve(P.opt.sample_bytes, P.opt.writers);
+	if (P.opt.writers)
+		cs_writers_init();
 	cs_track_choose(P.opt.backend);
 	if ((r = cs_boot_open_trace()) < 0)
 		return r;

@@ -19,6 +19,7 @@
 #include "trace.h"
 #include "track.h"
 #include "view.h"
+#include "writers.h"
 
 /* Snapshot state, written only here (reset in a fork child by cs_events_reset_in_child). */
 static int snap_busy;     /* the snapshot lock */
@@ -172,6 +173,7 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 	}
 	if (cs_sampling()->on)
 		cs_evbuf_flush_all(); /* the analyzer needs the allocations up to this snapshot */
+	cs_writers_drain();           /* and the writes: a snapshot's samples precede it */
 	memset(&ru, 0, sizeof(ru));
 	cs_prim_getrusage_self(&ru);
 	r = cs_harvest_run(&h, (uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt);
@@ -349,7 +351,7 @@ int cs_mark(const char *label)
 
 void cs_modules_refresh(void)
 {
-	if (cs_sampling()->on)
+	if (cs_sampling()->mem.base)
 		cs_modules_scan(&cs_sampling()->mem, cs_proc()->exe);
 }
 

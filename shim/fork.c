@@ -21,6 +21,7 @@
 #include "trace.h"
 #include "track.h"
 #include "view.h"
+#include "writers.h"
 
 /* Fork state, written only here. */
 static uint64_t fork_seq;   /* forks made by this process */
@@ -351,6 +352,7 @@ static void reset_for_child(uint8_t via)
 	fork_seq = 0;
 	cs_events_reset_in_child();
 	cs_counters_reset();
+	cs_writers_reset_in_child();
 	if (cs_sampling()->on)
 		cs_evbuf_reset_in_child(); /* the parent's buffered events are the parent's to write */
 }
@@ -382,6 +384,8 @@ void cs_fork_child_start(uint8_t via)
 	}
 	if (cs_sampling()->on)
 		put_fork_point();
+	else if (cs_proc()->opt.writers)
+		cs_modules_write_all(); /* writer stacks are symbolized like allocation sites */
 	if (cs_sampling()->on && stacks_off)
 		cs_rec_note(CS_NOTE_UNWIND_OFF, 0,
 			    "cowscope: a thread was inside the unwinder at the "
@@ -398,5 +402,6 @@ void cs_fork_child_start(uint8_t via)
 	cs_view_set_tracked(arm == arm_uffd && uffd >= 0);
 	if (arm_skipped)
 		note_arm_skipped();
+	cs_writers_child_start(); /* after the fork snapshot: its own work is not sampled */
 	gate_open();
 }

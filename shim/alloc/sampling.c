@@ -7,16 +7,20 @@
 
 cs_sampling_t cs_sampling_st;
 
-void cs_sampling_reserve(uint64_t sample_bytes)
+void cs_sampling_reserve(uint64_t sample_bytes, int modules)
 {
 	cs_sampling_st.sample_bytes = sample_bytes;
-	if (sample_bytes && cs_shimmem_init(&cs_sampling_st.mem) < 0)
+	if ((sample_bytes || modules) && cs_shimmem_init(&cs_sampling_st.mem) < 0)
 		cs_sampling_st.sample_bytes =
 			0; /* no memory for it: run without allocation sites */
 }
 
 void cs_sampling_start(uint32_t depth, const char *exe)
 {
+	if (cs_sampling_st.mem.base && !cs_sampling_st.sample_bytes) {
+		cs_modules_scan(&cs_sampling_st.mem, exe); /* modules only: writer stacks */
+		return;
+	}
 	if (!cs_sampling_st.mem.base || cs_evbuf_init(&cs_sampling_st.mem) < 0)
 		return;
 	cs_stacks_init(&cs_sampling_st.mem, depth); /* libunwind's warm-up may allocate: guarded */

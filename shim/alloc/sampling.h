@@ -26,14 +26,16 @@ static inline const cs_sampling_t *cs_sampling(void)
 }
 
 /*
- * Reserve the shim's memory for sampling every sample_bytes bytes (0: off).
- * Without memory, sampling stays off. init-only.
+ * Reserve the shim's memory for sampling every sample_bytes bytes (0: off),
+ * or with modules set for the module records alone (writer sampling needs
+ * them to name its stacks). Without memory, sampling stays off. init-only.
  */
-void cs_sampling_reserve(uint64_t sample_bytes);
+void cs_sampling_reserve(uint64_t sample_bytes, int modules);
 
 /*
  * Start recording: event buffers, stacks (libunwind warmed up, keeping depth
- * frames), the loaded modules (exe: the main program's path). Call with the
+ * frames), the loaded modules (exe: the main program's path); with the memory
+ * reserved for modules only, just the modules. Call with the
  * recursion guard held. init-only.
  */
 void cs_sampling_start(uint32_t depth, const char *exe);
