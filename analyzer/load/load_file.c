@@ -6,6 +6,7 @@
 #include <string.h>
 #include "load_alloc.h"
 #include "load_diff.h"
+#include "load_writers.h"
 #include "load_file.h"
 #include "loader.h"
 #include "vec.h"
@@ -456,6 +457,7 @@ static const rec_row_t rows[] = {
 	ROW(CS_REC_ALLOCATOR, on_allocator, cs_rec_allocator_t, 3, IN_P),
 	ROW(CS_REC_DIFF, cs_load_diff, cs_rec_diff_t, 4, IN_P),
 	ROW(CS_REC_WORDS, cs_load_words, cs_rec_words_t, 4, IN_P),
+	ROW(CS_REC_WSAMPLES, cs_load_wsamples, cs_rec_wsamples_t, 5, IN_P),
 };
 
 /* The row of a type this analyzer knows, or NULL. */

@@ -70,6 +70,7 @@ typedef union cs_fixed {
 	cs_rec_allocator_t allocator;
 	cs_rec_diff_t diff;
 	cs_rec_words_t words;
+	cs_rec_wsamples_t wsamples;
 } cs_fixed_t;
 
 /* Bytes of a record's beginning cs_trace_follow reads: every fixed part fits. */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cowscope/trace_format.h"
+#include "wsamples.h"
 
 /* A loaded object, from CS_REC_MODULE. */
 typedef struct cs_module {
@@ -112,7 +113,10 @@ typedef struct cs_group {
 	size_t nchildren;
 	cs_site_t *sites;
 	size_t nsites;
-	bool split; /* child-copied and parent-unshared are known */
+	bool split;           /* child-copied and parent-unshared are known */
+	cs_wstack_t *writers; /* format 1.5: the children's writers merged by key */
+	size_t nwriters;
+	uint64_t writer_samples, writer_samples_lost;
 } cs_group_t;
 
 #endif

@@ -115,5 +115,7 @@ void cs_proc_free(cs_proc_t *p)
 	free(p->sites);
 	free(p->allocator_name);
 	free(p->allocator_path);
+	cs_wsampinfo_free(&p->ws);
+	cs_writers_free(p->writers, p->nwriters);
 	memset(p, 0, sizeof(*p));
 }

@@ -289,6 +289,11 @@ typedef struct cs_proc {
 	uint32_t allocator_flags; /* CS_ALLOCF_* */
 	char *allocator_name;
 	char *allocator_path; /* "" when the shim could not tell */
+	/* format 1.5: page-fault samples, and the writers of the child's copies */
+	cs_wsampinfo_t ws;
+	bool has_writers;     /* writers were joined (a measured child with samples) */
+	cs_wstack_t *writers; /* by pages, most first; the no-writer bucket among them */
+	size_t nwriters;
 } cs_proc_t;
 
 /* What run.cst says. */

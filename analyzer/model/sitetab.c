@@ -115,6 +115,7 @@ void cs_groups_free(cs_model_t *m)
 	for (size_t i = 0; i < m->ngroups; i++) {
 		free(m->groups[i].children);
 		free(m->groups[i].sites);
+		cs_writers_free(m->groups[i].writers, m->groups[i].nwriters);
 	}
 	free(m->groups);
 	m->groups = NULL;

@@ -27,6 +27,13 @@ void cs_json_pages(struct cs_json *j, const char *key, double v);
 /* A stack frame as a JSON object (module, function, file, line, offset, inlined). */
 void cs_json_frame(struct cs_json *j, const cs_frame_t *f);
 
+/*
+ * "writers" (v[0..n): frames, bucket, child_copied_pages, owner_sites), then
+ * "writer_samples" and "writer_samples_lost" (null unless known: samples were recorded).
+ */
+void cs_json_writers(struct cs_json *j, const cs_wstack_t *v, size_t n, bool known,
+		     uint64_t samples, uint64_t lost);
+
 /* Write the report as text for a person to f. Returns 0, -ENOMEM or -EIO. */
 int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 

@@ -13,6 +13,7 @@
 #include "sitetab.h"
 #include "symbolize.h"
 #include "vec.h"
+#include "wjoin.h"
 
 /* Deeper process trees than this are not replayed (recursion bound). */
 #define MAX_DEPTH 200
@@ -41,6 +42,10 @@ typedef struct sctx {
 	size_t nkey, capkey;
 	cs_frame_t *fr; /* the frames being built */
 	size_t nfr, capfr;
+	/* the child being attributed, for its writers' owner sites */
+	size_t cur;
+	const cs_liveset_t *live;
+	int mode;
 } sctx_t;
 
 /* ---- tree ------------------------------------------------------------------------------- */
@@ -385,18 +390,99 @@ static int sites_from_owners(sctx_t *c, cs_proc_t *p, const cs_owner_t *own, siz
 	return err;
 }
 
+/* ---- writers (format 1.5) ---------------------------------------------------------------- */
+
+/* A sample's chain: the faulting ip's frames (looked up at ip itself), then its callers'. */
+static int writer_chain(void *ctx, const cs_proc_t *cp, const cs_wsamp_t *s,
+			const cs_frame_t **frames, size_t *nframes, const char **key)
+{
+	sctx_t *c = ctx;
+	cs_proc_t *p = &c->m->procs[c->cur];
+	cs_symbolizer_t *sym = NULL;
+	named_t e = { 0 };
+	cs_frame_t *fr = NULL;
+	int err = symbolizer_for(c, c->cur, &sym);
+
+	c->nfr = 0;
+	if (!err)
+		err = add_frames(c, &e, sym, s->ip + 1);
+	for (uint32_t i = 0; !err && i < s->depth; i++)
+		err = add_frames(c, &e, sym, cp->ws.ra[s->first + i]);
+	if (!err)
+		err = build_key(c, c->fr, c->nfr);
+	fr = err ? NULL : cs_arena_alloc(&c->m->arena, c->nfr * sizeof(*fr) + 1);
+	*key = fr ? cs_arena_strndup(&c->m->arena, c->key ? c->key : "", c->nkey) : NULL;
+	if (!*key)
+		return -ENOMEM;
+	memcpy(fr, c->fr, c->nfr * sizeof(*fr));
+	*frames = fr;
+	*nframes = c->nfr;
+	for (size_t i = 0; !err && i < NAMED_NOTES && e.notes[i]; i++)
+		err = add_note(p, CS_NOTE_A_SYMBOLS, e.notes[i]);
+	return err;
+}
+
+/* The allocation sites owning pages of the current child: its attribution, on those pages. */
+static int writer_owners(void *ctx, const cs_pageset_t *pages, cs_site_t **sites, size_t *n)
+{
+	sctx_t *c = ctx;
+	cs_proc_t fake = c->m->procs[c->cur];
+	cs_owner_t *own = NULL;
+	cs_site_t *v = NULL;
+	size_t nown = 0;
+	int err;
+
+	fake.fig.wc = *pages;
+	fake.fig.wp = (cs_pageset_t){ 0 };
+	fake.fig.known = false;
+	fake.fig.amp[CS_DIFF_CHILD].known = false;
+	err = cs_attribute(&fake, c->live, c->mode, &c->m->arena, &own, &nown);
+	v = err ? NULL : calloc(nown + 1, sizeof(*v));
+	if (!err && !v)
+		err = -ENOMEM;
+	size_t k = 0;
+
+	for (size_t i = 0; i < nown && !err; i++) {
+		if (!(own[i].v[CS_COL_CC] > 0))
+			continue; /* owners of none of these pages */
+		err = name_site(c, &c->m->procs[c->cur], &own[i], &v[k]);
+		v[k].child_copied = own[i].v[CS_COL_CC];
+		v[k].parent_unshared = v[k].unshared = v[k].freed_in_child = NAN;
+		v[k].changed_bytes = v[k].noop_copied = v[k].compared = NAN;
+		k++;
+	}
+	if (!err)
+		err = cs_sites_merge(v, k, true, sites, n);
+	free(v);
+	free(own);
+	return err;
+}
+
+static int writers_of(sctx_t *c, size_t i, const cs_liveset_t *live, int mode)
+{
+	cs_writer_namer_t nm = { .ctx = c, .chain = writer_chain, .owners = writer_owners };
+
+	c->cur = i;
+	c->live = live;
+	c->mode = mode;
+	return cs_writers_join(&c->m->procs[i], &nm, &c->m->arena);
+}
+
 static int attribute(sctx_t *c, size_t i, cs_liveset_t *live)
 {
 	cs_proc_t *p = &c->m->procs[i];
 	cs_owner_t *own = NULL;
 	size_t nown = 0;
+	int mode = track_mode(c->m, i);
 	int err;
 
 	cs_liveset_mark_frees(live, &p->alloc);
-	err = cs_attribute(p, live, track_mode(c->m, i), &c->m->arena, &own, &nown);
+	err = cs_attribute(p, live, mode, &c->m->arena, &own, &nown);
 	if (!err)
 		err = sites_from_owners(c, p, own, nown);
 	free(own);
+	if (!err && p->ws.present)
+		err = writers_of(c, i, live, mode);
 	return err;
 }
 
@@ -510,6 +596,29 @@ static int sweep(sctx_t *c)
 
 /* ---- sibling groups --------------------------------------------------------------------- */
 
+/* The writers of a group's children merged by key, and their sample counts. */
+static int group_writers(sctx_t *c, size_t i, cs_group_t *g)
+{
+	const cs_proc_t **ps = malloc((g->nchildren + 1) * sizeof(*ps));
+	size_t n = 0;
+	int err;
+
+	if (!ps)
+		return -ENOMEM;
+	for (long k = c->first[i]; k >= 0; k = c->next[k]) {
+		const cs_proc_t *p = &c->m->procs[k];
+
+		if (!p->has_writers || !p->has_sites || !cs_proc_inherits(c->m, (size_t)k))
+			continue;
+		ps[n++] = p;
+		g->writer_samples += p->ws.n;
+		g->writer_samples_lost += p->ws.lost;
+	}
+	err = cs_writers_merge(ps, n, &g->writers, &g->nwriters);
+	free(ps);
+	return err;
+}
+
 static int group_of(sctx_t *c, size_t i, cs_group_t *g)
 {
 	cs_site_t *v = NULL;
@@ -534,7 +643,7 @@ static int group_of(sctx_t *c, size_t i, cs_group_t *g)
 	if (!err)
 		err = cs_sites_merge(v, n, false, &g->sites, &g->nsites);
 	free(v);
-	return err;
+	return err ? err : group_writers(c, i, g);
 }
 
 static int groups_build(sctx_t *c)
@@ -555,6 +664,7 @@ static int groups_build(sctx_t *c)
 		if (!err && !g->nchildren) {
 			free(g->children);
 			free(g->sites);
+			cs_writers_free(g->writers, g->nwriters);
 			m->ngroups--;
 		}
 	}
