@@ -46,6 +46,7 @@ typedef struct run_ctx {
 	unsigned linger_s;
 	bool quiet;
 	bool no_python;        /* --no-python: no CPython helper on PYTHONPATH */
+	bool writers;          /* --writers: COWSCOPE_WRITERS=1 (docs/writers.md) */
 	bool allow_shared_dir; /* --allow-shared-dir: a symlinked, foreign or shared run dir */
 	char **cmd;            /* CMD [ARG...] */
 	/* while running */
@@ -113,6 +114,7 @@ enum {
 	OPT_STACK_DEPTH,
 	OPT_DIFF,
 	OPT_NO_PYTHON,
+	OPT_WRITERS,
 	OPT_QUIET,
 };
 
@@ -177,6 +179,11 @@ static const cs_opt_t run_opts[] = {
 		  "fork, for changed bytes and amplification: auto (default,\n"
 		  "within a budget: over it one page in k, figures estimated),\n"
 		  "all (every page) or off" },
+	{ .id = OPT_WRITERS,
+	  .name = "writers",
+	  .help = "sample page faults in the children to name the code that\n"
+		  "wrote each copied page (docs/writers.md: needs perf events;\n"
+		  "costs a few microseconds per fault in the children)" },
 	{ .id = OPT_NO_PYTHON,
 	  .name = "no-python",
 	  .help = "do not put cowscope's CPython helper on PYTHONPATH (below)" },
@@ -195,6 +202,8 @@ static int run_flag(run_ctx_t *ctx, int id)
 		ctx->quiet = true;
 	else if (id == OPT_NO_PYTHON)
 		ctx->no_python = true;
+	else if (id == OPT_WRITERS)
+		ctx->writers = true;
 	else if (id == OPT_ALLOW_SHARED_DIR)
 		ctx->allow_shared_dir = true;
 	return 0;
@@ -462,7 +471,7 @@ static char *env_entry(const char *key, const char *a, const char *b)
 }
 
 /* What cowscope sets in CMD's environment, besides LD_PRELOAD; NULL values are left alone. */
-#define ENV_SETS 6
+#define ENV_SETS 7
 
 static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
 {
@@ -473,6 +482,7 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 	keys[3] = "COWSCOPE_STACK_DEPTH", vals[3] = ctx->stack_depth;
 	keys[4] = "COWSCOPE_ALLOW_SHARED_DIR", vals[4] = ctx->allow_shared_dir ? "1" : NULL;
 	keys[5] = "COWSCOPE_DIFF", vals[5] = ctx->diff;
+	keys[6] = "COWSCOPE_WRITERS", vals[6] = ctx->writers ? "1" : NULL;
 }
 
 /*
