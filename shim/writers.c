@@ -20,6 +20,8 @@ static uint64_t ring_bytes;                 /* data area of each ring */
 static uint64_t lost;                       /* PERF_RECORD_LOST counts so far */
 static uint64_t lost_written;               /* lost as the last record said */
 static int on;                              /* rings mapped in this process */
+static uint8_t full[CS_WRITERS_MAX_CPUS];   /* ring found full, no LOST record read since */
+static uint8_t *poke;                       /* a page of ours to fault on (flush_lost) */
 static int drain_busy;                      /* the drain's try-lock */
 
 /* Samples batched per record (the buffer is the drain's, under its try-lock). */
@@ -69,6 +71,8 @@ void cs_writers_reset_in_child(void)
 {
 	/* The parent's rings are VM_DONTCOPY: not mapped here. Forget them, never unmap. */
 	memset(rings, 0, sizeof(rings));
+	memset(full, 0, sizeof(full));
+	poke = NULL; /* the parent's; a private mapping the child may keep, unused */
 	on = 0;
 	lost = lost_written = 0;
 	batch_used = batch_count = 0;
@@ -180,6 +184,7 @@ void cs_writers_child_start(void)
 	for (uint32_t i = 0; i < ncpus; i++)
 		if (rings[i])
 			put_range(rings[i]);
+	poke = cs_prim_mmap_anon(1ull << cs_proc()->page_shift);
 	on = 1;
 }
 
@@ -187,17 +192,27 @@ void cs_writers_child_start(void)
 
 #define SAMPLE_MAX (sizeof(cs_wsample_t) + CS_WRITERS_DEPTH * 8u)
 
+/* Rings that filled up with no LOST record read since: at least one sample lost each. */
+static uint64_t lost_floor(void)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < ncpus; i++)
+		n += full[i];
+	return n;
+}
+
 static void batch_flush(void)
 {
 	cs_rec_wsamples_t *r = (cs_rec_wsamples_t *)batch;
 
-	if (!batch_count && lost == lost_written)
+	if (!batch_count && lost + lost_floor() == lost_written)
 		return;
 	batch_used = batch_count ? batch_used : (uint32_t)sizeof(*r);
-	lost_written = lost;
+	lost_written = lost + lost_floor();
 	*r = (cs_rec_wsamples_t){ .h = { CS_REC_WSAMPLES, 0, batch_used },
 				  .count = batch_count,
-				  .lost = lost };
+				  .lost = lost + lost_floor() };
 	cs_trace_put_counted(batch, batch_used);
 	batch_used = batch_count = 0;
 }
@@ -242,14 +257,17 @@ static void add_sample(const uint64_t *b, size_t words)
 }
 
 /* Drain one ring from tail to head, then give the space back. */
-static void drain_ring(uint8_t *ring)
+static void drain_ring(uint32_t cpu)
 {
+	uint8_t *ring = rings[cpu];
 	struct perf_event_mmap_page *pg = (struct perf_event_mmap_page *)ring;
 	const uint8_t *data = ring + (1ull << cs_proc()->page_shift);
 	uint64_t head = __atomic_load_n(&pg->data_head, __ATOMIC_ACQUIRE);
 	uint64_t tail = pg->data_tail;
 	uint64_t rec[2 + 4 + CS_WRITERS_DEPTH + 8];
 
+	if (head - tail + SAMPLE_MAX + 64 > ring_bytes)
+		full[cpu] = 1; /* the kernel says how many only with its next record here */
 	while (tail < head) {
 		struct perf_event_header h;
 
@@ -261,7 +279,7 @@ static void drain_ring(uint8_t *ring)
 			if (h.type == PERF_RECORD_SAMPLE)
 				add_sample(rec + 1, (h.size - sizeof(h)) / 8);
 			else if (h.type == PERF_RECORD_LOST && h.size >= 24)
-				lost += rec[2];
+				lost += rec[2], full[cpu] = 0;
 		} else {
 			lost++; /* a sample longer than any this event makes: never */
 		}
@@ -270,13 +288,36 @@ static void drain_ring(uint8_t *ring)
 	__atomic_store_n(&pg->data_tail, head, __ATOMIC_RELEASE);
 }
 
+static void drain_all(void)
+{
+	for (uint32_t i = 0; i < ncpus; i++)
+		if (rings[i])
+			drain_ring(i);
+}
+
+/*
+ * The kernel writes a ring's PERF_RECORD_LOST only before its next sample
+ * there. After a full ring, take one user-space fault on a page of ours (its
+ * sample lies outside every figure) so this CPU's ring gets it, and drain
+ * again. Other CPUs' full rings count as one lost sample each until theirs.
+ */
+static void flush_lost(void)
+{
+	size_t pg = 1ull << cs_proc()->page_shift;
+
+	if (!poke || !lost_floor())
+		return;
+	if (cs_prim_madvise(poke, pg, MADV_DONTNEED) == 0)
+		*(volatile uint8_t *)poke = 1;
+	drain_all();
+}
+
 void cs_writers_drain(void)
 {
 	if (!on || __atomic_exchange_n(&drain_busy, 1, __ATOMIC_ACQUIRE))
 		return;
-	for (uint32_t i = 0; i < ncpus; i++)
-		if (rings[i])
-			drain_ring(rings[i]);
+	drain_all();
+	flush_lost();
 	batch_flush();
 	__atomic_store_n(&drain_busy, 0, __ATOMIC_RELEASE);
 }

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Integration driver for writers: which code wrote the copied pages (docs/writers.md)."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from cstest import SKIP, Failure, Skip, check, eq, verdict
+
+BUCKET = ("copies no user-space sample saw (kernel writes such as read() into a buffer, "
+          "or before tracking started)")
+
+
+def run(opts, scenario, *args, env=None, fmt=None):
+    """cowscope run --writers the fixture; (report, other format's output or None)."""
+    d = tempfile.mkdtemp(prefix="writertest.")
+    out = os.path.join(d, "run")
+    e = dict(os.environ, **(env or {}))
+    try:
+        p = subprocess.run([opts.cowscope, "run", "-q", "--writers", "-o", out, "--interval",
+                            "0", "--", opts.fixture, scenario] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, env=e)
+        check(p.returncode == 0, f"{scenario}: run exited {p.returncode}: {p.stderr.decode()}")
+        rep = report(opts, out, "json")
+        return rep, (report(opts, out, fmt) if fmt else None)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def report(opts, out, fmt, *extra):
+    r = subprocess.run([opts.cowscope, "report", "--format", fmt, "--top", "20"] + list(extra) +
+                       [out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    check(r.returncode == 0, f"report --format {fmt} exited {r.returncode}: {r.stderr.decode()}")
+    return json.loads(r.stdout) if fmt == "json" else r.stdout.decode()
+
+
+def child(rep):
+    """The one child, or Skip when its writer sampling was refused (the note says why)."""
+    kids = [p for p in rep["processes"] if p["role"] == "child"]
+    eq(len(kids), 1, "one child")
+    c = kids[0]
+    if c["writer_samples"] is None:
+        why = [n["text"] for n in c["notes"] if n["code"] == "writers"]
+        raise Skip(why[0] if why else "no writer samples recorded")
+    return c
+
+
+def writer(proc, function):
+    """The writer whose innermost frame is `function` (exactly one), or None."""
+    got = [w for w in proc["writers"] if w["frames"] and w["frames"][0]["function"] == function]
+    check(len(got) <= 1, f"one writer at {function}: {len(got)}")
+    return got[0] if got else None
+
+
+def owner_functions(w):
+    return {f["function"] for o in w["owner_sites"] for f in o["frames"][:1] if o["pages"] > 0}
+
+
+def adds_up(c):
+    total = sum(w["child_copied_pages"] for w in c["writers"])
+    eq(total, c["child_copied_pages"], "writers and the bucket add up to child_copied_pages")
+
+
+def test_two_writers(opts):
+    """write_even copied exactly pages 0..39 and write_odd 40..69, both of make_region's region."""
+    rep, _ = run(opts, "two-writers")
+    c = child(rep)
+    even, odd = writer(c, "write_even"), writer(c, "write_odd")
+    check(even and odd, f"both writers: {[w['frames'][:1] for w in c['writers']]}")
+    eq(even["child_copied_pages"], 40, "write_even pages")
+    eq(odd["child_copied_pages"], 30, "write_odd pages")
+    for w in (even, odd):
+        eq(len(w["owner_sites"]), 1, "one owner site")
+        eq(w["owner_sites"][0]["frames"][0]["function"], "make_region", "owner")
+        eq(w["owner_sites"][0]["pages"], w["child_copied_pages"], "owner pages")
+    eq(c["writer_samples_lost"], 0, "no samples lost")
+    adds_up(c)
+
+
+def test_read_buffer(opts):
+    """read() into 24 shared pages: the kernel's bucket, not user code; write_even's 10 stay its."""
+    d = tempfile.mkdtemp(prefix="writertest.")
+    try:
+        path = os.path.join(d, "data")
+        with open(path, "wb") as f:
+            f.write(b"x" * (os.sysconf("SC_PAGE_SIZE") * 24))
+        rep, _ = run(opts, "read-buffer", path)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    c = child(rep)
+    even = writer(c, "write_even")
+    check(even is not None, "a writer at write_even")
+    eq(even["child_copied_pages"], 10, "write_even pages")
+    b = [w for w in c["writers"] if w["bucket"] == BUCKET]
+    eq(len(b), 1, "one kernel-write bucket")
+    region = sum(o["pages"] for o in b[0]["owner_sites"]
+                 if o["frames"] and o["frames"][0]["function"] == "make_region")
+    eq(region, 24, "make_region's pages in the bucket (the read() buffer)")
+    for w in c["writers"]:
+        if w["bucket"] is None and w is not even:
+            check("make_region" not in owner_functions(w), f"no other code wrote the region: {w}")
+    adds_up(c)
+
+
+def test_thread(opts):
+    """A thread created after the fork wrote 50 pages: attributed to write_odd."""
+    rep, _ = run(opts, "thread")
+    c = child(rep)
+    odd = writer(c, "write_odd")
+    check(odd is not None, "a writer at write_odd")
+    eq(odd["child_copied_pages"], 50, "write_odd pages (from the new thread)")
+    eq(owner_functions(odd), {"make_region"}, "owner")
+    adds_up(c)
+
+
+def test_lost(opts):
+    """An 8 KiB ring and 4096 first touches before a snapshot drains it: samples lost, counted."""
+    rep, _ = run(opts, "many", env={"COWSCOPE_WRITERS_BUFFER": "8k"})
+    c = child(rep)
+    check(c["writer_samples_lost"] > 0, f"samples lost: {c['writer_samples_lost']}")
+    check(c["writer_samples"] + c["writer_samples_lost"] >= 4096 + 96,
+          f"samples + lost cover the faults: {c['writer_samples']} + {c['writer_samples_lost']}")
+    adds_up(c)
+
+
+def test_text(opts):
+    """The text report names the writers with their owners; folded --by writer folds them."""
+    rep, text = run(opts, "two-writers", fmt="text")
+    child(rep)
+    check("top writers by pages copied" in text, "a writers section")
+    check("write_even wrote into objects allocated at make_region: 40 pages" in text,
+          f"write_even's line:\n{text}")
+
+
+TESTS = {
+    "two-writers": test_two_writers,
+    "read-buffer": test_read_buffer,
+    "thread": test_thread,
+    "lost": test_lost,
+    "text": test_text,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    for a in ("--cowscope", "--fixture"):
+        ap.add_argument(a, required=True)
+    ap.add_argument("test", choices=sorted(TESTS))
+    opts = ap.parse_args()
+    return verdict(opts.test, TESTS[opts.test], opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
