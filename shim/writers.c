@@ -247,7 +247,8 @@ static void add_sample(const uint64_t *b, size_t words)
 	for (uint64_t i = 0; i < nr && s.depth < CS_WRITERS_DEPTH; i++) {
 		uint64_t ra = b[4 + i];
 
-		if (ra >= (uint64_t)PERF_CONTEXT_MAX || (s.depth == 0 && ra == s.ip && i < 2))
+		if (ra >= (uint64_t)PERF_CONTEXT_MAX || ra == 0 ||
+		    (s.depth == 0 && ra == s.ip && i < 2))
 			continue; /* context markers, and the ip itself (the first entry) */
 		out[s.depth++] = ra;
 	}

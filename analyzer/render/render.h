@@ -46,6 +46,14 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /*
+ * The text report's writer sections (format 1.5, docs/writers.md): the top
+ * o->top writers of each child with samples by pages copied, each with its
+ * call chain and the allocation sites owning those pages, then the same per
+ * sibling group of two or more children. Returns 0.
+ */
+int cs_render_text_writers(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
  * The text report's changed words (format 1.4; nothing when no snapshot compared pages):
  * a line per child ("16 MiB copied to change 128 KiB (128×); 3,900 pages copied for no
  * net change", the pages not comparable and why, the parent's side), then the field view

@@ -757,6 +757,8 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 		err = mappings(&t);
 	if (!err)
 		err = cs_render_text_sites(f, m, o);
+	if (!err)
+		err = cs_render_text_writers(f, m, o);
 	notes(&t);
 	shim_line(&t);
 	if (!err)

@@ -128,10 +128,10 @@ def test_lost(opts):
 
 
 def test_text(opts):
-    """The text report names the writers with their owners; folded --by writer folds them."""
+    """The text report names the writers with the allocation sites owning their pages."""
     rep, text = run(opts, "two-writers", fmt="text")
     child(rep)
-    check("top writers by pages copied" in text, "a writers section")
+    check("writers by pages copied" in text, "a writers section")
     check("write_even wrote into objects allocated at make_region: 40 pages" in text,
           f"write_even's line:\n{text}")
 
