@@ -253,7 +253,8 @@ static void lists(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 	if (m->v11)
 		sampling(j, p);
 	sites(j, p->sites, p->nsites, (site_amp_t){ m->has_diff, p->page_size });
-	cs_json_writers(j, p->writers, p->nwriters, p->ws.present, p->ws.n, p->ws.lost);
+	cs_json_writers(j, p->writers, p->nwriters, cs_json_v15(m), p->ws.present, p->ws.n,
+			p->ws.lost);
 	timeline(j, &p->fig);
 }
 
@@ -390,8 +391,10 @@ static void sibling_groups(cs_json_t *j, const cs_model_t *m)
 			cs_json_int(j, NULL, g->children[k]);
 		cs_json_end_arr(j);
 		sites(j, g->sites, g->nsites, (site_amp_t){ m->has_diff, group_page_size(m, g) });
-		cs_json_writers(j, g->writers, g->nwriters, g->writer_samples || g->nwriters,
-				g->writer_samples, g->writer_samples_lost);
+		if (cs_json_v15(m))
+			cs_json_writers(j, g->writers, g->nwriters, true,
+					g->writer_samples || g->nwriters, g->writer_samples,
+					g->writer_samples_lost);
 		cs_json_end_obj(j);
 	}
 	cs_json_end_arr(j);

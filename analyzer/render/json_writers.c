@@ -33,13 +33,23 @@ static void writer(cs_json_t *j, const cs_wstack_t *w)
 	cs_json_end_obj(j);
 }
 
-void cs_json_writers(struct cs_json *j, const cs_wstack_t *v, size_t n, bool known,
+bool cs_json_v15(const cs_model_t *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].has_file && m->procs[i].fmt_minor >= 5)
+			return true;
+	return false;
+}
+
+void cs_json_writers(struct cs_json *j, const cs_wstack_t *v, size_t n, bool v15, bool known,
 		     uint64_t samples, uint64_t lost)
 {
 	cs_json_arr(j, "writers");
 	for (size_t i = 0; i < n; i++)
 		writer(j, &v[i]);
 	cs_json_end_arr(j);
+	if (!v15)
+		return;
 	if (!known) {
 		cs_json_null(j, "writer_samples");
 		cs_json_null(j, "writer_samples_lost");

@@ -29,10 +29,14 @@ void cs_json_frame(struct cs_json *j, const cs_frame_t *f);
 
 /*
  * "writers" (v[0..n): frames, bucket, child_copied_pages, owner_sites), then
- * "writer_samples" and "writer_samples_lost" (null unless known: samples were recorded).
+ * with v15 "writer_samples" and "writer_samples_lost" (null unless known: samples
+ * were recorded), so reports of older runs stay as they were.
  */
-void cs_json_writers(struct cs_json *j, const cs_wstack_t *v, size_t n, bool known,
+void cs_json_writers(struct cs_json *j, const cs_wstack_t *v, size_t n, bool v15, bool known,
 		     uint64_t samples, uint64_t lost);
+
+/* Whether some process file of m is format 1.5 or newer (the writers' keys appear). */
+bool cs_json_v15(const cs_model_t *m);
 
 /* Write the report as text for a person to f. Returns 0, -ENOMEM or -EIO. */
 int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);

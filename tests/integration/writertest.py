@@ -9,7 +9,10 @@ import subprocess
 import sys
 import tempfile
 
-from cstest import SKIP, Failure, Skip, check, eq, verdict
+from cstest import Failure, Skip, check, eq, verdict
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
+from check_schema import problems, validators  # noqa: E402
 
 BUCKET = ("copies no user-space sample saw (kernel writes such as read() into a buffer, "
           "or before tracking started)")
@@ -79,6 +82,13 @@ def test_two_writers(opts):
         eq(w["owner_sites"][0]["pages"], w["child_copied_pages"], "owner pages")
     eq(c["writer_samples_lost"], 0, "no samples lost")
     adds_up(c)
+    g = rep["sibling_groups"][0]
+    eq([w["child_copied_pages"] for w in g["writers"]], [w["child_copied_pages"] for w in
+                                                        c["writers"]], "the group's writers")
+    v = validators(opts.schema_dir)
+    if v:  # python3-jsonschema is in tools/deps; without it the exact checks above still ran
+        out = problems(v[0], rep, "writers report")
+        check(not out, "\n".join(out))
 
 
 def test_read_buffer(opts):
@@ -147,7 +157,7 @@ TESTS = {
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    for a in ("--cowscope", "--fixture"):
+    for a in ("--cowscope", "--fixture", "--schema-dir"):
         ap.add_argument(a, required=True)
     ap.add_argument("test", choices=sorted(TESTS))
     opts = ap.parse_args()
