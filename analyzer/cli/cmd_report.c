@@ -21,7 +21,10 @@ static const render_fn renderers[] = { cs_render_text, cs_render_json, cs_render
 _Static_assert(sizeof(formats) / sizeof(formats[0]) == sizeof(renderers) / sizeof(renderers[0]) + 1,
 	       "one renderer per format");
 
-enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY };
+enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY, OPT_BY };
+
+/* --by's words: what folded stacks are (index 1: writers). */
+static const char *const bys[] = { "site", "writer", NULL };
 
 static const cs_opt_t report_opts[] = {
 	CS_OPT_FORMAT_ROW(OPT_FORMAT, formats,
@@ -43,6 +46,14 @@ static const cs_opt_t report_opts[] = {
 		  "at least 256): allocation events past half of it are counted\n"
 		  "and skipped, and the report says how many and how much of the\n"
 		  "trace the sites come from" },
+	{ .id = OPT_BY,
+	  .name = "by",
+	  .kind = CS_ARG_CHOICE,
+	  .arg = "WHAT",
+	  .choices = bys,
+	  .help = "folded: stacks of the allocation sites that own the copied\n"
+		  "pages (site, the default) or of the code that wrote them\n"
+		  "(writer: runs with --writers)" },
 	CS_OPT_HELP_ROW,
 	{ 0 },
 };
@@ -72,6 +83,8 @@ static int report_parse(void *vctx, int id, const cs_optval_t *v)
 		ctx->opts.top = (unsigned)v->num;
 	else if (id == OPT_MAX_MEMORY)
 		ctx->max_memory_bytes = (uint64_t)v->num << 20;
+	else if (id == OPT_BY)
+		ctx->opts.by_writer = v->num == 1;
 	return 0;
 }
 
@@ -84,6 +97,8 @@ static int report_args(void *vctx, int argc, char **argv)
 	if (argc > 1)
 		return cs_usage_error(&cs_cmd_report, "one run directory only ('%s' is extra)",
 				      argv[1]);
+	if (ctx->opts.by_writer && ctx->render != cs_render_folded)
+		return cs_usage_error(&cs_cmd_report, "--by writer applies to --format folded");
 	ctx->dir = argv[0];
 	return 0;
 }
@@ -129,6 +144,8 @@ const cs_cmd_t cs_cmd_report = {
 		"bucket, e.g. \"[allocator free space and metadata]\". Lines that round to 0\n"
 		"pages are left out. Example:\n"
 		"  cowscope report --format folded RUN | flamegraph.pl > copied.svg\n"
+		"With --by writer the stacks are the code that wrote the copied pages (runs made\n"
+		"with `cowscope run --writers`), the copies no user-space sample saw one frame.\n"
 		"\n"
 		"exit status: 0 ok, 2 usage error, 3 RUN is unreadable, holds no traces, or a trace\n"
 		"is corrupt or of a newer major version, 4 system error.\n",

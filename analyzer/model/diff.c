@@ -93,6 +93,24 @@ static int side_sites(cs_side_t *s)
 	return err;
 }
 
+/* The writers of the side's kids merged by key. */
+static int side_writers(cs_side_t *s)
+{
+	const cs_proc_t **ps = malloc((s->nkids + 1) * sizeof(*ps));
+	size_t n = 0;
+	int err;
+
+	if (!ps)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nkids; i++)
+		if (s->m->procs[s->kids[i]].has_writers)
+			ps[n++] = &s->m->procs[s->kids[i]];
+	s->has_writers = n > 0;
+	err = n ? cs_writers_merge(ps, n, &s->writers, &s->nwriters) : 0;
+	free(ps);
+	return err;
+}
+
 static int side_compute(cs_side_t *s)
 {
 	int err = select_kids(s);
@@ -101,7 +119,9 @@ static int side_compute(cs_side_t *s)
 		return err;
 	side_totals(s);
 	err = once_per_parent(s);
-	return err ? err : side_sites(s);
+	if (!err)
+		err = side_sites(s);
+	return err ? err : side_writers(s);
 }
 
 /* The metric as a percentage of the shared pages; NaN without measured children. */
@@ -219,6 +239,77 @@ out:
 	return err;
 }
 
+/* ---- writers matched by key (format 1.5) ----------------------------------------------- */
+
+static int cmp_writer_ptr(const void *a, const void *b)
+{
+	return strcmp((*(const cs_wstack_t *const *)a)->key, (*(const cs_wstack_t *const *)b)->key);
+}
+
+static const cs_wstack_t **writers_by_key(const cs_side_t *s)
+{
+	const cs_wstack_t **v = malloc((s->nwriters + 1) * sizeof(*v));
+
+	for (size_t i = 0; v && i < s->nwriters; i++)
+		v[i] = &s->writers[i];
+	if (v && s->nwriters > 1)
+		qsort(v, s->nwriters, sizeof(*v), cmp_writer_ptr);
+	return v;
+}
+
+static double wpages(const cs_wstack_t *w)
+{
+	return w && w->child_copied == w->child_copied ? w->child_copied : 0;
+}
+
+/* Largest change first, then the larger figure, then the key. */
+static int cmp_writerdiff(const void *a, const void *b)
+{
+	const cs_writerdiff_t *x = a, *y = b;
+	double dx = fabs(x->delta), dy = fabs(y->delta);
+
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	dx = fmax(wpages(x->before), wpages(x->after));
+	dy = fmax(wpages(y->before), wpages(y->after));
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	return strcmp((x->before ? x->before : x->after)->key,
+		      (y->before ? y->before : y->after)->key);
+}
+
+static void put_wpair(cs_diff_t *df, const cs_wstack_t *b, const cs_wstack_t *a)
+{
+	cs_writerdiff_t *x = &df->wdiffs[df->nwdiffs++];
+
+	*x = (cs_writerdiff_t){ .before = b, .after = a, .delta = wpages(a) - wpages(b) };
+}
+
+static int writer_deltas(cs_diff_t *df)
+{
+	const cs_wstack_t **b = writers_by_key(&df->before), **a = writers_by_key(&df->after);
+	size_t nb = df->before.nwriters, na = df->after.nwriters, i = 0, k = 0;
+	int err = 0;
+
+	df->writers = df->before.has_writers || df->after.has_writers;
+	df->wdiffs = malloc((nb + na + 1) * sizeof(*df->wdiffs));
+	if (!a || !b || !df->wdiffs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (i < nb || k < na) {
+		int c = i == nb ? 1 : k == na ? -1 : strcmp(b[i]->key, a[k]->key);
+
+		put_wpair(df, c <= 0 ? b[i++] : NULL, c >= 0 ? a[k++] : NULL);
+	}
+	if (df->nwdiffs > 1)
+		qsort(df->wdiffs, df->nwdiffs, sizeof(*df->wdiffs), cmp_writerdiff);
+out:
+	free(a);
+	free(b);
+	return err;
+}
+
 /* ---- the whole diff ------------------------------------------------------------------- */
 
 int cs_diff_compute(cs_diff_t *df)
@@ -236,11 +327,15 @@ int cs_diff_compute(cs_diff_t *df)
 	df->change = cs_diff_change(df->pct_before, df->pct_after);
 	df->amp = df->before.m->has_diff || df->after.m->has_diff;
 	df->npairs = df->before.nkids > df->after.nkids ? df->before.nkids : df->after.nkids;
-	return site_deltas(df);
+	err = site_deltas(df);
+	return err ? err : writer_deltas(df);
 }
 
 static void side_free(cs_side_t *s)
 {
+	cs_writers_free(s->writers, s->nwriters);
+	s->writers = NULL;
+	s->nwriters = 0;
 	free(s->kids);
 	free(s->sites);
 	s->kids = NULL;
@@ -255,4 +350,7 @@ void cs_diff_free(cs_diff_t *df)
 	free(df->sites);
 	df->sites = NULL;
 	df->nsites = 0;
+	free(df->wdiffs);
+	df->wdiffs = NULL;
+	df->nwdiffs = 0;
 }

@@ -26,6 +26,9 @@ typedef struct cs_side {
 	bool split;       /* every measured child knows child-copied apart from parent-unshared */
 	cs_site_t *sites; /* the kids' sites merged by key (cs_sites_merge, bytes not summed) */
 	size_t nsites;
+	cs_wstack_t *writers; /* format 1.5: the kids' writers merged by key (cs_writers_merge) */
+	size_t nwriters;
+	bool has_writers; /* some kid's writers were joined */
 } cs_side_t;
 
 /* A site on either side, matched by its symbolized key. */
@@ -34,6 +37,13 @@ typedef struct cs_sitediff {
 	const cs_site_t *after;  /* NULL: only before has it */
 	double delta;            /* the diff's metric, after − before, in pages (absent = 0) */
 } cs_sitediff_t;
+
+/* A writer on either side, matched by its symbolized key (format 1.5). */
+typedef struct cs_writerdiff {
+	const cs_wstack_t *before; /* NULL: only after has it */
+	const cs_wstack_t *after;  /* NULL: only before has it */
+	double delta;              /* child-copied pages, after − before (absent = 0) */
+} cs_writerdiff_t;
 
 typedef struct cs_diff {
 	cs_side_t before;
@@ -46,6 +56,9 @@ typedef struct cs_diff {
 	bool amp;      /* either side's run compared pages (format 1.4): changed words reported */
 	cs_sitediff_t *sites; /* every key of either side, largest |delta| first */
 	size_t nsites;
+	bool writers;            /* either side has writers (format 1.5, writers on) */
+	cs_writerdiff_t *wdiffs; /* every writer key of either side, largest |delta| first */
+	size_t nwdiffs;
 } cs_diff_t;
 
 /*

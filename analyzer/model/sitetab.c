@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tables of allocation sites: merged by key, sorted for the report, gathered over a run. */
+/* Tables of allocation sites and writers: merged by key, sorted for the report, gathered over a run. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,4 +120,97 @@ void cs_groups_free(cs_model_t *m)
 	free(m->groups);
 	m->groups = NULL;
 	m->ngroups = 0;
+}
+
+/* ---- writers: merged by key, in the report's order ---- */
+
+static int cmp_writer(const void *x, const void *y)
+{
+	const cs_wstack_t *a = x, *b = y;
+
+	if (a->child_copied != b->child_copied)
+		return a->child_copied > b->child_copied ? -1 : 1;
+	return strcmp(a->key, b->key);
+}
+
+/* ---- groups ---- */
+
+static int cmp_wkey(const void *x, const void *y)
+{
+	return strcmp(((const cs_wstack_t *)x)->key, ((const cs_wstack_t *)y)->key);
+}
+
+/* Fold b into a: pages summed, owner sites merged by key. */
+static int wfold(cs_wstack_t *a, const cs_wstack_t *b)
+{
+	cs_site_t *all = malloc((a->nowners + b->nowners + 1) * sizeof(*all)), *m = NULL;
+	size_t nm = 0;
+	int err = all ? 0 : -ENOMEM;
+
+	if (!err) {
+		memcpy(all, a->owners, a->nowners * sizeof(*all));
+		memcpy(all + a->nowners, b->owners, b->nowners * sizeof(*all));
+		err = cs_sites_merge(all, a->nowners + b->nowners, false, &m, &nm);
+	}
+	free(all);
+	if (err)
+		return err;
+	free(a->owners);
+	a->owners = m;
+	a->nowners = nm;
+	a->child_copied += b->child_copied;
+	return 0;
+}
+
+static int copy_owners(cs_wstack_t *w)
+{
+	cs_site_t *o = malloc((w->nowners + 1) * sizeof(*o));
+
+	if (!o) {
+		w->owners = NULL;
+		w->nowners = 0;
+		return -ENOMEM;
+	}
+	memcpy(o, w->owners, w->nowners * sizeof(*o));
+	w->owners = o;
+	return 0;
+}
+
+int cs_writers_merge(const cs_proc_t *const *ps, size_t n, cs_wstack_t **out, size_t *nout)
+{
+	cs_wstack_t *v = NULL;
+	size_t nv = 0, cap = 0, k = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		if (cs_vec_reserve((void **)&v, &cap, nv, ps[i]->nwriters + 1, sizeof(*v)))
+			err = -ENOMEM;
+		for (size_t w = 0; !err && w < ps[i]->nwriters; w++)
+			v[nv++] = ps[i]->writers[w];
+	}
+	if (!err && nv)
+		qsort(v, nv, sizeof(*v), cmp_wkey);
+	for (size_t i = 0; i < nv && !err; i++) {
+		if (k && !strcmp(v[k - 1].key, v[i].key)) {
+			err = wfold(&v[k - 1], &v[i]);
+			continue;
+		}
+		v[k] = v[i];
+		err = copy_owners(&v[k++]);
+	}
+	if (err) {
+		cs_writers_free(v, k);
+		return err;
+	}
+	if (k)
+		cs_writers_sort(v, k);
+	*out = v;
+	*nout = k;
+	return 0;
+}
+
+void cs_writers_sort(cs_wstack_t *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_writer);
 }

@@ -34,4 +34,13 @@ int cs_sites_append(cs_site_t **v, size_t *n, size_t *cap, const cs_proc_t *p);
 /* Free the sibling groups of m. */
 void cs_groups_free(cs_model_t *m);
 
+/*
+ * The writers of the processes ps[0..n) merged by key (pages and owner sites
+ * summed), sorted as cs_writers_sort sorts. Returns 0 or -ENOMEM.
+ */
+int cs_writers_merge(const cs_proc_t *const *ps, size_t n, cs_wstack_t **out, size_t *nout);
+
+/* Sort writers for the report: pages descending, then key. */
+void cs_writers_sort(cs_wstack_t *v, size_t n);
+
 #endif

@@ -261,6 +261,36 @@ static void site(cs_json_t *j, const cs_diff_t *df, const cs_sitediff_t *x)
 	cs_json_end_obj(j);
 }
 
+static void writer_side(cs_json_t *j, const char *key, const cs_wstack_t *w)
+{
+	if (!w) {
+		cs_json_null(j, key);
+		return;
+	}
+	cs_json_obj(j, key);
+	cs_json_pages(j, "child_copied_pages", w->child_copied);
+	cs_json_end_obj(j);
+}
+
+/* A writer of either side (format 1.5): its chain, both sides' copied pages and the change. */
+static void writer(cs_json_t *j, const cs_writerdiff_t *x)
+{
+	const cs_wstack_t *w = x->after ? x->after : x->before;
+
+	cs_json_obj(j, NULL);
+	cs_json_arr(j, "frames");
+	for (size_t i = 0; i < w->nframes; i++)
+		cs_json_frame(j, &w->frames[i]);
+	cs_json_end_arr(j);
+	cs_json_str(j, "bucket", w->bucket);
+	writer_side(j, "before", x->before);
+	writer_side(j, "after", x->after);
+	cs_json_obj(j, "delta");
+	cs_json_pages(j, "child_copied_pages", x->delta);
+	cs_json_end_obj(j);
+	cs_json_end_obj(j);
+}
+
 int cs_render_diff_json(FILE *f, const cs_diff_t *df)
 {
 	cs_json_t j;
@@ -279,6 +309,12 @@ int cs_render_diff_json(FILE *f, const cs_diff_t *df)
 	cs_json_arr(&j, "sites");
 	for (size_t i = 0; i < df->nsites; i++)
 		site(&j, df, &df->sites[i]);
+	if (df->writers) {
+		cs_json_end_arr(&j);
+		cs_json_arr(&j, "writers");
+		for (size_t i = 0; i < df->nwdiffs; i++)
+			writer(&j, &df->wdiffs[i]);
+	}
 	cs_json_end_arr(&j);
 	cs_json_end_obj(&j);
 	return cs_json_finish(&j);

@@ -365,6 +365,37 @@ static void sites(const dtext_t *t)
 		fprintf(t->f, "  no site's %s pages changed\n", what);
 }
 
+/* Format 1.5 runs with writers: the writers whose copied pages changed most. */
+static void writers(const dtext_t *t)
+{
+	double pb = side_ps(&t->df->before), pa = side_ps(&t->df->after);
+	size_t shown = 0;
+	char s1[16], s2[16], s3[24];
+
+	if (!t->df->writers || !t->top)
+		return;
+	fprintf(t->f,
+		"\ntop %u writers by change in copied MiB (matched by symbolized stack):\n"
+		"  %9s %9s %10s  %s\n",
+		t->top, "BEFORE", "AFTER", "CHANGE", "WRITER (the faulting instruction first)");
+	for (size_t i = 0; i < t->df->nwdiffs && shown < t->top; i++) {
+		const cs_writerdiff_t *x = &t->df->wdiffs[i];
+		double b = x->before ? x->before->child_copied * pb : 0;
+		double a = x->after ? x->after->child_copied * pa : 0;
+
+		if (fabs(x->delta) < 1e-9)
+			break; /* sorted by change: the rest did not change */
+		fprintf(t->f, "  %9s %9s", x->before ? cs_fmt_mib(b, s1, 16) : "-",
+			x->after ? cs_fmt_mib(a, s2, 16) : "-");
+		col(t->f, signed_mib(true, a - b, s3, sizeof(s3)), 10);
+		fputs("  ", t->f);
+		cs_print_writer_chain(t->f, x->after ? x->after : x->before, MAX_FRAMES);
+		shown++;
+	}
+	if (!shown)
+		fprintf(t->f, "  no writer's copied pages changed\n");
+}
+
 int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top)
 {
 	dtext_t t = { .f = f, .df = df, .top = top };
@@ -383,5 +414,6 @@ int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top)
 	totals(&t);
 	children(&t);
 	sites(&t);
+	writers(&t);
 	return ferror(f) ? -EIO : 0;
 }

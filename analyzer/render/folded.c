@@ -128,14 +128,45 @@ static void print_lines(FILE *f, line_t *lines, size_t n)
 	}
 }
 
+/*
+ * The writers of every child merged by key, as sites (frames or bucket, and
+ * child-copied pages) so that they fold like the owners.
+ */
+static int writers_of_run(const cs_model_t *m, cs_site_t **out, size_t *nout)
+{
+	const cs_proc_t **ps = malloc((m->nprocs + 1) * sizeof(*ps));
+	cs_wstack_t *w = NULL;
+	size_t n = 0, nw = 0;
+	int err = ps ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !err && i < m->nprocs; i++)
+		if (m->procs[i].has_writers)
+			ps[n++] = &m->procs[i];
+	if (!err && n)
+		err = cs_writers_merge(ps, n, &w, &nw);
+	free(ps);
+	*out = err ? NULL : calloc(nw + 1, sizeof(**out));
+	if (!err && !*out)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < nw; i++)
+		(*out)[i] = (cs_site_t){ .frames = w[i].frames,
+					 .nframes = w[i].nframes,
+					 .bucket = w[i].bucket,
+					 .key = w[i].key,
+					 .child_copied = w[i].child_copied,
+					 .unshared = w[i].child_copied };
+	*nout = err ? 0 : nw;
+	cs_writers_free(w, nw); /* frames, keys and buckets live in the model's arena */
+	return err;
+}
+
 int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 {
 	cs_site_t *v = NULL;
 	line_t *lines = NULL;
 	size_t n = 0, nlines = 0;
-	int err = cs_sites_of_run(m, &v, &n);
+	int err = o && o->by_writer ? writers_of_run(m, &v, &n) : cs_sites_of_run(m, &v, &n);
 
-	(void)o;
 	if (!err && !(lines = calloc(n + 1, sizeof(*lines))))
 		err = -ENOMEM;
 	if (!err)

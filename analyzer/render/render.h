@@ -12,7 +12,8 @@
 struct cs_json;
 
 typedef struct cs_render_opts {
-	unsigned top; /* mappings and allocation sites listed per child in the text report */
+	unsigned top;   /* mappings and allocation sites listed per child in the text report */
+	bool by_writer; /* folded: stacks of the writers (format 1.5), not of the owners */
 } cs_render_opts_t;
 
 /*
@@ -119,6 +120,13 @@ char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size);
  * frames" when cut); a bucket prints as its "[name]".
  */
 void cs_print_site_stack(FILE *f, const cs_site_t *s, size_t max_frames, int indent);
+
+/*
+ * Print a writer's call chain, one frame a line (the first where the cursor
+ * is, the others indented to column 16), at most max_frames; a bucket prints
+ * as its "[name]".
+ */
+void cs_print_writer_chain(FILE *f, const cs_wstack_t *w, size_t max_frames);
 
 /* Format a percentage with one decimal ("<0.1" for a tiny nonzero one). Returns buf. */
 char *cs_fmt_pct(double pct, char *buf, size_t size);

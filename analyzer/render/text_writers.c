@@ -20,7 +20,7 @@ static const char *short_name(const cs_frame_t *f, size_t n, const char *bucket,
 	return cs_frame_label(&f[0], buf, size);
 }
 
-static void print_chain(FILE *f, const cs_wstack_t *w, size_t max_frames)
+void cs_print_writer_chain(FILE *f, const cs_wstack_t *w, size_t max_frames)
 {
 	char buf[512];
 
@@ -65,7 +65,7 @@ static void table(FILE *f, const cs_wstack_t *v, size_t n, unsigned top)
 	fprintf(f, "       PAGES  WRITER (the faulting instruction first)\n");
 	for (size_t i = 0; i < n && i < top; i++) {
 		fprintf(f, "  %10s  ", cs_fmt_count(v[i].child_copied, pages, sizeof(pages)));
-		print_chain(f, &v[i], 4);
+		cs_print_writer_chain(f, &v[i], 4);
 		owners(f, &v[i]);
 	}
 	if (n > top)

@@ -33,10 +33,4 @@ typedef struct cs_writer_namer {
  */
 int cs_writers_join(cs_proc_t *p, const cs_writer_namer_t *nm, cs_arena_t *arena);
 
-/*
- * The writers of the processes ps[0..n) merged by key (pages and owner sites
- * summed), sorted as cs_writers_join sorts. Returns 0 or -ENOMEM.
- */
-int cs_writers_merge(const cs_proc_t *const *ps, size_t n, cs_wstack_t **out, size_t *nout);
-
 #endif

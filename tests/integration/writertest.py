@@ -146,12 +146,62 @@ def test_text(opts):
           f"write_even's line:\n{text}")
 
 
+def record(opts, d, scenario):
+    """cowscope run --writers the fixture into d/scenario; the run directory."""
+    out = os.path.join(d, scenario)
+    p = subprocess.run([opts.cowscope, "run", "-q", "--writers", "-o", out, "--interval", "0",
+                        "--", opts.fixture, scenario], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=300)
+    check(p.returncode == 0, f"{scenario}: run exited {p.returncode}: {p.stderr.decode()}")
+    child(report(opts, out, "json"))
+    return out
+
+
+def test_folded_and_diff(opts):
+    """--format folded --by writer weighs write_even 40 and write_odd 30; a diff against the
+    thread scenario (write_odd 50 from a new thread, no write_even) gives +20 and -40."""
+    d = tempfile.mkdtemp(prefix="writertest.")
+    try:
+        before, after = record(opts, d, "two-writers"), record(opts, d, "thread")
+        folded = report(opts, before, "folded", "--by", "writer")
+        leaf = {}
+        for line in folded.splitlines():
+            stack, n = line.rsplit(" ", 1)
+            leaf[stack.split(";")[-1]] = leaf.get(stack.split(";")[-1], 0) + int(n)
+        eq((leaf.get("write_even"), leaf.get("write_odd")), (40, 30), "folded by writer")
+        p = subprocess.run([opts.cowscope, "diff", "--format", "json", before, after],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        check(p.returncode == 0, f"diff exited {p.returncode}: {p.stderr.decode()}")
+        df = json.loads(p.stdout)
+        # Writers match by their whole symbolized chain: write_odd called from main and from
+        # the new thread's start routine are two writers, whose changes add up per function.
+        delta, later = {}, {}
+        for w in df["writers"]:
+            if w["frames"]:
+                f = w["frames"][0]["function"]
+                delta[f] = delta.get(f, 0) + w["delta"]["child_copied_pages"]
+                later[f] = later.get(f, 0) + (w["after"] or {}).get("child_copied_pages", 0)
+        eq(delta.get("write_odd"), 20, "write_odd: 30 -> 50")
+        eq(delta.get("write_even"), -40, "write_even: 40 -> none")
+        eq(later.get("write_even"), 0, "write_even only before")
+        v = validators(opts.schema_dir)
+        if v:
+            out = problems(v[1], df, "writers diff")
+            check(not out, "\n".join(out))
+        text = subprocess.run([opts.cowscope, "diff", before, after], stdout=subprocess.PIPE,
+                              timeout=300).stdout.decode()
+        check("writers by change in copied MiB" in text, f"the diff's writers table:\n{text}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 TESTS = {
     "two-writers": test_two_writers,
     "read-buffer": test_read_buffer,
     "thread": test_thread,
     "lost": test_lost,
     "text": test_text,
+    "folded-diff": test_folded_and_diff,
 }
 
 

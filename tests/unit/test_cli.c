@@ -156,7 +156,8 @@ static void test_usage_line(void **state)
 	cowscope(&o, "report", "--help", NULL);
 	assert_true(starts_with(o.out,
 				"usage: cowscope report [--format text|json|folded] "
-				"[--top N] [--max-memory MIB] RUN\n\n"));
+				"[--top N] [--max-memory MIB]\n"
+				"                       [--by site|writer] RUN\n\n"));
 	cowscope(&o, "diff", "--help", NULL);
 	assert_true(starts_with(o.out,
 				"usage: cowscope diff [--format text|json] [--top N] "

@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "model.h"
 #include "pageset.h"
+#include "sitetab.h"
 #include "wjoin.h"
 
 #define PS 4096u
