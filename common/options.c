@@ -138,6 +138,17 @@ static int parse_diff_budget(cs_options_t *o, const char *v)
 	return r;
 }
 
+/* Names only: the shim encodes them at init (docs/events.md), where a bad one becomes a note. */
+static int parse_events(cs_options_t *o, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= sizeof(o->events))
+		return -EINVAL;
+	memcpy(o->events, v, n + 1);
+	return 0;
+}
+
 static const option_def_t table[] = {
 	{ "COWSCOPE_OUT", "a directory path shorter than 1024 bytes", parse_out },
 	{ "COWSCOPE_BACKEND", "auto, uffd-wp, soft-dirty, pfn or exclusive", parse_backend },
@@ -157,6 +168,10 @@ static const option_def_t table[] = {
 	  "a page count from 1 to 4294967295 (k and M suffixes allowed), "
 	  "compared per side and snapshot in auto mode",
 	  parse_diff_budget },
+	{ "COWSCOPE_EVENTS",
+	  "perf event names as libpfm4 spells them, comma-separated, shorter than 1024 bytes "
+	  "(none: no events)",
+	  parse_events },
 };
 
 static void warn_bad(cs_warn_fn warn, const option_def_t *d, const char *v)

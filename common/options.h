@@ -24,6 +24,8 @@ typedef struct cs_options {
 	uint8_t diff;             /* COWSCOPE_DIFF: enum cs_diff_mode (auto, all, off) */
 	uint32_t diff_budget;     /* COWSCOPE_DIFF_BUDGET: pages compared per side and snapshot
 				   * in auto mode (0 = CS_DIFF_DEFAULT_BUDGET) */
+	char events[1024];        /* COWSCOPE_EVENTS: perf event names, comma-separated ("" =
+				   * the default four; "none" = no events) */
 } cs_options_t;
 
 /* Looks a variable up; returns NULL when unset. getenv fits. */
