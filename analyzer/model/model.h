@@ -11,6 +11,7 @@
 #include "amp.h"
 #include "arena.h"
 #include "diag.h"
+#include "perfev.h"
 #include "pageset.h"
 
 /* A figure that may be unknown: CS_UNKNOWN prints as null. */
@@ -289,6 +290,7 @@ typedef struct cs_proc {
 	uint32_t allocator_flags; /* CS_ALLOCF_* */
 	char *allocator_name;
 	char *allocator_path; /* "" when the shim could not tell */
+	cs_evinfo_t ev;       /* format 1.5: perf event counts (perfev.h) */
 } cs_proc_t;
 
 /* What run.cst says. */
