@@ -213,7 +213,7 @@ static int perf_open(const cs_event_def_t *d, int user_only, int thread_only)
 	a.config1 = d->config1;
 	a.config2 = d->config2;
 	a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
-	a.inherit = 1;
+	a.inherit = (uint64_t)thread_only; /* never into child processes: they count themselves */
 	a.inherit_thread = (uint64_t)thread_only;
 	a.exclude_kernel = (uint64_t)user_only;
 	a.exclude_hv = (uint64_t)user_only;
