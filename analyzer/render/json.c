@@ -363,8 +363,10 @@ static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p, bool 
 	working(j, &p->fig, m->has_diff);
 	cs_json_int(j, "samples", (int64_t)cs_samples(p));
 	cs_json_bool(j, "few_samples", cs_few_samples(p));
-	if (cs_json_events_any(m))
+	if (cs_json_events_any(m)) {
 		cs_json_events(j, p);
+		cs_json_events_at_marks(j, p);
+	}
 	lists(j, m, p);
 	cs_json_end_obj(j);
 }

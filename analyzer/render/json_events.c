@@ -40,6 +40,34 @@ void cs_json_events(cs_json_t *j, const cs_proc_t *p)
 	cs_json_end_obj(j);
 }
 
+/* The counts read at mark m, as {name: count or null}; no key when none was read there. */
+static void mark_counts(cs_json_t *j, const cs_evinfo_t *e, const cs_mark_t *m)
+{
+	const cs_evread_t *r = cs_evread_find(e, CS_COUNT_AT_MARK, m->seq);
+
+	if (!r)
+		return;
+	cs_json_obj(j, NULL);
+	cs_json_str(j, "label", m->label ? m->label : "");
+	cs_json_int(j, "mark", m->seq);
+	cs_json_obj(j, "events");
+	for (size_t i = 0; i < e->ndefs; i++) {
+		cs_evval_t v = cs_evval_of(e, r, i);
+
+		value(j, e->defs[i].name, &v);
+	}
+	cs_json_end_obj(j);
+	cs_json_end_obj(j);
+}
+
+void cs_json_events_at_marks(cs_json_t *j, const cs_proc_t *p)
+{
+	cs_json_arr(j, "events_at_marks");
+	for (size_t i = 0; i < p->nmarks; i++)
+		mark_counts(j, &p->ev, &p->marks[i]);
+	cs_json_end_arr(j);
+}
+
 /* Whether name was written already by an earlier process of the list. */
 static bool seen(const cs_model_t *m, const size_t *idx, size_t k, const char *name)
 {

@@ -19,6 +19,12 @@ bool cs_json_events_any(const cs_model_t *m);
 void cs_json_events(cs_json_t *j, const cs_proc_t *p);
 
 /*
+ * "events_at_marks": [{"label", "mark", "events": {name: count or null}}], one per
+ * cowscope_mark() of the process with a reading, in record order (counts from its start).
+ */
+void cs_json_events_at_marks(cs_json_t *j, const cs_proc_t *p);
+
+/*
  * "events": {name: sum or null} over the processes m->procs[idx[k]], k < n: each
  * name any of them counted; null when one of them that defines it does not know it.
  */

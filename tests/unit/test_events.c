@@ -97,6 +97,7 @@ static void root(void)
 	tu_backend(fd, CS_BACKEND_UFFD_WP, "");
 	evdefs(fd, 2);
 	tu_fork(fd, 101, 0, T_FORK);
+	tu_mark(fd, T_FORK + 30 * MS, 0, "frozen");
 	counts(fd, CS_COUNT_AT_MARK, 0, 50, 1000, 2);
 	tu_child_exit(fd, 101, 0, T_FORK + 50 * MS);
 	counts(fd, CS_COUNT_AT_SNAP, UINT32_MAX, 70, 1000, 2); /* the root's end */
@@ -194,8 +195,17 @@ static void test_json(void **state)
 			       "          \"scaled\": false,\n"
 			       "          \"at_end\": null,\n"
 			       "          \"error\": 2\n"));
-	/* the root's own counts */
+	/* the root's own counts, and those at its mark */
 	assert_non_null(strstr(doc, "\"count\": 70,"));
+	assert_non_null(strstr(doc,
+			       "\"events_at_marks\": [\n"
+			       "        {\n"
+			       "          \"label\": \"frozen\",\n"
+			       "          \"mark\": 0,\n"
+			       "          \"events\": {\n"
+			       "            \"" MINFLT "\": 50,\n"
+			       "            \"" BOGUS "\": null\n"));
+	assert_non_null(strstr(doc, "\"events_at_marks\": [],")); /* the child's: none */
 	/* summed over the children: the one child, in its parent's group and in totals */
 	assert_non_null(strstr(doc,
 			       "\"events\": {\n          \"" MINFLT "\": 40,\n          \"" BOGUS
