@@ -79,6 +79,9 @@ int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_byt
 	for (size_t i = 0; !err && i < m->nprocs; i++)
 		err = cs_figures_compute(&m->procs[i], d);
 	for (size_t i = 0; !err && i < m->nprocs; i++)
+		if ((err = cs_proc_events_compute(&m->procs[i])) < 0)
+			cs_diag_set(d, "out of memory computing event counts");
+	for (size_t i = 0; !err && i < m->nprocs; i++)
 		if ((err = cs_shimcost_compute(&m->procs[i])) < 0)
 			cs_diag_set(d, "out of memory computing the shim's footprint");
 	m->v11 = any_minor(m, 1);

@@ -159,6 +159,17 @@ static int parse_writers_buffer(cs_options_t *o, const char *v)
 	return r;
 }
 
+/* Names only: the shim encodes them at init (docs/events.md), where a bad one becomes a note. */
+static int parse_events(cs_options_t *o, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= sizeof(o->events))
+		return -EINVAL;
+	memcpy(o->events, v, n + 1);
+	return 0;
+}
+
 static const option_def_t table[] = {
 	{ "COWSCOPE_OUT", "a directory path shorter than 1024 bytes", parse_out },
 	{ "COWSCOPE_BACKEND", "auto, uffd-wp, soft-dirty, pfn or exclusive", parse_backend },
@@ -182,6 +193,10 @@ static const option_def_t table[] = {
 	{ "COWSCOPE_WRITERS_BUFFER",
 	  "a power of two from 8k to 256M bytes (k and M suffixes allowed), per CPU",
 	  parse_writers_buffer },
+	{ "COWSCOPE_EVENTS",
+	  "perf event names as libpfm4 spells them, comma-separated, shorter than 1024 bytes "
+	  "(none: no events)",
+	  parse_events },
 };
 
 static void warn_bad(cs_warn_fn warn, const option_def_t *d, const char *v)

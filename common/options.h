@@ -27,6 +27,8 @@ typedef struct cs_options {
 				   * in auto mode (0 = CS_DIFF_DEFAULT_BUDGET) */
 	uint8_t writers;          /* COWSCOPE_WRITERS: page-fault sampling in fork children */
 	uint64_t writers_buffer;  /* COWSCOPE_WRITERS_BUFFER: ring bytes per CPU, a power of two */
+	char events[1024];        /* COWSCOPE_EVENTS: perf event names, comma-separated ("" =
+				   * the default four; "none" = no events) */
 } cs_options_t;
 
 /* Looks a variable up; returns NULL when unset. getenv fits. */

@@ -18,6 +18,7 @@
 #include "events.h"
 #include "fork.h"
 #include "guard.h"
+#include "perfcount.h"
 #include "sampling.h"
 #include "stacks.h"
 #include "trace.h"
@@ -322,6 +323,7 @@ int cs_boot_open_trace(void)
 		return r;
 	put_proc();
 	cs_track_put_backend();
+	cs_perfcount_put_defs();
 	cs_allocator_put();
 	put_shim_range((uint64_t)(uintptr_t)P.arena, (uint64_t)(uintptr_t)P.arena + CS_ARENA_BYTES);
 	put_shim_range((uint64_t)(uintptr_t)__bss_start, (uint64_t)(uintptr_t)_end);
@@ -363,6 +365,7 @@ static int boot_steps(void)
 	if (P.opt.writers)
 		cs_writers_init();
 	cs_track_choose(P.opt.backend);
+	cs_perfcount_init(P.opt.events);
 	if ((r = cs_boot_open_trace()) < 0)
 		return r;
 	cs_track_pagemap_open();

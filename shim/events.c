@@ -15,6 +15,7 @@
 #include "evbuf.h"
 #include "guard.h"
 #include "modules.h"
+#include "perfcount.h"
 #include "sampling.h"
 #include "trace.h"
 #include "track.h"
@@ -176,6 +177,7 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 	cs_writers_drain();           /* and the writes: a snapshot's samples precede it */
 	memset(&ru, 0, sizeof(ru));
 	cs_prim_getrusage_self(&ru);
+	cs_perfcount_put_counts(CS_COUNT_AT_SNAP, h.seq);
 	r = cs_harvest_run(&h, (uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt);
 	if (own)
 		cs_prim_close(h.pagemap_fd);
@@ -344,6 +346,7 @@ int cs_mark(const char *label)
 	cs_rec_put_str(&b, label ? label : "", label ? strnlen(label, 200) : 0);
 	if (cs_trace_put(buf, cs_rec_finish(&b)) < 0)
 		err = -EIO;
+	cs_perfcount_put_counts(CS_COUNT_AT_MARK, r->seq);
 	if (child)
 		err = cs_snapshot(CS_SNAP_MARK);
 	return err;
@@ -390,8 +393,11 @@ void cs_finish(uint8_t how, int status)
 	if (cs_proc()->role == CS_ROLE_CHILD && cs_track_backend() != CS_BACKEND_NONE &&
 	    how < sizeof(reason_of) && reason_of[how])
 		cs_snapshot(reason_of[how]);
-	else if (cs_sampling()->on)
-		cs_evbuf_flush_all();
+	else {
+		if (cs_sampling()->on)
+			cs_evbuf_flush_all();
+		cs_perfcount_put_counts(CS_COUNT_AT_SNAP, UINT32_MAX); /* the end, no snapshot */
+	}
 	put_counters();
 	e.t_ns = cs_prim_now_ns();
 	put(&e, sizeof(e));

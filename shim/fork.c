@@ -16,6 +16,7 @@
 #include "fork.h"
 #include "guard.h"
 #include "modules.h"
+#include "perfcount.h"
 #include "sampling.h"
 #include "stacks.h"
 #include "trace.h"
@@ -347,7 +348,8 @@ static void reset_for_child(uint8_t via)
 	cs_trace_close();
 	cs_track_pagemap_drop();
 	drop_uffd();
-	cs_view_child(); /* the parent's own descriptors become its view */
+	cs_perfcount_child(); /* the parent's event descriptors out, this child's own in */
+	cs_view_child();      /* the parent's own descriptors become its view */
 	cs_boot_become_child(via, tls_fork_seq);
 	fork_seq = 0;
 	cs_events_reset_in_child();

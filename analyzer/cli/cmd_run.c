@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "options.h"
 #include "cli.h"
+#include "pfm.h"
 #include "cs_config.h"
 #include "model.h"
 #include "record.h"
@@ -42,6 +43,7 @@ typedef struct run_ctx {
 	const char *sample_bytes; /* --sample-bytes, checked against the shim's option table */
 	const char *stack_depth;  /* --stack-depth, likewise */
 	const char *diff;         /* --diff: COWSCOPE_DIFF, NULL for the shim's default (auto) */
+	const char *events;       /* --events: COWSCOPE_EVENTS, every name checked with libpfm4 */
 	unsigned interval_ms;
 	unsigned linger_s;
 	bool quiet;
@@ -104,6 +106,20 @@ static int set_diff(run_ctx_t *ctx, const char *mode)
 	return 0;
 }
 
+/* --events LIST: each name must be one the shim can count (built in, or known to libpfm4). */
+static int set_events(run_ctx_t *ctx, const char *list)
+{
+	char bad[256] = "";
+	int rc = cs_option_check("COWSCOPE_EVENTS", list, NULL);
+
+	if (rc == 0 && cs_pfm_check_list(list, bad, sizeof(bad)) == 0) {
+		ctx->events = list;
+		return 0;
+	}
+	return cs_usage_error(&cs_cmd_run, "unknown event '%s' (cowscope events lists them)",
+			      bad[0] ? bad : list);
+}
+
 enum {
 	OPT_OUTPUT,
 	OPT_ALLOW_SHARED_DIR,
@@ -113,6 +129,7 @@ enum {
 	OPT_SAMPLE_BYTES,
 	OPT_STACK_DEPTH,
 	OPT_DIFF,
+	OPT_EVENTS,
 	OPT_NO_PYTHON,
 	OPT_WRITERS,
 	OPT_QUIET,
@@ -184,6 +201,14 @@ static const cs_opt_t run_opts[] = {
 	  .help = "sample page faults in the children to name the code that\n"
 		  "wrote each copied page (docs/writers.md: needs perf events;\n"
 		  "costs a few microseconds per fault in the children)" },
+	{ .id = OPT_EVENTS,
+	  .name = "events",
+	  .letter = 'e',
+	  .kind = CS_ARG_STR,
+	  .arg = "LIST",
+	  .help = "perf events to count in every process, comma-separated, as\n"
+		  "libpfm4 names them (`cowscope events` lists them; default:\n"
+		  "page faults, minor and major faults, context switches; none)" },
 	{ .id = OPT_NO_PYTHON,
 	  .name = "no-python",
 	  .help = "do not put cowscope's CPython helper on PYTHONPATH (below)" },
@@ -242,6 +267,8 @@ static int run_parse(void *vctx, int id, const cs_optval_t *v)
 				       &ctx->stack_depth);
 	case OPT_DIFF:
 		return set_diff(ctx, v->str);
+	case OPT_EVENTS:
+		return set_events(ctx, v->str);
 	}
 	return run_flag(ctx, id);
 }
@@ -471,7 +498,7 @@ static char *env_entry(const char *key, const char *a, const char *b)
 }
 
 /* What cowscope sets in CMD's environment, besides LD_PRELOAD; NULL values are left alone. */
-#define ENV_SETS 7
+#define ENV_SETS 8
 
 static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
 {
@@ -483,6 +510,7 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 	keys[4] = "COWSCOPE_ALLOW_SHARED_DIR", vals[4] = ctx->allow_shared_dir ? "1" : NULL;
 	keys[5] = "COWSCOPE_DIFF", vals[5] = ctx->diff;
 	keys[6] = "COWSCOPE_WRITERS", vals[6] = ctx->writers ? "1" : NULL;
+	keys[7] = "COWSCOPE_EVENTS", vals[7] = ctx->events;
 }
 
 /*
@@ -744,7 +772,8 @@ const cs_cmd_t cs_cmd_run = {
 	.epilogue =
 		"environment: COWSCOPE_SHIM overrides the shim's path (absolute). CMD gets\n"
 		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, when given, COWSCOPE_BACKEND,\n"
-		"COWSCOPE_SAMPLE_BYTES, COWSCOPE_STACK_DEPTH and COWSCOPE_DIFF, and PYTHONPATH starts with\n"
+		"COWSCOPE_SAMPLE_BYTES, COWSCOPE_STACK_DEPTH, COWSCOPE_DIFF and COWSCOPE_EVENTS, and\n"
+		"PYTHONPATH starts with\n"
 		"cowscope's CPython helper (a sitecustomize module that chains to the one it hides):\n"
 		"a forked Python child then takes its working snapshot when its atexit handlers\n"
 		"run, before the interpreter frees its memory. The report's figures are each\n"

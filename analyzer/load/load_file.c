@@ -7,6 +7,7 @@
 #include "load_alloc.h"
 #include "load_diff.h"
 #include "load_writers.h"
+#include "load_events.h"
 #include "load_file.h"
 #include "loader.h"
 #include "vec.h"
@@ -458,6 +459,8 @@ static const rec_row_t rows[] = {
 	ROW(CS_REC_DIFF, cs_load_diff, cs_rec_diff_t, 4, IN_P),
 	ROW(CS_REC_WORDS, cs_load_words, cs_rec_words_t, 4, IN_P),
 	ROW(CS_REC_WSAMPLES, cs_load_wsamples, cs_rec_wsamples_t, 5, IN_P),
+	ROW(CS_REC_EVDEFS, cs_load_evdefs, cs_rec_evdefs_t, 5, IN_P),
+	ROW(CS_REC_COUNTS, cs_load_counts, cs_rec_counts_t, 5, IN_P),
 };
 
 /* The row of a type this analyzer knows, or NULL. */

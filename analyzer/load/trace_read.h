@@ -71,6 +71,8 @@ typedef union cs_fixed {
 	cs_rec_diff_t diff;
 	cs_rec_words_t words;
 	cs_rec_wsamples_t wsamples;
+	cs_rec_evdefs_t evdefs;
+	cs_rec_counts_t counts;
 } cs_fixed_t;
 
 /* Bytes of a record's beginning cs_trace_follow reads: every fixed part fits. */

@@ -11,6 +11,7 @@
 #include "amp.h"
 #include "arena.h"
 #include "diag.h"
+#include "perfev.h"
 #include "pageset.h"
 
 /* A figure that may be unknown: CS_UNKNOWN prints as null. */
@@ -294,6 +295,7 @@ typedef struct cs_proc {
 	bool has_writers;     /* writers were joined (a measured child with samples) */
 	cs_wstack_t *writers; /* by pages, most first; the no-writer bucket among them */
 	size_t nwriters;
+	cs_evinfo_t ev;       /* format 1.5: perf event counts (perfev.h) */
 } cs_proc_t;
 
 /* What run.cst says. */

@@ -26,6 +26,7 @@ static const char *const note_names[] = {
 	[CS_NOTE_ARM_SKIPPED] = "arm_skipped",
 	[CS_NOTE_FD] = "descriptor",
 	[CS_NOTE_WRITERS] = "writers",
+	[CS_NOTE_EVENTS] = "events",
 };
 
 #define NAMEOF(table, i, dflt) \

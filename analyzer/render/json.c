@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "figures.h"
 #include "json_amp.h"
+#include "json_events.h"
 #include "json_writer.h"
 #include "record.h"
 #include "render.h"
@@ -362,6 +363,10 @@ static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p, bool 
 	working(j, &p->fig, m->has_diff);
 	cs_json_int(j, "samples", (int64_t)cs_samples(p));
 	cs_json_bool(j, "few_samples", cs_few_samples(p));
+	if (cs_json_events_any(m)) {
+		cs_json_events(j, p);
+		cs_json_events_at_marks(j, p);
+	}
 	lists(j, m, p);
 	cs_json_end_obj(j);
 }
@@ -478,6 +483,8 @@ static void bill_group(cs_json_t *j, const cs_model_t *m, const cs_bill_t *b,
 	cs_json_num(j, "share_retained", g->t.share_retained, 6);
 	if (m->has_diff)
 		totals_amp(j, &g->t);
+	if (cs_json_events_any(m))
+		cs_json_events_sum(j, m, b->kids + g->first, g->t.children);
 	cs_json_end_obj(j);
 }
 
@@ -510,6 +517,8 @@ static int totals(cs_json_t *j, const cs_model_t *m)
 	cs_json_opt(j, "page_size", t->page_size);
 	if (m->has_diff)
 		totals_amp(j, t);
+	if (cs_json_events_any(m))
+		cs_json_events_sum(j, m, b.kids, t->children);
 	cs_json_arr(j, "groups");
 	for (size_t i = 0; i < b.ngroups; i++)
 		bill_group(j, m, &b, &b.groups[i]);

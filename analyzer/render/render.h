@@ -78,6 +78,22 @@ char *cs_fmt_count(double v, char *buf, size_t size);
  */
 char *cs_fmt_amp(double amp, bool known, bool compared, bool estimated, char *buf, size_t size);
 
+/*
+ * A child's minor faults per child-copied page, "%.2f" into buf, or "-" when either is
+ * unknown or nothing was copied: from the minor-fault perf event when counted (format
+ * 1.5), else its snapshot's getrusage count (docs/events.md). Returns buf.
+ */
+char *cs_text_faults_per_copy(const cs_proc_t *p, char *buf, size_t size);
+
+/*
+ * Whether some process counted perf events (format 1.5, COWSCOPE_EVENTS not "none"):
+ * then the children table has FLT/COPY (reports of older traces keep their layout).
+ */
+bool cs_text_has_events(const cs_model_t *m);
+
+/* The "events" section: each process's perf counts (format 1.5 only). 0 or -EIO. */
+int cs_render_text_events(FILE *f, const cs_model_t *m);
+
 /* s right-aligned in width terminal columns (UTF-8 aware). */
 void cs_fprint_right(FILE *f, const char *s, int width);
 

@@ -312,7 +312,7 @@ out:
 static void child_row(text_t *t, const cs_proc_t *p)
 {
 	const cs_figures_t *f = &p->fig;
-	char id[24], a[16], b[16], c[16], d[16], e[16], end[64], amp[32];
+	char id[24], a[16], b[16], c[16], d[16], e[16], end[64], amp[32], fpc[24];
 	uint32_t ps = p->page_size;
 
 	snprintf(id, sizeof(id), p->gen ? "%u.%u" : "%u", (unsigned)p->pid, (unsigned)p->gen);
@@ -325,6 +325,8 @@ static void child_row(text_t *t, const cs_proc_t *p)
 	fprintf(t->f, "  %8s %9s %9s %10s %9s %9s", id, pages_mib(f->shared_at_fork, ps, a, 16),
 		pages_mib(f->child_copied, ps, b, 16), pages_mib(f->parent_unshared, ps, c, 16), e,
 		pages_mib(f->child_new, ps, d, 16));
+	if (cs_text_has_events(t->m))
+		fprintf(t->f, " %8s", cs_text_faults_per_copy(p, fpc, sizeof(fpc)));
 	if (f->minor_faults >= 0)
 		fprintf(t->f, " %10" PRId64, f->minor_faults);
 	else
@@ -344,8 +346,11 @@ static void child_row(text_t *t, const cs_proc_t *p)
 
 static void children_header(text_t *t)
 {
-	fprintf(t->f, "\nchildren (MiB; - = unknown):\n  %8s %9s %9s %10s %9s %9s %10s", "PID",
-		"SHARED", "COPIED", "P-UNSHARED", "RETAINED", "NEW", "MINFLT");
+	fprintf(t->f, "\nchildren (MiB; - = unknown):\n  %8s %9s %9s %10s %9s %9s", "PID", "SHARED",
+		"COPIED", "P-UNSHARED", "RETAINED", "NEW");
+	if (cs_text_has_events(t->m))
+		fprintf(t->f, " %8s", "FLT/COPY"); /* minor faults per copied page */
+	fprintf(t->f, " %10s", "MINFLT");
 	if (t->m->has_diff)
 		fprintf(t->f, " %7s", "AMPLIF"); /* copied bytes per changed byte */
 	fprintf(t->f, "  %s\n", "ENDED");
@@ -751,6 +756,8 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	err = tree(&t);
 	children(&t);
 	teardown(&t);
+	if (!err)
+		err = cs_render_text_events(f, m);
 	if (!err)
 		err = cs_render_text_amp(f, m, o);
 	if (!err)
