@@ -295,7 +295,7 @@ typedef struct cs_proc {
 	bool has_writers;     /* writers were joined (a measured child with samples) */
 	cs_wstack_t *writers; /* by pages, most first; the no-writer bucket among them */
 	size_t nwriters;
-	cs_evinfo_t ev;       /* format 1.5: perf event counts (perfev.h) */
+	cs_evinfo_t ev; /* format 1.5: perf event counts (perfev.h) */
 } cs_proc_t;
 
 /* What run.cst says. */
