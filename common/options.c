@@ -162,11 +162,13 @@ static int parse_writers_buffer(cs_options_t *o, const char *v)
 /* Names only: the shim encodes them at init (docs/events.md), where a bad one becomes a note. */
 static int parse_events(cs_options_t *o, const char *v)
 {
+	static char names[1024]; /* read once, at init */
 	size_t n = strlen(v);
 
-	if (n == 0 || n >= sizeof(o->events))
+	if (n == 0 || n >= sizeof(names))
 		return -EINVAL;
-	memcpy(o->events, v, n + 1);
+	memcpy(names, v, n + 1);
+	o->events = names;
 	return 0;
 }
 

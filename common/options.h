@@ -27,8 +27,10 @@ typedef struct cs_options {
 				   * in auto mode (0 = CS_DIFF_DEFAULT_BUDGET) */
 	uint8_t writers;          /* COWSCOPE_WRITERS: page-fault sampling in fork children */
 	uint64_t writers_buffer;  /* COWSCOPE_WRITERS_BUFFER: ring bytes per CPU, a power of two */
-	char events[1024];        /* COWSCOPE_EVENTS: perf event names, comma-separated ("" =
-				   * the default four; "none" = no events) */
+	const char *events;       /* COWSCOPE_EVENTS: perf event names, comma-separated (NULL =
+				   * the default four; "none" = no events); points into a static
+				   * buffer of options.c (kept out of this struct: a fork child
+				   * writes its state pages, and 1 KiB here cost it one more) */
 } cs_options_t;
 
 /* Looks a variable up; returns NULL when unset. getenv fits. */
