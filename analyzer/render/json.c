@@ -93,6 +93,7 @@ static void counters(cs_json_t *j, const cs_proc_t *p)
 	for (uint32_t i = 0; i < p->ncounters; i++)
 		if (cs_counter_names[i]) /* NULL: a retired slot */
 			cs_json_int(j, cs_counter_names[i], (int64_t)p->counters[i]);
+	cs_json_event_counts(j, p);
 	cs_json_end_obj(j);
 }
 

@@ -40,6 +40,14 @@ void cs_json_events(cs_json_t *j, const cs_proc_t *p)
 	cs_json_end_obj(j);
 }
 
+void cs_json_event_counts(cs_json_t *j, const cs_proc_t *p)
+{
+	const cs_evinfo_t *e = &p->ev;
+
+	for (size_t i = 0; i < e->ndefs; i++)
+		value(j, e->defs[i].name, e->work ? &e->work[i] : NULL);
+}
+
 /* The counts read at mark m, as {name: count or null}; no key when none was read there. */
 static void mark_counts(cs_json_t *j, const cs_evinfo_t *e, const cs_mark_t *m)
 {

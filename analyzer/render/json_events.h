@@ -19,6 +19,13 @@ bool cs_json_events_any(const cs_model_t *m);
 void cs_json_events(cs_json_t *j, const cs_proc_t *p);
 
 /*
+ * Inside the open `counters` object (DESIGN.md: counters maps each event name
+ * to its count): each event's count at the figures snapshot, as `events` has
+ * it, or null when unknown. The shim's own counters' names never clash.
+ */
+void cs_json_event_counts(cs_json_t *j, const cs_proc_t *p);
+
+/*
  * "events_at_marks": [{"label", "mark", "events": {name: count or null}}], one per
  * cowscope_mark() of the process with a reading, in record order (counts from its start).
  */

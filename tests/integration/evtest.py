@@ -56,6 +56,7 @@ def test_minflt(opts, tmp):
     flt = c["events"][MINFLT]["count"]
     check(flt >= K, f"child's minor faults {flt} >= {K} pages written")
     eq(c["events"]["perf::PERF_COUNT_SW_PAGE_FAULTS_MAJ"]["count"], 0, "no major faults")
+    eq(c["counters"][MINFLT], flt, "counters maps the event name to its count (DESIGN.md)")
     eq(rep["totals"]["events"][MINFLT], flt, "totals: the one child's count")
     eq(rep["totals"]["groups"][0]["events"][MINFLT], flt, "its parent's group")
     text = subprocess.run([opts.cowscope, "report", os.path.join(tmp, "run")],
