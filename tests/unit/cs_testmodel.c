@@ -3,6 +3,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <cmocka.h>
 #include "cs_testmodel.h"
 #include "cs_testutil.h"
@@ -22,4 +24,20 @@ const cs_mapfig_t *tm_mapfig(const cs_proc_t *p, uint64_t start_page)
 			return &p->fig.maps[i];
 	fail_msg("no mapping at page %llu", (unsigned long long)start_page);
 	return NULL;
+}
+
+char *tm_render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *),
+		const cs_model_t *m)
+{
+	cs_render_opts_t o = { .top = 5 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(fn(f, m, &o), 0);
+	fclose(f);
+	if (getenv("CS_TEST_DUMP")) /* to look at a report while changing it */
+		fputs(buf, stderr);
+	return buf;
 }

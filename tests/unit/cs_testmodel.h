@@ -5,11 +5,16 @@
 
 #include <stdint.h>
 #include "model.h"
+#include "render.h"
 
 /* The process (pid, gen) of a loaded model; fails the running test if there is none. */
 const cs_proc_t *tm_proc(const cs_model_t *m, uint32_t pid, uint32_t gen);
 
 /* The figures of p's mapping starting at page start_page (TU_PAGE pages); fails if none. */
 const cs_mapfig_t *tm_mapfig(const cs_proc_t *p, uint64_t start_page);
+
+/* What a renderer (cs_render_text, cs_render_json, ...) writes of m with --top 5, as a malloc'd string. */
+char *tm_render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *),
+		const cs_model_t *m);
 
 #endif

@@ -104,14 +104,7 @@ static const cs_proc_t *proc(uint32_t pid, uint32_t gen)
 
 static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
 {
-	cs_render_opts_t o = { .top = 5 };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_int_equal(fn(f, &m, &o), 0);
-	fclose(f);
-	return buf;
+	return tm_render(fn, &m);
 }
 
 static void test_reads_the_record(void **state)

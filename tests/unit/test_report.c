@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include "analyze.h"
 #include "cli.h"
+#include "cs_testmodel.h"
 #include "cs_testutil.h"
 #include "model.h"
 #include "render.h"
@@ -96,16 +97,12 @@ static void example_run(void)
 
 static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
 {
-	cs_render_opts_t o = { .top = 5 };
 	cs_diag_t d = { "" };
 	cs_model_t m;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char *buf;
 
 	assert_int_equal(cs_model_load(&m, dir, &d), 0);
-	assert_int_equal(fn(f, &m, &o), 0);
-	fclose(f);
+	buf = tm_render(fn, &m);
 	cs_model_free(&m);
 	return buf;
 }

@@ -462,16 +462,7 @@ static void test_no_tracking_buckets_by_mapping(void **state)
 
 static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
 {
-	cs_render_opts_t o = { .top = 5 };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_int_equal(fn(f, &m, &o), 0);
-	fclose(f);
-	if (getenv("CS_TEST_DUMP")) /* to look at a report while changing it */
-		fputs(buf, stderr);
-	return buf;
+	return tm_render(fn, &m);
 }
 
 static void test_json_sites(void **state)
