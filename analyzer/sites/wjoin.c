@@ -76,7 +76,8 @@ static int claims_find(jctx_t *j)
 			return -ENOMEM;
 		j->c[j->n++] = (claim_t){ pg, i };
 	}
-	qsort(j->c, j->n, sizeof(*j->c), cmp_claim_page);
+	if (j->n > 1)
+		qsort(j->c, j->n, sizeof(*j->c), cmp_claim_page);
 	for (size_t i = 0; i < j->n; i++)
 		if (!k || j->c[k - 1].page != j->c[i].page)
 			j->c[k++] = j->c[i];
@@ -102,7 +103,8 @@ static int raw_writers(jctx_t *j, const cs_writer_namer_t *nm)
 	int err = 0;
 
 	sort_ws = ws_of(j);
-	qsort(j->c, j->n, sizeof(*j->c), cmp_claim_chain);
+	if (j->n > 1)
+		qsort(j->c, j->n, sizeof(*j->c), cmp_claim_chain);
 	for (size_t i = 0; i < j->n && !err; i++) {
 		cs_wstack_t w = { 0 };
 
