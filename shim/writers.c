@@ -69,6 +69,12 @@ int cs_writers_on(void)
 
 void cs_writers_reset_in_child(void)
 {
+	/*
+	 * Writers off: nothing was ever written here, and writing zeros would copy
+	 * these pages into every child (the shim's footprint, docs/performance.md).
+	 */
+	if (!cs_proc()->opt.writers)
+		return;
 	/* The parent's rings are VM_DONTCOPY: not mapped here. Forget them, never unmap. */
 	memset(rings, 0, sizeof(rings));
 	memset(full, 0, sizeof(full));

@@ -370,9 +370,7 @@ def scenario_idle(opts):
     on, shim_on = idle_private(opts, 65536)
     check(on - off <= 16, f"sampling dirtied {on - off} more pages in an idle child "
           f"({on} vs {off}; shim {shim_on} vs {shim_off})")
-    # 17: the page holding the child's own perf event descriptors (docs/events.md) joined the
-    # 16 of session 2; issue 15's target is 16 again.
-    check(shim_on <= 17, f"the shim's own pages in an idle child: {shim_on}")
+    check(shim_on <= 16, f"the shim's own pages in an idle child: {shim_on}")
     # the fork snapshot itself writes the shim's scratch arena: never nothing
     check(shim_off >= 1 and shim_on >= 1, f"the shim's own pages measured: {shim_off}, {shim_on}")
 
