@@ -59,6 +59,33 @@ static void proc_line(FILE *f, const cs_proc_t *p)
 	fputc('\n', f);
 }
 
+/* The counts read at each cowscope_mark of p (phases), one line per mark. */
+static void mark_lines(FILE *f, const cs_proc_t *p)
+{
+	const cs_evinfo_t *e = &p->ev;
+	char label[64];
+
+	for (size_t k = 0; k < p->nmarks; k++) {
+		const cs_evread_t *r = cs_evread_find(e, CS_COUNT_AT_MARK, p->marks[k].seq);
+
+		if (!r)
+			continue;
+		cs_clean_text(p->marks[k].label, p->marks[k].label ? strlen(p->marks[k].label) : 0,
+			      label, sizeof(label));
+		fprintf(f, "  %8s at mark \"%s\":", "", label);
+		for (size_t i = 0; i < e->ndefs; i++) {
+			cs_evval_t v = cs_evval_of(e, r, i);
+
+			if (v.known)
+				fprintf(f, "  %s=%s%" PRIu64, short_name(e->defs[i].name),
+					v.scaled ? "~" : "", v.value);
+			else
+				fprintf(f, "  %s=-", short_name(e->defs[i].name));
+		}
+		fputc('\n', f);
+	}
+}
+
 int cs_render_text_events(FILE *f, const cs_model_t *m)
 {
 	bool any = false;
@@ -72,6 +99,7 @@ int cs_render_text_events(FILE *f, const cs_model_t *m)
 				"to its end; - = not counted, ~ = scaled, multiplexed):\n");
 		any = true;
 		proc_line(f, &m->procs[i]);
+		mark_lines(f, &m->procs[i]);
 	}
 	return ferror(f) ? -EIO : 0;
 }

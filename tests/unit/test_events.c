@@ -224,6 +224,8 @@ static void test_text(void **state)
 			       "bogus::thing=-\n"));
 	assert_non_null(strstr(doc,
 			       "      100 root   PERF_COUNT_SW_PAGE_FAULTS_MIN=70  "
+			       "bogus::thing=-\n"
+			       "           at mark \"frozen\":  PERF_COUNT_SW_PAGE_FAULTS_MIN=50  "
 			       "bogus::thing=-\n"));
 	free(doc);
 }
