@@ -394,21 +394,22 @@ static int outcome(const check_ctx_t *ctx, size_t *failed, size_t *errors)
 
 static void verdict_summary(const check_ctx_t *ctx, char *buf, size_t size)
 {
+	char kids[32];
 	size_t failed, errors;
 	int rc = outcome(ctx, &failed, &errors);
 	const char *scope = ctx->sel.tree ? "tree" : "child";
 
+	snprintf(kids, sizeof(kids), "%zu %s", ctx->nkids, ctx->nkids == 1 ? "child" : "children");
 	if (rc == CS_EXIT_TRACE)
-		snprintf(
-			buf, size,
-			"check ERROR: %zu of %zu checks could not be measured (%s scope, %zu children)",
-			errors, ctx->nv, scope, ctx->nkids);
+		snprintf(buf, size,
+			 "check ERROR: %zu of %zu checks could not be measured (%s scope, %s)",
+			 errors, ctx->nv, scope, kids);
 	else if (rc == CS_EXIT_CHECK)
-		snprintf(buf, size, "check FAIL: %zu of %zu checks failed (%s scope, %zu children)",
-			 failed, ctx->nv, scope, ctx->nkids);
+		snprintf(buf, size, "check FAIL: %zu of %zu checks failed (%s scope, %s)", failed,
+			 ctx->nv, scope, kids);
 	else
-		snprintf(buf, size, "check PASS: %zu %s passed (%s scope, %zu children)", ctx->nv,
-			 ctx->nv == 1 ? "check" : "checks", scope, ctx->nkids);
+		snprintf(buf, size, "check PASS: %zu %s passed (%s scope, %s)", ctx->nv,
+			 ctx->nv == 1 ? "check" : "checks", scope, kids);
 }
 
 /* The baseline's verdict, after the limits. Returns 0 or an exit code. */
