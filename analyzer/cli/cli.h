@@ -108,6 +108,7 @@ struct cs_cmd {
 extern const cs_cmd_t cs_cmd_run;
 extern const cs_cmd_t cs_cmd_report;
 extern const cs_cmd_t cs_cmd_diff;
+extern const cs_cmd_t cs_cmd_check;
 extern const cs_cmd_t cs_cmd_events;
 extern const cs_cmd_t cs_cmd_help;
 

@@ -96,7 +96,7 @@ static void check_opts(const cs_cmd_t *c)
 static void test_rows_complete(void **state)
 {
 	(void)state;
-	assert_int_equal(cs_cli_commands.ncmds, 5);
+	assert_int_equal(cs_cli_commands.ncmds, 6);
 	for (size_t i = 0; i < cs_cli_commands.ncmds; i++) {
 		const cs_cmd_t *c = cmd(i);
 
