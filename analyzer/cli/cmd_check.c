@@ -135,8 +135,9 @@ typedef struct check_ctx {
 	size_t nkids;
 	verdict_t v[CS_LIM__COUNT + 1];
 	size_t nv;
-	cs_regression_t *regs;
+	cs_regression_t *regs; /* their `what` strings live in base: freed together (fini) */
 	size_t nregs;
+	cs_baseline_t *base;
 } check_ctx_t;
 
 /* A non-negative finite number, or a usage error naming the option. */
@@ -416,14 +417,12 @@ static void verdict_summary(const check_ctx_t *ctx, char *buf, size_t size)
 static int check_baseline(check_ctx_t *ctx)
 {
 	verdict_t *v = &ctx->v[ctx->nv];
-	cs_baseline_t *b = NULL;
 	cs_diag_t d = { "" };
-	int r = cs_baseline_load(ctx->baseline, &b, &d);
+	int r = cs_baseline_load(ctx->baseline, &ctx->base, &d);
 
 	if (!r)
-		r = cs_baseline_compare(b, &ctx->m, ctx->sel.tree, ctx->tolerance, &ctx->regs,
-					&ctx->nregs, &d);
-	cs_baseline_free(b);
+		r = cs_baseline_compare(ctx->base, &ctx->m, ctx->sel.tree, ctx->tolerance,
+					&ctx->regs, &ctx->nregs, &d);
 	if (r == -ENOMEM || r == -ENOSYS) {
 		fprintf(stderr, "cowscope check: %s\n", d.msg);
 		return CS_EXIT_SYSTEM;
@@ -442,7 +441,7 @@ static int check_baseline(check_ctx_t *ctx)
 	}
 	printf("%s%s\n", v->line, r < 0 ? "" : r ? ": FAIL" : ": PASS");
 	for (size_t i = 0; i < ctx->nregs; i++)
-		printf("    %s: %g \u2192 %g\n", ctx->regs[i].what, ctx->regs[i].before,
+		printf("    %s: %.4g \u2192 %.4g\n", ctx->regs[i].what, ctx->regs[i].before,
 		       ctx->regs[i].after);
 	return 0;
 }
@@ -709,6 +708,7 @@ static void check_fini(void *vctx)
 
 	free(ctx->kids);
 	free(ctx->regs);
+	cs_baseline_free(ctx->base); /* after regs: their names live in it */
 	if (ctx->loaded)
 		cs_model_free(&ctx->m);
 }
