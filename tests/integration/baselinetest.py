@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Integration driver: `cowscope check --baseline` passes the run its baseline came from and fails one with more copies."""
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
-from cstest import SKIP, Failure, Skip, check, verdict
+from cstest import SKIP, Failure, Skip, check, eq, verdict
 
 
 def run(cowscope, fixture, out, copies):
@@ -52,6 +53,29 @@ def test(opts):
             f.write("{\"schema_version\": 1,\n")
         rc, out = check_cmd(opts.cowscope, "--baseline", os.path.join(tmp, "bad.json"), good)
         check(rc == 3 and "bad.json" in out, f"corrupt baseline: exit {rc}, expected 3:\n{out}")
+        # A newer schema and a document of another kind (a diff): exit 3, naming the file.
+        with open(base) as f:
+            doc = json.load(f)
+        doc["schema_version"] = 2
+        newer = os.path.join(tmp, "newer.json")
+        with open(newer, "w") as f:
+            json.dump(doc, f)
+        rc, out = check_cmd(opts.cowscope, "--baseline", newer, good)
+        check(rc == 3 and "newer.json" in out and "newer" in out,
+              f"newer-schema baseline: exit {rc}, expected 3:\n{out}")
+        other = os.path.join(tmp, "diff.json")
+        with open(other, "wb") as f:
+            subprocess.run([opts.cowscope, "diff", "--format", "json", good, bad], stdout=f,
+                           timeout=120, check=True)
+        rc, out = check_cmd(opts.cowscope, "--baseline", other, good)
+        check(rc == 3 and "diff.json" in out, f"a diff as baseline: exit {rc}, expected 3:\n{out}")
+        # --write-baseline writes what report --format json writes (the run dir aside).
+        written = os.path.join(tmp, "written.json")
+        rc, out = check_cmd(opts.cowscope, "--write-baseline", written, good)
+        check(rc == 0, f"--write-baseline: exit {rc}:\n{out}")
+        with open(written) as f:
+            w = json.load(f)
+        eq(w["totals"], json.load(open(base))["totals"], "--write-baseline's totals")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
