@@ -15,6 +15,26 @@ char *tu_mkdtemp(void);
 /* Remove a directory tree made by the tests. */
 void tu_rmtree(const char *dir);
 
+/*
+ * A test file's temporary directory: declares `static char *var` and the cmocka
+ * fixtures setup() (a new empty directory) and teardown() (removed, freed).
+ */
+#define TU_DIR_FIXTURE(var)               \
+	static char *var;                 \
+	static int setup(void **state)    \
+	{                                 \
+		(void)state;              \
+		var = tu_mkdtemp();       \
+		return 0;                 \
+	}                                 \
+	static int teardown(void **state) \
+	{                                 \
+		(void)state;              \
+		tu_rmtree(var);           \
+		free(var);                \
+		return 0;                 \
+	}
+
 /* Create dir/name holding a file header; returns its fd (O_APPEND). */
 int tu_open(const char *dir, const char *name, uint32_t kind, uint32_t pid, uint32_t gen);
 

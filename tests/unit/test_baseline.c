@@ -17,22 +17,7 @@
 
 #define MAXP 4
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
+TU_DIR_FIXTURE(dir)
 
 /* dir/name holding s; returns the path (malloc'd). */
 static char *doc(const char *name, const char *s)

@@ -304,22 +304,7 @@ static void test_render(void **state)
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
+TU_DIR_FIXTURE(dir)
 
 /* Run `cowscope diff ARGS` with stdout and stderr to /dev/null; returns its exit code. */
 static int diff_exit(int argc, char **argv)

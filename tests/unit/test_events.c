@@ -25,22 +25,7 @@
 	(const cs_run_t[]){ __VA_ARGS__ }, \
 		sizeof((const cs_run_t[]){ __VA_ARGS__ }) / sizeof(cs_run_t)
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
+TU_DIR_FIXTURE(dir)
 
 /* CS_REC_EVDEFS: MINFLT counted, BOGUS not (-ENOENT), or only `n` of them with a count of `claim`. */
 static void evdefs(int fd, uint32_t claim)

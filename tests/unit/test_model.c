@@ -31,22 +31,7 @@ typedef struct child_opts {
 	bool still_running;
 } child_opts_t;
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
+TU_DIR_FIXTURE(dir)
 
 static char *name(uint32_t pid, uint32_t gen, const char *suffix)
 {

@@ -18,22 +18,7 @@
 
 #define MS 1000000ull
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
+TU_DIR_FIXTURE(dir)
 
 static int child_file(uint32_t pid, uint32_t ppid, uint64_t start_ns)
 {

@@ -20,22 +20,7 @@
 #define MS 1000000ull
 #define S_PAGES 16384u /* 64 MiB of 4 KiB pages */
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
+TU_DIR_FIXTURE(dir)
 
 /* A child sharing S_PAGES of heap, copying `copied` of them; the parent wrote `punshared`. */
 static void child(uint32_t pid, uint8_t backend, uint64_t copied, uint64_t punshared,

@@ -26,22 +26,7 @@
 	(const cs_run_t[]){ __VA_ARGS__ }, \
 		sizeof((const cs_run_t[]){ __VA_ARGS__ }) / sizeof(cs_run_t)
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
+TU_DIR_FIXTURE(dir)
 
 static int open_file(const char *d, uint32_t pid, const char *suffix, uint32_t kind)
 {
