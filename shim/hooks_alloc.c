@@ -374,7 +374,8 @@ CS_HOOK void *dlopen(const char *file, int mode)
 {
 	void *h = REAL(dlopen)(file, mode);
 
-	if (h && tracking() && cs_traced_here() && cs_guard_enter()) {
+	/* Modules are kept when allocation sampling or writers need them (the shim's memory). */
+	if (h && cs_sampling()->mem.base && cs_traced_here() && cs_guard_enter()) {
 		cs_modules_scan(&cs_sampling()->mem, cs_proc()->exe);
 		cs_guard_leave();
 	}

@@ -18,14 +18,14 @@ BUCKET = ("copies no user-space sample saw (kernel writes such as read() into a 
           "or before tracking started)")
 
 
-def run(opts, scenario, *args, env=None, fmt=None):
+def run(opts, scenario, *args, env=None, fmt=None, run_opts=()):
     """cowscope run --writers the fixture; (report, other format's output or None)."""
     d = tempfile.mkdtemp(prefix="writertest.")
     out = os.path.join(d, "run")
     e = dict(os.environ, **(env or {}))
     try:
         p = subprocess.run([opts.cowscope, "run", "-q", "--writers", "-o", out, "--interval",
-                            "0", "--", opts.fixture, scenario] + list(args),
+                            "0", *run_opts, "--", opts.fixture, scenario] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, env=e)
         check(p.returncode == 0, f"{scenario}: run exited {p.returncode}: {p.stderr.decode()}")
         rep = report(opts, out, "json")
@@ -195,6 +195,18 @@ def test_folded_and_diff(opts):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_dlopen(opts):
+    """A library dlopened after start-up, allocation sampling off: its writer is still named
+    (the module list is rescanned at dlopen whenever writers need it)."""
+    rep, _ = run(opts, "dlopen", os.path.abspath(opts.plugin), run_opts=("--sample-bytes", "0"))
+    c = child(rep)
+    w = writer(c, "plugin_write")
+    check(w is not None, f"a writer named plugin_write: {[x['frames'][:1] for x in c['writers']]}")
+    eq(w["child_copied_pages"], 25, "plugin_write pages")
+    check("writer_plugin" in w["frames"][0]["module"], f"its module: {w['frames'][0]}")
+    adds_up(c)
+
+
 TESTS = {
     "two-writers": test_two_writers,
     "read-buffer": test_read_buffer,
@@ -202,11 +214,13 @@ TESTS = {
     "lost": test_lost,
     "text": test_text,
     "folded-diff": test_folded_and_diff,
+    "dlopen": test_dlopen,
 }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--plugin", default="")
     for a in ("--cowscope", "--fixture", "--schema-dir"):
         ap.add_argument(a, required=True)
     ap.add_argument("test", choices=sorted(TESTS))
