@@ -43,22 +43,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const cs_proc_t *proc(const cs_model_t *m, uint32_t pid)
-{
-	return tm_proc(m, pid, 0);
-}
-
 static void load(cs_model_t *m)
 {
 	cs_diag_t d = { "" };
 
 	amp_write_run();
 	assert_int_equal(cs_model_load(m, dir, &d), 0);
-}
-
-static const cs_mapfig_t *mapfig(const cs_proc_t *p, uint64_t start_page)
-{
-	return tm_mapfig(p, start_page);
 }
 
 static void test_load_records(void **state)
@@ -68,7 +58,7 @@ static void test_load_records(void **state)
 
 	(void)state;
 	load(&m);
-	s = cs_work_snap(proc(&m, 201));
+	s = cs_work_snap(tm_proc(&m, 201, 0));
 	assert_true(s->diff[CS_DIFF_CHILD].has);
 	assert_int_equal(s->diff[CS_DIFF_CHILD].stride, 1);
 	assert_int_equal(s->diff[CS_DIFF_CHILD].considered, K + M + 2);
@@ -82,7 +72,7 @@ static void test_load_records(void **state)
 	assert_int_equal(cs_pageset_count(&s->sets[CS_SET_NOOP]), K);
 	assert_int_equal(cs_pageset_count(&s->sets[CS_SET_UNKNOWN]), 2);
 	assert_int_equal(cs_pageset_count(&s->sets[CS_SET_PNOOP]), 1);
-	assert_false(cs_work_snap(proc(&m, 203))->diff[CS_DIFF_CHILD].has);
+	assert_false(cs_work_snap(tm_proc(&m, 203, 0))->diff[CS_DIFF_CHILD].has);
 	cs_model_free(&m);
 }
 
@@ -94,8 +84,8 @@ static void test_child_figures(void **state)
 
 	(void)state;
 	load(&m);
-	a = &proc(&m, 201)->fig.amp[CS_DIFF_CHILD];
-	assert_int_equal(proc(&m, 201)->fig.child_copied, K + M + 1);
+	a = &tm_proc(&m, 201, 0)->fig.amp[CS_DIFF_CHILD];
+	assert_int_equal(tm_proc(&m, 201, 0)->fig.child_copied, K + M + 1);
 	assert_true(a->known);
 	assert_false(a->estimated);
 	assert_int_equal(a->compared, K + M);
@@ -120,8 +110,8 @@ static void test_parent_figures(void **state)
 
 	(void)state;
 	load(&m);
-	assert_int_equal(proc(&m, 201)->fig.parent_unshared, 2);
-	a = &proc(&m, 201)->fig.amp[CS_DIFF_PARENT];
+	assert_int_equal(tm_proc(&m, 201, 0)->fig.parent_unshared, 2);
+	a = &tm_proc(&m, 201, 0)->fig.amp[CS_DIFF_PARENT];
 	assert_true(a->known);
 	assert_int_equal(a->compared, 2);
 	assert_true(a->changed_bytes == 24);
@@ -139,10 +129,10 @@ static void test_per_mapping(void **state)
 
 	(void)state;
 	load(&m);
-	c = proc(&m, 201);
-	heap = mapfig(c, 16);
-	anon = mapfig(c, 64);
-	late = mapfig(c, 200);
+	c = tm_proc(&m, 201, 0);
+	heap = tm_mapfig(c, 16);
+	anon = tm_mapfig(c, 64);
+	late = tm_mapfig(c, 200);
 	assert_true(heap->amp[CS_DIFF_CHILD].changed_bytes == 8.0 * M);
 	assert_true(heap->amp[CS_DIFF_CHILD].noop_pages == K);
 	assert_int_equal(heap->amp[CS_DIFF_CHILD].compared, K + M);
@@ -170,7 +160,7 @@ static void test_strided_estimate(void **state)
 
 	(void)state;
 	load(&m);
-	a = &proc(&m, 202)->fig.amp[CS_DIFF_CHILD];
+	a = &tm_proc(&m, 202, 0)->fig.amp[CS_DIFF_CHILD];
 	assert_true(a->known);
 	assert_true(a->estimated);
 	assert_int_equal(a->stride, 4);
@@ -190,14 +180,14 @@ static void test_no_diff_unknown(void **state)
 
 	(void)state;
 	load(&m);
-	a = &proc(&m, 203)->fig.amp[CS_DIFF_CHILD];
-	assert_int_equal(proc(&m, 203)->fig.child_copied, 3);
+	a = &tm_proc(&m, 203, 0)->fig.amp[CS_DIFF_CHILD];
+	assert_int_equal(tm_proc(&m, 203, 0)->fig.child_copied, 3);
 	assert_false(a->known);
 	assert_int_equal(a->compared, CS_UNKNOWN);
 	assert_true(isnan(a->changed_bytes));
 	assert_true(isnan(a->noop_pages));
-	assert_false(proc(&m, 203)->fig.amp[CS_DIFF_PARENT].known);
-	assert_false(mapfig(proc(&m, 203), 16)->amp[CS_DIFF_CHILD].known);
+	assert_false(tm_proc(&m, 203, 0)->fig.amp[CS_DIFF_PARENT].known);
+	assert_false(tm_mapfig(tm_proc(&m, 203, 0), 16)->amp[CS_DIFF_CHILD].known);
 	cs_model_free(&m);
 }
 
@@ -209,7 +199,7 @@ static void test_no_net_change(void **state)
 
 	(void)state;
 	load(&m);
-	a = &proc(&m, 204)->fig.amp[CS_DIFF_CHILD];
+	a = &tm_proc(&m, 204, 0)->fig.amp[CS_DIFF_CHILD];
 	assert_true(a->known);
 	assert_int_equal(a->compared, 5);
 	assert_true(a->changed_bytes == 0);
@@ -458,8 +448,8 @@ static void test_v13_nulls(void **state)
 	amp_child_no_diff(3);
 	assert_int_equal(cs_model_load(&m, dir, &d), 0);
 	assert_false(m.has_diff);
-	assert_false(proc(&m, 203)->fig.amp[CS_DIFF_CHILD].known);
-	assert_int_equal(proc(&m, 203)->fig.child_copied, 3);
+	assert_false(tm_proc(&m, 203, 0)->fig.amp[CS_DIFF_CHILD].known);
+	assert_int_equal(tm_proc(&m, 203, 0)->fig.child_copied, 3);
 	f = open_memstream(&buf, &len);
 	assert_int_equal(cs_render_json(f, &m, &o), 0);
 	fclose(f);
@@ -494,7 +484,7 @@ static void bad_words(uint16_t bitmap_words, uint32_t count, int want_err, const
 	close(fd);
 	assert_int_equal(cs_model_load(&m, dir, &d), want_err);
 	if (!want_err) {
-		assert_int_equal(cs_work_snap(proc(&m, 205))->diff[CS_DIFF_CHILD].nwords, 1);
+		assert_int_equal(cs_work_snap(tm_proc(&m, 205, 0))->diff[CS_DIFF_CHILD].nwords, 1);
 		cs_model_free(&m);
 		return;
 	}
@@ -555,7 +545,7 @@ static void test_sites(void **state)
 	(void)state;
 	amp_write_sites_run();
 	assert_int_equal(cs_model_load(&m, dir, &d), 0);
-	c = proc(&m, 301);
+	c = tm_proc(&m, 301, 0);
 	assert_true(c->has_sites);
 	assert_true(c->fig.amp[CS_DIFF_CHILD].changed_bytes == 8 * (64 + 3));
 	arr = site(c, 1, NULL);
@@ -619,7 +609,7 @@ static void test_memory_cap(void **state)
 	(void)state;
 	amp_write_run();
 	assert_int_equal(cs_model_load_capped(&m, dir, 1, &d), 0);
-	c = proc(&m, 201);
+	c = tm_proc(&m, 201, 0);
 	a = &c->fig.amp[CS_DIFF_CHILD];
 	assert_int_equal(cs_work_snap(c)->diff[CS_DIFF_CHILD].nwords, 1);
 	assert_int_equal(cs_work_snap(c)->diff[CS_DIFF_CHILD].capped, M - 1);
@@ -627,13 +617,13 @@ static void test_memory_cap(void **state)
 	assert_int_equal(a->changed_words, M);
 	assert_true(a->changed_bytes == 8.0 * M);
 	assert_int_equal(a->compared, K + M);
-	assert_false(mapfig(c, 16)->amp[CS_DIFF_CHILD].known);
+	assert_false(tm_mapfig(c, 16)->amp[CS_DIFF_CHILD].known);
 	for (size_t i = 0; i < c->nnotes; i++)
 		noted |= c->notes[i].code == CS_NOTE_A_WORDS &&
 			strstr(c->notes[i].text, "4 pages past the 0 MiB memory cap");
 	assert_true(noted);
 	/* 202's one entry fits: exact as without a cap */
-	assert_false(proc(&m, 202)->fig.amp[CS_DIFF_CHILD].capped);
+	assert_false(tm_proc(&m, 202, 0)->fig.amp[CS_DIFF_CHILD].capped);
 	cs_model_free(&m);
 }
 

@@ -172,15 +172,10 @@ static const cs_proc_t *load_proc(cs_model_t *m, uint32_t pid, uint32_t gen)
 	return &m->procs[i];
 }
 
-static const cs_mapfig_t *mapfig(const cs_proc_t *p, uint64_t start_page)
-{
-	return tm_mapfig(p, start_page);
-}
-
 static void expect_map(const cs_proc_t *p, uint64_t page, int64_t shared, int64_t copied,
 		       int64_t punshared, int64_t unshared, int64_t child_new)
 {
-	const cs_mapfig_t *mf = mapfig(p, page);
+	const cs_mapfig_t *mf = tm_mapfig(p, page);
 
 	assert_int_equal(mf->shared_at_fork, shared);
 	assert_int_equal(mf->child_copied, copied);
@@ -199,13 +194,13 @@ static void expect_common(const cs_proc_t *c)
 	assert_int_equal(c->fig.minor_faults, 77);
 	assert_true(fabs(c->fig.share_retained - (1.0 - 14.0 / 30.0)) < 1e-12);
 	assert_int_equal(c->fig.nmaps, 4); /* heap, anon, shared, new anon; not the shim's */
-	assert_int_equal(mapfig(c, 96)->kind, CS_MAP_SHARED);
-	assert_int_equal(mapfig(c, 96)->size_pages, 4);
+	assert_int_equal(tm_mapfig(c, 96)->kind, CS_MAP_SHARED);
+	assert_int_equal(tm_mapfig(c, 96)->size_pages, 4);
 	expect_map(c, 96, 0, 0, 0, 0, 0);
-	assert_int_equal(mapfig(c, 128)->child_new, 4);
-	assert_int_equal(mapfig(c, 128)->shared_at_fork, 0);
-	assert_true(mapfig(c, 64)->approximate);
-	assert_false(mapfig(c, 16)->approximate);
+	assert_int_equal(tm_mapfig(c, 128)->child_new, 4);
+	assert_int_equal(tm_mapfig(c, 128)->shared_at_fork, 0);
+	assert_true(tm_mapfig(c, 64)->approximate);
+	assert_false(tm_mapfig(c, 16)->approximate);
 	assert_int_equal(c->fig.ntimeline, 2);
 	assert_true(fabs(c->fig.timeline[0].t_ms - 5.0) < 1e-9);
 	assert_true(fabs(c->fig.timeline[1].t_ms - 10.0) < 1e-9);

@@ -151,22 +151,12 @@ static void write_run(void)
 	close(fd);
 }
 
-static const cs_proc_t *proc(const cs_model_t *m, uint32_t pid)
-{
-	return tm_proc(m, pid, 0);
-}
-
 static void load(cs_model_t *m)
 {
 	cs_diag_t d = { "" };
 
 	write_run();
 	assert_int_equal(cs_model_load(m, dir, &d), 0);
-}
-
-static const cs_mapfig_t *mapfig(const cs_proc_t *p, uint64_t start_page)
-{
-	return tm_mapfig(p, start_page);
 }
 
 static void test_work_snapshot_preferred(void **state)
@@ -176,7 +166,7 @@ static void test_work_snapshot_preferred(void **state)
 
 	(void)state;
 	load(&m);
-	c = proc(&m, 101);
+	c = tm_proc(&m, 101, 0);
 	assert_ptr_equal(cs_work_snap(c), &c->snaps[3]);
 	assert_int_equal(cs_work_snap(c)->reason, CS_SNAP_WORK);
 	assert_int_equal(cs_final_snap(c)->reason, CS_SNAP_EXIT);
@@ -189,9 +179,9 @@ static void test_work_snapshot_preferred(void **state)
 	assert_int_equal(c->fig.unshared, 8);
 	assert_int_equal(c->fig.unmap_snaps, 1);
 	assert_int_equal(c->fig.minor_faults, 13);
-	assert_int_equal(mapfig(c, 64)->child_copied, 3);
-	assert_int_equal(mapfig(c, 64)->parent_unshared, 1);
-	assert_int_equal(mapfig(c, 16)->child_copied, 4);
+	assert_int_equal(tm_mapfig(c, 64)->child_copied, 3);
+	assert_int_equal(tm_mapfig(c, 64)->parent_unshared, 1);
+	assert_int_equal(tm_mapfig(c, 16)->child_copied, 4);
 	/* the sets kept for the allocation sites are the working ones */
 	assert_int_equal(cs_pageset_count(&c->fig.wc), 7);
 	assert_true(c->fig.has_end);
@@ -211,13 +201,13 @@ static void test_exit_without_work_and__exit(void **state)
 
 	(void)state;
 	load(&m);
-	a = proc(&m, 102);
+	a = tm_proc(&m, 102, 0);
 	assert_int_equal(a->fig.from, CS_SNAP__EXIT);
 	assert_int_equal(a->fig.child_copied, 6);
 	assert_false(a->fig.has_end);
 	assert_int_equal(a->fig.at_end.child_copied, CS_UNKNOWN);
 	assert_int_equal(a->fig.peak_unshared, 6);
-	b = proc(&m, 104);
+	b = tm_proc(&m, 104, 0);
 	assert_int_equal(b->fig.from, CS_SNAP_EXIT);
 	assert_int_equal(b->fig.child_copied, 9);
 	assert_false(b->fig.has_end);
@@ -235,7 +225,7 @@ static void test_killed_child_last_sample(void **state)
 
 	(void)state;
 	load(&m);
-	c = proc(&m, 103);
+	c = tm_proc(&m, 103, 0);
 	assert_int_equal(c->ended, CS_ENDED_SIGNAL);
 	assert_true(cs_work_snap(c)->from_samples);
 	assert_int_equal(c->fig.from, CS_SNAP_SAMPLE);
