@@ -17,4 +17,29 @@ const cs_mapfig_t *tm_mapfig(const cs_proc_t *p, uint64_t start_page);
 char *tm_render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *),
 		const cs_model_t *m);
 
+/*
+ * A test file's temporary directory and the model loaded from it: declares
+ * `static char *dirvar` and `static cs_model_t mvar`, and the cmocka fixtures
+ * setup() (a new empty directory, an empty model) and teardown() (the model
+ * freed, the directory removed).
+ */
+#define TM_DIR_MODEL_FIXTURE(dirvar, mvar)      \
+	static char *dirvar;                    \
+	static cs_model_t mvar;                 \
+	static int setup(void **state)          \
+	{                                       \
+		(void)state;                    \
+		dirvar = tu_mkdtemp();          \
+		memset(&mvar, 0, sizeof(mvar)); \
+		return 0;                       \
+	}                                       \
+	static int teardown(void **state)       \
+	{                                       \
+		(void)state;                    \
+		cs_model_free(&mvar);           \
+		tu_rmtree(dirvar);              \
+		free(dirvar);                   \
+		return 0;                       \
+	}
+
 #endif

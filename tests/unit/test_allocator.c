@@ -20,25 +20,7 @@
 #define JE "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 #define LIBC "/usr/lib/x86_64-linux-gnu/libc.so.6"
 
-static char *dir;
-static cs_model_t m;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	memset(&m, 0, sizeof(m));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	cs_model_free(&m);
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
+TM_DIR_MODEL_FIXTURE(dir, m)
 
 /* An ALLOCATOR record as the shim writes it; name_len lies about the name when asked. */
 static void put_allocator(int fd, const char *name, const char *path, uint32_t flags, int name_len)

@@ -12,30 +12,13 @@
 #include <cmocka.h>
 #include "analyze.h"
 #include "cli.h"
+#include "cs_testmodel.h"
 #include "cs_testutil.h"
 #include "model.h"
 #include "record.h"
 
-static char *dir;
-static cs_model_t m;
+TM_DIR_MODEL_FIXTURE(dir, m)
 static uint8_t rbuf[4096];
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	memset(&m, 0, sizeof(m));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	cs_model_free(&m);
-	tu_rmtree(dir);
-	free(dir);
-	return 0;
-}
 
 /* 42.0.cst with PROC (record 1) and nothing else yet. */
 static int file42(void)
