@@ -11,6 +11,7 @@
 #include "rundir.h"
 #include "shimcost.h"
 #include "sites.h"
+#include "story.h"
 
 static int init(cs_model_t *m, const char *dir, cs_diag_t *d)
 {
@@ -57,6 +58,22 @@ uint64_t cs_model_default_max_memory(void)
 	return quarter < (256ull << 20) ? 256ull << 20 : quarter;
 }
 
+/* Roles, sibling groups and significance, once the figures are known. */
+static int story(cs_model_t *m)
+{
+	int err;
+
+	m->story = calloc(1, sizeof(*m->story));
+	if (!m->story)
+		return -ENOMEM;
+	err = cs_story_compute(m, m->story);
+	if (err) {
+		free(m->story);
+		m->story = NULL;
+	}
+	return err;
+}
+
 int cs_model_load(cs_model_t *m, const char *dir, cs_diag_t *d)
 {
 	return cs_model_load_capped(m, dir, 0, d);
@@ -87,6 +104,8 @@ int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_byt
 	m->v11 = any_minor(m, 1);
 	m->v12 = any_minor(m, 2);
 	m->has_diff = any_diff(m);
+	if (!err && (err = story(m)) < 0)
+		cs_diag_set(d, "out of memory telling the run's story");
 	if (!err)
 		err = cs_sites_compute(m, d);
 	if (err)

@@ -23,7 +23,7 @@ _Static_assert(sizeof(formats) / sizeof(formats[0]) == sizeof(renderers) / sizeo
 
 enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY, OPT_BY };
 
-/* --by's words: what folded stacks are (index 1: writers). */
+/* --by's words: what folded stacks are, as enum cs_fold_by. */
 static const char *const bys[] = { "site", "writer", NULL };
 
 static const cs_opt_t report_opts[] = {
@@ -84,7 +84,7 @@ static int report_parse(void *vctx, int id, const cs_optval_t *v)
 	else if (id == OPT_MAX_MEMORY)
 		ctx->max_memory_bytes = (uint64_t)v->num << 20;
 	else if (id == OPT_BY)
-		ctx->opts.by_writer = v->num == 1;
+		ctx->opts.by = (int)v->num;
 	return 0;
 }
 
@@ -97,7 +97,7 @@ static int report_args(void *vctx, int argc, char **argv)
 	if (argc > 1)
 		return cs_usage_error(&cs_cmd_report, "one run directory only ('%s' is extra)",
 				      argv[1]);
-	if (ctx->opts.by_writer && ctx->render != cs_render_folded)
+	if (ctx->opts.by == CS_BY_WRITER && ctx->render != cs_render_folded)
 		return cs_usage_error(&cs_cmd_report, "--by writer applies to --format folded");
 	ctx->dir = argv[0];
 	return 0;

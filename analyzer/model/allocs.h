@@ -105,8 +105,9 @@ typedef struct cs_allocinfo {
 	size_t file_len;     /* bytes of the process file */
 } cs_allocinfo_t;
 
-/* The sites of a sibling group: the children one parent forked. */
+/* The sites of a sibling group: the children one parent image forked that run one command. */
 typedef struct cs_group {
+	long sib; /* its story sibling group (story.h), -1 if none */
 	uint32_t ppid;
 	long parent;        /* index in the model's procs */
 	uint32_t *children; /* pids */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
+#include "story.h"
 #include "sitetab.h"
 
 static int cmp_proc(const void *a, const void *b)
@@ -40,6 +41,9 @@ void cs_model_free(cs_model_t *m)
 	free(m->dir);
 	free(m->absdir);
 	cs_groups_free(m);
+	if (m->story)
+		cs_story_free(m->story);
+	free(m->story);
 	free(m->phases);
 	cs_arena_free(&m->arena);
 	memset(m, 0, sizeof(*m));

@@ -335,12 +335,15 @@ typedef struct cs_model {
 			* detail (without one, only the flat keys, null) */
 	const char **phases; /* phase names in order of their first mark; [0] is "start" */
 	size_t nphases;
-	cs_arena_t arena;   /* frames, names and keys of the sites */
-	cs_group_t *groups; /* sibling groups, by parent */
+	cs_arena_t arena; /* frames, names and keys of the sites */
+	cs_group_t *
+		groups; /* sibling groups' sites: groups[i] belongs to story->sibs[groups[i].sib] */
 	size_t ngroups;
 	uint64_t max_memory_bytes; /* the cap cs_model_load_capped was given (or the default) */
 	uint64_t evs_left;         /* allocation events the cap still allows */
 	uint64_t skipped_evs;      /* allocation events past the cap, all processes */
+	struct cs_story *story;    /* roles, sibling groups, significance (story.h); NULL until
+				    * computed */
 	uint64_t words_left;       /* format 1.4 WORDS entries (72 B each for 4 KiB pages) the cap
 				    * still allows: an eighth of it */
 } cs_model_t;

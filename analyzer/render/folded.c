@@ -165,7 +165,8 @@ int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	cs_site_t *v = NULL;
 	line_t *lines = NULL;
 	size_t n = 0, nlines = 0;
-	int err = o && o->by_writer ? writers_of_run(m, &v, &n) : cs_sites_of_run(m, &v, &n);
+	int err = o && o->by == CS_BY_WRITER ? writers_of_run(m, &v, &n)
+					     : cs_sites_of_run(m, &v, &n);
 
 	if (!err && !(lines = calloc(n + 1, sizeof(*lines))))
 		err = -ENOMEM;

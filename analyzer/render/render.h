@@ -11,9 +11,20 @@
 
 struct cs_json;
 
+/* What folded stacks (and pprof samples) are made of: `report --by`. */
+enum cs_fold_by {
+	CS_BY_SITE = 0, /* allocation sites that own the copied pages */
+	CS_BY_WRITER,   /* the code that wrote them (format 1.5) */
+	CS_BY_MAPPING,  /* the mapping that holds them */
+	CS_BY_PROCESS,  /* the process (role and pid) that copied them */
+};
+
 typedef struct cs_render_opts {
-	unsigned top;   /* mappings and allocation sites listed per child in the text report */
-	bool by_writer; /* folded: stacks of the writers (format 1.5), not of the owners */
+	unsigned top; /* mappings and allocation sites listed per child or group in the text report */
+	int by;       /* enum cs_fold_by */
+	int sort; /* enum cs_sort (story.h): what tables rank by; AUTO: the run's dominant figure */
+	bool all; /* text: every process, none folded as not significant */
+	bool per_process; /* text: each member of a sibling group in detail, not only the group */
 } cs_render_opts_t;
 
 /*

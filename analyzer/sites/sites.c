@@ -10,6 +10,7 @@
 #include "figures.h"
 #include "replay.h"
 #include "sites.h"
+#include "story.h"
 #include "sitetab.h"
 #include "symbolize.h"
 #include "vec.h"
@@ -597,18 +598,18 @@ static int sweep(sctx_t *c)
 /* ---- sibling groups --------------------------------------------------------------------- */
 
 /* The writers of a group's children merged by key, and their sample counts. */
-static int group_writers(sctx_t *c, size_t i, cs_group_t *g)
+static int group_writers(sctx_t *c, const cs_sib_t *sib, cs_group_t *g)
 {
-	const cs_proc_t **ps = malloc((g->nchildren + 1) * sizeof(*ps));
+	const cs_proc_t **ps = malloc((sib->n + 1) * sizeof(*ps));
 	size_t n = 0;
 	int err;
 
 	if (!ps)
 		return -ENOMEM;
-	for (long k = c->first[i]; k >= 0; k = c->next[k]) {
-		const cs_proc_t *p = &c->m->procs[k];
+	for (size_t j = 0; j < sib->n; j++) {
+		const cs_proc_t *p = &c->m->procs[sib->members[j]];
 
-		if (!p->has_writers || !p->has_sites || !cs_proc_inherits(c->m, (size_t)k))
+		if (!p->has_writers || !p->has_sites || !cs_proc_inherits(c->m, sib->members[j]))
 			continue;
 		ps[n++] = p;
 		g->writer_samples += p->ws.n;
@@ -619,22 +620,25 @@ static int group_writers(sctx_t *c, size_t i, cs_group_t *g)
 	return err;
 }
 
-static int group_of(sctx_t *c, size_t i, cs_group_t *g)
+/* The sites of one sibling group (story.h): its members' sites merged by key. */
+static int group_of(sctx_t *c, size_t sibno, cs_group_t *g)
 {
+	const cs_sib_t *sib = &c->m->story->sibs[sibno];
 	cs_site_t *v = NULL;
-	size_t n = 0, cap = 0, nk = 0;
+	size_t n = 0, cap = 0;
 	int err = 0;
 
-	for (long k = c->first[i]; k >= 0; k = c->next[k])
-		nk++;
-	*g = (cs_group_t){ .ppid = c->m->procs[i].pid, .parent = (long)i, .split = true };
-	g->children = malloc((nk + 1) * sizeof(*g->children));
+	*g = (cs_group_t){ .sib = (long)sibno,
+			   .ppid = (uint32_t)sib->ppid,
+			   .parent = sib->parent,
+			   .split = true };
+	g->children = malloc((sib->n + 1) * sizeof(*g->children));
 	if (!g->children)
 		return -ENOMEM;
-	for (long k = c->first[i]; k >= 0 && !err; k = c->next[k]) {
-		const cs_proc_t *p = &c->m->procs[k];
+	for (size_t j = 0; j < sib->n && !err; j++) {
+		const cs_proc_t *p = &c->m->procs[sib->members[j]];
 
-		if (!p->has_sites || !cs_proc_inherits(c->m, (size_t)k))
+		if (!p->has_sites || !cs_proc_inherits(c->m, sib->members[j]))
 			continue;
 		g->children[g->nchildren++] = p->pid;
 		g->split = g->split && p->fig.split;
@@ -643,22 +647,22 @@ static int group_of(sctx_t *c, size_t i, cs_group_t *g)
 	if (!err)
 		err = cs_sites_merge(v, n, false, &g->sites, &g->nsites);
 	free(v);
-	return err ? err : group_writers(c, i, g);
+	return err ? err : group_writers(c, sib, g);
 }
 
+/* One group of sites per sibling group with a member that has sites, in the story's order. */
 static int groups_build(sctx_t *c)
 {
 	cs_model_t *m = c->m;
+	size_t nsibs = m->story ? m->story->nsibs : 0;
 	int err = 0;
 
-	m->groups = calloc(m->nprocs + 1, sizeof(*m->groups));
+	m->groups = calloc(nsibs + 1, sizeof(*m->groups));
 	if (!m->groups)
 		return -ENOMEM;
-	for (size_t i = 0; i < m->nprocs && !err; i++) {
+	for (size_t i = 0; i < nsibs && !err; i++) {
 		cs_group_t *g = &m->groups[m->ngroups];
 
-		if (c->first[i] < 0)
-			continue;
 		err = group_of(c, i, g);
 		m->ngroups++;
 		if (!err && !g->nchildren) {
