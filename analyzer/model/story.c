@@ -32,9 +32,9 @@ int cs_sort_parse(const char *s, int *sort)
 	return -EINVAL;
 }
 
-/* Interpreters whose first operand, when it is not an option, names the program. */
+/* Launchers whose first operand, when it is not an option, names the program. */
 static const char *const interpreters[] = { "python", "ruby", "perl", "node", "sh", "bash",
-					    "dash",   "php",  "lua",  "java", NULL };
+					    "dash",   "php",  "lua",  "env",  NULL };
 
 static bool interpreter(const char *name)
 {
@@ -71,8 +71,13 @@ char *cs_program_name(const char *cmdline, size_t len, char *buf, size_t size)
 		return buf;
 	}
 	base_of(cmdline, n0, buf, size);
-	if (a1 && a1[0] && a1[0] != '-' && interpreter(buf))
-		base_of(a1, strnlen(a1, len - n0 - 1), buf, size);
+	/* `env bash script`, `python3 app.py`: the operand the launcher runs */
+	while (a1 && a1[0] && a1[0] != '-' && interpreter(buf)) {
+		size_t n1 = strnlen(a1, len - (size_t)(a1 - cmdline));
+
+		base_of(a1, n1, buf, size);
+		a1 = a1 + n1 + 1 < cmdline + len ? a1 + n1 + 1 : NULL;
+	}
 	return buf;
 }
 
@@ -219,6 +224,7 @@ typedef struct kid {
 	size_t i;
 	long parent;
 	int64_t ppid;
+	size_t phase; /* children forked in different phases are not one group */
 	const char *cmd;
 	size_t len;
 	double fork_ns;
@@ -248,6 +254,8 @@ static int cmp_kid(const void *va, const void *vb)
 		return a->parent < b->parent ? -1 : 1;
 	if (a->ppid != b->ppid)
 		return a->ppid < b->ppid ? -1 : 1;
+	if (a->phase != b->phase)
+		return a->phase < b->phase ? -1 : 1;
 	if ((c = cmp_cmd(a, b)))
 		return c;
 	if ((c = cmp_time(a->fork_ns, b->fork_ns)))
@@ -271,7 +279,8 @@ static int cmp_sib(const void *va, const void *vb)
 
 static bool same_group(const kid_t *a, const kid_t *b)
 {
-	return a->parent == b->parent && a->ppid == b->ppid && !cmp_cmd(a, b);
+	return a->parent == b->parent && a->ppid == b->ppid && a->phase == b->phase &&
+		!cmp_cmd(a, b);
 }
 
 static int collect_kids(const cs_model_t *m, const cs_story_t *s, kid_t **out, size_t *n)
@@ -289,6 +298,7 @@ static int collect_kids(const cs_model_t *m, const cs_story_t *s, kid_t **out, s
 		v[(*n)++] = (kid_t){ .i = i,
 				     .parent = p->parent,
 				     .ppid = p->ppid,
+				     .phase = p->phase,
 				     .cmd = p->cmdline ? p->cmdline : "",
 				     .len = p->cmdline_len,
 				     .fork_ns = fork_ns(m, i) };
@@ -487,8 +497,10 @@ static void significance(const cs_model_t *m, cs_story_t *s)
 			s->p[i].significant = sig;
 			sib->significant = sib->significant || sig;
 			s->folded += !sig;
-			for (long a = p->parent; sig && a >= 0; a = m->procs[a].parent)
-				s->p[a].significant = s->p[s->p[a].chain_last].significant = true;
+			/* the image that forked it, and those that forked its ancestors */
+			for (long a = p->parent; sig && a >= 0;
+			     a = m->procs[s->p[a].chain_first].parent)
+				s->p[a].significant = true;
 		}
 	}
 	if (m->root >= 0)
@@ -572,4 +584,11 @@ int cs_story_compute(const cs_model_t *m, cs_story_t *s)
 	if (err)
 		cs_story_free(s);
 	return err;
+}
+
+const cs_story_t *cs_story_get(const cs_model_t *m, cs_story_t *local)
+{
+	if (m->story)
+		return m->story;
+	return cs_story_compute(m, local) ? NULL : local;
 }

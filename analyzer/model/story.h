@@ -85,15 +85,22 @@ typedef struct cs_story {
 
 /*
  * Tell the story of a loaded model whose figures are computed: exec chains, sibling
- * groups (one parent image, one command line) with members in fork order and their
+ * groups (one parent image, one phase, one command line) with members in fork order and their
  * spreads, roles and labels, significance and the dominant figure (parent-unshared when
  * the parents unshared more pages than the children copied, else copied). Returns 0 or
  * -ENOMEM (then s holds nothing to free). Cost: O(n log n) in processes.
  */
 int cs_story_compute(const cs_model_t *m, cs_story_t *s);
 
-/* Free what cs_story_compute allocated. */
+/* Free what cs_story_compute allocated (a zeroed story holds nothing: freeing it is a no-op). */
 void cs_story_free(cs_story_t *s);
+
+/*
+ * The story of m: m->story, or for a model built without cs_model_load (tests, a diff's
+ * side) one computed into *local. *local must be zeroed; free it with cs_story_free after
+ * use either way. NULL when out of memory.
+ */
+const cs_story_t *cs_story_get(const cs_model_t *m, cs_story_t *local);
 
 /* The figure (pages) a sort key ranks a process by: NaN when unknown. AUTO is COPIED. */
 double cs_story_key(const cs_proc_t *p, int sort);

@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "figures.h"
 #include "json_amp.h"
+#include "json_story.h"
 #include "json_events.h"
 #include "json_writer.h"
 #include "record.h"
@@ -350,10 +351,12 @@ static bool any_v13(const cs_model_t *m)
 	return false;
 }
 
-static void process(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p, bool v13)
+static void process(cs_json_t *j, const cs_model_t *m, const cs_story_t *st, const cs_proc_t *p,
+		    bool v13)
 {
 	cs_json_obj(j, NULL);
 	identity(j, p);
+	cs_json_story_proc(j, st, (size_t)(p - m->procs));
 	if (v13)
 		allocator(j, p);
 	if (m->v12)
@@ -532,23 +535,29 @@ static int totals(cs_json_t *j, const cs_model_t *m)
 int cs_render_json(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 {
 	bool v13 = any_v13(m);
+	cs_story_t own = { 0 };
+	const cs_story_t *st = cs_story_get(m, &own);
 	cs_json_t j;
 	int err;
 
+	if (!st)
+		return -ENOMEM;
 	cs_json_init(&j, f);
 	cs_json_obj(&j, NULL);
 	cs_json_int(&j, "schema_version", CS_SCHEMA_VERSION);
 	run_obj(&j, m);
 	cs_json_arr(&j, "processes");
 	for (size_t i = 0; i < m->nprocs; i++)
-		process(&j, m, &m->procs[i], v13);
+		process(&j, m, st, &m->procs[i], v13);
 	cs_json_end_arr(&j);
 	if (m->v11)
 		sibling_groups(&j, m);
 	if (m->v12)
 		phases(&j, m);
+	cs_json_story(&j, m, st);
 	end_totals(&j, m);
 	err = totals(&j, m);
 	cs_json_end_obj(&j);
+	cs_story_free(&own);
 	return err ? err : cs_json_finish(&j);
 }

@@ -47,14 +47,17 @@ def site_run(opts, tmp):
 
 
 def phase_run(opts, tmp):
-    """phase_fixture 64 30 3 with default sampling: two workers in two phases, one sibling group,
-    each worker's copies at the site that mapped the region (map_region)."""
+    """phase_fixture 64 30 3 with default sampling: two workers in two phases, a sibling group
+    each (children forked in different phases are not one group), each worker's copies at the
+    site that mapped the region (map_region)."""
     d = run(opts, tmp, "phases", [opts.phase_fixture, "64", "30", "3"])
     rep = cowscope_json(opts.cowscope, "report", [d])
     c = kids(rep)
     eq(len(c), 2, "phases: children")
     eq([p["name"] for p in rep["phases"]], ["start", "frozen"], "phases")
-    eq([len(g["children"]) for g in rep["sibling_groups"]], [2], "phases: one group of two")
+    eq([g["children"] for g in rep["sibling_groups"]], [[p["pid"]] for p in c],
+       "phases: one group per phase")
+    eq([p["label"] for p in c], ["child 1 of 2", "child 2 of 2"], "phases: labels")
     eq([copied_through(p, "map_region") for p in c], [[30], [3]], "phases: map_region's copies")
     diff = cowscope_json(opts.cowscope, "diff", [d + ":start", d + ":frozen"])
     eq(len(diff["children"]), 1, "phases diff: children paired")
