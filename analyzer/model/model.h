@@ -272,6 +272,8 @@ typedef struct cs_proc {
 	int64_t records_lost; /* CS_NOTE_WRITE_LOST counts summed; CS_UNKNOWN if lost, uncounted */
 	bool lost_records;    /* a CS_NOTE_WRITE_LOST note says records are missing */
 	bool still_running;   /* alive when `cowscope run` stopped waiting */
+	bool running_now;     /* alive when the report was made: no end, and a process with its pid
+			       * and start time exists (cs_model_link) */
 	bool exec_image;      /* an exec continuation of the process's previous gen (gen > 0) */
 	uint32_t exec_no;     /* images before this one in its own exec chain (0: the first) */
 	bool pid_reused;      /* gen > 0 but a new process that got a reused pid */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Linking a run: processes known only from others' records, how each ended, the tree. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include "figures.h"
 #include "model_link.h"
 #include "vec.h"
@@ -358,6 +360,8 @@ static const char *why_incomplete(cs_proc_t *p)
 		return why_killed(p);
 	if (!p->has_end && fd_closed(p))
 		return "trace descriptor closed by the program";
+	if (!p->has_end && p->running_now)
+		return "no end record: still running when this report was made";
 	if (!p->has_end && p->still_running)
 		return "no end record (still running when cowscope stopped)";
 	if (!p->has_end)
@@ -370,6 +374,46 @@ static const char *why_incomplete(cs_proc_t *p)
 	if (child && !cs_final_snap(p))
 		return "no snapshot after the fork";
 	return NULL;
+}
+
+/*
+ * Whether process pid, which began at start_ns (CLOCK_MONOTONIC), runs now: /proc/PID/stat's
+ * start time (clock ticks since boot, field 22, proc(5)) within a second of it. A suspended
+ * machine shifts the two clocks apart: then a live process reads as not running.
+ */
+static bool alive_now(uint32_t pid, uint64_t start_ns)
+{
+	char path[32], buf[1024], *rp;
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	size_t n;
+	double t;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	if (hz <= 0 || !(f = fopen(path, "re")))
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	rp = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+	if (!rp ||
+	    sscanf(rp + 1,
+		   " %*c"
+		   "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+		   " %*s %*s %*s %*s %llu",
+		   &ticks) != 1)
+		return false;
+	t = (double)ticks * 1e9 / (double)hz;
+	return fabs(t - (double)start_ns) < 1e9;
+}
+
+/* The start of the process of image i: its exec chain's first image's. */
+static uint64_t process_start(const cs_model_t *m, size_t i)
+{
+	while (i > 0 && m->procs[i].exec_image)
+		i--;
+	return m->procs[i].start_ns;
 }
 
 static void resolve_end(cs_model_t *m, size_t i, const reaped_index_t *ri)
@@ -387,6 +431,8 @@ static void resolve_end(cs_model_t *m, size_t i, const reaped_index_t *ri)
 	if (p->ended == CS_ENDED_EXIT && p->exit_status < 0 && r && WIFEXITED(r->status))
 		p->exit_status = WEXITSTATUS(r->status); /* exit() with a status not seen */
 	p->still_running = !p->has_end && !r && m->run.has_end && m->run.still_running > 0;
+	p->running_now = !p->has_end && !r && last_gen(m, i) && p->has_proc &&
+		alive_now(p->pid, process_start(m, i));
 	p->incomplete = why_incomplete(p);
 	p->complete = !p->incomplete;
 }

@@ -326,6 +326,7 @@ static void identity(cs_json_t *j, const cs_proc_t *p)
 	cs_json_bool(j, "complete", p->complete);
 	cs_json_str(j, "incomplete_reason", p->incomplete);
 	cs_json_bool(j, "still_running", p->still_running);
+	cs_json_bool(j, "running_at_report", p->running_now);
 }
 
 /* The allocator the process used (format 1.3): null when its trace does not say. */
