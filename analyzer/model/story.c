@@ -393,25 +393,41 @@ static void respawns(const cs_model_t *m, cs_story_t *s, cs_sib_t *g)
 	}
 }
 
-static void label_members(const cs_model_t *m, cs_story_t *s, cs_sib_t *g, uint32_t *kidno,
-			  const uint32_t *nkids)
+/* Child i's place in fork order among all the children of its parent image (1-based). */
+static uint32_t fork_rank(const cs_model_t *m, const cs_story_t *s, size_t i)
+{
+	double t = fork_ns(m, i);
+	uint32_t rank = 1;
+
+	for (size_t g = 0; g < s->nsibs; g++) {
+		if (s->sibs[g].parent != m->procs[i].parent || s->sibs[g].ppid != m->procs[i].ppid)
+			continue;
+		for (size_t k = 0; k < s->sibs[g].n; k++) {
+			size_t o = s->sibs[g].members[k];
+			int c = cmp_time(fork_ns(m, o), t);
+
+			rank += c < 0 || (c == 0 && o < i);
+		}
+	}
+	return rank;
+}
+
+static void label_members(const cs_model_t *m, cs_story_t *s, cs_sib_t *g, const uint32_t *nkids)
 {
 	uint32_t orig = (uint32_t)(g->n - g->respawned);
 
 	for (size_t j = 0; j < g->n; j++) {
 		cs_pstory_t *ps = &s->p[g->members[j]];
 		long par = m->procs[g->members[j]].parent;
-		uint32_t no = par >= 0 ? ++kidno[par] : (uint32_t)j + 1;
-		uint32_t of = par >= 0 ? nkids[par] : (uint32_t)g->n;
 
 		ps->sib = g - s->sibs;
 		ps->rank = (uint32_t)j + 1;
 		ps->of = (uint32_t)g->n;
 		if (g->n < 2) {
 			ps->role = CS_SR_CHILD;
-			ps->rank = no;
-			ps->of = of;
-			snprintf(ps->label, sizeof(ps->label), "child %u of %u", no, of);
+			ps->rank = fork_rank(m, s, g->members[j]);
+			ps->of = par >= 0 ? nkids[par] : 1;
+			snprintf(ps->label, sizeof(ps->label), "child %u of %u", ps->rank, ps->of);
 		} else if (ps->role == CS_SR_RESPAWN) {
 			snprintf(ps->label, sizeof(ps->label), "respawned worker %u", ps->rank);
 		} else {
@@ -449,12 +465,11 @@ static void label_others(const cs_model_t *m, cs_story_t *s, const uint32_t *nki
 
 static int roles(const cs_model_t *m, cs_story_t *s)
 {
-	uint32_t *kidno = calloc(m->nprocs + 1, 2 * sizeof(*kidno));
-	uint32_t *nkids = kidno + m->nprocs + 1;
+	uint32_t *nkids = calloc(m->nprocs + 1, sizeof(*nkids));
 	bool *has_group = calloc(m->nprocs + 1, sizeof(*has_group));
 
-	if (!kidno || !has_group) {
-		free(kidno);
+	if (!nkids || !has_group) {
+		free(nkids);
 		free(has_group);
 		return -ENOMEM;
 	}
@@ -468,9 +483,9 @@ static int roles(const cs_model_t *m, cs_story_t *s)
 		respawns(m, s, &s->sibs[g]);
 	}
 	for (size_t g = 0; g < s->nsibs; g++)
-		label_members(m, s, &s->sibs[g], kidno, nkids);
+		label_members(m, s, &s->sibs[g], nkids);
 	label_others(m, s, nkids, has_group);
-	free(kidno);
+	free(nkids);
 	free(has_group);
 	return 0;
 }
