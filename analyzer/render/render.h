@@ -141,12 +141,44 @@ char *cs_fmt_mib(double bytes, char *buf, size_t size);
  */
 char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size);
 
+/* Terminal columns a printed stack line keeps within (its indent included). */
+#define CS_STACK_COLUMNS 100
+
 /*
- * Print a site's stack, one frame a line, at most max_frames, the first line
- * where the cursor is and the others indented to column indent ("… N more
- * frames" when cut); a bucket prints as its "[name]".
+ * Print a site's stack for a person (render/stackview.c, docs/allocation-sites.md), one
+ * line each, the first where the cursor is and the others indented to column indent:
+ * the allocator's leading frames hidden (cs_sym_alloc_frames; sites come without them
+ * already), then the first max_frames named frames, each run of two or more unnamed
+ * frames before one folded into a line "… 3 frames without symbols in python3.11", and
+ * "… N more frames" for the rest; a stack with no named frame prints its first
+ * max_frames frames. Lines are cut to CS_STACK_COLUMNS ("…" last). A bucket prints as
+ * its "[name]". O(frames).
  */
 void cs_print_site_stack(FILE *f, const cs_site_t *s, size_t max_frames, int indent);
+
+/*
+ * Whether site s prints (cs_print_site_stack, max_frames) the same as another site of
+ * rows[0..nrows) (s may be one of them); if so *via is the frame of s that tells it
+ * apart from all of them: the furthest of the first frames where it differs from each
+ * (its depth if it is a prefix of one). O(nrows × frames).
+ */
+bool cs_site_display_via(const cs_site_t *s, const cs_site_t *rows, size_t nrows, size_t max_frames,
+			 size_t *via);
+
+/*
+ * cs_print_site_stack, then, when another site of the table rows[0..nrows) prints the
+ * same, a line "(via python3.11+0x4fb706, frame 7)" (cs_site_display_via) so the two
+ * read differently. A table calls it with all its sites. O(nrows × frames).
+ */
+void cs_print_site_stack_among(FILE *f, const cs_site_t *s, const cs_site_t *rows, size_t nrows,
+			       size_t max_frames, int indent);
+
+/*
+ * Whether p's note i is about symbols (a module's "no symbols" or "symbols unavailable")
+ * and an earlier process of m has the same note: the text report says each once.
+ * O(notes of the processes before p).
+ */
+bool cs_note_said_before(const cs_model_t *m, const cs_proc_t *p, size_t i);
 
 /*
  * Print a writer's call chain, one frame a line (the first where the cursor

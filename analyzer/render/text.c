@@ -510,6 +510,8 @@ static void proc_notes(text_t *t, const cs_proc_t *p)
 	for (size_t i = 0; i < p->nnotes; i++) {
 		const cs_note_t *n = &p->notes[i];
 
+		if (cs_note_said_before(t->m, p, i))
+			continue;
 		fprintf(t->f, "  pid %u: %s: %s", (unsigned)p->pid, cs_note_code_name(n->code),
 			clean(n->text, strlen(n->text), text, sizeof(text)));
 		fprintf(t->f, n->err ? " (%s)\n" : "\n", strerror(n->err));

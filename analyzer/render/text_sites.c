@@ -28,33 +28,6 @@ static char *mib_pages(double pages, uint32_t ps, char *buf, size_t size)
 	return cs_fmt_mib(pages * ps, buf, size);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
-char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size)
-{
-	char raw[512], mod[128] = "", line[32] = "";
-
-	if (f->module && !f->main_program)
-		snprintf(mod, sizeof(mod), " [%s]", f->module);
-	if (f->line >= 0)
-		snprintf(line, sizeof(line), ":%" PRId64, f->line);
-	if (f->function && f->file)
-		snprintf(raw, sizeof(raw), "%s %s%s%s%s", f->function, base_name(f->file), line,
-			 mod, f->inlined ? " (inlined)" : "");
-	else if (f->function)
-		snprintf(raw, sizeof(raw), "%s [%s]", f->function, f->module ? f->module : "?");
-	else if (f->module)
-		snprintf(raw, sizeof(raw), "%s+0x%" PRIx64, f->module, f->offset);
-	else
-		snprintf(raw, sizeof(raw), "0x%" PRIx64, f->offset);
-	return cs_clean_text(raw, strlen(raw), buf, size);
-}
-
 static double key_of(const table_t *t, const cs_site_t *s)
 {
 	double v = t->split ? s->child_copied : s->unshared;
@@ -62,24 +35,6 @@ static double key_of(const table_t *t, const cs_site_t *s)
 	if (t->split && !(v > 0))
 		v = s->parent_unshared;
 	return v == v ? v : 0;
-}
-
-void cs_print_site_stack(FILE *f, const cs_site_t *s, size_t max_frames, int indent)
-{
-	char label[600];
-	size_t n = s->nframes < max_frames ? s->nframes : max_frames;
-
-	if (s->bucket) {
-		snprintf(label, sizeof(label), "[%s]", s->bucket);
-		fprintf(f, "%s\n", cs_clean_text(label, strlen(label), label, sizeof(label)));
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%*s%s\n", i ? indent : 0, "",
-			cs_frame_label(&s->frames[i], label, sizeof(label)));
-	if (s->nframes > n)
-		fprintf(f, "%*s\u2026 %zu more frame%s\n", indent, "", s->nframes - n,
-			s->nframes - n == 1 ? "" : "s");
 }
 
 /* CHANGED (bytes) and AMPLIF of a site. */
@@ -110,7 +65,8 @@ static void site_row(const table_t *t, const cs_site_t *s)
 			"-", s->bucket ? "-" : cs_fmt_mib((double)s->estimated_bytes, c, 16));
 	if (t->amp)
 		amp_cells(t, s);
-	cs_print_site_stack(t->f, s, MAX_FRAMES, t->amp ? STACK_INDENT + 19 : STACK_INDENT);
+	cs_print_site_stack_among(t->f, s, t->v, t->n, MAX_FRAMES,
+				  t->amp ? STACK_INDENT + 19 : STACK_INDENT);
 	if (s->freed_in_child > 0)
 		fprintf(t->f,
 			"%*s(%s MiB of it freed in %s: glibc free() writes list links into "

@@ -13,6 +13,7 @@
 #ifdef CS_HAVE_DW
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #endif
 
 /* One object of the address space. */
@@ -23,7 +24,8 @@ typedef struct symmod {
 	bool main_prog;   /* the main program */
 	bool tried;       /* reported (or found unusable) already */
 	bool usable;      /* its symbols are read */
-	const char *why;  /* why not, for the report's notes */
+	const char *why;  /* why not (or why only partly), for the report's notes */
+	bool partial;     /* usable but stripped: names from .dynsym only */
 #ifdef CS_HAVE_DW
 	Dwfl_Module *dm;
 #endif
@@ -195,6 +197,57 @@ static bool build_id_differs(symmod_t *sm)
 	return n != sm->m->build_id_len || memcmp(bits, sm->m->build_id, (size_t)n);
 }
 
+/* Whether the object's own file has a .symtab section (all functions, static ones too). */
+static bool has_symtab(Dwfl_Module *dm)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(dm, &bias);
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while (elf && (scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			return true;
+	return false;
+}
+
+/* Whether the object's symbol table (.dynsym here) names some function it defines. */
+static bool exports_functions(Dwfl_Module *dm)
+{
+	int n = dwfl_module_getsymtab(dm);
+	GElf_Sym sym;
+	GElf_Word shndx;
+
+	for (int i = 1; i < n; i++)
+		if (dwfl_module_getsym(dm, i, &sym, &shndx) &&
+		    GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_value)
+			return true;
+	return false;
+}
+
+/*
+ * The note of a stripped object: no .symtab and no debug info found (neither
+ * beside it, by .gnu_debuglink, nor under /usr/lib/debug/.build-id): its
+ * frames have the names .dynsym exports, or none. Only said for the traced
+ * object itself (the build-id matched), so it tells nothing about other files.
+ * Given with the frames it left unnamed (frames_of). 0 or -ENOMEM.
+ */
+static int stripped_note(cs_symbolizer_t *s, symmod_t *sm)
+{
+	Dwarf_Addr bias;
+	char what[512];
+
+	if (has_symtab(sm->dm) || dwfl_module_getdwarf(sm->dm, &bias))
+		return 0;
+	sm->partial = exports_functions(sm->dm);
+	snprintf(what, sizeof(what),
+		 "%s (stripped: no .symtab or debug info found), %s as module+offset: install "
+		 "the debug symbols package for %s (\u2026-dbgsym) or build with -g",
+		 sm->partial ? "exported names only" : "no symbols",
+		 sm->partial ? "other frames" : "frames", sm->name);
+	return why(s, sm, what);
+}
+
 /*
  * Report the object (open descriptor fd, consumed) to libdwfl at its traced
  * load bias. add_p_vaddr = true makes base the bias (MODULE.base is
@@ -218,7 +271,7 @@ static int report(cs_symbolizer_t *s, symmod_t *sm, int fd)
 	if (build_id_differs(sm))
 		return why(s, sm, CS_SYM_UNAVAILABLE);
 	sm->usable = true;
-	return 0;
+	return stripped_note(s, sm);
 }
 #endif
 
@@ -510,6 +563,11 @@ static const char *const alloc_functions[] = {
 	"PyObject_Free",
 	"new_arena",
 	"allocate_from_new_pool",
+	"_PyObject_GC_Alloc",
+	"_PyObject_GC_Link",
+	"gc_alloc",
+	"operator new",
+	"operator new[]",
 };
 
 /* ... and by the start of their name. */
@@ -551,6 +609,25 @@ static const char *const alloc_prefixes[] = {
 	"mi_heap_",
 	"mi_new",
 	"_mi_",
+	/* and the families the report's readers meet (docs/allocation-sites.md) */
+	"malloc_",
+	"__libc_",
+	"tc_",
+	"mi_",
+	"_Znw", /* operator new (mangled) */
+	"_Zna", /* operator new[] */
+	"objspace_xmalloc",
+	"objspace_xcalloc",
+	"objspace_xrealloc",
+	"ruby_xmalloc",
+	"ruby_xcalloc",
+	"ruby_xrealloc",
+	"newobj_",
+};
+
+/* ... but not these, which start the program rather than allocate. */
+static const char *const not_alloc_prefixes[] = {
+	"__libc_start",
 };
 
 static bool starts_with(const char *s, const char *prefix)
@@ -572,9 +649,11 @@ static bool alloc_frame(const cs_frame_t *f)
 {
 	if (f->module && in_list(f->module, alloc_modules, NELEM(alloc_modules), true))
 		return true;
-	return f->function &&
-		(in_list(f->function, alloc_functions, NELEM(alloc_functions), false) ||
-		 in_list(f->function, alloc_prefixes, NELEM(alloc_prefixes), true));
+	if (!f->function ||
+	    in_list(f->function, not_alloc_prefixes, NELEM(not_alloc_prefixes), true))
+		return false;
+	return in_list(f->function, alloc_functions, NELEM(alloc_functions), false) ||
+		in_list(f->function, alloc_prefixes, NELEM(alloc_prefixes), true);
 }
 
 static bool same_module(const cs_frame_t *a, const cs_frame_t *b)
