@@ -123,7 +123,7 @@ static void fill_samples(msgs_t *g, const cs_pprof_t *pp, size_t nvalues)
 /* The sample types into g->vt and the profile. 0 or -ENOMEM (their names into the table). */
 static int fill_types(msgs_t *g, cs_pprof_t *pp, const cs_pp_types_t *t, pb_profile_t *pr)
 {
-	int64_t ty, unit;
+	int64_t ty = 0, unit = 0;
 	int err = 0;
 
 	for (size_t k = 0; k < t->n && !err; k++) {
