@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* `cowscope report`: load a run directory and render it as text, JSON or folded stacks. */
+/* `cowscope report`: load a run directory and render it as text, JSON, folded stacks or pprof. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "analyze.h"
 #include "cli.h"
 #include "model.h"
@@ -16,8 +17,9 @@
 typedef int (*render_fn)(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /* --format's words, and their renderers in the same order. */
-static const char *const formats[] = { "text", "json", "folded", NULL };
-static const render_fn renderers[] = { cs_render_text, cs_render_json, cs_render_folded };
+static const char *const formats[] = { "text", "json", "folded", "pprof", NULL };
+static const render_fn renderers[] = { cs_render_text, cs_render_json, cs_render_folded,
+				       cs_render_pprof };
 _Static_assert(sizeof(formats) / sizeof(formats[0]) == sizeof(renderers) / sizeof(renderers[0]) + 1,
 	       "one renderer per format");
 
@@ -29,8 +31,8 @@ static const char *const bys[] = { "site", "writer", NULL };
 static const cs_opt_t report_opts[] = {
 	CS_OPT_FORMAT_ROW(OPT_FORMAT, formats,
 			  "text (default) for a person, json for programs\n"
-			  "(schema_version 1; unknown values are null), or folded\n"
-			  "(see below)"),
+			  "(schema_version 1; unknown values are null), folded or\n"
+			  "pprof (see below)"),
 	CS_OPT_TOP_ROW(OPT_TOP,
 		       "mappings and allocation sites listed per child in the text\n"
 		       "report (default 5)"),
@@ -53,7 +55,7 @@ static const cs_opt_t report_opts[] = {
 	  .choices = bys,
 	  .help = "folded: stacks of the allocation sites that own the copied\n"
 		  "pages (site, the default) or of the code that wrote them\n"
-		  "(writer: runs with --writers)" },
+		  "(writer: runs with --writers); pprof: its samples too" },
 	CS_OPT_HELP_ROW,
 	{ 0 },
 };
@@ -97,8 +99,10 @@ static int report_args(void *vctx, int argc, char **argv)
 	if (argc > 1)
 		return cs_usage_error(&cs_cmd_report, "one run directory only ('%s' is extra)",
 				      argv[1]);
-	if (ctx->opts.by == CS_BY_WRITER && ctx->render != cs_render_folded)
-		return cs_usage_error(&cs_cmd_report, "--by writer applies to --format folded");
+	if (ctx->opts.by == CS_BY_WRITER && ctx->render != cs_render_folded &&
+	    ctx->render != cs_render_pprof)
+		return cs_usage_error(&cs_cmd_report,
+				      "--by writer applies to --format folded or pprof");
 	ctx->dir = argv[0];
 	return 0;
 }
@@ -108,7 +112,15 @@ static int report_run(void *vctx, const cs_cli_t *cli)
 	report_ctx_t *ctx = vctx;
 	cs_model_t m;
 	cs_diag_t d = { "" };
-	int err = cs_model_load_capped(&m, ctx->dir, ctx->max_memory_bytes, &d);
+	int err;
+
+	if (ctx->render == cs_render_pprof && isatty(STDOUT_FILENO)) {
+		fprintf(stderr,
+			"cowscope: pprof output is binary: redirect it to a file "
+			"(cowscope report --format pprof RUN > copied.pb.gz)\n");
+		return CS_EXIT_USAGE;
+	}
+	err = cs_model_load_capped(&m, ctx->dir, ctx->max_memory_bytes, &d);
 
 	(void)cli;
 	if (err) {
@@ -146,6 +158,15 @@ const cs_cmd_t cs_cmd_report = {
 		"  cowscope report --format folded RUN | flamegraph.pl > copied.svg\n"
 		"With --by writer the stacks are the code that wrote the copied pages (runs made\n"
 		"with `cowscope run --writers`), the copies no user-space sample saw one frame.\n"
+		"\n"
+		"pprof: a gzip-compressed profile.proto for go tool pprof, Perfetto, Pyroscope or\n"
+		"Speedscope, written to a file (never to a terminal): one sample per child and\n"
+		"allocation site with the pages it copied, unshared and parent-unshared (and\n"
+		"changed bytes when words were compared), each rounded to whole pages, labelled\n"
+		"pid, role, program and phase; buckets are one frame. --by writer: one sample per\n"
+		"child and writer, copied pages only. Example:\n"
+		"  cowscope report --format pprof RUN > copied.pb.gz\n"
+		"  go tool pprof -top copied.pb.gz\n"
 		"\n"
 		"exit status: 0 ok, 2 usage error, 3 RUN is unreadable, holds no traces, or a trace\n"
 		"is corrupt or of a newer major version, 4 system error.\n",

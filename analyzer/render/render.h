@@ -122,6 +122,16 @@ void cs_fprint_right(FILE *f, const char *s, int width);
 int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /*
+ * Write a gzip-compressed pprof profile (profile.proto; docs/pprof.md) to f: one sample
+ * per measured child and allocation site (bucket: one pseudo-frame) with its child-copied,
+ * unshared and parent-unshared pages (and changed bytes with changed words), each rounded
+ * to a whole number; labels pid, role, program (and phase). With o->by CS_BY_WRITER one
+ * sample per child and writer, child-copied pages only. Samples that round to 0 in every
+ * value are left out. Returns 0, -ENOMEM or -EIO.
+ */
+int cs_render_pprof(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
  * Copy len bytes of s to buf (size bytes) made safe for a terminal: NUL
  * becomes a space, other control characters '?', trailing spaces dropped.
  * Returns buf.

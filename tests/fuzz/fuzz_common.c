@@ -74,5 +74,6 @@ void fz_load_and_render(const char *d)
 	render(&m, cs_render_json);
 	render(&m, cs_render_text);
 	render(&m, cs_render_folded);
+	render(&m, cs_render_pprof);
 	cs_model_free(&m);
 }
