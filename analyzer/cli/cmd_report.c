@@ -16,21 +16,22 @@
 typedef int (*render_fn)(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /* --format's words, and their renderers in the same order. */
-static const char *const formats[] = { "text", "json", "folded", NULL };
-static const render_fn renderers[] = { cs_render_text, cs_render_json, cs_render_folded };
+static const char *const formats[] = { "text", "json", "folded", "trace", NULL };
+static const render_fn renderers[] = { cs_render_text, cs_render_json, cs_render_folded,
+				       cs_render_trace };
 _Static_assert(sizeof(formats) / sizeof(formats[0]) == sizeof(renderers) / sizeof(renderers[0]) + 1,
 	       "one renderer per format");
 
 enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY, OPT_BY };
 
 /* --by's words: what folded stacks are, as enum cs_fold_by. */
-static const char *const bys[] = { "site", "writer", NULL };
+static const char *const bys[] = { "site", "writer", "mapping", "process", NULL };
 
 static const cs_opt_t report_opts[] = {
 	CS_OPT_FORMAT_ROW(OPT_FORMAT, formats,
 			  "text (default) for a person, json for programs\n"
-			  "(schema_version 1; unknown values are null), or folded\n"
-			  "(see below)"),
+			  "(schema_version 1; unknown values are null), folded or\n"
+			  "trace (see below)"),
 	CS_OPT_TOP_ROW(OPT_TOP,
 		       "mappings and allocation sites listed per child in the text\n"
 		       "report (default 5)"),
@@ -52,8 +53,9 @@ static const cs_opt_t report_opts[] = {
 	  .arg = "WHAT",
 	  .choices = bys,
 	  .help = "folded: stacks of the allocation sites that own the copied\n"
-		  "pages (site, the default) or of the code that wrote them\n"
-		  "(writer: runs with --writers)" },
+		  "pages (site, the default), of the code that wrote them\n"
+		  "(writer: runs with --writers), of process and mapping\n"
+		  "(mapping), or of parent and child (process)" },
 	CS_OPT_HELP_ROW,
 	{ 0 },
 };
@@ -97,8 +99,9 @@ static int report_args(void *vctx, int argc, char **argv)
 	if (argc > 1)
 		return cs_usage_error(&cs_cmd_report, "one run directory only ('%s' is extra)",
 				      argv[1]);
-	if (ctx->opts.by == CS_BY_WRITER && ctx->render != cs_render_folded)
-		return cs_usage_error(&cs_cmd_report, "--by writer applies to --format folded");
+	if (ctx->opts.by != CS_BY_SITE && ctx->render != cs_render_folded)
+		return cs_usage_error(&cs_cmd_report, "--by %s applies to --format folded",
+				      bys[ctx->opts.by]);
 	ctx->dir = argv[0];
 	return 0;
 }
@@ -146,6 +149,16 @@ const cs_cmd_t cs_cmd_report = {
 		"  cowscope report --format folded RUN | flamegraph.pl > copied.svg\n"
 		"With --by writer the stacks are the code that wrote the copied pages (runs made\n"
 		"with `cowscope run --writers`), the copies no user-space sample saw one frame.\n"
+		"With --by mapping a line is a child and a mapping (\"worker 1 of 4 (pid 9117);\n"
+		"[heap] 4096\"), with --by process a parent and a child (\"gunicorn (pid 9116);\n"
+		"worker 1 of 4 (pid 9117) 4096\"), weighed by the pages that child copied.\n"
+		"\n"
+		"trace: Chrome Trace Event JSON for the Perfetto UI (ui.perfetto.dev) or\n"
+		"chrome://tracing: a track per process in fork order, named by its role and\n"
+		"program; in each measured child a \"COW (MiB)\" counter (copied, parent-unshared,\n"
+		"unshared) over time that ends on its working figures; instants for forks (in the\n"
+		"parent's track), execs, exits and cowscope_mark() labels. Example:\n"
+		"  cowscope report --format trace RUN > run.json\n"
 		"\n"
 		"exit status: 0 ok, 2 usage error, 3 RUN is unreadable, holds no traces, or a trace\n"
 		"is corrupt or of a newer major version, 4 system error.\n",
