@@ -42,25 +42,32 @@ static void head(tctx_t *t, const char *ph, const char *name, uint32_t pid)
 	cs_json_uint(&t->j, "tid", pid);
 }
 
-/* "worker 2 of 4 gunicorn (pid 815)": the label and program of its chain's last image. */
+/*
+ * "worker 2 of 4 gunicorn (pid 815)": the program its exec chain ran last; the
+ * label of the image that was forked when that is a child ("child 1 of 1" for
+ * a child that exec'd), else the last image's ("master" for a root that exec'd
+ * a server).
+ */
 static char *proc_name(const tctx_t *t, size_t i, char *buf, size_t size)
 {
-	const cs_pstory_t *ps = &t->s->p[t->s->p[i].chain_last];
+	const cs_pstory_t *first = &t->s->p[t->s->p[i].chain_first];
+	const cs_pstory_t *last = &t->s->p[t->s->p[i].chain_last];
+	const char *label = first->sib >= 0 ? first->label : last->label;
 
-	snprintf(buf, size, "%s%s%s (pid %u)", ps->label, ps->label[0] ? " " : "", ps->program,
+	snprintf(buf, size, "%s%s%s (pid %u)", label, label[0] ? " " : "", last->program,
 		 t->m->procs[i].pid);
 	return buf;
 }
 
 static void process_name(tctx_t *t, size_t i)
 {
-	const cs_proc_t *p = &t->m->procs[i];
+	const cs_proc_t *p = &t->m->procs[i], *l = &t->m->procs[t->s->p[i].chain_last];
 	char name[160], cmd[512];
 
 	head(t, "M", "process_name", p->pid);
 	cs_json_obj(&t->j, "args");
 	cs_json_str(&t->j, "name", proc_name(t, i, name, sizeof(name)));
-	cs_json_str(&t->j, "cmd", cs_cmdline_str(p->cmdline, p->cmdline_len, cmd, sizeof(cmd)));
+	cs_json_str(&t->j, "cmd", cs_cmdline_str(l->cmdline, l->cmdline_len, cmd, sizeof(cmd)));
 	cs_json_end_obj(&t->j);
 	cs_json_end_obj(&t->j);
 }

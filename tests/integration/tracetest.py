@@ -21,15 +21,15 @@ def no_constant(name):
 
 
 class Run:
-    """One `cowscope run` of the fixture's three concurrent children, with its JSON report."""
+    """One `cowscope run` of the fixture (three concurrent children by default), with its report."""
 
-    def __init__(self, opts):
+    def __init__(self, opts, args=("concurrent", N, K)):
         self.dir = tempfile.mkdtemp(prefix="tracetest.")
         self.opts = opts
         info = os.path.join(self.dir, "info")
         self.out = os.path.join(self.dir, "run")
         cmd = [opts.cowscope, "run", "-q", "-o", self.out, "--interval", "10", "--",
-               opts.fixture, "concurrent", str(N), str(K)]
+               opts.fixture] + [str(a) for a in args]
         p = subprocess.run(cmd, env=dict(os.environ, COW_FIXTURE_INFO=info),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
         if p.returncode == 4 and b"not usable" in p.stderr:
@@ -180,11 +180,38 @@ def scenario_usage(run):
                   f"usage message for --format {fmt} --by {by}")
 
 
-SCENARIOS = {"trace": scenario_trace, "folded": scenario_folded, "usage": scenario_usage}
+def scenario_exec(run):
+    """A child that writes K pages then execs true: one track, named after true, an exec instant."""
+    evs = load_trace(run)
+    procs = run.report["processes"]
+    images = [p for p in procs if p["cmd"] == "true"]  # its trace begins as a root's
+    eq(len(images), 1, "the exec'd image in the report")
+    pid = images[0]["pid"]
+    roots = [p["pid"] for p in procs if p["role"] == "root" and p["pid"] != pid]
+    eq(len(roots), 1, "the parent")
+    root = roots[0]
+    names = {e["pid"]: e["args"] for e in evs if e["ph"] == "M" and e["name"] == "process_name"}
+    eq(names[pid], {"name": f"child 1 of 1 true (pid {pid})", "cmd": "true"}, "the child's name")
+    eq(names[root]["name"], f"parent cow_fixture (pid {root})", "the parent's name")
+    eq(len([e for e in evs if e["ph"] == "i" and e["name"] == "exec" and e["pid"] == pid]), 1,
+       "an exec instant in the child's track")
+    eq([e["args"]["child_pid"] for e in evs if e["name"] == "fork"], [pid], "one fork instant")
+    measured = [p for p in run.report["processes"] if p["pid"] == pid
+                and p["child_copied_pages"] is not None]
+    eq(len(measured), 1, "the image with figures")
+    last = [e for e in evs if e["ph"] == "C" and e["pid"] == pid][-1]
+    close(last["args"]["copied"], measured[0]["child_copied_pages"] * measured[0]["page_size"] / MIB,
+          "the exec'd child's last copied")
+    check(measured[0]["child_copied_pages"] >= K, "the child copied at least K pages")
+
+
+SCENARIOS = {"trace": scenario_trace, "folded": scenario_folded, "usage": scenario_usage,
+             "exec": scenario_exec}
 
 
 def test(opts):
-    run = Run(opts)
+    run = Run(opts, ("child-writes", N, K, "exec") if opts.scenario == "exec" else
+              ("concurrent", N, K))
     try:
         SCENARIOS[opts.scenario](run)
     finally:
