@@ -83,13 +83,24 @@ def fork_order(run, evs):
     return [e["args"]["child_pid"] for e in sorted(forks, key=lambda e: e["ts"])]
 
 
+def labels(evs, order):
+    """The children's labels as the story gives them (model/story.c): in fork order, a child
+    forked after an earlier one had ended is "respawned worker K", the others "worker K of N"
+    (N: those not respawned). The fixture's children do not wait for one another."""
+    ends = {e["pid"]: e["ts"] for e in evs if e["ph"] == "i" and e["name"] == "exit"}
+    forks = {e["args"]["child_pid"]: e["ts"] for e in evs if e["ph"] == "i" and e["name"] == "fork"}
+    respawned = [any(ends[q] < forks[pid] for q in order[:k]) for k, pid in enumerate(order)]
+    n = respawned.count(False)
+    return {pid: f"respawned worker {k + 1}" if respawned[k] else f"worker {k + 1} of {n}"
+            for k, pid in enumerate(order)}
+
+
 def check_names(run, evs, order):
     names = {e["pid"]: e["args"]["name"] for e in evs
              if e["ph"] == "M" and e["name"] == "process_name"}
     root = run.root()["pid"]
     want = {root: f"master cow_fixture (pid {root})"}
-    want.update({pid: f"worker {k + 1} of 3 cow_fixture (pid {pid})"
-                 for k, pid in enumerate(order)})
+    want.update({pid: f"{lbl} cow_fixture (pid {pid})" for pid, lbl in labels(evs, order).items()})
     eq(names, want, "process names")
     sort = {e["pid"]: e["args"]["sort_index"] for e in evs
             if e["ph"] == "M" and e["name"] == "process_sort_index"}
@@ -167,8 +178,9 @@ def scenario_folded(run):
     root = run.root()["pid"]
     byp = {c["pid"]: weight(c) for c in run.children()}
     got = sorted(f"{';'.join(f)} {n}" for f, n in folded(run, "process"))
-    want = sorted(f"cow_fixture (pid {root});worker {k + 1} of 3 (pid {pid}) {byp[pid]}"
-                  for k, pid in enumerate(fork_order(run, load_trace(run))))
+    evs = load_trace(run)
+    want = sorted(f"cow_fixture (pid {root});{lbl} (pid {pid}) {byp[pid]}"
+                  for pid, lbl in labels(evs, fork_order(run, evs)).items())
     eq(got, want, "--by process: one line per child, its copied pages")
 
 
