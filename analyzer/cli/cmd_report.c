@@ -17,22 +17,22 @@
 typedef int (*render_fn)(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /* --format's words, and their renderers in the same order. */
-static const char *const formats[] = { "text", "json", "folded", "pprof", NULL };
+static const char *const formats[] = { "text", "json", "folded", "pprof", "trace", NULL };
 static const render_fn renderers[] = { cs_render_text, cs_render_json, cs_render_folded,
-				       cs_render_pprof };
+				       cs_render_pprof, cs_render_trace };
 _Static_assert(sizeof(formats) / sizeof(formats[0]) == sizeof(renderers) / sizeof(renderers[0]) + 1,
 	       "one renderer per format");
 
 enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY, OPT_BY };
 
 /* --by's words: what folded stacks are, as enum cs_fold_by. */
-static const char *const bys[] = { "site", "writer", NULL };
+static const char *const bys[] = { "site", "writer", "mapping", "process", NULL };
 
 static const cs_opt_t report_opts[] = {
 	CS_OPT_FORMAT_ROW(OPT_FORMAT, formats,
 			  "text (default) for a person, json for programs\n"
 			  "(schema_version 1; unknown values are null), folded or\n"
-			  "pprof (see below)"),
+			  "pprof or trace (see below)"),
 	CS_OPT_TOP_ROW(OPT_TOP,
 		       "mappings and allocation sites listed per child in the text\n"
 		       "report (default 5)"),
@@ -54,8 +54,10 @@ static const cs_opt_t report_opts[] = {
 	  .arg = "WHAT",
 	  .choices = bys,
 	  .help = "folded: stacks of the allocation sites that own the copied\n"
-		  "pages (site, the default) or of the code that wrote them\n"
-		  "(writer: runs with --writers); pprof: its samples too" },
+		  "pages (site, the default), of the code that wrote them\n"
+		  "(writer: runs with --writers), of process and mapping\n"
+		  "(mapping), or of parent and child (process); pprof: its\n"
+		  "samples by site or writer" },
 	CS_OPT_HELP_ROW,
 	{ 0 },
 };
@@ -103,6 +105,9 @@ static int report_args(void *vctx, int argc, char **argv)
 	    ctx->render != cs_render_pprof)
 		return cs_usage_error(&cs_cmd_report,
 				      "--by writer applies to --format folded or pprof");
+	if (ctx->opts.by > CS_BY_WRITER && ctx->render != cs_render_folded)
+		return cs_usage_error(&cs_cmd_report, "--by %s applies to --format folded",
+				      bys[ctx->opts.by]);
 	ctx->dir = argv[0];
 	return 0;
 }
@@ -158,6 +163,17 @@ const cs_cmd_t cs_cmd_report = {
 		"  cowscope report --format folded RUN | flamegraph.pl > copied.svg\n"
 		"With --by writer the stacks are the code that wrote the copied pages (runs made\n"
 		"with `cowscope run --writers`), the copies no user-space sample saw one frame.\n"
+		"With --by mapping a line is a child and one of its mappings, with --by process\n"
+		"a parent and a child, weighed by the pages that child copied:\n"
+		"  worker 1 of 4 (pid 9117);[heap] 4096\n"
+		"  gunicorn (pid 9116);worker 1 of 4 (pid 9117) 4096\n"
+		"\n"
+		"trace: Chrome Trace Event JSON for the Perfetto UI (ui.perfetto.dev) or\n"
+		"chrome://tracing: a track per process in fork order, named by its role and\n"
+		"program; in each measured child a \"COW (MiB)\" counter (copied, parent-unshared,\n"
+		"unshared) over time that ends on its working figures; instants for forks (in the\n"
+		"parent's track), execs, exits and cowscope_mark() labels. Example:\n"
+		"  cowscope report --format trace RUN > run.json\n"
 		"\n"
 		"pprof: a gzip-compressed profile.proto for go tool pprof, Perfetto, Pyroscope or\n"
 		"Speedscope, written to a file (never to a terminal): one sample per child and\n"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Folded stacks of the allocation sites, weighted by copied pages, for flame graph tools. */
+/* Folded stacks of the allocation sites (or writers, mappings, processes), weighted by copied pages. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 #include "render.h"
 #include "sitetab.h"
+#include "story.h"
 #include "vec.h"
 
 typedef struct line {
@@ -160,14 +161,146 @@ static int writers_of_run(const cs_model_t *m, cs_site_t **out, size_t *nout)
 	return err;
 }
 
+/* Folded lines being built: --by mapping and --by process. */
+typedef struct lines {
+	line_t *v;
+	size_t n, cap;
+	buf_t b; /* the line being made */
+} lines_t;
+
+/* Keep b's text as a line of weight pages (none for 0 or less). */
+static int add_line(lines_t *ls, int64_t pages)
+{
+	if (pages <= 0)
+		return 0;
+	if (CS_VEC_GROW(ls->v, ls->n, ls->cap))
+		return -ENOMEM;
+	ls->v[ls->n].text = strndup(ls->b.p ? ls->b.p : "", ls->b.n);
+	if (!ls->v[ls->n].text)
+		return -ENOMEM;
+	ls->v[ls->n++].weight = (double)pages;
+	return 0;
+}
+
+/* The frame separator, not through put(). */
+static int sep(buf_t *b)
+{
+	if (cs_vec_reserve((void **)&b->p, &b->cap, b->n, 2, 1))
+		return -ENOMEM;
+	memcpy(b->p + b->n++, ";", 2);
+	return 0;
+}
+
+/* "worker 1 of 4 (pid 9117)": its label in the story (the program without one). */
+static int proc_frame(buf_t *b, const cs_model_t *m, size_t i)
+{
+	const cs_pstory_t *ps = m->story ? &m->story->p[i] : NULL;
+	const char *who = ps && ps->label[0] ? ps->label : ps ? ps->program : "process";
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), " (pid %u)", m->procs[i].pid);
+	return puts_(b, who) ? -ENOMEM : puts_(b, pid);
+}
+
+/* "gunicorn (pid 9116)": the program of the image that forked child i. */
+static int parent_frame(buf_t *b, const cs_model_t *m, size_t i)
+{
+	const cs_proc_t *p = &m->procs[i];
+	const char *prog = m->story && p->parent >= 0 ? m->story->p[p->parent].program : "?";
+	char pid[32];
+
+	if (p->ppid >= 0)
+		snprintf(pid, sizeof(pid), " (pid %" PRId64 ")", p->ppid);
+	else
+		snprintf(pid, sizeof(pid), " (pid ?)");
+	return puts_(b, prog) ? -ENOMEM : puts_(b, pid);
+}
+
+/* Whether the child's copies are split from the parent's (else lines weigh unshared pages). */
+static bool split_of(const cs_figures_t *fig)
+{
+	return fig->child_copied >= 0;
+}
+
+/* A measured child's pages: child-copied, unshared where the backend cannot split; -1 if none. */
+static int64_t child_pages(const cs_proc_t *p)
+{
+	if (!p->fig.from || p->fig.shared_at_fork < 0)
+		return -1;
+	return split_of(&p->fig) ? p->fig.child_copied : p->fig.unshared;
+}
+
+/*
+ * One line per mapping with copies ("label (pid N);[heap]", "...;[anon 0x7f...]"
+ * for an unnamed one), the copies outside W's mappings in "...;[unmapped]".
+ */
+static int mapping_lines(lines_t *ls, const cs_model_t *m, size_t i)
+{
+	const cs_figures_t *fig = &m->procs[i].fig;
+	int64_t total = child_pages(&m->procs[i]), sum = 0, w;
+	char kind[48];
+	int err = 0;
+
+	for (size_t k = 0; k < fig->nmaps && !err && total > 0; k++) {
+		const cs_mapfig_t *mf = &fig->maps[k];
+
+		w = split_of(fig) ? mf->child_copied : mf->unshared;
+		snprintf(kind, sizeof(kind), "[%s 0x%" PRIx64 "]", cs_map_kind_name(mf->kind),
+			 mf->start); /* unnamed: one line per mapping, by its start */
+		ls->b.n = 0;
+		if (!(err = proc_frame(&ls->b, m, i)) && !(err = sep(&ls->b)))
+			err = puts_(&ls->b, mf->name && mf->name[0] ? mf->name : kind);
+		if (!err && w > 0 && !(err = add_line(ls, w)))
+			sum += w;
+	}
+	ls->b.n = 0;
+	if (!err && total > sum && !(err = proc_frame(&ls->b, m, i)) && !(err = sep(&ls->b)))
+		err = puts_(&ls->b, "[unmapped]"); /* copies in ranges unmapped before the end */
+	return err ? err : add_line(ls, total - sum);
+}
+
+static int process_line(lines_t *ls, const cs_model_t *m, size_t i)
+{
+	int err;
+
+	ls->b.n = 0;
+	err = parent_frame(&ls->b, m, i);
+	if (!err && !(err = sep(&ls->b)))
+		err = proc_frame(&ls->b, m, i);
+	return err ? err : add_line(ls, child_pages(&m->procs[i]));
+}
+
+/* --by mapping and --by process: lines per measured child, sorted, printed. */
+static int fold_children(FILE *f, const cs_model_t *m, int by)
+{
+	lines_t ls = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; i < m->nprocs && !err; i++)
+		if (child_pages(&m->procs[i]) > 0)
+			err = by == CS_BY_MAPPING ? mapping_lines(&ls, m, i)
+						  : process_line(&ls, m, i);
+	if (!err)
+		print_lines(f, ls.v, ls.n);
+	for (size_t i = 0; i < ls.n; i++)
+		free(ls.v[i].text);
+	free(ls.v);
+	free(ls.b.p);
+	if (!err && ferror(f))
+		err = -EIO;
+	return err;
+}
+
 int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 {
 	cs_site_t *v = NULL;
 	line_t *lines = NULL;
 	size_t n = 0, nlines = 0;
-	int err = o && o->by == CS_BY_WRITER ? writers_of_run(m, &v, &n)
-					     : cs_sites_of_run(m, &v, &n);
+	int err;
 
+	if (o && (o->by == CS_BY_MAPPING || o->by == CS_BY_PROCESS))
+		return fold_children(f, m, o->by);
+	err = o && o->by == CS_BY_WRITER ? writers_of_run(m, &v, &n) : cs_sites_of_run(m, &v, &n);
 	if (!err && !(lines = calloc(n + 1, sizeof(*lines))))
 		err = -ENOMEM;
 	if (!err)

@@ -132,6 +132,17 @@ int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 int cs_render_pprof(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /*
+ * Write the run as Chrome Trace Event JSON (the JSON Object Format, for the
+ * Perfetto UI and chrome://tracing; docs/chrome-trace.md) to f: a named track
+ * per process in fork order, a "COW (MiB)" counter per measured child (its
+ * timeline up to the working snapshot, ending on the working figures), and
+ * instants for forks (in the parent's track), execs, ends and marks; ts in
+ * microseconds since the run's start. Needs the model's story. Returns 0,
+ * -ENOMEM, -EINVAL without a story, or -EIO if writing failed.
+ */
+int cs_render_trace(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
  * Copy len bytes of s to buf (size bytes) made safe for a terminal: NUL
  * becomes a space, other control characters '?', trailing spaces dropped.
  * Returns buf.

@@ -154,10 +154,11 @@ static void test_usage_line(void **state)
 
 	(void)state;
 	cowscope(&o, "report", "--help", NULL);
-	assert_true(starts_with(o.out,
-				"usage: cowscope report [--format text|json|folded|pprof] "
-				"[--top N] [--max-memory MIB]\n"
-				"                       [--by site|writer] RUN\n\n"));
+	assert_true(
+		starts_with(o.out,
+			    "usage: cowscope report [--format text|json|folded|pprof|trace] "
+			    "[--top N] [--max-memory MIB]\n"
+			    "                       [--by site|writer|mapping|process] RUN\n\n"));
 	cowscope(&o, "diff", "--help", NULL);
 	assert_true(starts_with(o.out,
 				"usage: cowscope diff [--format text|json] [--top N] "
@@ -260,7 +261,8 @@ static void test_format(void **state)
 
 	(void)state;
 	cowscope(&o, "report", "--format", "svg", "/nonexistent", NULL);
-	expect_usage_error(&o, "report", "unknown format 'svg' (text, json, folded or pprof)");
+	expect_usage_error(&o, "report",
+			   "unknown format 'svg' (text, json, folded, pprof or trace)");
 	cowscope(&o, "diff", "-f", "folded", "/nonexistent", "/nonexistent", NULL);
 	expect_usage_error(&o, "diff", "unknown format 'folded' (text or json)");
 	/* good options reach the operands: the missing run directory is the error now */
