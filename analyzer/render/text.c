@@ -204,7 +204,7 @@ static void allocator(text_t *t)
 	/* none: traces older than 1.3 */
 }
 
-/* Asked, achieved (the median time between two samples of one child), how many, their CPU time. */
+/* Asked, achieved (mean and median time between two samples of one child), how many, CPU time. */
 static void sampling(text_t *t)
 {
 	const cs_runinfo_t *r = &t->m->run;
@@ -218,7 +218,7 @@ static void sampling(text_t *t)
 	}
 	fprintf(t->f, "sampling: every %u ms asked, ", (unsigned)r->interval_ms);
 	if (got == got)
-		fprintf(t->f, "%.0f ms achieved (median; mean %.0f ms)", got, mean);
+		fprintf(t->f, "%.0f ms achieved on average (median %.0f ms)", mean, got);
 	else
 		fprintf(t->f, "achieved unknown (no child sampled twice)");
 	if (r->has_end)

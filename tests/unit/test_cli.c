@@ -154,10 +154,14 @@ static void test_usage_line(void **state)
 
 	(void)state;
 	cowscope(&o, "report", "--help", NULL);
-	assert_true(starts_with(o.out,
-				"usage: cowscope report [--format text|json|folded] "
-				"[--top N] [--max-memory MIB]\n"
-				"                       [--by site|writer] RUN\n\n"));
+	assert_true(starts_with(
+		o.out,
+		"usage: cowscope report [--format text|json|folded] "
+		"[--top N] [--max-memory MIB]\n"
+		"                       [--by site|writer]\n"
+		"                       [--sort auto|copied|unshared|parent-unshared|new] "
+		"[--all]\n"
+		"                       [--per-process] RUN\n\n"));
 	cowscope(&o, "diff", "--help", NULL);
 	assert_true(starts_with(o.out,
 				"usage: cowscope diff [--format text|json] [--top N] "

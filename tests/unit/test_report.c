@@ -302,11 +302,25 @@ static void test_json_escapes_untrusted_strings(void **state)
 	doc = render(cs_render_json);
 	assert_valid_json(doc);
 	assert_string_equal(field(doc, 101, "cmd"),
-			    "\"q\\\"b\\\\c\\u0001\\n\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\"");
+			    "\"'q\\\"b\\\\c\\u0001\\n\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd'\"");
 	assert_string_equal(field(doc, 101, "child_copied_pages"), "null");
 	assert_string_equal(field(doc, 101, "parent_unshared_pages"), "null");
 	assert_string_equal(field(doc, 101, "unshared_pages"), "15");
 	free(doc);
+}
+
+/* Command lines as words: an empty argument and one with a space survive, quoted. */
+static void test_cmdline_quotes_empty_args(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(cs_cmdline_str("a\0\0b", 5, buf, sizeof(buf)), "a '' b");
+	assert_string_equal(cs_cmdline_str("sh\0-c\0echo hi\0", 14, buf, sizeof(buf)),
+			    "sh -c 'echo hi'");
+	assert_string_equal(cs_cmdline_str("x\0it's\0", 7, buf, sizeof(buf)), "x 'it'\\''s'");
+	assert_string_equal(cs_cmdline_str("a\0\0", 3, buf, sizeof(buf)), "a ''");
+	assert_string_equal(cs_cmdline_str("abcdef", 6, buf, 4), "abc");
 }
 
 static void test_text_totals_line(void **state)
@@ -528,8 +542,8 @@ static void test_few_samples_and_missing(void **state)
 	free(doc);
 	doc = render(cs_render_text);
 	assert_non_null(strstr(doc,
-			       "\nsampling: every 100 ms asked, 102 ms achieved (median; "
-			       "mean 102 ms), 9 samples taking 0.0 ms of CPU\n"));
+			       "\nsampling: every 100 ms asked, 102 ms achieved on average "
+			       "(median 102 ms), 9 samples taking 0.0 ms of CPU\n"));
 	assert_non_null(strstr(doc, "\n       101       3.9 "));
 	assert_non_null(
 		strstr(doc, "\n      102*       3.9         -          -         -         -"));
@@ -620,6 +634,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_mapping_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_escapes_untrusted_strings, setup,
 						teardown),
+		cmocka_unit_test(test_cmdline_quotes_empty_args),
 		cmocka_unit_test_setup_teardown(test_text_totals_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_marks_incomplete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bill_two_groups, setup, teardown),
