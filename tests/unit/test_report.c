@@ -334,23 +334,49 @@ static void test_text_totals_line(void **state)
 	assert_memory_equal(doc, want, strlen(want));
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 4 children share 64 MiB from it; "
-			       "they hold 40 MiB of private copies (15.6% of what each shared, "
-			       "on average); the parent unshared 0.5 MiB\n"));
+			       "they hold 40 MiB of private copies\n"
+			       "    (15.6% of what each shared, on average); the parent unshared "
+			       "0.5 MiB\n"));
 	assert_null(strstr(doc, "all 1 parents"));
 	assert_null(strstr(doc, "no figures"));
 	assert_non_null(strstr(doc, "\nbackend: soft-dirty ("));
 	assert_non_null(strstr(doc,
 			       "\n  uffd-wp was not usable: userfaultfd: Operation not "
 			       "permitted\n"));
-	assert_non_null(strstr(doc, "\n  100 server --preload  [root, exit 0]\n"));
-	assert_non_null(strstr(doc, "\n    101 worker  [child, exit 0]\n"));
+	/* the verdict first, then one command line per group, roles in fork order */
 	assert_non_null(strstr(doc,
-			       "\n      101*        64        10        0.5     83.6%         0"
-			       "       1234  exit 0\n"));
-	assert_non_null(strstr(doc, "\n  * fewer than 2 samples after the fork"));
+			       "\nverdict:\n  server master (pid 100) forked 4 workers; they share "
+			       "64 MiB from it and hold 40 MiB of private\n    copies (retained "
+			       "83.6%, median); worst: worker 1 of 4 (pid 101), 10 MiB;"));
+	assert_true(strstr(doc, "\nverdict:") < strstr(doc, "\nprocess tree:"));
+	assert_non_null(strstr(doc,
+			       "\n  100 master: server --preload  [exit 0]\n"
+			       "    4 workers: worker\n"
+			       "      101 worker 1 of 4  [exit 0]\n"
+			       "      102 worker 2 of 4  [exit 0]\n"));
+	/* one group: its spread, no row per worker, no site table per worker */
+	assert_non_null(
+		strstr(doc,
+		       "\n  4 workers of server master (pid 100): worker\n"
+		       "    min                     64      10        0.5    83.6%       0\n"
+		       "    median                  64      10        0.5    83.6%       0\n"
+		       "    max                     64      10        0.5    83.6%       0\n"));
+	assert_null(strstr(doc, "\n    101"));
+	assert_null(strstr(doc, "\n  pid 101"));
+	assert_non_null(strstr(doc, "summed over the 4 workers of server master (pid 100):\n"));
 	assert_non_null(strstr(doc,
 			       "\nsampling: every 100 ms asked, achieved unknown (no child "
-			       "sampled twice), 12 samples taking 0.0 ms of CPU\n"));
+			       "sampled twice), 12 samples, 0.0 ms of CPU\n"));
+	free(doc);
+	/* --per-process: a row per worker, as before, with its role */
+	tm_opts.per_process = true;
+	doc = render(cs_render_text);
+	tm_opts.per_process = false;
+	assert_non_null(
+		strstr(doc,
+		       "\n    101* worker 1 of 4      64      10        0.5    83.6%       0"
+		       "     1234  exit 0\n"));
+	assert_non_null(strstr(doc, "\n  * fewer than 2 samples after the fork"));
 	free(doc);
 }
 
@@ -364,13 +390,14 @@ static void test_text_marks_incomplete(void **state)
 		child(100 + i, CS_BACKEND_SOFT_DIRTY, 2560, 128, "worker", i != 5);
 	doc = render(cs_render_text);
 	assert_non_null(strstr(doc,
-			       "\n    105 worker  [child, killed by SIGKILL; INCOMPLETE: "
+			       "\n      105 worker 5 of 5  [killed by SIGKILL; INCOMPLETE: "
 			       "killed by SIGKILL]\n"));
 	assert_non_null(strstr(doc, "\n  pid 105: incomplete: killed by SIGKILL"));
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 5 children share 64 MiB from it; "
-			       "they hold 50 MiB of private copies (15.6% of what each shared, "
-			       "on average); the parent unshared 0.5 MiB\n"));
+			       "they hold 50 MiB of private copies\n"
+			       "    (15.6% of what each shared, on average); the parent unshared "
+			       "0.5 MiB\n"));
 	free(doc);
 }
 
@@ -485,7 +512,9 @@ static void test_bill_two_groups(void **state)
 		       "        \"child_new_pages_sum\": 0,\n"
 		       "        \"share_retained\": 0.949951\n"));
 	free(doc);
+	tm_opts.all = true; /* every row, lines as long as they are */
 	doc = render(cs_render_text);
+	tm_opts.all = false;
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 2 children share 64 MiB from it; "
 			       "they hold 14 MiB of private copies (12.5% of what each shared, "
@@ -540,14 +569,17 @@ static void test_few_samples_and_missing(void **state)
 			       "    \"shared_at_fork_pages\": 1000,\n"
 			       "    \"child_copied_pages\": 170,\n"));
 	free(doc);
+	tm_opts.all = tm_opts.per_process = true;
 	doc = render(cs_render_text);
+	tm_opts.all = tm_opts.per_process = false;
 	assert_non_null(strstr(doc,
-			       "\nsampling: every 100 ms asked, 102 ms achieved on average "
-			       "(median 102 ms), 9 samples taking 0.0 ms of CPU\n"));
-	assert_non_null(strstr(doc, "\n       101       3.9 "));
-	assert_non_null(
-		strstr(doc, "\n      102*       3.9         -          -         -         -"));
-	assert_non_null(strstr(doc, "\n      104*       3.9 "));
+			       "\nsampling: every 100 ms asked, 102 ms achieved (mean; median "
+			       "102 ms), 9 samples, 0.0 ms of CPU\n"));
+	assert_non_null(strstr(doc, "\n    101 worker 1 of 5      3.9 "));
+	assert_non_null(strstr(doc,
+			       "\n    102* worker 2 of 5     3.9       -          -        -"
+			       "       -        -  end unknown, incomplete\n"));
+	assert_non_null(strstr(doc, "\n    104* worker 4 of 5     3.9 "));
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 5 children share 3.9 MiB from it; "
 			       "the 3 with figures hold 0.7 MiB of private copies (5.7% of what "
@@ -567,7 +599,9 @@ static void test_bill_unsplit(void **state)
 	root(2);
 	child(101, CS_BACKEND_EXCLUSIVE, 10, 5, "worker", true);
 	child(102, CS_BACKEND_EXCLUSIVE, 20, 5, "worker", true);
+	tm_opts.all = true;
 	doc = render(cs_render_text);
+	tm_opts.all = false;
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 2 children share 64 MiB from it; "
 			       "0.2 MiB unshared in them (0.1% of what each shared, on average; "
