@@ -81,7 +81,7 @@ static char *ended_str(const cs_proc_t *p, char *buf, size_t size)
 	case CS_ENDED_EXEC:
 		snprintf(buf, size, "exec");
 		break;
-	case CS_ENDED_SIGNAL:
+	case CS_ENDED_SIGNAL: /* the children table says "SIGKILL" (short: ended_short) */
 		snprintf(buf, size, "killed by %s", signame(p->signal, sig, sizeof(sig)));
 		break;
 	default:
@@ -443,7 +443,7 @@ static void fig_cells(text_t *t, double sh, double cp, double pu, double ret, do
 		snprintf(e, sizeof(e), "%.1f%%", 100.0 * ret);
 	else
 		strcpy(e, "-");
-	fprintf(t->f, " %7s %7s %10s %8s %7s", pages_mib(sh == sh ? (int64_t)sh : -1, ps, a, 16),
+	fprintf(t->f, " %6s %6s %10s %8s %6s", pages_mib(sh == sh ? (int64_t)sh : -1, ps, a, 16),
 		pages_mib(cp == cp ? (int64_t)cp : -1, ps, b, 16),
 		pages_mib(pu == pu ? (int64_t)pu : -1, ps, c, 16), e,
 		pages_mib(nw == nw ? (int64_t)nw : -1, ps, d, 16));
@@ -465,15 +465,15 @@ static void child_row(text_t *t, size_t i)
 		strcat(id, "*"); /* footnote: fewer than 2 samples after the fork */
 	if (t->m->story)
 		snprintf(id + strlen(id), sizeof(id) - strlen(id), " %s", t->m->story->p[i].label);
-	fprintf(t->f, "    %-18s", id);
+	fprintf(t->f, "    %-20s", id);
 	fig_cells(t, known(f->shared_at_fork), known(f->child_copied), known(f->parent_unshared),
 		  f->share_retained, known(f->child_new), p->page_size);
 	if (cs_text_has_events(t->m))
 		fprintf(t->f, " %8s", cs_text_faults_per_copy(p, fpc, sizeof(fpc)));
 	if (f->minor_faults >= 0)
-		fprintf(t->f, " %8" PRId64, f->minor_faults);
+		fprintf(t->f, " %7" PRId64, f->minor_faults);
 	else
-		fprintf(t->f, " %8s", "-");
+		fprintf(t->f, " %7s", "-");
 	if (t->m->has_diff) {
 		const cs_amp_t *x = &f->amp[CS_DIFF_CHILD];
 
@@ -483,8 +483,10 @@ static void child_row(text_t *t, size_t i)
 					   x->estimated, amp, sizeof(amp)),
 				7);
 	}
-	fprintf(t->f, "  %s%s\n", ended_str(p, end, sizeof(end)),
-		p->complete ? "" : ", incomplete");
+	ended_str(p, end, sizeof(end));
+	if (!t->o->all && !strncmp(end, "killed by ", 10))
+		memmove(end, end + 10, strlen(end + 10) + 1); /* the column says how it ended */
+	fprintf(t->f, "  %s%s\n", end, p->complete ? "" : ", incomplete");
 }
 
 /* A group's min, median and max rows. */
@@ -497,7 +499,7 @@ static void spread_rows(text_t *t, const cs_sib_t *g)
 		const double *sh = &g->shared.min, *cp = &g->copied.min, *pu = &g->punshared.min,
 			     *rt = &g->retained.min, *nw = &g->newp.min;
 
-		fprintf(t->f, "    %-18s", what[k]);
+		fprintf(t->f, "    %-20s", what[k]);
 		fig_cells(t, sh[k], cp[k], pu[k], rt[k], nw[k], ps);
 		fputc('\n', t->f);
 	}
@@ -506,12 +508,12 @@ static void spread_rows(text_t *t, const cs_sib_t *g)
 static void children_header(text_t *t)
 {
 	fprintf(t->f,
-		"\nchildren (MiB, ranked by %s; - = unknown):\n    %-18s %7s %7s %10s %8s %7s",
+		"\nchildren (MiB, ranked by %s; - = unknown):\n    %-20s %6s %6s %10s %8s %6s",
 		cs_text_sort_words(cs_text_sort(t->m, t->o)), "PID ROLE", "SHARED", "COPIED",
 		"P-UNSHARED", "RETAINED", "NEW");
 	if (cs_text_has_events(t->m))
 		fprintf(t->f, " %8s", "FLT/COPY"); /* minor faults per copied page */
-	fprintf(t->f, " %8s", "MINFLT");
+	fprintf(t->f, " %7s", "MINFLT");
 	if (t->m->has_diff)
 		fprintf(t->f, " %7s", "AMPLIF"); /* copied bytes per changed byte */
 	fprintf(t->f, "  %s\n", "ENDED");

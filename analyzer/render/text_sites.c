@@ -299,8 +299,8 @@ int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o
 			continue;
 		if (!any)
 			fprintf(f,
-				"\ntop %u allocation sites by %s MiB (AT FORK: what the site's "
-				"allocations held at the fork):\n",
+				"\ntop %u allocation sites by %s MiB (AT FORK: what its allocations "
+				"held at the fork):\n",
 				o->top, cs_text_sort_words(cs_text_sort(m, o)));
 		any = true;
 		err = child_sites(f, m, o, i);

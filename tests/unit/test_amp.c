@@ -296,10 +296,10 @@ static void test_text(void **state)
 	doc = render(cs_render_text);
 	tm_opts.all = tm_opts.per_process = false;
 	assert_non_null(strstr(doc, "MINFLT  AMPLIF  ENDED\n"));
-	assert_non_null(strstr(doc, "       20   1792\u00d7  exit 0\n"));
-	assert_non_null(strstr(doc, "       20  \u22481024\u00d7  exit 0\n"));
-	assert_non_null(strstr(doc, "       20       -  exit 0\n"));
-	assert_non_null(strstr(doc, "       20       \u221e  exit 0\n"));
+	assert_non_null(strstr(doc, "      20   1792\u00d7  exit 0\n"));
+	assert_non_null(strstr(doc, "      20  \u22481024\u00d7  exit 0\n"));
+	assert_non_null(strstr(doc, "      20       -  exit 0\n"));
+	assert_non_null(strstr(doc, "      20       \u221e  exit 0\n"));
 	assert_non_null(strstr(
 		doc,
 		"  pid 201 (worker 1 of 4): 56 KiB copied to change 32 B (1792\u00d7); 10 pages "

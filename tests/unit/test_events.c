@@ -202,8 +202,8 @@ static void test_text(void **state)
 
 	(void)state;
 	/* FLT/COPY: 40 minor faults (the event's) over 8 copied pages */
-	assert_non_null(strstr(doc, "FLT/COPY   MINFLT  ENDED\n"));
-	assert_non_null(strstr(doc, "     5.00       12  exit 0\n"));
+	assert_non_null(strstr(doc, "FLT/COPY  MINFLT  ENDED\n"));
+	assert_non_null(strstr(doc, "     5.00      12  exit 0\n"));
 	assert_non_null(strstr(doc,
 			       "\n  101 child 1 of 1  PERF_COUNT_SW_PAGE_FAULTS_MIN=~40  "
 			       "bogus::thing=-\n"));
