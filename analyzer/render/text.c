@@ -889,7 +889,8 @@ static void notes(text_t *t)
 
 	fprintf(t->f, "\n");
 	for (size_t i = 0; i < m->nprocs; i++)
-		proc_notes(t, &m->procs[i]);
+		if (cs_text_listed(m, t->o, i))
+			proc_notes(t, &m->procs[i]);
 	if (m->run.has_end && m->run.still_running)
 		fprintf(t->f,
 			"%u process%s still running when cowscope stopped waiting; "
@@ -1032,9 +1033,19 @@ static void missing(text_t *t, const cs_totals_t *s)
 			plural(s->no_fork_snap, "child has", "children have"));
 }
 
+/* Whether a parent's bill line is listed: --all, or one of its children is. */
+static bool bill_listed(text_t *t, const cs_bill_t *b, const cs_bill_group_t *g)
+{
+	for (size_t k = 0; k < g->t.children; k++)
+		if (cs_text_listed(t->m, t->o, b->kids[g->first + k]))
+			return true;
+	return false;
+}
+
 /* The memory bill: a line per parent, the grand total over parents, what is missing. */
 static int totals_line(text_t *t)
 {
+	size_t hidden = 0;
 	cs_bill_t b;
 	int err = cs_bill_compute(t->m, &b);
 
@@ -1043,7 +1054,13 @@ static int totals_line(text_t *t)
 	if (!b.ngroups)
 		fprintf(t->f, "no forked children\n");
 	for (size_t i = 0; i < b.ngroups; i++)
-		group_line(t, &b.groups[i]);
+		if (bill_listed(t, &b, &b.groups[i]))
+			group_line(t, &b.groups[i]);
+		else
+			hidden++;
+	if (hidden)
+		fprintf(t->f, "%zu more parent%s of folded processes only: --all shows %s\n",
+			hidden, hidden == 1 ? "" : "s", hidden == 1 ? "it" : "them");
 	if (b.ngroups > 1)
 		grand_total(t, &b);
 	missing(t, &b.t);

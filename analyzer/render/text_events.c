@@ -126,6 +126,8 @@ static void proc_lines(FILE *f, const cs_model_t *m, const cs_render_opts_t *o, 
 {
 	if (!cs_text_listed(m, o, i))
 		return;
+	if (!o->all && m->story && m->story->p[i].chain_last != (long)i)
+		return; /* an exec chain shows as the image that ran last */
 	if (!cs_text_grouped(m, o, i)) {
 		proc_line(f, m, i);
 		mark_lines(f, &m->procs[i]);

@@ -122,6 +122,9 @@ def t_chain(opts):
         for p in run.json["processes"]:
             check(re.search(rf"\b{p['pid']}\b", full), f"--all shows pid {p['pid']}")
         check(" more processes (" not in full, "--all folds nothing")
+        check(re.search(r"\n\d+ more parents? of folded processes only", text),
+              "the bill folds the parents of folded helpers")
+        check("of folded processes only" not in full, "--all bills every parent")
     finally:
         run.cleanup()
         shutil.rmtree(d, ignore_errors=True)
