@@ -59,6 +59,12 @@ char *cs_frame_label(const cs_frame_t *f, char *buf, size_t size)
 	return cs_clean_text(raw, strlen(raw), buf, size);
 }
 
+/* What a site table ranks by: sites have no child-new figure, so new ranks them by copied. */
+static const char *site_sort_words(int sort)
+{
+	return cs_text_sort_words(sort == CS_SORT_NEW ? CS_SORT_COPIED : sort);
+}
+
 static double key_of(const table_t *t, const cs_site_t *s)
 {
 	return cs_text_site_key(s, t->split, t->sort);
@@ -237,7 +243,7 @@ static void group_heading(FILE *f, const cs_model_t *m, const cs_group_t *g, con
 	char who[200];
 
 	fprintf(f, "\ntop %u allocation sites by %s MiB, summed over the ", t->top,
-		g->split ? cs_text_sort_words(t->sort) : "unshared");
+		g->split ? site_sort_words(t->sort) : "unshared");
 	if (m->story && g->sib >= 0) {
 		fprintf(f, "%s:\n", cs_text_sib_name(m, (size_t)g->sib, who, sizeof(who)));
 		return;
@@ -301,7 +307,7 @@ int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o
 			fprintf(f,
 				"\ntop %u allocation sites by %s MiB (AT FORK: what its allocations "
 				"held at the fork):\n",
-				o->top, cs_text_sort_words(cs_text_sort(m, o)));
+				o->top, site_sort_words(cs_text_sort(m, o)));
 		any = true;
 		err = child_sites(f, m, o, i);
 	}

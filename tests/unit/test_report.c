@@ -468,6 +468,12 @@ static void test_text_sort(void **state)
 	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB, summed"));
 	assert_non_null(strstr(doc, "hold 2 MiB of private copies"));
 	free(doc);
+	tm_opts.sort = CS_SORT_NEW; /* sites have no child-new figure: they rank by copied */
+	doc = render(cs_render_text);
+	tm_opts.sort = CS_SORT_AUTO;
+	assert_non_null(strstr(doc, "\nchildren (MiB, ranked by new; - = unknown):\n"));
+	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB, summed"));
+	free(doc);
 }
 
 static void test_text_marks_incomplete(void **state)
