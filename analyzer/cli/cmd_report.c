@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "model.h"
 #include "render.h"
+#include "story.h"
 
 #define TOP_DEFAULT 5
 
@@ -23,10 +24,13 @@ static const render_fn renderers[] = { cs_render_text, cs_render_json, cs_render
 _Static_assert(sizeof(formats) / sizeof(formats[0]) == sizeof(renderers) / sizeof(renderers[0]) + 1,
 	       "one renderer per format");
 
-enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY, OPT_BY };
+enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY, OPT_BY, OPT_SORT, OPT_ALL, OPT_PER_PROCESS };
 
 /* --by's words: what folded stacks are, as enum cs_fold_by. */
 static const char *const bys[] = { "site", "writer", "mapping", "process", NULL };
+
+/* --sort's words, in the order of enum cs_sort. */
+static const char *const sorts[] = { "auto", "copied", "unshared", "parent-unshared", "new", NULL };
 
 static const cs_opt_t report_opts[] = {
 	CS_OPT_FORMAT_ROW(OPT_FORMAT, formats,
@@ -58,6 +62,27 @@ static const cs_opt_t report_opts[] = {
 		  "(writer: runs with --writers), of process and mapping\n"
 		  "(mapping), or of parent and child (process); pprof: its\n"
 		  "samples by site or writer" },
+	{ .id = OPT_SORT,
+	  .name = "sort",
+	  .kind = CS_ARG_CHOICE,
+	  .arg = "KEY",
+	  .choices = sorts,
+	  .help = "text: rank children, mappings and sites by copied, unshared,\n"
+		  "parent-unshared or new pages (sites have no child-new figure:\n"
+		  "new ranks them by copied); auto (the default) ranks by what\n"
+		  "dominates the run: parent-unshared when the parents unshared\n"
+		  "more than the children copied, else copied" },
+	{ .id = OPT_ALL,
+	  .name = "all",
+	  .letter = 'a',
+	  .kind = CS_ARG_NONE,
+	  .help = "text: every process and every row, none folded as short-lived\n"
+		  "or too small to matter" },
+	{ .id = OPT_PER_PROCESS,
+	  .name = "per-process",
+	  .kind = CS_ARG_NONE,
+	  .help = "text: each member of a group of identical workers in detail\n"
+		  "(its rows and tables), not only the group's summary" },
 	CS_OPT_HELP_ROW,
 	{ 0 },
 };
@@ -89,6 +114,12 @@ static int report_parse(void *vctx, int id, const cs_optval_t *v)
 		ctx->max_memory_bytes = (uint64_t)v->num << 20;
 	else if (id == OPT_BY)
 		ctx->opts.by = (int)v->num;
+	else if (id == OPT_SORT)
+		ctx->opts.sort = (int)v->num;
+	else if (id == OPT_ALL)
+		ctx->opts.all = true;
+	else if (id == OPT_PER_PROCESS)
+		ctx->opts.per_process = true;
 	return 0;
 }
 

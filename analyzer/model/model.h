@@ -388,7 +388,8 @@ const char *cs_note_code_name(uint32_t code);
 
 /*
  * Write the command line of a NUL-joined argument list into buf as words
- * separated by spaces (cut to fit). Returns buf.
+ * separated by spaces, an empty argument or one holding whitespace or a quote in
+ * single quotes (`a '' 'b c'`), cut to fit: 4 * len + 3 bytes always fit. Returns buf.
  */
 char *cs_cmdline_str(const char *cmdline, size_t len, char *buf, size_t size);
 

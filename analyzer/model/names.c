@@ -55,16 +55,59 @@ const char *cs_note_code_name(uint32_t code)
 		: "other";
 }
 
+/* Whether an argument needs quotes to read back as one word: empty, or holding a space. */
+static bool needs_quotes(const char *a, size_t n)
+{
+	if (!n)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (a[i] == ' ' || a[i] == '\t' || a[i] == '\n' || a[i] == '\'')
+			return true;
+	return false;
+}
+
+/* Append c to buf (n bytes used, size in all), keeping room for the NUL. */
+static void put(char *buf, size_t *n, size_t size, char c)
+{
+	if (*n + 1 < size)
+		buf[(*n)++] = c;
+}
+
+/* One argument, in single quotes when it needs them (a quote inside as '\''). */
+static void put_arg(char *buf, size_t *n, size_t size, const char *a, size_t len)
+{
+	bool q = needs_quotes(a, len);
+
+	if (q)
+		put(buf, n, size, '\'');
+	for (size_t i = 0; i < len; i++) {
+		if (a[i] == '\'') {
+			put(buf, n, size, '\'');
+			put(buf, n, size, '\\');
+			put(buf, n, size, '\'');
+		}
+		put(buf, n, size, a[i]);
+	}
+	if (q)
+		put(buf, n, size, '\'');
+}
+
 char *cs_cmdline_str(const char *cmdline, size_t len, char *buf, size_t size)
 {
-	size_t n = 0;
+	size_t n = 0, i = 0;
 
 	if (!size)
 		return buf;
-	while (len && !cmdline[len - 1])
-		len--; /* the trailing NUL of the last argument */
-	for (size_t i = 0; i < len && n + 1 < size; i++)
-		buf[n++] = cmdline[i] ? cmdline[i] : ' ';
+	if (len && !cmdline[len - 1])
+		len--; /* the NUL that ends the last argument */
+	while (i <= len && len) {
+		size_t k = strnlen(cmdline + i, len - i);
+
+		if (i)
+			put(buf, &n, size, ' ');
+		put_arg(buf, &n, size, cmdline + i, k);
+		i += k + 1;
+	}
 	buf[n] = 0;
 	return buf;
 }

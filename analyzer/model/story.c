@@ -165,13 +165,15 @@ static double run_start_ns(const cs_model_t *m)
 	return t;
 }
 
-/* When child i was forked (CLOCK_MONOTONIC ns): its own start, else its parent's FORK. */
+/*
+ * When child i was forked (CLOCK_MONOTONIC ns): its parent's FORK record, else its own
+ * start. The parent's records are in fork order; children that start at once may write
+ * their own start times in another order.
+ */
 static double fork_ns(const cs_model_t *m, size_t i)
 {
 	const cs_proc_t *p = &m->procs[i];
 
-	if (p->has_proc && p->start_ns)
-		return (double)p->start_ns;
 	if (p->parent >= 0) {
 		const cs_proc_t *q = &m->procs[p->parent];
 
@@ -179,6 +181,8 @@ static double fork_ns(const cs_model_t *m, size_t i)
 			if (q->forks[k].child_pid == p->pid)
 				return (double)q->forks[k].t_ns;
 	}
+	if (p->has_proc && p->start_ns)
+		return (double)p->start_ns;
 	return NAN;
 }
 

@@ -141,7 +141,7 @@ static void child_end(cs_json_t *j, const cs_figures_t *f)
 
 static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_proc_t *p, bool amp)
 {
-	char *cmd = p && p->cmdline ? malloc(p->cmdline_len + 1) : NULL;
+	char *cmd = p && p->cmdline ? malloc(4 * p->cmdline_len + 3) : NULL;
 
 	if (!p) {
 		cs_json_null(j, key);
@@ -151,7 +151,7 @@ static void child(cs_json_t *j, const char *key, const cs_side_t *s, const cs_pr
 	cs_json_int(j, "pid", p->pid);
 	cs_json_str(j, "phase", s->m->phases[p->phase]);
 	cs_json_str(j, "cmd",
-		    cmd ? cs_cmdline_str(p->cmdline, p->cmdline_len, cmd, p->cmdline_len + 1)
+		    cmd ? cs_cmdline_str(p->cmdline, p->cmdline_len, cmd, 4 * p->cmdline_len + 3)
 			: NULL);
 	cs_json_bool(j, "complete", p->complete);
 	cs_json_opt(j, "shared_at_fork_pages", p->fig.shared_at_fork);

@@ -27,9 +27,9 @@ static void str_or_null(cs_json_t *j, const char *key, bool known, const char *s
 
 static void cmdline(cs_json_t *j, const char *key, const char *cmd, size_t len)
 {
-	char *buf = cmd ? malloc(len + 1) : NULL;
+	char *buf = cmd ? malloc(4 * len + 3) : NULL;
 
-	str_or_null(j, key, buf, buf ? cs_cmdline_str(cmd, len, buf, len + 1) : NULL);
+	str_or_null(j, key, buf, buf ? cs_cmdline_str(cmd, len, buf, 4 * len + 3) : NULL);
 	free(buf);
 }
 

@@ -102,8 +102,11 @@ char *cs_text_faults_per_copy(const cs_proc_t *p, char *buf, size_t size);
  */
 bool cs_text_has_events(const cs_model_t *m);
 
-/* The "events" section: each process's perf counts (format 1.5 only). 0 or -EIO. */
-int cs_render_text_events(FILE *f, const cs_model_t *m);
+/*
+ * The "events" section: each listed process's perf counts, a group of identical workers
+ * summed on one line unless o->per_process (format 1.5 only). 0 or -EIO.
+ */
+int cs_render_text_events(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /* s right-aligned in width terminal columns (UTF-8 aware). */
 void cs_fprint_right(FILE *f, const char *s, int width);

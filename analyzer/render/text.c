@@ -2,6 +2,7 @@
 /* The text report for a person: tree, per-child table, top mappings and sites, backend, totals. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "backend.h"
 #include "figures.h"
 #include "render.h"
+#include "text.h"
 
 #define TREE_MAX_INDENT 24
 
@@ -23,11 +25,27 @@ static char *clean(const char *s, size_t len, char *buf, size_t size)
 	return cs_clean_text(s, len, buf, size);
 }
 
+/* A command line as words (empty arguments quoted), safe for a terminal. */
+static char *words_of(const char *cmdline, size_t len, char *buf, size_t size)
+{
+	char words[1024];
+
+	if (!cmdline)
+		return strcpy(buf, "?");
+	cs_cmdline_str(cmdline, len, words, sizeof(words));
+	return clean(words, strlen(words), buf, size);
+}
+
 static char *cmd_of(const cs_proc_t *p, char *buf, size_t size)
 {
-	if (!p->cmdline)
-		return strcpy(buf, "?");
-	return clean(p->cmdline, p->cmdline_len, buf, size);
+	return words_of(p->cmdline, p->cmdline_len, buf, size);
+}
+
+/* The command line of p cut to cols columns unless --all: the rest of its line fits. */
+static char *cmd_cut(text_t *t, const cs_proc_t *p, char *buf, size_t size, size_t cols)
+{
+	cmd_of(p, buf, size);
+	return t->o->all ? buf : cs_text_cut(buf, size, cols);
 }
 
 static char *pages_mib(int64_t pages, uint32_t page_size, char *buf, size_t size)
@@ -63,7 +81,7 @@ static char *ended_str(const cs_proc_t *p, char *buf, size_t size)
 	case CS_ENDED_EXEC:
 		snprintf(buf, size, "exec");
 		break;
-	case CS_ENDED_SIGNAL:
+	case CS_ENDED_SIGNAL: /* the children table says "SIGKILL" (short: ended_short) */
 		snprintf(buf, size, "killed by %s", signame(p->signal, sig, sizeof(sig)));
 		break;
 	default:
@@ -80,7 +98,8 @@ static void header(text_t *t)
 	fprintf(t->f, "cowscope: run directory %s\n", t->m->absdir);
 	if (!r->has_run)
 		return;
-	fprintf(t->f, "command: %s (pid %u)", clean(r->cmdline, r->cmdline_len, cmd, sizeof(cmd)),
+	words_of(r->cmdline, r->cmdline_len, cmd, sizeof(cmd));
+	fprintf(t->f, "command: %s (pid %u)", t->o->all ? cmd : cs_text_cut(cmd, sizeof(cmd), 60),
 		(unsigned)r->root_pid);
 	if (r->has_end && WIFEXITED(r->root_status))
 		fprintf(t->f, ", exit status %d", WEXITSTATUS(r->root_status));
@@ -96,14 +115,16 @@ static void backend(text_t *t)
 {
 	long b = cs_run_backend_proc(t->m);
 	const cs_proc_t *p = b >= 0 ? &t->m->procs[b] : NULL;
+	const char *prec;
 	char reason[256];
 
 	if (!p) {
 		fprintf(t->f, "backend: unknown (no process recorded one)\n");
 		return;
 	}
-	fprintf(t->f, "backend: %s (%s)\n", cs_backend_name(p->backend),
-		cs_backend_precision(p->backend));
+	prec = cs_backend_precision(p->backend);
+	fprintf(t->f, "backend: %s (%.*s)\n", cs_backend_name(p->backend),
+		t->o->all ? (int)strlen(prec) : (int)strcspn(prec, ":"), prec);
 	for (size_t i = 0; i < p->nprobed; i++) {
 		const cs_probed_t *e = &p->probed[i];
 
@@ -204,7 +225,7 @@ static void allocator(text_t *t)
 	/* none: traces older than 1.3 */
 }
 
-/* Asked, achieved (the median time between two samples of one child), how many, their CPU time. */
+/* Asked, achieved (mean and median time between two samples of one child), how many, CPU time. */
 static void sampling(text_t *t)
 {
 	const cs_runinfo_t *r = &t->m->run;
@@ -218,25 +239,75 @@ static void sampling(text_t *t)
 	}
 	fprintf(t->f, "sampling: every %u ms asked, ", (unsigned)r->interval_ms);
 	if (got == got)
-		fprintf(t->f, "%.0f ms achieved (median; mean %.0f ms)", got, mean);
+		fprintf(t->f, "%.0f ms achieved (mean; median %.0f ms)", mean, got);
 	else
 		fprintf(t->f, "achieved unknown (no child sampled twice)");
 	if (r->has_end)
-		fprintf(t->f, ", %" PRIu64 " samples taking %.1f ms of CPU", r->samples,
+		fprintf(t->f, ", %" PRIu64 " samples, %.1f ms of CPU", r->samples,
 			(double)r->sample_ns / 1e6);
 	fputc('\n', t->f);
 }
 
-static void tree_line(text_t *t, const cs_proc_t *p, size_t depth)
+/* The basename of argv[0] of p, into buf. */
+static char *argv0_base(const cs_proc_t *p, char *buf, size_t size)
 {
+	const char *a = p->cmdline ? p->cmdline : "?";
+	size_t n = p->cmdline ? strnlen(a, p->cmdline_len) : 1;
+	const char *slash = memrchr(a, '/', n);
+
+	if (slash) {
+		n -= (size_t)(slash + 1 - a);
+		a = slash + 1;
+	}
+	return clean(a, n, buf, size);
+}
+
+/* "  via 6 execs (env, bash, …)": the images before image i of its exec chain. */
+static void via_execs(text_t *t, size_t i)
+{
+	const cs_story_t *s = t->m->story;
+	char names[3][64], b[64];
+	size_t n = 0, more = 0;
+
+	if (!s || !s->p[i].execs || s->p[i].chain_first < 0)
+		return;
+	for (size_t k = (size_t)s->p[i].chain_first; k < i; k++) {
+		size_t j;
+
+		argv0_base(&t->m->procs[k], b, sizeof(b));
+		for (j = 0; j < n && strcmp(names[j], b); j++)
+			;
+		if (j < n)
+			continue;
+		if (n < 3)
+			strcpy(names[n++], b);
+		else
+			more++;
+	}
+	fprintf(t->f, "  via %u exec%s (", (unsigned)s->p[i].execs, s->p[i].execs == 1 ? "" : "s");
+	for (size_t j = 0; j < n; j++)
+		fprintf(t->f, "%s%s", j ? ", " : "", names[j]);
+	fprintf(t->f, "%s)", more ? ", \u2026" : "");
+}
+
+static void tree_line(text_t *t, size_t i, size_t depth, bool member)
+{
+	const cs_proc_t *p = &t->m->procs[i];
+	const cs_pstory_t *ps = t->m->story ? &t->m->story->p[i] : NULL;
 	char cmd[160], end[64];
 	int pad = (int)(2 * (depth < TREE_MAX_INDENT ? depth : TREE_MAX_INDENT) + 2);
 
 	fprintf(t->f, "%*s%u", pad, "", (unsigned)p->pid);
-	if (p->exec_no)
+	if (p->exec_no && (t->o->all || !ps || !ps->execs))
 		fprintf(t->f, " (exec #%u)", (unsigned)p->exec_no);
-	fprintf(t->f, " %s  [%s, %s", cmd_of(p, cmd, sizeof(cmd)),
-		p->role == CS_ROLE_CHILD ? "child" : "root", ended_str(p, end, sizeof(end)));
+	if (ps)
+		fprintf(t->f, " %s", ps->label);
+	if (!member) {
+		fprintf(t->f, ": %s", cmd_cut(t, p, cmd, sizeof(cmd), 56));
+		if (!t->o->all)
+			via_execs(t, i);
+	}
+	fprintf(t->f, "  [%s", ended_str(p, end, sizeof(end)));
 	if (!p->complete)
 		fprintf(t->f, "; INCOMPLETE: %s", p->incomplete);
 	fputs("]\n", t->f);
@@ -279,14 +350,62 @@ static int forest_build(forest_t *fo, const cs_model_t *m)
 	return 0;
 }
 
+/* Whether the tree leaves out child c and what it forked: folded as not significant. */
+static bool tree_folds(text_t *t, size_t c)
+{
+	const cs_proc_t *p = &t->m->procs[c];
+
+	return p->role == CS_ROLE_CHILD && !p->exec_image && !cs_text_listed(t->m, t->o, c);
+}
+
+/* Whether the tree shows image c: with --all every one, else the image that ran last. */
+static bool tree_shows(text_t *t, size_t c)
+{
+	return t->o->all || !t->m->story || t->m->story->p[c].chain_last == (long)c;
+}
+
+/* A sibling group's command line once, above its first member the tree reaches. */
+static bool tree_group_head(text_t *t, size_t c, bool *headed, size_t depth)
+{
+	const cs_story_t *s = t->m->story;
+	long g = s ? s->p[c].sib : -1;
+	char cmd[160];
+	int pad = (int)(2 * (depth < TREE_MAX_INDENT ? depth : TREE_MAX_INDENT) + 2);
+
+	if (g < 0 || s->sibs[g].n < 2)
+		return false;
+	if (!headed[g])
+		fprintf(t->f, "%*s%zu workers: %s\n", pad, "", s->sibs[g].n,
+			cmd_cut(t, &t->m->procs[c], cmd, sizeof(cmd), 70));
+	headed[g] = true;
+	return true;
+}
+
+/* Print node c (unless hidden) and set the depth its children print at. */
+static void tree_node(text_t *t, size_t c, size_t base, size_t *lvl, bool *headed)
+{
+	bool member;
+
+	lvl[c] = base;
+	if (!tree_shows(t, c))
+		return;
+	member = tree_group_head(t, c, headed, base);
+	tree_line(t, c, base + member, member);
+	lvl[c] = base + member + 1;
+}
+
 /* Depth-first without recursion (forged ppids may make the tree deep). */
 static int tree(text_t *t)
 {
 	forest_t fo = { 0 };
 	size_t sp = 0, top, n = t->m->nprocs;
+	size_t *lvl = calloc(n + 1, sizeof(*lvl));
+	bool *headed = calloc((t->m->story ? t->m->story->nsibs : 0) + 1, sizeof(*headed));
 	long c;
 	int err = forest_build(&fo, t->m);
 
+	if (!err && (!lvl || !headed))
+		err = -ENOMEM;
 	if (err)
 		goto out;
 	fprintf(t->f, "\nprocess tree:\n");
@@ -300,37 +419,61 @@ static int tree(text_t *t)
 			continue;
 		}
 		fo.cursor[top] = fo.next[c];
-		tree_line(t, &t->m->procs[c], sp - 1);
+		if (tree_folds(t, (size_t)c))
+			continue;
+		tree_node(t, (size_t)c, lvl[top], lvl, headed);
 		fo.cursor[c] = fo.first[c];
 		fo.stack[sp++] = (size_t)c;
 	}
+	cs_text_fold_line(t->f, t->m, t->o);
 out:
 	forest_free(&fo);
+	free(lvl);
+	free(headed);
 	return err;
 }
 
-static void child_row(text_t *t, const cs_proc_t *p)
+/* The figure columns of a row: SHARED COPIED P-UNSHARED RETAINED NEW (pages, a fraction). */
+static void fig_cells(text_t *t, double sh, double cp, double pu, double ret, double nw,
+		      uint32_t ps)
 {
+	char a[16], b[16], c[16], d[16], e[16];
+
+	if (ret == ret)
+		snprintf(e, sizeof(e), "%.1f%%", 100.0 * ret);
+	else
+		strcpy(e, "-");
+	fprintf(t->f, " %6s %6s %10s %8s %6s", pages_mib(sh == sh ? (int64_t)sh : -1, ps, a, 16),
+		pages_mib(cp == cp ? (int64_t)cp : -1, ps, b, 16),
+		pages_mib(pu == pu ? (int64_t)pu : -1, ps, c, 16), e,
+		pages_mib(nw == nw ? (int64_t)nw : -1, ps, d, 16));
+}
+
+static double known(int64_t v)
+{
+	return v >= 0 ? (double)v : NAN;
+}
+
+static void child_row(text_t *t, size_t i)
+{
+	const cs_proc_t *p = &t->m->procs[i];
 	const cs_figures_t *f = &p->fig;
-	char id[24], a[16], b[16], c[16], d[16], e[16], end[64], amp[32], fpc[24];
-	uint32_t ps = p->page_size;
+	char id[64], end[64], amp[32], fpc[24];
 
 	snprintf(id, sizeof(id), p->gen ? "%u.%u" : "%u", (unsigned)p->pid, (unsigned)p->gen);
 	if (cs_few_samples(p))
 		strcat(id, "*"); /* footnote: fewer than 2 samples after the fork */
-	if (f->share_retained == f->share_retained)
-		snprintf(e, sizeof(e), "%.1f%%", 100.0 * f->share_retained);
-	else
-		strcpy(e, "-");
-	fprintf(t->f, "  %8s %9s %9s %10s %9s %9s", id, pages_mib(f->shared_at_fork, ps, a, 16),
-		pages_mib(f->child_copied, ps, b, 16), pages_mib(f->parent_unshared, ps, c, 16), e,
-		pages_mib(f->child_new, ps, d, 16));
+	if (t->m->story)
+		snprintf(id + strlen(id), sizeof(id) - strlen(id), " %s", t->m->story->p[i].label);
+	fprintf(t->f, "    %-20s", id);
+	fig_cells(t, known(f->shared_at_fork), known(f->child_copied), known(f->parent_unshared),
+		  f->share_retained, known(f->child_new), p->page_size);
 	if (cs_text_has_events(t->m))
 		fprintf(t->f, " %8s", cs_text_faults_per_copy(p, fpc, sizeof(fpc)));
 	if (f->minor_faults >= 0)
-		fprintf(t->f, " %10" PRId64, f->minor_faults);
+		fprintf(t->f, " %7" PRId64, f->minor_faults);
 	else
-		fprintf(t->f, " %10s", "-");
+		fprintf(t->f, " %7s", "-");
 	if (t->m->has_diff) {
 		const cs_amp_t *x = &f->amp[CS_DIFF_CHILD];
 
@@ -340,36 +483,77 @@ static void child_row(text_t *t, const cs_proc_t *p)
 					   x->estimated, amp, sizeof(amp)),
 				7);
 	}
-	fprintf(t->f, "  %s%s\n", ended_str(p, end, sizeof(end)),
-		p->complete ? "" : ", incomplete");
+	ended_str(p, end, sizeof(end));
+	if (!t->o->all && !strncmp(end, "killed by ", 10))
+		memmove(end, end + 10, strlen(end + 10) + 1); /* the column says how it ended */
+	fprintf(t->f, "  %s%s\n", end, p->complete ? "" : ", incomplete");
+}
+
+/* A group's min, median and max rows. */
+static void spread_rows(text_t *t, const cs_sib_t *g)
+{
+	static const char *const what[] = { "min", "median", "max" };
+	uint32_t ps = t->m->procs[g->members[0]].page_size;
+
+	for (int k = 0; k < 3; k++) {
+		const double *sh = &g->shared.min, *cp = &g->copied.min, *pu = &g->punshared.min,
+			     *rt = &g->retained.min, *nw = &g->newp.min;
+
+		fprintf(t->f, "    %-20s", what[k]);
+		fig_cells(t, sh[k], cp[k], pu[k], rt[k], nw[k], ps);
+		fputc('\n', t->f);
+	}
 }
 
 static void children_header(text_t *t)
 {
-	fprintf(t->f, "\nchildren (MiB; - = unknown):\n  %8s %9s %9s %10s %9s %9s", "PID", "SHARED",
-		"COPIED", "P-UNSHARED", "RETAINED", "NEW");
+	fprintf(t->f,
+		"\nchildren (MiB, ranked by %s; - = unknown):\n    %-20s %6s %6s %10s %8s %6s",
+		cs_text_sort_words(cs_text_sort(t->m, t->o)), "PID ROLE", "SHARED", "COPIED",
+		"P-UNSHARED", "RETAINED", "NEW");
 	if (cs_text_has_events(t->m))
 		fprintf(t->f, " %8s", "FLT/COPY"); /* minor faults per copied page */
-	fprintf(t->f, " %10s", "MINFLT");
+	fprintf(t->f, " %7s", "MINFLT");
 	if (t->m->has_diff)
 		fprintf(t->f, " %7s", "AMPLIF"); /* copied bytes per changed byte */
 	fprintf(t->f, "  %s\n", "ENDED");
 }
 
+/* One sibling group: its name and command once, then its spread or its members' rows. */
+static bool sib_rows(text_t *t, size_t g)
+{
+	const cs_sib_t *s = &t->m->story->sibs[g];
+	char name[200], cmd[160];
+	bool few = false;
+
+	fprintf(t->f, "  %s: %s\n", cs_text_sib_name(t->m, g, name, sizeof(name)),
+		cmd_cut(t, &t->m->procs[s->members[0]], cmd, sizeof(cmd), 40));
+	if (s->n >= 2 && !t->o->per_process) {
+		spread_rows(t, s);
+		if (s->measured < s->n)
+			fprintf(t->f, "    (%zu of them without figures)\n", s->n - s->measured);
+		return false;
+	}
+	for (size_t j = 0; j < s->n; j++) {
+		if (!cs_text_listed(t->m, t->o, s->members[j]))
+			continue;
+		few |= cs_few_samples(&t->m->procs[s->members[j]]);
+		child_row(t, s->members[j]);
+	}
+	return few;
+}
+
 static void children(text_t *t)
 {
-	const cs_model_t *m = t->m;
-	bool any = false, few = false;
+	size_t *v = NULL;
+	long n = t->m->story ? cs_text_sibs(t->m, t->o, &v) : 0;
+	bool few = false;
 
-	for (size_t i = 0; i < m->nprocs; i++) {
-		if (m->procs[i].role != CS_ROLE_CHILD)
-			continue;
-		if (!any)
-			children_header(t);
-		any = true;
-		few |= cs_few_samples(&m->procs[i]);
-		child_row(t, &m->procs[i]);
-	}
+	if (n > 0)
+		children_header(t);
+	for (long k = 0; k < n; k++)
+		few |= sib_rows(t, v[k]);
+	free(v);
 	if (few)
 		fprintf(t->f,
 			"  * fewer than 2 samples after the fork (outside samples and its own "
@@ -401,7 +585,44 @@ static void teardown_line(text_t *t, const cs_proc_t *p)
 		pages_mib(f->peak_unshared, p->page_size, pk, 16));
 }
 
-/* The effect of each child's teardown beside the table's working figures. */
+/* A group's teardown in one line: the range of what its members held after it. */
+static void teardown_group(text_t *t, const cs_sib_t *g, size_t gi)
+{
+	int64_t lo = INT64_MAX, hi = -1, peak = -1;
+	bool split = true;
+	size_t n = 0;
+	char who[200], a[16], b[16], pk[16];
+	uint32_t ps = t->m->procs[g->members[0]].page_size;
+
+	for (size_t j = 0; j < g->n; j++) {
+		const cs_figures_t *f = &t->m->procs[g->members[j]].fig;
+		int64_t v = f->at_end.child_copied >= 0 ? f->at_end.child_copied
+							: f->at_end.unshared;
+
+		if (!f->has_end || v < 0)
+			continue;
+		n++;
+		split = split && f->at_end.child_copied >= 0;
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+		peak = f->peak_unshared > peak ? f->peak_unshared : peak;
+	}
+	if (!n)
+		return;
+	fprintf(t->f, "  %s: after teardown ", cs_text_sib_name(t->m, gi, who, sizeof(who)));
+	if (n < g->n)
+		fprintf(t->f, "the %zu that went on held ", n);
+	else
+		fprintf(t->f, "they held ");
+	if (lo == hi)
+		fprintf(t->f, "%s MiB", pages_mib(lo, ps, a, 16));
+	else
+		fprintf(t->f, "%s to %s MiB", pages_mib(lo, ps, a, 16), pages_mib(hi, ps, b, 16));
+	fprintf(t->f, " %s each; peak %s MiB unshared in one\n", split ? "copied" : "unshared",
+		pages_mib(peak, ps, pk, 16));
+}
+
+/* The effect of each listed child's teardown beside the table's working figures. */
 static void teardown(text_t *t)
 {
 	const cs_model_t *m = t->m;
@@ -409,31 +630,52 @@ static void teardown(text_t *t)
 
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const cs_proc_t *p = &m->procs[i];
+		bool grouped = cs_text_grouped(m, t->o, i);
+		long g = grouped ? m->story->p[i].sib : -1;
 
-		if (p->role != CS_ROLE_CHILD || !p->fig.has_end)
+		if (p->role != CS_ROLE_CHILD || !p->fig.has_end || !cs_text_listed(m, t->o, i))
+			continue;
+		if (grouped && m->story->sibs[g].members[0] != i)
 			continue;
 		if (!any)
 			fprintf(t->f,
 				"\nafter teardown (the table holds working figures: the last "
 				"snapshot before each child began to exit):\n");
 		any = true;
-		teardown_line(t, p);
+		if (grouped)
+			teardown_group(t, &m->story->sibs[g], (size_t)g);
+		else
+			teardown_line(t, p);
 	}
 }
 
-/* Sort key of a mapping: child-copied pages, or unshared when the split is unknown. */
-static int64_t map_key(const cs_mapfig_t *mf)
+/* Sort key of a mapping: the sort's figure (copied: unshared when the split is unknown). */
+static int64_t map_key(const cs_mapfig_t *mf, int sort)
 {
-	return mf->child_copied >= 0 ? mf->child_copied : mf->unshared;
+	switch (sort) {
+	case CS_SORT_PUNSHARED:
+		return mf->parent_unshared >= 0 ? mf->parent_unshared : mf->unshared;
+	case CS_SORT_UNSHARED:
+		return mf->unshared;
+	case CS_SORT_NEW:
+		return mf->child_new;
+	default:
+		return mf->child_copied >= 0 ? mf->child_copied : mf->unshared;
+	}
 }
 
-static int cmp_mapfig(const void *a, const void *b)
-{
-	const cs_mapfig_t *x = *(const cs_mapfig_t *const *)a, *y = *(const cs_mapfig_t *const *)b;
+typedef struct mapref {
+	const cs_mapfig_t *mf;
+	int64_t key;
+} mapref_t;
 
-	if (map_key(x) != map_key(y))
-		return map_key(x) > map_key(y) ? -1 : 1;
-	return (x->start > y->start) - (x->start < y->start);
+static int cmp_mapref(const void *a, const void *b)
+{
+	const mapref_t *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return (x->mf->start > y->mf->start) - (x->mf->start < y->mf->start);
 }
 
 /* A mapping's name in at most 30 columns: a long path keeps its end. */
@@ -450,34 +692,120 @@ static const char *map_name(const cs_mapfig_t *mf, char *buf, size_t size)
 	return buf;
 }
 
-static void map_row(text_t *t, const cs_proc_t *p, const cs_mapfig_t *mf)
+static void map_cells(text_t *t, const char *name, const int64_t *v, uint32_t ps)
 {
-	char name[48], a[16], b[16], c[16], d[16], e[16];
-	uint32_t ps = p->page_size;
+	char a[16], b[16], c[16], d[16], e[16];
 
-	fprintf(t->f, "    %-30s %9s %9s %10s %9s %9s%s\n", map_name(mf, name, sizeof(name)),
-		pages_mib(mf->shared_at_fork, ps, a, 16), pages_mib(mf->child_copied, ps, b, 16),
-		pages_mib(mf->parent_unshared, ps, c, 16), pages_mib(mf->unshared, ps, e, 16),
-		pages_mib(mf->child_new, ps, d, 16),
-		mf->approximate ? "  ~ huge pages: approximate" : "");
+	fprintf(t->f, "    %-30s %9s %9s %10s %9s %9s", name, pages_mib(v[0], ps, a, 16),
+		pages_mib(v[1], ps, b, 16), pages_mib(v[2], ps, c, 16), pages_mib(v[3], ps, e, 16),
+		pages_mib(v[4], ps, d, 16));
 }
 
-static int top_maps(text_t *t, const cs_proc_t *p)
+static void map_row(text_t *t, const cs_proc_t *p, const cs_mapfig_t *mf)
 {
-	const cs_mapfig_t **v = malloc((p->fig.nmaps + 1) * sizeof(*v));
-	size_t n = 0;
+	char name[48];
+	int64_t v[5] = { mf->shared_at_fork, mf->child_copied, mf->parent_unshared, mf->unshared,
+			 mf->child_new };
 
-	if (!v)
+	map_cells(t, map_name(mf, name, sizeof(name)), v, p->page_size);
+	fprintf(t->f, "%s\n", mf->approximate ? "  ~ huge pages: approximate" : "");
+}
+
+/* Whether row k of a table (n rows, keys summing to total) is shown, not in "rest". */
+static bool row_shown(text_t *t, size_t k, double key, double total, uint32_t ps)
+{
+	if (k >= t->o->top)
+		return false;
+	/* small: under 1% of the table and under 0.1 MiB */
+	return t->o->all || key * 100 >= total || key * ps >= 0.1 * 1024 * 1024;
+}
+
+/* Sum a figure into *acc: unknown (negative) makes the sum unknown. */
+static void acc_add(int64_t *acc, int64_t v)
+{
+	*acc = *acc < 0 || v < 0 ? -1 : *acc + v;
+}
+
+/* The rows left out of a table, summed: "rest (N rows)". */
+static void map_rest(text_t *t, const mapref_t *v, size_t n, const bool *shown, uint32_t ps)
+{
+	int64_t sum[5] = { 0 };
+	size_t rest = 0;
+	char name[48];
+
+	for (size_t i = 0; i < n; i++) {
+		const cs_mapfig_t *mf = v[i].mf;
+
+		if (shown[i])
+			continue;
+		rest++;
+		acc_add(&sum[0], mf->shared_at_fork);
+		acc_add(&sum[1], mf->child_copied);
+		acc_add(&sum[2], mf->parent_unshared);
+		acc_add(&sum[3], mf->unshared);
+		acc_add(&sum[4], mf->child_new);
+	}
+	if (!rest)
+		return;
+	snprintf(name, sizeof(name), "rest (%zu row%s)", rest, rest == 1 ? "" : "s");
+	map_cells(t, name, sum, ps);
+	fputc('\n', t->f);
+}
+
+/* The mappings of p ranked by the sort, the top and large ones shown, the rest summed. */
+static int top_maps(text_t *t, const cs_proc_t *p, const char *who)
+{
+	mapref_t *v = malloc((p->fig.nmaps + 1) * sizeof(*v));
+	bool *shown = calloc(p->fig.nmaps + 1, sizeof(*shown));
+	size_t n = 0;
+	double total = 0;
+	int sort = cs_text_sort(t->m, t->o);
+
+	if (!v || !shown) {
+		free(v);
+		free(shown);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < p->fig.nmaps; i++)
-		if (map_key(&p->fig.maps[i]) > 0)
-			v[n++] = &p->fig.maps[i];
-	qsort(v, n, sizeof(*v), cmp_mapfig);
-	fprintf(t->f, "  pid %u:%s\n", (unsigned)p->pid, n ? "" : " no pages copied");
-	for (size_t i = 0; i < n && i < t->o->top; i++)
-		map_row(t, p, v[i]);
+		if (map_key(&p->fig.maps[i], sort) > 0) {
+			v[n] = (mapref_t){ &p->fig.maps[i], map_key(&p->fig.maps[i], sort) };
+			total += (double)v[n++].key;
+		}
+	qsort(v, n, sizeof(*v), cmp_mapref);
+	fprintf(t->f, "  %s:%s\n", who, n ? "" : " none");
+	for (size_t i = 0; i < n; i++) {
+		shown[i] = row_shown(t, i, (double)v[i].key, total, p->page_size);
+		if (shown[i])
+			map_row(t, p, v[i].mf);
+	}
+	map_rest(t, v, n, shown, p->page_size);
 	free(v);
+	free(shown);
 	return 0;
+}
+
+/* Which child's mappings stand for child i: its own, or its group's worst member's. */
+static int maps_of(text_t *t, size_t i)
+{
+	const cs_story_t *s = t->m->story;
+	char who[300], name[200], member[80];
+
+	if (!cs_text_grouped(t->m, t->o, i)) {
+		if (s)
+			snprintf(who, sizeof(who), "pid %u, %s", (unsigned)t->m->procs[i].pid,
+				 s->p[i].label);
+		else
+			snprintf(who, sizeof(who), "pid %u", (unsigned)t->m->procs[i].pid);
+		return top_maps(t, &t->m->procs[i], who);
+	}
+	const cs_sib_t *g = &s->sibs[s->p[i].sib];
+
+	if (g->members[0] != i || g->worst < 0)
+		return 0;
+	snprintf(who, sizeof(who), "%s, the worst: %s",
+		 cs_text_sib_name(t->m, (size_t)s->p[i].sib, name, sizeof(name)),
+		 cs_text_member_name(t->m, (size_t)g->worst, member, sizeof(member)));
+	return top_maps(t, &t->m->procs[g->worst], who);
 }
 
 static int mappings(text_t *t)
@@ -489,16 +817,17 @@ static int mappings(text_t *t)
 	for (size_t i = 0; i < m->nprocs && !err && t->o->top; i++) {
 		const cs_proc_t *p = &m->procs[i];
 
-		if (p->role != CS_ROLE_CHILD || p->fig.shared_at_fork < 0)
+		if (p->role != CS_ROLE_CHILD || p->fig.shared_at_fork < 0 ||
+		    !cs_text_listed(m, t->o, i))
 			continue;
 		if (!any)
 			fprintf(t->f,
-				"\ntop %u mappings by child-copied pages (MiB):\n    %-30s %9s %9s"
+				"\ntop %u mappings by %s pages (MiB):\n    %-30s %9s %9s"
 				" %10s %9s %9s\n",
-				t->o->top, "MAPPING", "SHARED", "COPIED", "P-UNSHARED", "UNSHARED",
-				"NEW");
+				t->o->top, cs_text_sort_words(cs_text_sort(m, t->o)), "MAPPING",
+				"SHARED", "COPIED", "P-UNSHARED", "UNSHARED", "NEW");
 		any = true;
-		err = top_maps(t, p);
+		err = maps_of(t, i);
 	}
 	return err;
 }
@@ -562,7 +891,8 @@ static void notes(text_t *t)
 
 	fprintf(t->f, "\n");
 	for (size_t i = 0; i < m->nprocs; i++)
-		proc_notes(t, &m->procs[i]);
+		if (cs_text_listed(m, t->o, i))
+			proc_notes(t, &m->procs[i]);
 	if (m->run.has_end && m->run.still_running)
 		fprintf(t->f,
 			"%u process%s still running when cowscope stopped waiting; "
@@ -585,7 +915,7 @@ static char *parent_name(text_t *t, const cs_bill_group_t *g, char *buf, size_t 
 
 	if (g->parent >= 0 && t->m->procs[g->parent].cmdline && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - (size_t)n, " (%s)",
-			 cmd_of(&t->m->procs[g->parent], cmd, sizeof(cmd)));
+			 cmd_cut(t, &t->m->procs[g->parent], cmd, sizeof(cmd), 40));
 	return buf;
 }
 
@@ -705,9 +1035,19 @@ static void missing(text_t *t, const cs_totals_t *s)
 			plural(s->no_fork_snap, "child has", "children have"));
 }
 
+/* Whether a parent's bill line is listed: --all, or one of its children is. */
+static bool bill_listed(text_t *t, const cs_bill_t *b, const cs_bill_group_t *g)
+{
+	for (size_t k = 0; k < g->t.children; k++)
+		if (cs_text_listed(t->m, t->o, b->kids[g->first + k]))
+			return true;
+	return false;
+}
+
 /* The memory bill: a line per parent, the grand total over parents, what is missing. */
 static int totals_line(text_t *t)
 {
+	size_t hidden = 0;
 	cs_bill_t b;
 	int err = cs_bill_compute(t->m, &b);
 
@@ -716,7 +1056,13 @@ static int totals_line(text_t *t)
 	if (!b.ngroups)
 		fprintf(t->f, "no forked children\n");
 	for (size_t i = 0; i < b.ngroups; i++)
-		group_line(t, &b.groups[i]);
+		if (bill_listed(t, &b, &b.groups[i]))
+			group_line(t, &b.groups[i]);
+		else
+			hidden++;
+	if (hidden)
+		fprintf(t->f, "%zu more parent%s of folded processes only: --all shows %s\n",
+			hidden, hidden == 1 ? "" : "s", hidden == 1 ? "it" : "them");
 	if (b.ngroups > 1)
 		grand_total(t, &b);
 	missing(t, &b.t);
@@ -746,33 +1092,53 @@ static void teardown_totals(text_t *t)
 		cs_fmt_pct(100.0 * u / e.shared_bytes, pct, sizeof(pct)));
 }
 
-int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
+/* The report's sections in order, to t->f. */
+static int sections(text_t *t)
 {
-	text_t t = { .f = f, .m = m, .o = o };
 	int err;
 
-	header(&t);
-	backend(&t);
-	allocator(&t);
-	sampling(&t);
-	err = tree(&t);
-	children(&t);
-	teardown(&t);
+	header(t);
+	backend(t);
+	allocator(t);
+	sampling(t);
+	err = cs_text_verdict(t->f, t->m, t->o);
 	if (!err)
-		err = cs_render_text_events(f, m);
+		err = tree(t);
+	children(t);
+	teardown(t);
 	if (!err)
-		err = cs_render_text_amp(f, m, o);
+		err = cs_render_text_events(t->f, t->m, t->o);
 	if (!err)
-		err = mappings(&t);
+		err = cs_render_text_amp(t->f, t->m, t->o);
 	if (!err)
-		err = cs_render_text_sites(f, m, o);
+		err = mappings(t);
 	if (!err)
-		err = cs_render_text_writers(f, m, o);
-	notes(&t);
-	shim_line(&t);
+		err = cs_render_text_sites(t->f, t->m, t->o);
 	if (!err)
-		err = totals_line(&t);
-	teardown_totals(&t);
+		err = cs_render_text_writers(t->f, t->m, t->o);
+	notes(t);
+	shim_line(t);
+	if (!err)
+		err = totals_line(t);
+	teardown_totals(t);
+	return err;
+}
+
+int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	text_t t = { .f = o->all ? f : open_memstream(&buf, &len), .m = m, .o = o };
+	int err;
+
+	if (!t.f)
+		return -ENOMEM;
+	err = sections(&t);
+	if (t.f != f && fclose(t.f) && !err)
+		err = -ENOMEM;
+	if (t.f != f && !err)
+		err = cs_text_emit_cut(f, buf, len);
+	free(buf);
 	if (!err && ferror(f))
 		err = -EIO;
 	return err;

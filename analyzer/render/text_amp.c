@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "render.h"
+#include "text.h"
 
 #define FIELD_BINS_SHOWN 3 /* bins named per site in the field view */
 
@@ -141,11 +142,15 @@ static void side_line(FILE *f, const cs_amp_t *a, uint32_t ps, const char *copie
 	fputc('\n', f);
 }
 
-static void child_amp(FILE *f, const cs_proc_t *p)
+static void child_amp(FILE *f, const cs_model_t *m, size_t i)
 {
+	const cs_proc_t *p = &m->procs[i];
 	const cs_amp_t *c = &p->fig.amp[CS_DIFF_CHILD], *pa = &p->fig.amp[CS_DIFF_PARENT];
 
-	fprintf(f, "  pid %u: ", (unsigned)p->pid);
+	if (m->story)
+		fprintf(f, "  pid %u (%s): ", (unsigned)p->pid, m->story->p[i].label);
+	else
+		fprintf(f, "  pid %u: ", (unsigned)p->pid);
 	if (!c->known)
 		fprintf(f, "not compared (no changed-word records)\n");
 	else
@@ -153,6 +158,55 @@ static void child_amp(FILE *f, const cs_proc_t *p)
 	if (pa->known && (pa->compared > 0 || pa->unknown > 0)) {
 		fprintf(f, "    the parent's side: ");
 		side_line(f, pa, p->page_size, "unshared", "unshared for no net change");
+	}
+}
+
+/* Add b's figures into a (the sum of a group's members). */
+static void amp_add(cs_amp_t *a, const cs_amp_t *b)
+{
+	if (!b->known)
+		return;
+	a->known = true;
+	a->estimated |= b->estimated;
+	a->stride = b->stride > a->stride ? b->stride : a->stride;
+	a->compared += b->compared;
+	a->changed_pages += b->changed_pages;
+	a->changed_words += b->changed_words;
+	a->comparable += b->comparable;
+	a->changed_bytes += b->changed_bytes;
+	a->noop_pages += b->noop_pages;
+	a->unknown += b->unknown > 0 ? b->unknown : 0;
+	for (int w = 0; w < CS_DIFFW_COUNT; w++)
+		a->unknown_why[w] += b->unknown_why[w] > 0 ? b->unknown_why[w] : 0;
+}
+
+/* One side of a group's members summed; amplification from the sums. */
+static cs_amp_t amp_sum(const cs_model_t *m, const cs_sib_t *g, int side, uint32_t ps)
+{
+	cs_amp_t a = { 0 };
+
+	for (size_t j = 0; j < g->n; j++)
+		amp_add(&a, &m->procs[g->members[j]].fig.amp[side]);
+	a.amplification = a.changed_bytes > 0 ? a.comparable * ps / a.changed_bytes : NAN;
+	return a;
+}
+
+/* A group's changed words in one line (and its parent's side): its members summed. */
+static void group_amp(FILE *f, const cs_model_t *m, size_t gi)
+{
+	const cs_sib_t *g = &m->story->sibs[gi];
+	uint32_t ps = m->procs[g->members[0]].page_size;
+	cs_amp_t c = amp_sum(m, g, CS_DIFF_CHILD, ps), pa = amp_sum(m, g, CS_DIFF_PARENT, ps);
+	char who[200];
+
+	fprintf(f, "  %s, summed: ", cs_text_sib_name(m, gi, who, sizeof(who)));
+	if (!c.known)
+		fprintf(f, "not compared (no changed-word records)\n");
+	else
+		side_line(f, &c, ps, "copied", "copied for no net change");
+	if (pa.known && (pa.compared > 0 || pa.unknown > 0)) {
+		fprintf(f, "    the parent's side: ");
+		side_line(f, &pa, ps, "unshared", "unshared for no net change");
 	}
 }
 
@@ -209,17 +263,60 @@ static void child_fields(FILE *f, const cs_proc_t *p, unsigned top)
 	}
 }
 
-/* The field view of a sibling group of two or more children: their sites summed. */
-static void group_fields(FILE *f, const cs_model_t *m, const cs_group_t *g)
+/* Whether a site group is in the report: its sibling group is listed (or --all). */
+static bool group_listed(const cs_model_t *m, const cs_render_opts_t *o, const cs_group_t *g)
+{
+	return o->all || !m->story || g->sib < 0 || m->story->sibs[g->sib].significant;
+}
+
+static bool has_fields(const cs_group_t *g)
 {
 	double all[CS_FIELD_BINS];
 
 	cs_fields_sum(g->sites, g->nsites, all);
+	return g->nchildren >= 2 && cs_fields_total(all) > 0;
+}
+
+/* The field view of a sibling group of two or more children: their sites summed. */
+static void group_fields(FILE *f, const cs_model_t *m, const cs_group_t *g)
+{
+	double all[CS_FIELD_BINS];
+	char who[200];
+
+	cs_fields_sum(g->sites, g->nsites, all);
 	if (g->nchildren < 2 || !(cs_fields_total(all) > 0))
 		return;
-	fprintf(f, "  the %zu children of pid %u, all sampled objects: ", g->nchildren,
-		(unsigned)m->procs[g->parent].pid);
+	if (m->story && g->sib >= 0)
+		fprintf(f, "  %s, all sampled objects: ",
+			cs_text_sib_name(m, (size_t)g->sib, who, sizeof(who)));
+	else
+		fprintf(f, "  the %zu children of pid %u, all sampled objects: ", g->nchildren,
+			(unsigned)m->procs[g->parent].pid);
 	field_bins(f, all);
+}
+
+/* Child i's changed-words line, its group's at its first member, or none. */
+static void amp_lines(FILE *f, const cs_model_t *m, const cs_render_opts_t *o, size_t i)
+{
+	const cs_proc_t *p = &m->procs[i];
+
+	if (p->role != CS_ROLE_CHILD || p->fig.shared_at_fork < 0 || !cs_text_listed(m, o, i))
+		return;
+	if (!cs_text_grouped(m, o, i))
+		child_amp(f, m, i);
+	else if (m->story->sibs[m->story->p[i].sib].members[0] == i)
+		group_amp(f, m, (size_t)m->story->p[i].sib);
+}
+
+/* Whether child i has a field view of its own in the report. */
+static bool own_fields(const cs_model_t *m, const cs_render_opts_t *o, size_t i)
+{
+	double all[CS_FIELD_BINS];
+
+	if (!m->procs[i].has_sites || !cs_text_listed(m, o, i) || cs_text_grouped(m, o, i))
+		return false;
+	cs_fields_sum(m->procs[i].sites, m->procs[i].nsites, all);
+	return cs_fields_total(all) > 0;
 }
 
 int cs_render_text_amp(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
@@ -230,17 +327,11 @@ int cs_render_text_amp(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 		return 0;
 	fprintf(f,
 		"\nchanged words in copied pages, against the fork (amplification: copied "
-		"bytes per changed byte; docs/reading-the-report.md):\n");
+		"bytes per changed byte):\n");
 	for (size_t i = 0; i < m->nprocs; i++)
-		if (m->procs[i].role == CS_ROLE_CHILD && m->procs[i].fig.shared_at_fork >= 0)
-			child_amp(f, &m->procs[i]);
+		amp_lines(f, m, o, i);
 	for (size_t i = 0; i < m->nprocs && o->top; i++) {
-		double all[CS_FIELD_BINS];
-
-		if (!m->procs[i].has_sites)
-			continue;
-		cs_fields_sum(m->procs[i].sites, m->procs[i].nsites, all);
-		if (!(cs_fields_total(all) > 0))
+		if (!own_fields(m, o, i))
 			continue;
 		if (!fields)
 			fprintf(f,
@@ -249,7 +340,14 @@ int cs_render_text_amp(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 		fields = true;
 		child_fields(f, &m->procs[i], o->top);
 	}
-	for (size_t i = 0; fields && i < m->ngroups; i++)
-		group_fields(f, m, &m->groups[i]);
+	for (size_t i = 0; o->top && i < m->ngroups; i++) {
+		if (!fields && group_listed(m, o, &m->groups[i]) && has_fields(&m->groups[i]))
+			fprintf(f,
+				"\nfield view (changed words by offset from their object's "
+				"start, sampled objects only):\n");
+		fields |= group_listed(m, o, &m->groups[i]) && has_fields(&m->groups[i]);
+		if (group_listed(m, o, &m->groups[i]))
+			group_fields(f, m, &m->groups[i]);
+	}
 	return ferror(f) ? -EIO : 0;
 }

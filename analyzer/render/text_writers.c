@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "render.h"
+#include "text.h"
 
 /* Owner sites shown per writer. */
 #define OWNERS_SHOWN 3
@@ -92,11 +93,15 @@ static void group_writers(FILE *f, const cs_model_t *m, const cs_group_t *g, uns
 {
 	char s[32], l[32];
 
-	fprintf(f,
-		"\ntop %u writers by pages copied, summed over the %zu children of pid %u (%s "
-		"samples, %s lost):\n",
-		top, g->nchildren, (unsigned)m->procs[g->parent].pid,
-		cs_fmt_count((double)g->writer_samples, s, sizeof(s)),
+	char who[200];
+
+	if (m->story && g->sib >= 0)
+		cs_text_sib_name(m, (size_t)g->sib, who, sizeof(who));
+	else
+		snprintf(who, sizeof(who), "%zu children of pid %u", g->nchildren,
+			 (unsigned)m->procs[g->parent].pid);
+	fprintf(f, "\ntop %u writers by pages copied, summed over the %s (%s samples, %s lost):\n",
+		top, who, cs_fmt_count((double)g->writer_samples, s, sizeof(s)),
 		cs_fmt_count((double)g->writer_samples_lost, l, sizeof(l)));
 	table(f, g->writers, g->nwriters, top);
 }
@@ -106,7 +111,8 @@ int cs_render_text_writers(FILE *f, const cs_model_t *m, const cs_render_opts_t 
 	bool any = false;
 
 	for (size_t i = 0; i < m->nprocs && o->top; i++) {
-		if (!m->procs[i].has_writers)
+		if (!m->procs[i].has_writers || !cs_text_listed(m, o, i) ||
+		    cs_text_grouped(m, o, i))
 			continue;
 		if (!any)
 			fprintf(f,
@@ -117,7 +123,9 @@ int cs_render_text_writers(FILE *f, const cs_model_t *m, const cs_render_opts_t 
 		child_writers(f, &m->procs[i], o->top);
 	}
 	for (size_t i = 0; i < m->ngroups && o->top; i++)
-		if (m->groups[i].nchildren >= 2 && m->groups[i].nwriters)
+		if (m->groups[i].nchildren >= 2 && m->groups[i].nwriters &&
+		    (o->all || !m->story || m->groups[i].sib < 0 ||
+		     m->story->sibs[m->groups[i].sib].significant))
 			group_writers(f, m, &m->groups[i], o->top);
 	return 0;
 }

@@ -26,10 +26,12 @@ const cs_mapfig_t *tm_mapfig(const cs_proc_t *p, uint64_t start_page)
 	return NULL;
 }
 
+cs_render_opts_t tm_opts = { .top = 5 };
+
 char *tm_render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *),
 		const cs_model_t *m)
 {
-	cs_render_opts_t o = { .top = 5 };
+	cs_render_opts_t o = tm_opts;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

@@ -13,7 +13,10 @@ const cs_proc_t *tm_proc(const cs_model_t *m, uint32_t pid, uint32_t gen);
 /* The figures of p's mapping starting at page start_page (TU_PAGE pages); fails if none. */
 const cs_mapfig_t *tm_mapfig(const cs_proc_t *p, uint64_t start_page);
 
-/* What a renderer (cs_render_text, cs_render_json, ...) writes of m with --top 5, as a malloc'd string. */
+/* The options tm_render uses: --top 5 unless a test changes them (e.g. all, per_process). */
+extern cs_render_opts_t tm_opts;
+
+/* What a renderer (cs_render_text, cs_render_json, ...) writes of m with tm_opts, as a malloc'd string. */
 char *tm_render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *),
 		const cs_model_t *m);
 

@@ -289,35 +289,42 @@ static void test_json(void **state)
 
 static void test_text(void **state)
 {
-	char *doc = render(cs_render_text);
+	char *doc;
 
 	(void)state;
+	tm_opts.all = tm_opts.per_process = true; /* each child: its row, its line */
+	doc = render(cs_render_text);
+	tm_opts.all = tm_opts.per_process = false;
 	assert_non_null(strstr(doc, "MINFLT  AMPLIF  ENDED\n"));
-	assert_non_null(strstr(doc, "         20   1792\u00d7  exit 0\n"));
-	assert_non_null(strstr(doc, "         20  \u22481024\u00d7  exit 0\n"));
-	assert_non_null(strstr(doc, "         20       -  exit 0\n"));
-	assert_non_null(strstr(doc, "         20       \u221e  exit 0\n"));
-	assert_non_null(strstr(doc,
-			       "  pid 201: 56 KiB copied to change 32 B (1792\u00d7); 10 pages "
-			       "copied for no net change; 1 page not comparable: the parent "
-			       "wrote it\n"
-			       "    the parent's side: 8 KiB unshared to change 24 B (341\u00d7); "
-			       "1 page unshared for no net change\n"));
-	assert_non_null(strstr(doc,
-			       "  pid 202: \u224864 KiB copied to change \u224864 B "
-			       "(\u22481024\u00d7); \u224812 pages copied for no net change "
-			       "(\u2248: one page in 4 compared)\n"));
-	assert_non_null(strstr(doc, "  pid 203: not compared (no changed-word records)\n"));
-	assert_non_null(strstr(doc,
-			       "  pid 204: 20 KiB copied to change 0 B (\u221e: no net change); "
-			       "5 pages copied for no net change\n"));
+	assert_non_null(strstr(doc, "      20   1792\u00d7  exit 0\n"));
+	assert_non_null(strstr(doc, "      20  \u22481024\u00d7  exit 0\n"));
+	assert_non_null(strstr(doc, "      20       -  exit 0\n"));
+	assert_non_null(strstr(doc, "      20       \u221e  exit 0\n"));
+	assert_non_null(strstr(
+		doc,
+		"  pid 201 (worker 1 of 4): 56 KiB copied to change 32 B (1792\u00d7); 10 pages "
+		"copied for no net change; 1 page not comparable: the parent "
+		"wrote it\n"
+		"    the parent's side: 8 KiB unshared to change 24 B (341\u00d7); "
+		"1 page unshared for no net change\n"));
+	assert_non_null(
+		strstr(doc,
+		       "  pid 202 (worker 2 of 4): \u224864 KiB copied to change \u224864 B "
+		       "(\u22481024\u00d7); \u224812 pages copied for no net change "
+		       "(\u2248: one page in 4 compared)\n"));
+	assert_non_null(
+		strstr(doc, "  pid 203 (worker 3 of 4): not compared (no changed-word records)\n"));
+	assert_non_null(strstr(
+		doc,
+		"  pid 204 (worker 4 of 4): 20 KiB copied to change 0 B (\u221e: no net change); "
+		"5 pages copied for no net change\n"));
 	free(doc);
 }
 
 /* The field view and the site table's columns, from known object layouts. */
 static void test_text_sites(void **state)
 {
-	cs_render_opts_t o = { .top = 5 };
+	cs_render_opts_t o = { .top = 5, .all = true }; /* lines unwrapped */
 	cs_diag_t d = { "" };
 	char *buf = NULL;
 	size_t len = 0;

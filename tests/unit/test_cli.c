@@ -158,8 +158,10 @@ static void test_usage_line(void **state)
 		o.out,
 		"usage: cowscope report [--format text|json|folded|pprof|trace] "
 		"[--top N]\n"
-		"                       [--max-memory MIB] [--by site|writer|mapping|process] "
-		"RUN\n\n"));
+		"                       [--max-memory MIB] [--by site|writer|mapping|process]\n"
+		"                       [--sort auto|copied|unshared|parent-unshared|new] "
+		"[--all]\n"
+		"                       [--per-process] RUN\n\n"));
 	cowscope(&o, "diff", "--help", NULL);
 	assert_true(starts_with(o.out,
 				"usage: cowscope diff [--format text|json] [--top N] "

@@ -202,15 +202,15 @@ static void test_text(void **state)
 
 	(void)state;
 	/* FLT/COPY: 40 minor faults (the event's) over 8 copied pages */
-	assert_non_null(strstr(doc, "FLT/COPY     MINFLT  ENDED\n"));
-	assert_non_null(strstr(doc, "     5.00         12  exit 0\n"));
+	assert_non_null(strstr(doc, "FLT/COPY  MINFLT  ENDED\n"));
+	assert_non_null(strstr(doc, "     5.00      12  exit 0\n"));
 	assert_non_null(strstr(doc,
-			       "      101 child  PERF_COUNT_SW_PAGE_FAULTS_MIN=~40  "
+			       "\n  101 child 1 of 1  PERF_COUNT_SW_PAGE_FAULTS_MIN=~40  "
 			       "bogus::thing=-\n"));
 	assert_non_null(strstr(doc,
-			       "      100 root   PERF_COUNT_SW_PAGE_FAULTS_MIN=70  "
+			       "\n  100 parent  PERF_COUNT_SW_PAGE_FAULTS_MIN=70  "
 			       "bogus::thing=-\n"
-			       "           at mark \"frozen\":  PERF_COUNT_SW_PAGE_FAULTS_MIN=50  "
+			       "      at mark \"frozen\":  PERF_COUNT_SW_PAGE_FAULTS_MIN=50  "
 			       "bogus::thing=-\n"));
 	free(doc);
 }

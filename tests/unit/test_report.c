@@ -16,11 +16,41 @@
 #include "cs_testutil.h"
 #include "model.h"
 #include "render.h"
+#include "story.h"
 
 #define MS 1000000ull
 #define S_PAGES 16384u /* 64 MiB of 4 KiB pages */
 
 TU_DIR_FIXTURE(dir)
+
+/* A child sharing `shared` pages of heap, copying `copied`; the parent wrote `punshared`. */
+static void child_args(uint32_t pid, uint64_t shared, uint64_t copied, uint64_t punshared,
+		       const char *cmd, size_t cmd_len)
+{
+	char name[32];
+	uint64_t base = 0x10000;
+	cs_run_t all = { base, shared }, w = { base, copied }, x = { base, copied + punshared };
+	int fd;
+
+	snprintf(name, sizeof(name), "%u.0.cst", pid);
+	fd = tu_open(dir, name, CS_FILE_PROCESS, pid, 0);
+	tu_proc_args(fd, pid, 100, 0, CS_ROLE_CHILD, cmd, cmd_len);
+	tu_backend(fd, CS_BACKEND_SOFT_DIRTY, "");
+	tu_snap_begin(fd, 0, CS_SNAP_FORK, CS_BACKEND_SOFT_DIRTY, 1 * MS, 0);
+	tu_mapping(fd, 0, base * TU_PAGE, (base + shared) * TU_PAGE, CS_MAP_HEAP, CS_MAPF_ARMED,
+		   "[heap]");
+	tu_pages(fd, 0, CS_SET_PRESENT, &all, 1);
+	tu_snap_end(fd, 0);
+	tu_snap_begin(fd, 1, CS_SNAP_EXIT, CS_BACKEND_SOFT_DIRTY, 3 * MS, 10);
+	tu_mapping(fd, 1, base * TU_PAGE, (base + shared) * TU_PAGE, CS_MAP_HEAP, CS_MAPF_ARMED,
+		   "[heap]");
+	tu_pages(fd, 1, CS_SET_PRESENT, &all, 1);
+	tu_pages(fd, 1, CS_SET_WRITTEN, &w, 1);
+	tu_pages(fd, 1, CS_SET_EXCL, &x, 1);
+	tu_snap_end(fd, 1);
+	tu_end(fd, CS_END_EXIT, 0, 4 * MS);
+	close(fd);
+}
 
 /* A child sharing S_PAGES of heap, copying `copied` of them; the parent wrote `punshared`. */
 static void child(uint32_t pid, uint8_t backend, uint64_t copied, uint64_t punshared,
@@ -302,11 +332,25 @@ static void test_json_escapes_untrusted_strings(void **state)
 	doc = render(cs_render_json);
 	assert_valid_json(doc);
 	assert_string_equal(field(doc, 101, "cmd"),
-			    "\"q\\\"b\\\\c\\u0001\\n\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\"");
+			    "\"'q\\\"b\\\\c\\u0001\\n\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd'\"");
 	assert_string_equal(field(doc, 101, "child_copied_pages"), "null");
 	assert_string_equal(field(doc, 101, "parent_unshared_pages"), "null");
 	assert_string_equal(field(doc, 101, "unshared_pages"), "15");
 	free(doc);
+}
+
+/* Command lines as words: an empty argument and one with a space survive, quoted. */
+static void test_cmdline_quotes_empty_args(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(cs_cmdline_str("a\0\0b", 5, buf, sizeof(buf)), "a '' b");
+	assert_string_equal(cs_cmdline_str("sh\0-c\0echo hi\0", 14, buf, sizeof(buf)),
+			    "sh -c 'echo hi'");
+	assert_string_equal(cs_cmdline_str("x\0it's\0", 7, buf, sizeof(buf)), "x 'it'\\''s'");
+	assert_string_equal(cs_cmdline_str("a\0\0", 3, buf, sizeof(buf)), "a ''");
+	assert_string_equal(cs_cmdline_str("abcdef", 6, buf, 4), "abc");
 }
 
 static void test_text_totals_line(void **state)
@@ -320,23 +364,115 @@ static void test_text_totals_line(void **state)
 	assert_memory_equal(doc, want, strlen(want));
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 4 children share 64 MiB from it; "
-			       "they hold 40 MiB of private copies (15.6% of what each shared, "
-			       "on average); the parent unshared 0.5 MiB\n"));
+			       "they hold 40 MiB of private copies\n"
+			       "    (15.6% of what each shared, on average); the parent unshared "
+			       "0.5 MiB\n"));
 	assert_null(strstr(doc, "all 1 parents"));
 	assert_null(strstr(doc, "no figures"));
 	assert_non_null(strstr(doc, "\nbackend: soft-dirty ("));
 	assert_non_null(strstr(doc,
 			       "\n  uffd-wp was not usable: userfaultfd: Operation not "
 			       "permitted\n"));
-	assert_non_null(strstr(doc, "\n  100 server --preload  [root, exit 0]\n"));
-	assert_non_null(strstr(doc, "\n    101 worker  [child, exit 0]\n"));
+	/* the verdict first, then one command line per group, roles in fork order */
 	assert_non_null(strstr(doc,
-			       "\n      101*        64        10        0.5     83.6%         0"
-			       "       1234  exit 0\n"));
-	assert_non_null(strstr(doc, "\n  * fewer than 2 samples after the fork"));
+			       "\nverdict:\n  server master (pid 100) forked 4 workers; they share "
+			       "64 MiB from it and hold 40 MiB of private\n    copies (retained "
+			       "83.6%, median); worst: worker 1 of 4 (pid 101), 10 MiB;"));
+	assert_true(strstr(doc, "\nverdict:") < strstr(doc, "\nprocess tree:"));
+	assert_non_null(strstr(doc,
+			       "\n  100 master: server --preload  [exit 0]\n"
+			       "    4 workers: worker\n"
+			       "      101 worker 1 of 4  [exit 0]\n"
+			       "      102 worker 2 of 4  [exit 0]\n"));
+	/* one group: its spread, no row per worker, no site table per worker */
+	assert_non_null(
+		strstr(doc,
+		       "\n  4 workers of server master (pid 100): worker\n"
+		       "    min                      64     10        0.5    83.6%      0\n"
+		       "    median                   64     10        0.5    83.6%      0\n"
+		       "    max                      64     10        0.5    83.6%      0\n"));
+	assert_null(strstr(doc, "\n    101"));
+	assert_null(strstr(doc, "\n  pid 101"));
+	assert_non_null(strstr(doc, "summed over the 4 workers of server master (pid 100):\n"));
 	assert_non_null(strstr(doc,
 			       "\nsampling: every 100 ms asked, achieved unknown (no child "
-			       "sampled twice), 12 samples taking 0.0 ms of CPU\n"));
+			       "sampled twice), 12 samples, 0.0 ms of CPU\n"));
+	free(doc);
+	/* --per-process: a row per worker, as before, with its role */
+	tm_opts.per_process = true;
+	doc = render(cs_render_text);
+	tm_opts.per_process = false;
+	assert_non_null(strstr(doc,
+			       "\n    101* worker 1 of 4       64     10        0.5    83.6%      0"
+			       "    1234  exit 0\n"));
+	assert_non_null(strstr(doc, "\n  * fewer than 2 samples after the fork"));
+	free(doc);
+}
+
+/* Children under 1 MiB fold into one line naming their commands; --all lists them. */
+static void test_text_folds_small_children(void **state)
+{
+	static const char fold[] = "\n  3 more processes (basename \u00d72, readlink \u00d71), "
+				   "each < 1 MiB shared and new: --all shows them\n";
+	char *doc;
+
+	(void)state;
+	root(4);
+	child(101, CS_BACKEND_SOFT_DIRTY, 2560, 128, "worker", true);
+	child_args(102, 16, 1, 0, "basename\0/a/b", 13);
+	child_args(103, 16, 1, 0, "readlink\0-f\0\0x", 14);
+	child_args(104, 16, 1, 0, "basename\0/c", 11);
+	doc = render(cs_render_text);
+	assert_non_null(
+		strstr(doc, "\nverdict:\n  server (pid 100) forked 1 child (pid 101); it "));
+	assert_non_null(strstr(strstr(doc, "\nverdict:"), fold));
+	assert_non_null(strstr(strstr(doc, "\nprocess tree:"), fold));
+	assert_non_null(strstr(doc, "\n    101 child 1 of 4: worker  [exit 0]\n"));
+	for (const char *p = doc; (p = strchr(p, '\n')); p++) /* 102..104: nowhere */
+		assert_true(strncmp(p + 1, "    102", 7) && strncmp(p + 1, "    103", 7));
+	assert_null(strstr(doc, "pid 102"));
+	free(doc);
+	tm_opts.all = true;
+	doc = render(cs_render_text);
+	tm_opts.all = false;
+	assert_null(strstr(doc, "more processes"));
+	assert_non_null(strstr(doc, "\n    102 child 2 of 4: basename /a/b  [exit 0]\n"));
+	/* an empty argument survives as '' */
+	assert_non_null(strstr(doc, "\n    103 child 3 of 4: readlink -f '' x  [exit 0]\n"));
+	free(doc);
+}
+
+/* The parents unshared more than the children copied: tables rank by parent-unshared. */
+static void test_text_sort(void **state)
+{
+	char *doc;
+
+	(void)state;
+	root(4);
+	for (uint32_t i = 1; i <= 4; i++)
+		child(100 + i, CS_BACKEND_SOFT_DIRTY, 128, 2560, "worker", true);
+	doc = render(cs_render_text);
+	assert_non_null(strstr(doc, "\nchildren (MiB, ranked by parent-unshared; - = unknown):\n"));
+	assert_non_null(strstr(doc, "\ntop 5 mappings by parent-unshared pages (MiB):\n"));
+	assert_non_null(strstr(doc, "\ntop 5 allocation sites by parent-unshared MiB, summed"));
+	assert_non_null(
+		strstr(doc,
+		       "forked 4 workers; they share 64 MiB from it; the parent unshared 10 MiB\n"
+		       "    while they lived (the children copied 2 MiB); most of it:"));
+	free(doc);
+	tm_opts.sort = CS_SORT_COPIED;
+	doc = render(cs_render_text);
+	tm_opts.sort = CS_SORT_AUTO;
+	assert_non_null(strstr(doc, "\nchildren (MiB, ranked by copied; - = unknown):\n"));
+	assert_non_null(strstr(doc, "\ntop 5 mappings by copied pages (MiB):\n"));
+	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB, summed"));
+	assert_non_null(strstr(doc, "hold 2 MiB of private copies"));
+	free(doc);
+	tm_opts.sort = CS_SORT_NEW; /* sites have no child-new figure: they rank by copied */
+	doc = render(cs_render_text);
+	tm_opts.sort = CS_SORT_AUTO;
+	assert_non_null(strstr(doc, "\nchildren (MiB, ranked by new; - = unknown):\n"));
+	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB, summed"));
 	free(doc);
 }
 
@@ -350,13 +486,14 @@ static void test_text_marks_incomplete(void **state)
 		child(100 + i, CS_BACKEND_SOFT_DIRTY, 2560, 128, "worker", i != 5);
 	doc = render(cs_render_text);
 	assert_non_null(strstr(doc,
-			       "\n    105 worker  [child, killed by SIGKILL; INCOMPLETE: "
+			       "\n      105 worker 5 of 5  [killed by SIGKILL; INCOMPLETE: "
 			       "killed by SIGKILL]\n"));
 	assert_non_null(strstr(doc, "\n  pid 105: incomplete: killed by SIGKILL"));
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 5 children share 64 MiB from it; "
-			       "they hold 50 MiB of private copies (15.6% of what each shared, "
-			       "on average); the parent unshared 0.5 MiB\n"));
+			       "they hold 50 MiB of private copies\n"
+			       "    (15.6% of what each shared, on average); the parent unshared "
+			       "0.5 MiB\n"));
 	free(doc);
 }
 
@@ -471,7 +608,9 @@ static void test_bill_two_groups(void **state)
 		       "        \"child_new_pages_sum\": 0,\n"
 		       "        \"share_retained\": 0.949951\n"));
 	free(doc);
+	tm_opts.all = true; /* every row, lines as long as they are */
 	doc = render(cs_render_text);
+	tm_opts.all = false;
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 2 children share 64 MiB from it; "
 			       "they hold 14 MiB of private copies (12.5% of what each shared, "
@@ -526,14 +665,17 @@ static void test_few_samples_and_missing(void **state)
 			       "    \"shared_at_fork_pages\": 1000,\n"
 			       "    \"child_copied_pages\": 170,\n"));
 	free(doc);
+	tm_opts.all = tm_opts.per_process = true;
 	doc = render(cs_render_text);
+	tm_opts.all = tm_opts.per_process = false;
 	assert_non_null(strstr(doc,
-			       "\nsampling: every 100 ms asked, 102 ms achieved (median; "
-			       "mean 102 ms), 9 samples taking 0.0 ms of CPU\n"));
-	assert_non_null(strstr(doc, "\n       101       3.9 "));
-	assert_non_null(
-		strstr(doc, "\n      102*       3.9         -          -         -         -"));
-	assert_non_null(strstr(doc, "\n      104*       3.9 "));
+			       "\nsampling: every 100 ms asked, 102 ms achieved (mean; median "
+			       "102 ms), 9 samples, 0.0 ms of CPU\n"));
+	assert_non_null(strstr(doc, "\n    101 worker 1 of 5       3.9    0.4 "));
+	assert_non_null(strstr(doc,
+			       "\n    102* worker 2 of 5      3.9      -          -        -"
+			       "      -       -  end unknown, incomplete\n"));
+	assert_non_null(strstr(doc, "\n    104* worker 4 of 5      3.9    0.1 "));
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 5 children share 3.9 MiB from it; "
 			       "the 3 with figures hold 0.7 MiB of private copies (5.7% of what "
@@ -553,7 +695,9 @@ static void test_bill_unsplit(void **state)
 	root(2);
 	child(101, CS_BACKEND_EXCLUSIVE, 10, 5, "worker", true);
 	child(102, CS_BACKEND_EXCLUSIVE, 20, 5, "worker", true);
+	tm_opts.all = true;
 	doc = render(cs_render_text);
+	tm_opts.all = false;
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 2 children share 64 MiB from it; "
 			       "0.2 MiB unshared in them (0.1% of what each shared, on average; "
@@ -620,7 +764,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_mapping_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_escapes_untrusted_strings, setup,
 						teardown),
+		cmocka_unit_test(test_cmdline_quotes_empty_args),
 		cmocka_unit_test_setup_teardown(test_text_totals_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_folds_small_children, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_sort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_marks_incomplete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bill_two_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_few_samples_and_missing, setup, teardown),

@@ -390,7 +390,7 @@ static void test_freed_in_child(void **state)
 	};
 	cs_free_ev_t f = tu_free_ev(200, ADDR(HP), 0, CS_FREE_FREE);
 	cs_run_t wr[] = { { HP, 2 } };
-	cs_render_opts_t o = { .top = 5 };
+	cs_render_opts_t o = { .top = 5, .all = true }; /* a row under 0.1 MiB */
 	const cs_site_t *s;
 	char *buf = NULL;
 	size_t len = 0;
@@ -534,14 +534,26 @@ static void test_text_sites(void **state)
 	close(child(102, 100, wr, 1, NULL, 0));
 	load();
 	doc = render(cs_render_text);
-	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB"));
-	assert_non_null(strstr(doc,
-			       "  pid 101:\n       COPIED P-UNSHARED   AT FORK  ALLOCATION SITE"
-			       " (innermost frame first)\n"
-			       "         <0.1          0      <0.1  0x1fff\n  pid 102:\n"));
+	/* by default: the group's table only */
+	assert_null(strstr(doc, "  pid 101 (worker 1 of 2):\n"));
 	assert_non_null(strstr(doc,
 			       "\ntop 5 allocation sites by copied MiB, summed over the 2 "
-			       "children of pid 100 (x):\n       COPIED"));
+			       "workers of prog master (pid 100):\n       COPIED P-UNSHARED   AT "
+			       "FORK  ALLOCATION SITE (innermost frame first)\n"
+			       "         <0.1          0      <0.1  0x1fff\n\n"));
+	free(doc);
+	tm_opts.all = tm_opts.per_process = true;
+	doc = render(cs_render_text);
+	tm_opts.all = tm_opts.per_process = false;
+	assert_non_null(strstr(doc, "\ntop 5 allocation sites by copied MiB"));
+	assert_non_null(
+		strstr(doc,
+		       "  pid 101 (worker 1 of 2):\n       COPIED P-UNSHARED   AT FORK  "
+		       "ALLOCATION SITE (innermost frame first)\n"
+		       "         <0.1          0      <0.1  0x1fff\n  pid 102 (worker 2 of 2):\n"));
+	assert_non_null(strstr(doc,
+			       "\ntop 5 allocation sites by copied MiB, summed over the 2 "
+			       "workers of prog master (pid 100):\n       COPIED"));
 	free(doc);
 }
 
@@ -570,8 +582,9 @@ static void test_exclusive_backend_unshared(void **state)
 			       "          \"unshared_pages\": 4,\n"));
 	free(doc);
 	doc = render(cs_render_text);
-	assert_non_null(
-		strstr(doc, "  pid 101:\n     UNSHARED              AT FORK  ALLOCATION SITE"));
+	assert_non_null(strstr(doc,
+			       "  pid 101 (child 1 of 1):\n     UNSHARED              AT FORK  "
+			       "ALLOCATION SITE"));
 	free(doc);
 	doc = render(cs_render_folded);
 	assert_string_equal(doc, "[allocator free space and metadata] 1\n[unknown] 4\n");

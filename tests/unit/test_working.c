@@ -291,6 +291,17 @@ static void test_text_teardown_lines(void **state)
 	char *doc = render(cs_render_text);
 
 	(void)state;
+	/* by default one line for the group of 4 workers */
+	assert_non_null(
+		strstr(doc,
+		       "\n  4 workers of server master (pid 100): after teardown the 1 that "
+		       "went on held <0.1 MiB copied each;\n"
+		       "      peak <0.1 MiB unshared in one\n"));
+	assert_null(strstr(doc, "pid 101: working figures"));
+	free(doc);
+	tm_opts.all = tm_opts.per_process = true; /* each worker, lines unwrapped */
+	doc = render(cs_render_text);
+	tm_opts.all = tm_opts.per_process = false;
 	assert_non_null(strstr(doc,
 			       "\nafter teardown (the table holds working figures: the last "
 			       "snapshot before each child began to exit):\n"
