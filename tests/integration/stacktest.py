@@ -26,7 +26,8 @@ def run(opts, fixture):
         check(p.returncode == 0, f"run exited {p.returncode}: {p.stderr.decode()}")
         reps = []
         for fmt in ("json", "text"):
-            r = subprocess.run([opts.cowscope, "report", "--format", fmt, out],
+            # --per-process: each child's site table too, besides the group's
+            r = subprocess.run([opts.cowscope, "report", "--format", fmt, "--per-process", out],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
             check(r.returncode == 0, f"report --format {fmt}: {r.stderr.decode()}")
             reps.append(r.stdout.decode())
@@ -73,7 +74,9 @@ def test_stripped(opts):
     check(len(stack_lines) >= 42, f"rows and frame lines: {len(stack_lines)}")
     long = [l for l in stack_lines if len(l) > 100]
     check(not long, f"site lines within 100 columns: {long}")
-    notes = [l for l in text.splitlines() if f"{mod}: exported names only (stripped" in l]
+    # prose lines wrap at 100 columns with a hanging indent: join them back
+    prose = re.sub(r"\n {6}(?=\S)", " ", text)
+    notes = [l for l in prose.splitlines() if f"{mod}: exported names only (stripped" in l]
     eq(len(notes), 1, f"the no-symbols note once: {notes}")
     check("install the debug symbols package for " + mod in notes[0] and "build with -g" in
           notes[0], f"the note names what would help: {notes[0]}")
