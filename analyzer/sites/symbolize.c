@@ -623,6 +623,12 @@ static const char *const alloc_prefixes[] = {
 	"ruby_xcalloc",
 	"ruby_xrealloc",
 	"newobj_",
+	"zmalloc", /* Redis's allocator layer: zmalloc, zmalloc_usable, ... */
+	"ztrymalloc",
+	"zcalloc",
+	"ztrycalloc",
+	"zrealloc",
+	"ztryrealloc",
 };
 
 /* ... but not these, which start the program rather than allocate. */

@@ -80,8 +80,8 @@ static void test_jemalloc_run_hidden(void **state)
 	cs_site_t s = SITE(v);
 
 	(void)state;
-	expect(&s, 2, 2,
-	       "zmalloc [redis-server]\n  dictCreate [redis-server]\n  \u2026 1 more frame\n");
+	/* Redis's zmalloc is its allocator layer: hidden too */
+	expect(&s, 2, 2, "dictCreate [redis-server]\n  main [redis-server]\n");
 }
 
 static void test_only_allocator_frames_keep_last(void **state)

@@ -510,14 +510,21 @@ static void test_allocator_frames(void **state)
 			    fr("python3.11", "PyTuple_New") };
 	cs_frame_t start[] = { fr("libc.so.6", "malloc"), fr("libc.so.6", "__libc_start_main"),
 			       fr("app", "_start") };
+	/* Redis's zmalloc layer over jemalloc: the site starts at the string it allocates */
+	cs_frame_t redis[] = { fr("libjemalloc.so.2", "malloc"),
+			       fr("redis-server", "ztrymalloc_usable"),
+			       fr("redis-server", "zmalloc_usable"),
+			       fr("redis-server", "_sdsnewlen"),
+			       fr("redis-server", "createStringObject") };
 
 	(void)state;
 	assert_int_equal(HIDDEN(cxx), 2);
 	assert_int_equal(HIDDEN(rb), 3);
 	assert_int_equal(HIDDEN(gc), 3);
 	assert_int_equal(HIDDEN(start), 1);
+	assert_int_equal(HIDDEN(redis), 3);
 	assert_int_equal(HIDDEN(glibc), 4);
-	assert_int_equal(HIDDEN(je), 3);
+	assert_int_equal(HIDDEN(je), 4); /* Redis's zmalloc is its allocator layer */
 	assert_int_equal(HIDDEN(py), 3);
 	assert_int_equal(HIDDEN(plain), 0);
 	assert_int_equal(HIDDEN(mixed), 0);
