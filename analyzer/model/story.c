@@ -22,6 +22,11 @@ const char *cs_sort_name(int sort)
 	return sort >= 0 && sort <= CS_SORT_NEW ? sort_names[sort] : "?";
 }
 
+const char *cs_sib_noun(const cs_sib_t *g)
+{
+	return g->concurrent ? "workers" : "children";
+}
+
 int cs_sort_parse(const char *s, int *sort)
 {
 	for (int i = 0; i <= CS_SORT_NEW; i++)
@@ -379,21 +384,42 @@ static int sib_figures(const cs_model_t *m, const cs_story_t *s, cs_sib_t *g)
 
 /* ---- roles ------------------------------------------------------------------------------ */
 
-/* Respawned: forked after an earlier member of its group had ended. */
+/*
+ * Whether earlier member k still ran when a member was forked at fork_j (an unknown end
+ * counts as running: a process without an end record was alive when its trace stopped).
+ */
+static bool alive_at(const cs_model_t *m, const cs_story_t *s, size_t k, double fork_j)
+{
+	double e = end_ns(m, s, k);
+
+	return isnan(e) || isnan(fork_j) || e > fork_j;
+}
+
+/*
+ * Concurrent or one after another, and the respawns: a group is concurrent when two members
+ * ran at once; then a member forked after an earlier one ended, while another earlier one
+ * still ran, replaced it (a pre-fork server's respawned worker). Members of a group run one
+ * after another (a loop of fork-and-wait) are children, not workers.
+ */
 static void respawns(const cs_model_t *m, cs_story_t *s, cs_sib_t *g)
 {
-	double first_end = NAN;
+	for (size_t j = 1; j < g->n && !g->concurrent; j++)
+		for (size_t k = 0; k < j && !g->concurrent; k++)
+			g->concurrent = alive_at(m, s, g->members[k], fork_ns(m, g->members[j]));
+	for (size_t j = 1; j < g->n && g->concurrent; j++) {
+		double f = fork_ns(m, g->members[j]);
+		bool ended = false, running = false;
 
-	for (size_t j = 0; j < g->n; j++) {
-		size_t i = g->members[j];
-		double f = fork_ns(m, i), e = end_ns(m, s, i);
+		for (size_t k = 0; k < j; k++) {
+			bool alive = alive_at(m, s, g->members[k], f);
 
-		if (!isnan(first_end) && !isnan(f) && f > first_end) {
-			s->p[i].role = CS_SR_RESPAWN;
+			ended = ended || !alive;
+			running = running || alive;
+		}
+		if (ended && running) {
+			s->p[g->members[j]].role = CS_SR_RESPAWN;
 			g->respawned++;
 		}
-		if (!isnan(e) && (isnan(first_end) || e < first_end))
-			first_end = e;
 	}
 }
 
@@ -427,7 +453,7 @@ static void label_members(const cs_model_t *m, cs_story_t *s, cs_sib_t *g, const
 		ps->sib = g - s->sibs;
 		ps->rank = (uint32_t)j + 1;
 		ps->of = (uint32_t)g->n;
-		if (g->n < 2) {
+		if (!g->concurrent) {
 			ps->role = CS_SR_CHILD;
 			ps->rank = fork_rank(m, s, g->members[j]);
 			ps->of = par >= 0 ? nkids[par] : 1;
@@ -480,11 +506,11 @@ static int roles(const cs_model_t *m, cs_story_t *s)
 	for (size_t g = 0; g < s->nsibs; g++) {
 		long par = s->sibs[g].parent;
 
+		respawns(m, s, &s->sibs[g]);
 		if (par >= 0) {
 			nkids[par] += (uint32_t)s->sibs[g].n;
-			has_group[par] = has_group[par] || s->sibs[g].n >= 2;
+			has_group[par] = has_group[par] || s->sibs[g].concurrent;
 		}
-		respawns(m, s, &s->sibs[g]);
 	}
 	for (size_t g = 0; g < s->nsibs; g++)
 		label_members(m, s, &s->sibs[g], nkids);

@@ -10,12 +10,13 @@
 
 /* What a process image is in the run's story. */
 enum cs_story_role {
-	CS_SR_ROOT = 0, /* a tree root that forked no measured child group of 2 or more */
-	CS_SR_MASTER,   /* forked a sibling group of 2 or more ("master") */
-	CS_SR_PARENT,   /* forked children, none in a group of 2 or more ("parent") */
-	CS_SR_WORKER,   /* member of a sibling group of 2 or more: "worker K of N" */
-	CS_SR_RESPAWN,  /* a worker forked after an earlier member of its group ended */
-	CS_SR_CHILD,    /* the only member of its sibling group: "child K of N" */
+	CS_SR_ROOT = 0, /* an image that forked nothing and is the last of its exec chain */
+	CS_SR_MASTER,   /* forked a concurrent sibling group ("master") */
+	CS_SR_PARENT,   /* forked children, none in a concurrent group ("parent") */
+	CS_SR_WORKER,   /* member of a concurrent sibling group: "worker K of N" */
+	CS_SR_RESPAWN,  /* a worker forked after an earlier one ended while another still ran */
+	CS_SR_CHILD,    /* alone in its group, or in a group that ran one after another:
+			 * "child K of N", K-th of its parent's N children in fork order */
 	CS_SR_IMAGE,    /* an exec image of a chain that is not its last (folded into it) */
 };
 
@@ -47,7 +48,10 @@ typedef struct cs_sib {
 	size_t *members; /* indexes in m->procs, in fork order */
 	size_t n;
 	size_t measured;  /* members with figures */
-	size_t respawned; /* members forked after an earlier member had ended */
+	bool concurrent;  /* two members ran at once: they are workers (else children that ran one
+			   * after another) */
+	size_t respawned; /* members of a concurrent group forked after an earlier one had ended
+			   * while another still ran */
 	bool significant; /* some member is significant */
 	long worst;       /* the measured member with the most of the sort figure, -1 if none */
 	cs_spread_t shared, copied, punshared, unshared, newp, retained; /* retained: a fraction */
@@ -104,6 +108,9 @@ const cs_story_t *cs_story_get(const cs_model_t *m, cs_story_t *local);
 
 /* The figure (pages) a sort key ranks a process by: NaN when unknown. AUTO is COPIED. */
 double cs_story_key(const cs_proc_t *p, int sort);
+
+/* What a group's members are called: "workers" (concurrent) or "children". */
+const char *cs_sib_noun(const cs_sib_t *g);
 
 /* Name of a sort key as `--sort` spells it ("copied", "unshared", "parent-unshared", "new"). */
 const char *cs_sort_name(int sort);

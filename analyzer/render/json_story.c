@@ -49,6 +49,7 @@ static void group(cs_json_t *j, const cs_model_t *m, const cs_sib_t *g)
 		cs_json_int(j, NULL, m->procs[g->members[k]].pid);
 	cs_json_end_arr(j);
 	cs_json_int(j, "measured", (int64_t)g->measured);
+	cs_json_bool(j, "concurrent", g->concurrent);
 	cs_json_int(j, "respawned", (int64_t)g->respawned);
 	cs_json_bool(j, "significant", g->significant);
 	cs_json_opt(j, "worst_pid", g->worst >= 0 ? (int64_t)m->procs[g->worst].pid : CS_UNKNOWN);

@@ -375,7 +375,7 @@ static bool tree_group_head(text_t *t, size_t c, bool *headed, size_t depth)
 	if (g < 0 || s->sibs[g].n < 2)
 		return false;
 	if (!headed[g])
-		fprintf(t->f, "%*s%zu workers: %s\n", pad, "", s->sibs[g].n,
+		fprintf(t->f, "%*s%zu %s: %s\n", pad, "", s->sibs[g].n, cs_sib_noun(&s->sibs[g]),
 			cmd_cut(t, &t->m->procs[c], cmd, sizeof(cmd), 70));
 	headed[g] = true;
 	return true;
@@ -454,17 +454,35 @@ static double known(int64_t v)
 	return v >= 0 ? (double)v : NAN;
 }
 
+/*
+ * A role for a table's narrow ROLE column: "worker 2/4", "respawn 5", "child 1/3" (the
+ * group's header line names the group). Returns buf.
+ */
+static char *row_label(const char *label, char *buf, size_t size)
+{
+	const char *of = strstr(label, " of ");
+
+	if (!strncmp(label, "respawned worker ", 17))
+		snprintf(buf, size, "respawn %s", label + 17);
+	else if (of)
+		snprintf(buf, size, "%.*s/%s", (int)(of - label), label, of + 4);
+	else
+		snprintf(buf, size, "%s", label);
+	return buf;
+}
+
 static void child_row(text_t *t, size_t i)
 {
 	const cs_proc_t *p = &t->m->procs[i];
 	const cs_figures_t *f = &p->fig;
-	char id[64], end[64], amp[32], fpc[24];
+	char id[64], end[64], amp[32], fpc[24], role[48];
 
 	snprintf(id, sizeof(id), p->gen ? "%u.%u" : "%u", (unsigned)p->pid, (unsigned)p->gen);
 	if (cs_few_samples(p))
 		strcat(id, "*"); /* footnote: fewer than 2 samples after the fork */
 	if (t->m->story)
-		snprintf(id + strlen(id), sizeof(id) - strlen(id), " %s", t->m->story->p[i].label);
+		snprintf(id + strlen(id), sizeof(id) - strlen(id), " %s",
+			 row_label(t->m->story->p[i].label, role, sizeof(role)));
 	fprintf(t->f, "    %-20s", id);
 	fig_cells(t, known(f->shared_at_fork), known(f->child_copied), known(f->parent_unshared),
 		  f->share_retained, known(f->child_new), p->page_size);

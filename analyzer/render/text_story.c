@@ -111,7 +111,7 @@ char *cs_text_sib_name(const cs_model_t *m, size_t g, char *buf, size_t size)
 
 	parent_name(m, s->parent, s->ppid, par, sizeof(par));
 	if (s->n >= 2)
-		snprintf(buf, size, "%zu workers of %s", s->n, par);
+		snprintf(buf, size, "%zu %s of %s", s->n, cs_sib_noun(s), par);
 	else
 		snprintf(buf, size, "the child of %s", par);
 	return buf;
@@ -233,10 +233,11 @@ static void teardown_clause(line_t *l, const cs_model_t *m, const cs_sib_t *s, u
 	if (s->n == 1)
 		add(l, "; after teardown it held %s MiB", mib(lo, ps, a));
 	else if (lo == hi)
-		add(l, "; after teardown each worker held %s MiB", mib(lo, ps, a));
+		add(l, "; after teardown each %s held %s MiB", s->concurrent ? "worker" : "child",
+		    mib(lo, ps, a));
 	else
-		add(l, "; after teardown the workers held %s to %s MiB each", mib(lo, ps, a),
-		    mib(hi, ps, b));
+		add(l, "; after teardown the %s held %s to %s MiB each", cs_sib_noun(s),
+		    mib(lo, ps, a), mib(hi, ps, b));
 }
 
 /* What the children hold: copies, or unshared pages; the retained share; the worst. */
@@ -271,7 +272,7 @@ static void verdict_sib(FILE *f, const cs_model_t *m, size_t g, int sort)
 
 	parent_name(m, s->parent, s->ppid, par, sizeof(par));
 	if (s->n >= 2)
-		add(&l, "%s forked %zu workers", par, s->n);
+		add(&l, "%s forked %zu %s", par, s->n, cs_sib_noun(s));
 	else
 		add(&l, "%s forked 1 child (pid %u)", par, (unsigned)m->procs[s->members[0]].pid);
 	if (!s->measured || isnan(s->shared.max)) {

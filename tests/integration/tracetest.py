@@ -84,12 +84,17 @@ def fork_order(run, evs):
 
 
 def labels(evs, order):
-    """The children's labels as the story gives them (model/story.c): in fork order, a child
-    forked after an earlier one had ended is "respawned worker K", the others "worker K of N"
-    (N: those not respawned). The fixture's children do not wait for one another."""
+    """The children's labels as the story gives them (model/story.c): when two of them ran at
+    once they are workers in fork order, a worker forked after an earlier one had ended while
+    another still ran is "respawned worker K", the others "worker K of N" (N: those not
+    respawned); when each ended before the next was forked they are "child K of N". The
+    fixture's children do not wait for one another, so either can happen."""
     ends = {e["pid"]: e["ts"] for e in evs if e["ph"] == "i" and e["name"] == "exit"}
     forks = {e["args"]["child_pid"]: e["ts"] for e in evs if e["ph"] == "i" and e["name"] == "fork"}
-    respawned = [any(ends[q] < forks[pid] for q in order[:k]) for k, pid in enumerate(order)]
+    alive = [[ends[q] > forks[pid] for q in order[:k]] for k, pid in enumerate(order)]
+    if not any(any(a) for a in alive):
+        return {pid: f"child {k + 1} of {len(order)}" for k, pid in enumerate(order)}
+    respawned = [any(a) and not all(a) for a in alive]
     n = respawned.count(False)
     return {pid: f"respawned worker {k + 1}" if respawned[k] else f"worker {k + 1} of {n}"
             for k, pid in enumerate(order)}

@@ -403,7 +403,7 @@ static void test_text_totals_line(void **state)
 	doc = render(cs_render_text);
 	tm_opts.per_process = false;
 	assert_non_null(strstr(doc,
-			       "\n    101* worker 1 of 4       64     10        0.5    83.6%      0"
+			       "\n    101* worker 1/4          64     10        0.5    83.6%      0"
 			       "    1234  exit 0\n"));
 	assert_non_null(strstr(doc, "\n  * fewer than 2 samples after the fork"));
 	free(doc);
@@ -671,11 +671,11 @@ static void test_few_samples_and_missing(void **state)
 	assert_non_null(strstr(doc,
 			       "\nsampling: every 100 ms asked, 102 ms achieved (mean; median "
 			       "102 ms), 9 samples, 0.0 ms of CPU\n"));
-	assert_non_null(strstr(doc, "\n    101 worker 1 of 5       3.9    0.4 "));
+	assert_non_null(strstr(doc, "\n    101 worker 1/5          3.9    0.4 "));
 	assert_non_null(strstr(doc,
-			       "\n    102* worker 2 of 5      3.9      -          -        -"
+			       "\n    102* worker 2/5         3.9      -          -        -"
 			       "      -       -  end unknown, incomplete\n"));
-	assert_non_null(strstr(doc, "\n    104* worker 4 of 5      3.9    0.1 "));
+	assert_non_null(strstr(doc, "\n    104* worker 4/5         3.9    0.1 "));
 	assert_non_null(strstr(doc,
 			       "\npid 100 (server --preload): 5 children share 3.9 MiB from it; "
 			       "the 3 with figures hold 0.7 MiB of private copies (5.7% of what "

@@ -123,6 +123,44 @@ static void test_workers(void **state)
 	cs_story_free(&s);
 }
 
+/* A loop of fork-and-wait: the same command one after another are children, not workers. */
+static void test_sequential(void **state)
+{
+	fake_t f;
+	cs_story_t s;
+
+	(void)state;
+	fake_init(&f);
+	proc(&f, 100, 0, 1, CS_ROLE_ROOT, HELPER, sizeof(HELPER));
+	kid(&f, 101, 0, HELPER, sizeof(HELPER), 0.1, 0.2, 4 * MIB_PAGES, MIB_PAGES, 0);
+	kid(&f, 102, 0, HELPER, sizeof(HELPER), 0.3, 0.4, 4 * MIB_PAGES, 2 * MIB_PAGES, 0);
+	kid(&f, 103, 0, HELPER, sizeof(HELPER), 0.5, 0.6, 4 * MIB_PAGES, 3 * MIB_PAGES, 0);
+	assert_int_equal(cs_story_compute(&f.m, &s), 0);
+	assert_int_equal(s.nsibs, 1);
+	assert_false(s.sibs[0].concurrent);
+	assert_int_equal(s.sibs[0].respawned, 0);
+	assert_string_equal(cs_sib_noun(&s.sibs[0]), "children");
+	assert_string_equal(s.p[1].label, "child 1 of 3");
+	assert_string_equal(s.p[3].label, "child 3 of 3");
+	assert_int_equal(s.p[2].role, CS_SR_CHILD);
+	assert_string_equal(s.p[0].label, "parent");
+	assert_true(s.sibs[0].copied.median == 2 * MIB_PAGES); /* still one group */
+	cs_story_free(&s);
+
+	/* the second overlaps the first: workers; the third replaces the first while the
+	 * second runs: a respawn */
+	f.procs[1].end_ns = f.m.run.start_ns + 400000000ull; /* ends at 0.4 s */
+	f.procs[2].has_end = false;
+	assert_int_equal(cs_story_compute(&f.m, &s), 0);
+	assert_true(s.sibs[0].concurrent);
+	assert_string_equal(cs_sib_noun(&s.sibs[0]), "workers");
+	assert_string_equal(s.p[1].label, "worker 1 of 2");
+	assert_string_equal(s.p[2].label, "worker 2 of 2");
+	assert_string_equal(s.p[3].label, "respawned worker 3");
+	assert_string_equal(s.p[0].label, "master");
+	cs_story_free(&s);
+}
+
 static void test_significance(void **state)
 {
 	fake_t f;
@@ -263,10 +301,10 @@ static void test_get(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_workers),       cmocka_unit_test(test_significance),
-		cmocka_unit_test(test_dominant),      cmocka_unit_test(test_exec_chain),
-		cmocka_unit_test(test_program_names), cmocka_unit_test(test_sort_names),
-		cmocka_unit_test(test_get),
+		cmocka_unit_test(test_workers),      cmocka_unit_test(test_sequential),
+		cmocka_unit_test(test_significance), cmocka_unit_test(test_dominant),
+		cmocka_unit_test(test_exec_chain),   cmocka_unit_test(test_program_names),
+		cmocka_unit_test(test_sort_names),   cmocka_unit_test(test_get),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

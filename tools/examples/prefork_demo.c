@@ -10,12 +10,13 @@
 /*
  * The parent loads a 64 MiB table of 64-byte session records (like a cache a
  * pre-fork server builds before forking), then forks four workers:
- *   worker 0 reads every record                  -> shares everything
- *   worker 1 rewrites the first quarter          -> copies 16 MiB
- *   worker 2 rewrites the first half             -> copies 32 MiB
- *   worker 3 bumps one hit counter per 4 KiB page -> copies all 64 MiB,
+ *   worker 1 reads every record                  -> shares everything
+ *   worker 2 rewrites the first quarter          -> copies 16 MiB
+ *   worker 3 rewrites the first half             -> copies 32 MiB
+ *   worker 4 bumps one hit counter per 4 KiB page -> copies all 64 MiB,
  *            although it changed 8 bytes in 64 of every 4096 records' bytes
- * Worker 3 is the interesting one: a "read-mostly" access pattern that costs
+ * (numbered from 1 in fork order, as cowscope's report names them: "worker 2 of 4").
+ * Worker 4 is the interesting one: a "read-mostly" access pattern that costs
  * the whole table, as refcount updates do in CPython.
  */
 
@@ -89,8 +90,8 @@ int main(void)
 	}
 	for (int w = 0; w < 4; w++)
 		waitpid(pids[w], NULL, 0);
-	printf("prefork_demo: expected copies: worker 0 none, 1 a quarter (16 MiB), "
-	       "2 half (32 MiB), 3 all (64 MiB)\n");
+	printf("prefork_demo: expected copies: worker 1 none, 2 a quarter (16 MiB), "
+	       "3 half (32 MiB), 4 all (64 MiB)\n");
 	free(t);
 	return 0;
 }
