@@ -204,7 +204,8 @@ int cs_pprof_loc(cs_pprof_t *pp, uint64_t mapping_id, uint64_t address, const cs
 	if (CS_VEC_GROW(pp->locs, pp->nlocs, pp->caplocs) ||
 	    cs_vec_reserve((void **)&pp->lines, &pp->caplines, pp->nlines, n, sizeof(*v)))
 		return -ENOMEM;
-	memcpy(pp->lines + pp->nlines, v, n * sizeof(*v));
+	if (n) /* a location without lines (no symbols): lines may still be NULL */
+		memcpy(pp->lines + pp->nlines, v, n * sizeof(*v));
 	pp->locs[pp->nlocs++] = (cs_pp_loc_t){ mapping_id, address, pp->nlines, n };
 	pp->nlines += n;
 	return 0;
