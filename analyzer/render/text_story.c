@@ -96,7 +96,7 @@ static char *parent_name(const cs_model_t *m, long par, int64_t ppid, char *buf,
 	cs_clean_text(ps->program, strlen(ps->program), prog, sizeof(prog));
 	snprintf(buf, size, "%s%s%s (pid %u", prog, ps->role == CS_SR_MASTER ? " " : "",
 		 ps->role == CS_SR_MASTER ? ps->label : "", (unsigned)m->procs[par].pid);
-	if (m->story->p[m->story->p[par].chain_last].execs && size > strlen(buf))
+	if (ps->execs && size > strlen(buf)) /* the last image of an exec chain */
 		snprintf(buf + strlen(buf), size - strlen(buf), ", via %u exec%s",
 			 (unsigned)ps->execs, ps->execs == 1 ? "" : "s");
 	if (size > strlen(buf) + 1)
