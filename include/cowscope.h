@@ -17,7 +17,10 @@
  *     cowscope_snapshot();   // record this process's page state now
  */
 
-#define COWSCOPE_API_VERSION 2 /* 2: cowscope_exiting() */
+#include <stddef.h>
+#include <stdint.h>
+
+#define COWSCOPE_API_VERSION 3 /* 2: cowscope_exiting(); 3: cowscope_label_ranges() */
 #define COWSCOPE_NOT_LOADED (-1000)
 
 #ifdef __cplusplus
@@ -67,6 +70,41 @@ int cowscope_mark(const char *label) __attribute__((weak));
  */
 int cowscope_exiting(void) __attribute__((weak));
 
+/* A byte range of this process's memory and the label it gets (cowscope_label_ranges). */
+struct cowscope_range {
+	uint64_t addr;   /* first byte */
+	uint64_t len;    /* bytes */
+	uint64_t weight; /* bytes it stands for: len, or more when the caller sampled */
+	uint32_t label;  /* index into the call's names */
+	uint32_t flags;  /* 0 */
+};
+
+/*
+ * Name parts of this process's memory for the report, the way allocation sites
+ * are named: a runtime labels its objects by type, by the line that allocated
+ * them, by arena... and the report charges every copied page to the labels of
+ * the ranges that cover it ("copied by python-type": dict 40 MiB, str 12 MiB).
+ * kind: what the labels are, e.g. "python-type", "python-line", "ruby-class"
+ * (1 to 64 bytes). names[0..nnames): the labels (each up to 1024 bytes, longer
+ * is cut). ranges[0..n): each range's label is an index into names; weight is
+ * the bytes it stands for (its len, or more when the caller recorded one
+ * object in k by bytes: then the report scales it, unbiased). Ranges may
+ * overlap. One call is one complete labelling of its kind: children forked
+ * after it are charged by it, until the next call of the same kind replaces
+ * it. Call it in the parent before fork(), e.g. from an atfork prepare
+ * handler (CPython: os.register_at_fork(before=...); cowscope's Python helper
+ * does it, docs/python.md). Returns 0, COWSCOPE_NOT_LOADED without the shim,
+ * or a negative errno: -EINVAL (kind empty or too long, a NULL array with a
+ * count, a label index not below nnames: nothing is recorded), -ENOTSUP (the
+ * process is not traced), -EIO (writing failed: the labelling is incomplete
+ * and the report says so), -EBUSY (called from inside the shim, e.g. a signal
+ * handler that interrupted an allocation). Cost: 32 bytes of trace per range
+ * (a million ranges: 32 MiB, one write per 16 MiB), no allocation.
+ * Thread-safe; not async-signal-safe.
+ */
+int cowscope_label_ranges(const char *kind, const char *const *names, size_t nnames,
+			  const struct cowscope_range *ranges, size_t n) __attribute__((weak));
+
 #ifdef __cplusplus
 }
 #endif
@@ -75,6 +113,9 @@ int cowscope_exiting(void) __attribute__((weak));
 #define cowscope_snapshot() (cowscope_snapshot ? (cowscope_snapshot)() : COWSCOPE_NOT_LOADED)
 #define cowscope_mark(label) (cowscope_mark ? (cowscope_mark)(label) : COWSCOPE_NOT_LOADED)
 #define cowscope_exiting() (cowscope_exiting ? (cowscope_exiting)() : COWSCOPE_NOT_LOADED)
+#define cowscope_label_ranges(kind, names, nnames, ranges, n)                            \
+	(cowscope_label_ranges ? (cowscope_label_ranges)(kind, names, nnames, ranges, n) \
+			       : COWSCOPE_NOT_LOADED)
 #endif
 
 /*

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The cowscope trace file format, version 1.3: the contract between shim and analyzer. */
+/* The cowscope trace file format, version 1.6: the contract between shim and analyzer. */
 #ifndef COWSCOPE_TRACE_FORMAT_H
 #define COWSCOPE_TRACE_FORMAT_H
 
@@ -43,7 +43,7 @@
 #define CS_TRACE_MAGIC "COWSCOPE"
 #define CS_TRACE_MAGIC_LEN 8
 #define CS_TRACE_MAJOR 1
-#define CS_TRACE_MINOR 5
+#define CS_TRACE_MINOR 6
 #define CS_TRACE_BYTE_ORDER 0x01020304u
 #define CS_REC_MAX_BYTES (16u << 20)
 #define CS_TRACE_SUFFIX ".cst"
@@ -111,6 +111,9 @@ enum cs_rec_type {
 	CS_REC_EVDEFS = 27,   /* cs_rec_evdefs_t + cs_event_def_t[] + str names: what is counted */
 	CS_REC_COUNTS = 28,   /* cs_rec_counts_t + cs_count_t[]: the counts at a snapshot or mark */
 	CS_REC_WSAMPLES = 29, /* cs_rec_wsamples_t + samples: page faults with address and stack */
+	/* 1.6: labelled ranges (cowscope_label_ranges: a runtime's objects by type, by line) */
+	CS_REC_LSET = 30,    /* cs_rec_lset_t + str kind + str names: a labelling begins */
+	CS_REC_LRANGES = 31, /* cs_rec_lranges_t + cs_lrange_t[]: ranges of that labelling */
 };
 
 /* Process roles. */
@@ -357,6 +360,7 @@ enum cs_note_code {
 	CS_NOTE_EVENTS = 12,  /* an event could not be named or opened (bad name, perf not
 			       * permitted, no PMU): err and text say which and why */
 	CS_NOTE_WRITERS = 13, /* page-fault sampling could not start or lost samples */
+	CS_NOTE_LABELS = 14,  /* 1.6: a labelling was refused or cut short: err and text say why */
 };
 
 typedef struct cs_rec_note {
@@ -680,6 +684,57 @@ typedef struct cs_wsample {
 } cs_wsample_t;
 
 /*
+ * ---- 1.6: labelled ranges ----
+ *
+ * A runtime names its objects for the report (cowscope_label_ranges in
+ * include/cowscope.h): CPython's helper labels every live object's bytes (its GC
+ * header included) with its type's qualified name, and with --python-lines
+ * with the Python stack that allocated it. One call is one LABELLING of one
+ * kind ("python-type", "python-line", any string a runtime chooses): a
+ * CS_REC_LSET (its set number, unique in the process, counting from 1; the
+ * time; the kind; the label names, indexed from 0), then CS_REC_LRANGES
+ * records of the same set holding nranges ranges in all (split to keep each
+ * record under CS_REC_MAX_BYTES). A labelling is complete when its ranges
+ * add up to nranges; a reader ignores an incomplete one (cut short) and says so.
+ *
+ * A child forked after a labelling's t_ns inherits it: the analyzer charges the
+ * child's copied (and its parent's unshared) pages to the labels of the latest
+ * complete labelling of each kind its parent recorded before the fork, as it
+ * does allocation sites. A range stands for weight bytes (>= len when the
+ * runtime sampled, = len when it recorded every object): the charge of a
+ * range is scaled by weight / len, so sampled labellings estimate without bias.
+ * Ranges may overlap (a runtime's nested objects); pages no range covers are
+ * "not labelled".
+ */
+typedef struct cs_rec_lset {
+	cs_rec_hdr_t h;
+	uint32_t set;     /* this labelling's number in the process, from 1 */
+	uint32_t nnames;  /* label names that follow the kind */
+	uint64_t nranges; /* ranges in the CS_REC_LRANGES records of this set */
+	uint64_t t_ns;    /* CLOCK_MONOTONIC when it was recorded */
+	uint64_t bytes;   /* sum of the ranges' weights: the bytes it stands for */
+	uint32_t flags;   /* CS_LSETF_* */
+	uint32_t pad;
+	/* then str kind, then nnames str names */
+} cs_rec_lset_t;
+
+#define CS_LSETF_SAMPLED 1u /* some range stands for more bytes than it covers */
+
+typedef struct cs_rec_lranges {
+	cs_rec_hdr_t h;
+	uint32_t set;   /* the CS_REC_LSET it belongs to */
+	uint32_t count; /* cs_lrange_t that follow */
+} cs_rec_lranges_t;
+
+typedef struct cs_lrange {
+	uint64_t addr;   /* first byte */
+	uint64_t len;    /* bytes */
+	uint64_t weight; /* bytes it stands for (>= len) */
+	uint32_t label;  /* index into the set's names */
+	uint32_t flags;  /* 0 */
+} cs_lrange_t;
+
+/*
  * ---- The pinned layout ----
  *
  * The size of every on-disk struct and the offset and size of every field, as
@@ -987,6 +1042,30 @@ CS_PIN_FIELD(cs_wsample_t, flags, 22, 2);
 CS_PIN_ASSERT(CS_COUNT_AT_SNAP == 1 && CS_COUNT_AT_MARK == 2 && CS_NOTE_EVENTS == 12 &&
 		      CS_NOTE_WRITERS == 13,
 	      "1.5 numbers never move");
+
+/* 1.6: labelled ranges. */
+CS_PIN_SIZE(cs_rec_lset_t, 48);
+CS_PIN_FIELD(cs_rec_lset_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_lset_t, set, 8, 4);
+CS_PIN_FIELD(cs_rec_lset_t, nnames, 12, 4);
+CS_PIN_FIELD(cs_rec_lset_t, nranges, 16, 8);
+CS_PIN_FIELD(cs_rec_lset_t, t_ns, 24, 8);
+CS_PIN_FIELD(cs_rec_lset_t, bytes, 32, 8);
+CS_PIN_FIELD(cs_rec_lset_t, flags, 40, 4);
+CS_PIN_FIELD(cs_rec_lset_t, pad, 44, 4);
+CS_PIN_SIZE(cs_rec_lranges_t, 16);
+CS_PIN_FIELD(cs_rec_lranges_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_lranges_t, set, 8, 4);
+CS_PIN_FIELD(cs_rec_lranges_t, count, 12, 4);
+CS_PIN_SIZE(cs_lrange_t, 32);
+CS_PIN_FIELD(cs_lrange_t, addr, 0, 8);
+CS_PIN_FIELD(cs_lrange_t, len, 8, 8);
+CS_PIN_FIELD(cs_lrange_t, weight, 16, 8);
+CS_PIN_FIELD(cs_lrange_t, label, 24, 4);
+CS_PIN_FIELD(cs_lrange_t, flags, 28, 4);
+CS_PIN_ASSERT(CS_REC_LSET == 30 && CS_REC_LRANGES == 31 && CS_NOTE_LABELS == 14 &&
+		      CS_LSETF_SAMPLED == 1,
+	      "1.6 numbers never move");
 
 /* Counter slots (CS_REC_COUNTERS values are written in this order). */
 CS_PIN_ASSERT(CS_CNT_TRACE_REOPEN == 0 && CS_CNT_WRITE_FAIL == 1 && CS_CNT_ARM_FAIL == 2 &&
