@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: MIT
 """A small reader of cowscope process traces for tests: records by type, snapshots, page sets,
-changed words (CS_REC_DIFF / CS_REC_WORDS). Offsets follow include/cowscope/trace_format.h."""
+changed words (CS_REC_DIFF / CS_REC_WORDS), labellings (CS_REC_LSET / CS_REC_LRANGES). Offsets
+follow include/cowscope/trace_format.h."""
 import glob
 import os
 import struct
 
 REC_SNAP_BEGIN, REC_PAGES, REC_SNAP_END, REC_COUNTERS = 3, 5, 7, 12
 REC_DIFF, REC_WORDS = 25, 26
+REC_LSET, REC_LRANGES = 30, 31
 SET_PRESENT, SET_WRITTEN, SET_EXCL, SET_HUGE = 1, 2, 3, 4
 SET_NOOP, SET_UNKNOWN, SET_PNOOP, SET_PUNKNOWN = 5, 6, 7, 8
 SIDE_CHILD, SIDE_PARENT = 0, 1
@@ -28,6 +30,40 @@ class Diff:
         u = struct.unpack_from("<4Q", b, 56)
         self.unknown = {WHY[i + 1]: u[i] for i in range(4)}
         self.cost_ns = struct.unpack_from("<Q", b, 88)[0]
+
+
+def _strs(b, off, n):
+    """n length-prefixed strings from offset off: (list of str, offset after them)."""
+    out = []
+    for _ in range(n):
+        k = struct.unpack_from("<H", b, off)[0]
+        out.append(b[off + 2:off + 2 + k].decode("utf-8", "replace"))
+        off += 2 + k
+    return out, off
+
+
+class Labelling:
+    """One CS_REC_LSET and the ranges of its CS_REC_LRANGES records (format 1.6)."""
+
+    def __init__(self, b):
+        (self.set, nnames, self.nranges, self.t_ns, self.bytes,
+         self.flags) = struct.unpack_from("<IIQQQI", b, 8)
+        (kind,), off = _strs(b, 48, 1)
+        self.kind = kind
+        self.names, _ = _strs(b, off, nnames)
+        self.ranges = []  # (addr, len, weight, label)
+
+    def add(self, b):
+        count = struct.unpack_from("<I", b, 12)[0]
+        if len(b) < 16 + 32 * count:
+            raise ValueError("LRANGES record shorter than its ranges")
+        for k in range(count):
+            addr, ln, w, label, _fl = struct.unpack_from("<QQQII", b, 16 + 32 * k)
+            self.ranges.append((addr, ln, w, label))
+
+    @property
+    def complete(self):
+        return len(self.ranges) == self.nranges
 
 
 class Snapshot:
@@ -106,6 +142,21 @@ class Trace:
             elif t == REC_SNAP_END:
                 cur.complete = True
                 cur = None
+
+    def labellings(self):
+        """The process's labellings (format 1.6) in record order, each with its ranges."""
+        out, by_set = [], {}
+        for t, b in self.records:
+            if t == REC_LSET:
+                lab = Labelling(b)
+                by_set[lab.set] = lab
+                out.append(lab)
+            elif t == REC_LRANGES:
+                lab = by_set.get(struct.unpack_from("<I", b, 8)[0])
+                if lab is None:
+                    raise ValueError("LRANGES of a set with no LSET before it")
+                lab.add(b)
+        return out
 
     def snapshot(self, reason):
         """The last complete snapshot of that reason, or None."""
