@@ -13,7 +13,7 @@ save. While the child is still stopped, it reads the child's Private_Dirty from
   - the child's Private_Dirty as read while it was stopped,
   - cowscope's figures for the save child (JSON report): child-copied, parent-unshared.
 
-Usage: recipe_redis_bgsave.py -o RUN [--cowscope PATH] [--redis PATH] [--keys N] [--value BYTES]
+Usage: recipe_redis_bgsave.py -o RUN [--no-writes] [--cowscope PATH] [--redis PATH] [--keys N] [--value BYTES]
 Then `cowscope report RUN` prints the text report.
 """
 import argparse
@@ -134,7 +134,8 @@ def bgsave(r, rpid, a):
     r.call("BGSAVE")
     child = wait_until(lambda: (children(rpid) or [None])[0], "the BGSAVE child")
     os.kill(child, signal.SIGSTOP)
-    r.pipeline([("SET", f"key:{i}", b"w" * a.value) for i in range(a.keys)])
+    if not a.no_writes:
+        r.pipeline([("SET", f"key:{i}", b"w" * a.value) for i in range(a.keys)])
     dirty = private_dirty_kib(child)
     os.kill(child, signal.SIGCONT)
     wait_until(lambda: b"rdb_bgsave_in_progress:0" in r.call("INFO", "persistence"),
@@ -177,6 +178,8 @@ def main(argv):
     p.add_argument("--value", type=int, default=2000,
                    help="value bytes (<= half a page: Redis 7's save child releases the pages "
                         "of larger values once written)")
+    p.add_argument("--no-writes", action="store_true",
+                   help="leave the parent idle during the save (the comparison)")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="recipe-redis.") as data:
         child, dirty, cow = serve(a, data)
