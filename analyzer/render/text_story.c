@@ -230,14 +230,15 @@ static void teardown_clause(line_t *l, const cs_model_t *m, const cs_sib_t *s, u
 	}
 	if (!n)
 		return;
+	mib(lo, ps, a);
+	mib(hi, ps, b);
 	if (s->n == 1)
-		add(l, "; after teardown it held %s MiB", mib(lo, ps, a));
-	else if (lo == hi)
+		add(l, "; after teardown it held %s MiB", a);
+	else if (!strcmp(a, b)) /* "19 to 19 MiB" says one figure twice */
 		add(l, "; after teardown each %s held %s MiB", s->concurrent ? "worker" : "child",
-		    mib(lo, ps, a));
+		    a);
 	else
-		add(l, "; after teardown the %s held %s to %s MiB each", cs_sib_noun(s),
-		    mib(lo, ps, a), mib(hi, ps, b));
+		add(l, "; after teardown the %s held %s to %s MiB each", cs_sib_noun(s), a, b);
 }
 
 /* What the children hold: copies, or unshared pages; the retained share; the worst. */
