@@ -234,6 +234,10 @@ static void teardown_clause(line_t *l, const cs_model_t *m, const cs_sib_t *s, u
 	mib(hi, ps, b);
 	if (s->n == 1)
 		add(l, "; after teardown it held %s MiB", a);
+	else if (n < s->n && !strcmp(a, b)) /* only those that went on past their working point */
+		add(l, "; after teardown the %zu that went on held %s MiB each", n, a);
+	else if (n < s->n)
+		add(l, "; after teardown the %zu that went on held %s to %s MiB each", n, a, b);
 	else if (!strcmp(a, b)) /* "19 to 19 MiB" says one figure twice */
 		add(l, "; after teardown each %s held %s MiB", s->concurrent ? "worker" : "child",
 		    a);

@@ -298,6 +298,9 @@ static void test_text_teardown_lines(void **state)
 		       "went on held <0.1 MiB copied each;\n"
 		       "      peak <0.1 MiB unshared in one\n"));
 	assert_null(strstr(doc, "pid 101: working figures"));
+	/* the verdict says how many went on, not "each worker" */
+	assert_non_null(strstr(doc, "; after teardown the 1 that went on held <0.1 MiB each"));
+	assert_null(strstr(doc, "each worker held"));
 	free(doc);
 	tm_opts.all = tm_opts.per_process = true; /* each worker, lines unwrapped */
 	doc = render(cs_render_text);
