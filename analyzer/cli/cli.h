@@ -47,6 +47,7 @@ typedef struct cs_opt {
 	unsigned long min, max; /* CS_ARG_UINT: the accepted range */
 	const char *unit;       /* CS_ARG_UINT: what an error says it wants (default "a number") */
 	const char *const *choices; /* CS_ARG_CHOICE: the accepted words, NULL-terminated */
+	bool arg_optional; /* --name or --name=ARG (never --name ARG); parse gets str NULL without */
 } cs_opt_t;
 
 /* An option's value as the plumbing read it. */

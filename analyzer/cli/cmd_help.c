@@ -33,7 +33,7 @@ static void usage_word(const cs_opt_t *o, char *buf, size_t size)
 	for (size_t i = 0; o->kind == CS_ARG_CHOICE && o->choices[i] && n < size; i++)
 		n += (size_t)snprintf(buf + n, size - n, "%c%s", i ? '|' : ' ', o->choices[i]);
 	if (o->kind != CS_ARG_CHOICE && o->arg && n < size)
-		n += (size_t)snprintf(buf + n, size - n, " %s", o->arg);
+		n += (size_t)snprintf(buf + n, size - n, o->arg_optional ? "[=%s]" : " %s", o->arg);
 	if (n < size)
 		snprintf(buf + n, size - n, "]");
 }
@@ -71,13 +71,15 @@ static void help_usage(FILE *f, const cs_cmd_t *c)
 	fputc('\n', f);
 }
 
-/* "  -n, --top N" or "      --no-python" into buf; returns its length. */
+/* "  -n, --top N", "      --no-python" or "      --python-lines[=N]" into buf; its length. */
 static size_t opt_left(const cs_opt_t *o, char *buf, size_t size)
 {
-	int n = o->letter ? snprintf(buf, size, "  -%c, --%s%s%s", o->letter, o->name,
-				     o->arg ? " " : "", o->arg ? o->arg : "")
-			  : snprintf(buf, size, "      --%s%s%s", o->name, o->arg ? " " : "",
-				     o->arg ? o->arg : "");
+	const char *pre = !o->arg ? "" : o->arg_optional ? "[=" : " ";
+	const char *post = o->arg && o->arg_optional ? "]" : "";
+	const char *arg = o->arg ? o->arg : "";
+	int n = o->letter
+		? snprintf(buf, size, "  -%c, --%s%s%s%s", o->letter, o->name, pre, arg, post)
+		: snprintf(buf, size, "      --%s%s%s%s", o->name, pre, arg, post);
 
 	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
 }

@@ -32,6 +32,8 @@
 #define INTERVAL_MAX_MS 3600000
 #define LINGER_DEFAULT_S 10
 #define LINGER_MAX_S 86400
+#define PYTHON_LINES_DEFAULT 8 /* frames, as tracemalloc.start(8) */
+#define PYTHON_LINES_MAX 1000  /* the helper takes 1 to 1000 */
 #define REPORT_TOP 5
 
 extern char **environ;
@@ -48,6 +50,7 @@ typedef struct run_ctx {
 	unsigned linger_s;
 	bool quiet;
 	bool no_python;        /* --no-python: no CPython helper on PYTHONPATH */
+	char python_lines[8];  /* --python-lines[=N]: COWSCOPE_PYTHON_LINES, "" when not given */
 	bool writers;          /* --writers: COWSCOPE_WRITERS=1 (docs/writers.md) */
 	bool allow_shared_dir; /* --allow-shared-dir: a symlinked, foreign or shared run dir */
 	char **cmd;            /* CMD [ARG...] */
@@ -131,6 +134,7 @@ enum {
 	OPT_DIFF,
 	OPT_EVENTS,
 	OPT_NO_PYTHON,
+	OPT_PYTHON_LINES,
 	OPT_WRITERS,
 	OPT_QUIET,
 };
@@ -212,6 +216,16 @@ static const cs_opt_t run_opts[] = {
 	{ .id = OPT_NO_PYTHON,
 	  .name = "no-python",
 	  .help = "do not put cowscope's CPython helper on PYTHONPATH (below)" },
+	{ .id = OPT_PYTHON_LINES,
+	  .name = "python-lines",
+	  .kind = CS_ARG_UINT,
+	  .arg = "N",
+	  .arg_optional = true,
+	  .min = 1,
+	  .max = PYTHON_LINES_MAX,
+	  .help = "the CPython helper also labels objects by the Python stack\n"
+		  "that allocated them (N frames, default 8; tracemalloc runs\n"
+		  "from the start: slower, more memory; docs/python.md)" },
 	{ .id = OPT_QUIET,
 	  .name = "quiet",
 	  .letter = 'q',
@@ -253,6 +267,10 @@ static int run_parse(void *vctx, int id, const cs_optval_t *v)
 		return 0;
 	case OPT_BACKEND:
 		return set_backend(ctx, v->str);
+	case OPT_PYTHON_LINES:
+		snprintf(ctx->python_lines, sizeof(ctx->python_lines), "%lu",
+			 v->str ? v->num : PYTHON_LINES_DEFAULT);
+		return 0;
 	case OPT_INTERVAL:
 		ctx->interval_ms = (unsigned)v->num;
 		return 0;
@@ -498,7 +516,7 @@ static char *env_entry(const char *key, const char *a, const char *b)
 }
 
 /* What cowscope sets in CMD's environment, besides LD_PRELOAD; NULL values are left alone. */
-#define ENV_SETS 8
+#define ENV_SETS 9
 
 static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
 {
@@ -511,6 +529,8 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 	keys[5] = "COWSCOPE_DIFF", vals[5] = ctx->diff;
 	keys[6] = "COWSCOPE_WRITERS", vals[6] = ctx->writers ? "1" : NULL;
 	keys[7] = "COWSCOPE_EVENTS", vals[7] = ctx->events;
+	keys[8] = "COWSCOPE_PYTHON_LINES",
+	vals[8] = ctx->python_lines[0] ? ctx->python_lines : NULL;
 }
 
 /*
@@ -772,11 +792,12 @@ const cs_cmd_t cs_cmd_run = {
 	.epilogue =
 		"environment: COWSCOPE_SHIM overrides the shim's path (absolute). CMD gets\n"
 		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, when given, COWSCOPE_BACKEND,\n"
-		"COWSCOPE_SAMPLE_BYTES, COWSCOPE_STACK_DEPTH, COWSCOPE_DIFF and COWSCOPE_EVENTS, and\n"
-		"PYTHONPATH starts with\n"
-		"cowscope's CPython helper (a sitecustomize module that chains to the one it hides):\n"
-		"a forked Python child then takes its working snapshot when its atexit handlers\n"
-		"run, before the interpreter frees its memory. The report's figures are each\n"
+		"COWSCOPE_SAMPLE_BYTES, COWSCOPE_STACK_DEPTH, COWSCOPE_DIFF, COWSCOPE_EVENTS and\n"
+		"COWSCOPE_PYTHON_LINES (--python-lines), and PYTHONPATH starts with cowscope's\n"
+		"CPython helper (a sitecustomize module that chains to the one it hides): a forked\n"
+		"Python child then takes its working snapshot when its atexit handlers run, before\n"
+		"the interpreter frees its memory, and a parent labels its objects by type before\n"
+		"each fork (docs/python.md). The report's figures are each\n"
 		"child's working figures: its last snapshot before it began to exit.\n"
 		"ASAN_OPTIONS gets verify_asan_link_order=0 unless it sets that option, so that\n"
 		"programs built with AddressSanitizer start with the shim preloaded first.\n"

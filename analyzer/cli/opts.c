@@ -25,8 +25,11 @@ static int build_tables(const cs_cmd_t *c, getopt_tables_t *t)
 	for (const cs_opt_t *o = c->opts; o->name; o++, n++) {
 		if (n == CS_OPTS_MAX)
 			return -1;
-		t->longs[n] = (struct option){ o->name, o->kind ? required_argument : no_argument,
-					       NULL,
+		int has = !o->kind        ? no_argument
+			: o->arg_optional ? optional_argument
+					  : required_argument;
+
+		t->longs[n] = (struct option){ o->name, has, NULL,
 					       o->letter ? o->letter : LONG_ONLY_BASE + (int)n };
 		if (o->letter)
 			t->shorts[k++] = o->letter;
@@ -96,7 +99,7 @@ static int take(const cs_cmd_t *c, void *ctx, int r, char **argv, bool *help)
 {
 	const cs_opt_t *o = find_opt(c, r);
 	cs_optval_t v;
-	int err;
+	int err = 0;
 
 	if (!o)
 		return cs_getopt_error(c, r, argv);
@@ -104,7 +107,10 @@ static int take(const cs_cmd_t *c, void *ctx, int r, char **argv, bool *help)
 		*help = true;
 		return 0;
 	}
-	err = cs_opt_read(c, o, o->kind ? optarg : NULL, &v);
+	if (o->arg_optional && !optarg)
+		v = (cs_optval_t){ 0 };
+	else
+		err = cs_opt_read(c, o, o->kind ? optarg : NULL, &v);
 	return err || !c->parse ? err : c->parse(ctx, o->id, &v);
 }
 

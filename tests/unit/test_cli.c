@@ -353,6 +353,54 @@ static void test_top_value(void **state)
 	assert_true(r->max == CS_TOP_MAX);
 }
 
+/* What the optional-argument test command's parse saw. */
+static const char *seen_str;
+static unsigned long seen_num;
+static int seen_calls;
+
+static int lines_parse(void *ctx, int id, const cs_optval_t *v)
+{
+	(void)ctx;
+	(void)id;
+	seen_str = v->str;
+	seen_num = v->num;
+	seen_calls++;
+	return 0;
+}
+
+/* --python-lines, --python-lines=3, --python-lines=0 (out of range): run's optional argument. */
+static void test_optional_arg(void **state)
+{
+	const cs_opt_t *o = find_opt(&cs_cmd_run, "python-lines");
+	cs_cmd_t c = { .name = "t", .opts = o, .parse = lines_parse };
+	cs_opt_t opts[3] = { *o, CS_OPT_HELP_ROW, { 0 } };
+	char a0[] = "t", bare[] = "--python-lines", three[] = "--python-lines=3",
+	     zero[] = "--python-lines=0", cmd[] = "cmd";
+	char *argv1[] = { a0, bare, cmd, NULL }, *argv2[] = { a0, three, cmd, NULL };
+	char *argv3[] = { a0, zero, cmd, NULL };
+	bool help;
+	int first, save2 = dup(2), null = open("/dev/null", O_WRONLY);
+
+	(void)state;
+	assert_non_null(o);
+	assert_true(o->arg_optional && o->kind == CS_ARG_UINT && o->min == 1);
+	c.opts = opts;
+	seen_calls = 0;
+	assert_int_equal(cs_cli_parse(&c, NULL, 3, argv1, &help, &first), 0);
+	assert_true(seen_calls == 1 && seen_str == NULL && seen_num == 0 && first == 2);
+	assert_int_equal(cs_cli_parse(&c, NULL, 3, argv2, &help, &first), 0);
+	assert_true(seen_calls == 2 && seen_str && !strcmp(seen_str, "3") && seen_num == 3);
+	assert_int_equal(first, 2);
+	fflush(stderr);
+	dup2(null, 2);
+	assert_int_equal(cs_cli_parse(&c, NULL, 3, argv3, &help, &first), CS_EXIT_USAGE);
+	fflush(stderr);
+	dup2(save2, 2);
+	close(save2);
+	close(null);
+	assert_int_equal(seen_calls, 2);
+}
+
 /* ---- the man page against the table ------------------------------------------------------ */
 
 static char *man;
@@ -543,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_shared_options),
 		cmocka_unit_test(test_top_value),
+		cmocka_unit_test(test_optional_arg),
 		cmocka_unit_test_setup_teardown(test_man_synopsis, load_man, free_man),
 		cmocka_unit_test_setup_teardown(test_man_commands, load_man, free_man),
 		cmocka_unit_test_setup_teardown(test_man_short_forms, load_man, free_man),
