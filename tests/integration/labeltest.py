@@ -228,14 +228,58 @@ def t_full(opts):
         os.rmdir(mnt)
 
 
+PY_SCRIPT = r"""
+import array, ctypes, cowscope
+buf = bytearray(8192)
+base = ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+a = array.array("Q", [base, 100, 100, 0, base + 4096, 50, 200, 1])
+print("base", hex(base))
+print("array:", cowscope.label_ranges("py-test", ["x", "y"], a, 2))
+print("bytes:", cowscope.label_ranges("py-bytes", [b"z"], a.tobytes()[:32], 1))
+print("short:", cowscope.label_ranges("py-test", ["x", "y"], a, 3))
+print("bad label:", cowscope.label_ranges("py-test", ["x"], a, 2))
+"""
+
+
+def t_python(opts):
+    """tools/python/cowscope.py label_ranges(): an array('Q') and bytes, as the C API records them."""
+    if not os.path.exists("/usr/bin/python3"):
+        raise Skip("no /usr/bin/python3")
+    d = tempfile.mkdtemp(prefix="labeltest.")
+    try:
+        out = os.path.join(d, "run")
+        p = subprocess.run([opts.cowscope, "run", "-q", "-o", out, "--interval", "0",
+                            "--sample-bytes", "0", "--", "/usr/bin/python3", "-c", PY_SCRIPT],
+                           env=dict(os.environ, PYTHONPATH=opts.pythonpath),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        check(p.returncode == 0, f"run exited {p.returncode}: {p.stderr.decode()}")
+        text = p.stdout.decode()
+        i = parse(text)
+        base = int(re.search(r"base 0x([0-9a-f]+)", text).group(1), 16)
+        eq([i.get(k) for k in ("array", "bytes", "short", "bad label")], [0, 0, -EINVAL, -EINVAL],
+           "return codes")
+        traces = [ct.Trace(os.path.join(out, f)) for f in os.listdir(out)
+                  if f.endswith(".cst") and f != "run.cst"]
+        labs = [x for t in traces for x in t.labellings()]
+        eq([(x.set, x.kind, x.names, x.nranges, x.bytes, x.flags, x.ranges, x.complete)
+            for x in labs],
+           [(1, "py-test", ["x", "y"], 2, 300, 1,
+             [(base, 100, 100, 0), (base + 4096, 50, 200, 1)], True),
+            (2, "py-bytes", ["z"], 1, 100, 0, [(base, 100, 100, 0)], True)], "labellings")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 TESTS = {"labels": t_labels, "sampled": t_sampled, "many": t_many, "invalid": t_invalid,
-         "no-shim": t_no_shim, "full": t_full}
+         "no-shim": t_no_shim, "full": t_full,
+         "python": t_python}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cowscope", required=True)
     ap.add_argument("--fixture", required=True)
+    ap.add_argument("--pythonpath", default="")
     ap.add_argument("test", choices=sorted(TESTS))
     opts = ap.parse_args()
     try:
