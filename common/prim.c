@@ -102,6 +102,16 @@ long cs_prim_write(int fd, const void *buf, size_t n)
 	return r;
 }
 
+long cs_prim_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	long r;
+
+	do
+		r = SYS(SYS_writev, fd, iov, iovcnt, 0);
+	while (r == -EINTR);
+	return r;
+}
+
 int cs_prim_ftruncate(int fd, uint64_t len)
 {
 	return (int)SYS(SYS_ftruncate, fd, len, 0, 0);

@@ -27,6 +27,10 @@ long cs_prim_pread(int fd, void *buf, size_t n, uint64_t off);
 /* One write(2), retrying EINTR: bytes written or -errno. */
 long cs_prim_write(int fd, const void *buf, size_t n);
 
+/* One writev(2) of iovcnt buffers, retrying EINTR: bytes written or -errno. */
+struct iovec;
+long cs_prim_writev(int fd, const struct iovec *iov, int iovcnt);
+
 /* ftruncate(2). */
 int cs_prim_ftruncate(int fd, uint64_t len);
 

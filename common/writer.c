@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include "cowscope/trace_format.h"
 #include "maps.h"
 #include "options.h"
@@ -143,20 +144,37 @@ static int acquire(cs_writer_t *w, int *own)
 	return *own = 1, h; /* another thread published first: write with ours, then close it */
 }
 
-/*
- * Append n bytes with O_APPEND writes. On a short write (disk full) cut the
- * file back to where this record began, so no partial record is left. Another
- * thread's record appended meanwhile would be cut too: that can only happen
- * while the disk is full, and it is counted as lost like this one.
- */
-static int append(int fd, const void *p, size_t n)
+/* Step past done bytes of iov[0..n): the first unfinished buffer, adjusted in place. */
+static size_t iov_skip(struct iovec *iov, size_t n, size_t done)
 {
-	const char *c = p;
-	size_t done = 0;
+	size_t i = 0;
+
+	for (; i < n && done >= iov[i].iov_len; i++)
+		done -= iov[i].iov_len;
+	if (i < n) {
+		iov[i].iov_base = (char *)iov[i].iov_base + done;
+		iov[i].iov_len -= done;
+	}
+	return i;
+}
+
+/*
+ * Append the buffers iov[0..n) (n <= CS_WRITER_IOV_MAX, total bytes) as one
+ * record with O_APPEND writev calls (one, unless the kernel writes short). On
+ * a short write (disk full) cut the file back to where this record began, so
+ * no partial record is left. Another thread's record appended meanwhile would
+ * be cut too: that can only happen while the disk is full, and it is counted
+ * as lost like this one.
+ */
+static int appendv(int fd, const struct iovec *iov, size_t n, size_t total)
+{
+	struct iovec v[CS_WRITER_IOV_MAX];
+	size_t done = 0, i = 0;
 	struct stat st;
 
-	while (done < n) {
-		long r = cs_prim_write(fd, c + done, n - done);
+	memcpy(v, iov, n * sizeof(*v));
+	while (done < total) {
+		long r = cs_prim_writev(fd, v + i, (int)(n - i));
 
 		if (r <= 0) {
 			if (done && cs_prim_fstat(fd, &st) == 0 && (uint64_t)st.st_size >= done)
@@ -164,8 +182,16 @@ static int append(int fd, const void *p, size_t n)
 			return r < 0 ? (int)r : -EIO;
 		}
 		done += (size_t)r;
+		i += iov_skip(v + i, n - i, (size_t)r);
 	}
 	return 0;
+}
+
+static int append(int fd, const void *p, size_t n)
+{
+	struct iovec v = { .iov_base = (void *)p, .iov_len = n };
+
+	return appendv(fd, &v, 1, n);
 }
 
 static int put_note(int fd, uint32_t code, int err, const char *a, uint64_t num, const char *b)
@@ -222,12 +248,17 @@ static void lose(cs_writer_t *w, int err)
 	w->lost_err = -err;
 }
 
-int cs_writer_put(cs_writer_t *w, const void *p, size_t n)
+int cs_writer_putv(cs_writer_t *w, const struct iovec *iov, size_t n)
 {
+	size_t total = 0, i;
 	int fd, r, own;
 
 	if (!w->live)
 		return -EBADF;
+	if (n > CS_WRITER_IOV_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
 	fd = acquire(w, &own);
 	if (fd < 0) {
 		lose(w, fd);
@@ -235,12 +266,19 @@ int cs_writer_put(cs_writer_t *w, const void *p, size_t n)
 	}
 	r = put_due(w, fd);
 	if (r == 0)
-		r = append(fd, p, n);
+		r = appendv(fd, iov, n, total);
 	if (r < 0)
 		lose(w, r);
 	if (own)
 		cs_prim_close(fd);
 	return r;
+}
+
+int cs_writer_put(cs_writer_t *w, const void *p, size_t n)
+{
+	struct iovec v = { .iov_base = (void *)p, .iov_len = n };
+
+	return cs_writer_putv(w, &v, 1);
 }
 
 void cs_writer_close(cs_writer_t *w)

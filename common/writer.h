@@ -8,6 +8,9 @@
 #include "prim.h"
 
 #define CS_NAME_MAX 64
+#define CS_WRITER_IOV_MAX 8 /* buffers one cs_writer_putv record may gather */
+
+struct iovec;
 
 typedef struct cs_writer {
 	int fd;          /* kept descriptor (>= CS_PRIM_FD_MIN), or -1 */
@@ -60,6 +63,14 @@ int cs_writer_create_in(cs_writer_t *w, int dirfd, const char *dir, uint32_t kin
  * CS_NOTE_WRITE_LOST note with the count. Returns 0 or -errno. hook-safe.
  */
 int cs_writer_put(cs_writer_t *w, const void *p, size_t n);
+
+/*
+ * The same for one record gathered from iov[0..n) (n <= CS_WRITER_IOV_MAX;
+ * -EINVAL above): written with writev, so the pieces are never copied; the
+ * same guarantees as cs_writer_put (descriptor check, no partial record, lost
+ * records noted). Returns 0 or -errno. hook-safe.
+ */
+int cs_writer_putv(cs_writer_t *w, const struct iovec *iov, size_t n);
 
 /* Close the kept descriptor, if it is still ours. */
 void cs_writer_close(cs_writer_t *w);

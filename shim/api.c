@@ -8,6 +8,7 @@
 #include "boot.h"
 #include "events.h"
 #include "guard.h"
+#include "labels.h"
 #include "track.h"
 
 #define CS_API __attribute__((visibility("default")))
@@ -56,6 +57,18 @@ CS_API int cowscope_exiting(void)
 	if (r < 0)
 		return r;
 	r = cs_snapshot_work();
+	cs_guard_leave();
+	return r;
+}
+
+CS_API int cowscope_label_ranges(const char *kind, const char *const *names, size_t nnames,
+				 const struct cowscope_range *ranges, size_t n)
+{
+	int r = api_enter();
+
+	if (r < 0)
+		return r;
+	r = cs_labels_record(kind, names, nnames, ranges, n);
 	cs_guard_leave();
 	return r;
 }

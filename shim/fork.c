@@ -15,6 +15,7 @@
 #include "evbuf.h"
 #include "fork.h"
 #include "guard.h"
+#include "labels.h"
 #include "modules.h"
 #include "perfcount.h"
 #include "sampling.h"
@@ -353,6 +354,7 @@ static void reset_for_child(uint8_t via)
 	cs_boot_become_child(via, tls_fork_seq);
 	fork_seq = 0;
 	cs_events_reset_in_child();
+	cs_labels_reset_in_child();
 	cs_counters_reset();
 	cs_writers_reset_in_child();
 	if (cs_sampling()->on)

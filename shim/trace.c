@@ -22,6 +22,11 @@ int cs_trace_put(const void *rec, size_t n)
 	return cs_writer_put(&w, rec, n);
 }
 
+int cs_trace_putv(const struct iovec *iov, size_t n)
+{
+	return cs_writer_putv(&w, iov, n);
+}
+
 int cs_trace_put_counted(const void *rec, size_t n)
 {
 	int r = cs_writer_put(&w, rec, n);

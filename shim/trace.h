@@ -24,6 +24,13 @@ void cs_trace_close(void);
  */
 int cs_trace_put(const void *rec, size_t n);
 
+/*
+ * Append one whole record gathered from iov[0..n) (n <= CS_WRITER_IOV_MAX),
+ * with writev: the pieces are not copied (see cs_writer_putv). The same
+ * guarantees as cs_trace_put. 0 or -errno, not counted. hook-safe.
+ */
+int cs_trace_putv(const struct iovec *iov, size_t n);
+
 /* The same, counting a failure in CS_CNT_WRITE_FAIL. hook-safe, fork-child-safe. */
 int cs_trace_put_counted(const void *rec, size_t n);
 
