@@ -115,9 +115,10 @@ int cs_load_lranges(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_c
 		cs_lrange_t g;
 
 		memcpy(&g, (const uint8_t *)p + (size_t)i * sizeof(g), sizeof(g));
-		if (range_ok(s, &g))
+		if (range_ok(s, &g)) {
 			s->ranges[s->nr++] = g;
-		else
+			s->covered += g.len;
+		} else
 			s->dropped++;
 	}
 	s->got += rec->count;

@@ -21,6 +21,7 @@ typedef struct cs_lset {
 	cs_lrange_t *ranges; /* those kept, in file order (sorted by addr when joined) */
 	size_t nr, capr;
 	uint64_t got;     /* ranges read, dropped ones included */
+	uint64_t covered; /* bytes the kept ranges cover (their lens summed) */
 	uint64_t dropped; /* ranges dropped: label index not below nnames, empty or overflowing */
 	bool complete;    /* got == nranges once the file is read */
 	bool sorted;      /* ranges sorted by addr (cs_lset_sort) */
@@ -46,6 +47,7 @@ typedef struct cs_ltab {
 	bool sampled;
 	bool split; /* child-copied and parent-unshared are known (else only unshared) */
 	uint64_t nranges, bytes;
+	double sample_k; /* a sampled labelling: one object in k by bytes (bytes / covered) */
 	cs_lrow_t *rows;
 	size_t nrows;
 	cs_lrow_t rest; /* "not labelled" (label NULL) */

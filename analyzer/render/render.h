@@ -62,6 +62,16 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /*
+ * The text report's label tables (format 1.6, docs/reading-the-report.md "Copied by
+ * label"): per kind, the top o->top labels by copied MiB (unshared where not split) of
+ * each listed child not told through its group, then of each sibling group of two or
+ * more, with a "rest (N rows)" row, a "not labelled" row and a footnote for a sampled
+ * labelling; python-line labels print their frames' basenames, innermost first, at most
+ * 4. Returns 0 or -EIO.
+ */
+int cs_render_text_labels(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
  * The text report's writer sections (format 1.5, docs/writers.md): the top
  * o->top writers of each child with samples by pages copied, each with its
  * call chain and the allocation sites owning those pages, then the same per

@@ -198,7 +198,8 @@ static int join(const cs_proc_t *p, const cs_lset_t *s, uint32_t ppid, cs_ltab_t
 			  .split = f->split,
 			  .nranges = s->nranges,
 			  .bytes = s->bytes,
-			  .members = 1 };
+			  .members = 1,
+			  .sample_k = s->covered ? (double)s->bytes / (double)s->covered : 0 };
 	if (!err)
 		cs_lattrib_charge(s, f->split ? &f->wc : &f->uns, p->page_size, CS_LCOL_CC, acc,
 				  &t->rest.v[CS_LCOL_CC], &err);

@@ -66,22 +66,34 @@ static void labelling2(int fd, uint64_t t_ns)
 	tu_lranges(fd, 2, &v, 1);
 }
 
-/* Labelling 3 (python-line): 5 ranges announced, 2 written. */
-static void cut_short(int fd, uint64_t t_ns)
+/* Labelling 3 (python-line, complete): two stacks on pages 0 and 1. */
+static void lines(int fd, uint64_t t_ns)
 {
-	static const char *const lines[] = { "/srv/app.py:5;/srv/lib/mod.py:12", "x.py:1" };
+	static const char *const l[] = { "/srv/app.py:5;/srv/lib/mod.py:12",
+					 "a.py:1;b.py:2;c.py:3;d.py:4;/x/e.py:5;f.py:6" };
 	cs_lrange_t v[] = { rg(0, 0, TU_PAGE, TU_PAGE, 0), rg(1, 0, TU_PAGE, TU_PAGE, 1) };
 
-	tu_lset(fd, 3, t_ns, 5, 5 * TU_PAGE, 0, "python-line", lines, 2);
+	tu_lset(fd, 3, t_ns, 2, 2 * TU_PAGE, 0, "python-line", l, 2);
 	tu_lranges(fd, 3, v, 2);
 }
 
-/* Root 100: labellings 1 and 3, forks at 5 ms (101, 103) and 8 ms (102), labelling 2 at 7 ms. */
+/* Labelling 4 (python-line), later: 5 ranges announced, 2 written. */
+static void cut_short(int fd, uint64_t t_ns)
+{
+	static const char *const l[] = { "z.py:1", "z.py:2" };
+	cs_lrange_t v[] = { rg(0, 0, TU_PAGE, TU_PAGE, 0), rg(1, 0, TU_PAGE, TU_PAGE, 1) };
+
+	tu_lset(fd, 4, t_ns, 5, 5 * TU_PAGE, 0, "python-line", l, 2);
+	tu_lranges(fd, 4, v, 2);
+}
+
+/* Root 100: labellings 1, 3 and 4, forks at 5 ms (101, 103) and 8 ms (102), labelling 2 at 7 ms. */
 static void root(void)
 {
 	int fd = tu_proc_file(dir, 100, 1, CS_ROLE_ROOT, CS_BACKEND_UFFD_WP);
 
 	labelling1(fd, 1 * MS);
+	lines(fd, 1 * MS + 500);
 	cut_short(fd, 2 * MS);
 	tu_fork(fd, 101, 1, 5 * MS);
 	tu_fork(fd, 103, 2, 5 * MS);
@@ -171,7 +183,9 @@ static void test_join_exact(void **state)
 	p = tm_proc(&m, 101, 0);
 	assert_int_equal(p->fig.child_copied, 5);
 	assert_int_equal(p->fig.parent_unshared, 1);
-	assert_int_equal(p->labels.ntabs, 1); /* python-line was cut short */
+	assert_int_equal(p->labels.ntabs, 2);
+	assert_string_equal(p->labels.tabs[0].kind, "python-line"); /* sorted by kind */
+	assert_int_equal(p->labels.tabs[0].set, 3); /* the later labelling 4 was cut short */
 	t = tab(p->labels.tabs, p->labels.ntabs, "python-type");
 	assert_int_equal(t->set, 1);
 	assert_int_equal(t->parent_pid, 100);
@@ -206,7 +220,8 @@ static void test_latest_before_fork(void **state)
 	assert_near(row(t, "C")->v[CS_LCOL_CC], 5);
 	assert_near(row(t, "C")->v[CS_LCOL_PU], 1);
 	assert_near(t->rest.v[CS_LCOL_CC], 0);
-	assert_int_equal(tab(tm_proc(&m, 103, 0)->labels.tabs, 1, "python-type")->set, 1);
+	p = tm_proc(&m, 103, 0);
+	assert_int_equal(tab(p->labels.tabs, p->labels.ntabs, "python-type")->set, 1);
 }
 
 static bool has_note(const cs_proc_t *p, const char *text)
@@ -225,16 +240,16 @@ static void test_notes(void **state)
 	(void)state;
 	load();
 	p = tm_proc(&m, 100, 0);
-	assert_int_equal(p->labels.nsets, 3);
-	assert_false(p->labels.sets[1].complete);
+	assert_int_equal(p->labels.nsets, 4);
+	assert_false(p->labels.sets[2].complete);
 	assert_true(p->labels.sets[0].complete);
 	assert_int_equal(p->labels.sets[0].dropped, 1);
 	assert_int_equal(p->labels.sets[0].nr, 7);
-	assert_true(has_note(p, "labelling 3 (python-line) cut short: 2 of 5 ranges"));
+	assert_true(has_note(p, "labelling 4 (python-line) cut short: 2 of 5 ranges"));
 	assert_true(has_note(p,
 			     "labelling 1 (python-type): 1 ranges dropped (a label index out "
 			     "of range, no bytes, or past the address space)"));
-	assert_null(cs_ltabs_find(tm_proc(&m, 101, 0)->labels.tabs, 1, "python-line"));
+	assert_int_equal(cs_ltabs_find(tm_proc(&m, 101, 0)->labels.tabs, 2, "python-line")->set, 3);
 }
 
 /* A sibling group sums its members' rows by (kind, label). */
@@ -292,7 +307,7 @@ static void test_json(void **state)
 	load();
 	root = json_of();
 	assert_int_equal(json_array_size(json_object_get(proc_json(root, 100), "labels")), 0);
-	l = json_array_get(json_object_get(proc_json(root, 101), "labels"), 0);
+	l = json_array_get(json_object_get(proc_json(root, 101), "labels"), 1);
 	assert_string_equal(json_string_value(json_object_get(l, "kind")), "python-type");
 	assert_int_equal(json_integer_value(json_object_get(l, "set")), 1);
 	assert_int_equal(json_integer_value(json_object_get(l, "parent_pid")), 100);
@@ -310,10 +325,57 @@ static void test_json(void **state)
 	assert_int_equal(json_object_size(r0), 4);
 	l = json_object_get(json_array_get(json_object_get(root, "sibling_groups"), 0), "labels");
 	assert_near(json_number_value(json_object_get(
-			    json_array_get(json_object_get(json_array_get(l, 0), "rows"), 0),
+			    json_array_get(json_object_get(json_array_get(l, 1), "rows"), 0),
 			    "child_copied_pages")),
 		    5);
 	json_decref(root);
+}
+
+static void assert_has(const char *s, const char *want)
+{
+	if (!strstr(s, want))
+		fail_msg("no\n%s\nin\n%s", want, s);
+}
+
+/* The text tables: the group's, in the default report; each child's with --per-process. */
+static void test_text(void **state)
+{
+	char *s;
+
+	(void)state;
+	load();
+	s = tm_render(cs_render_text, &m);
+	assert_has(s,
+		   "\ncopied by python-type, summed over the 3 workers of prog master (pid "
+		   "100):\n"
+		   "    COPIED P-UNSHARED (MiB)  SHARE  LABEL\n"
+		   "      <0.1       <0.1        33.3%  C\n"
+		   "      <0.1          0        28.9%  A\n"
+		   "      <0.1       <0.1        14.4%  B\n"
+		   "      <0.1          0        23.3%  not labelled\n"
+		   "    sampled: one object in 1 by bytes, figures estimated\n");
+	assert_has(s,
+		   "      <0.1          0        20.0%  mod.py:12\n"
+		   "                                    app.py:5\n"
+		   "      <0.1          0        20.0%  f.py:6\n"
+		   "                                    e.py:5\n"
+		   "                                    d.py:4\n"
+		   "                                    c.py:3\n"
+		   "                                    … 2 more frames\n");
+	assert_null(strstr(s, "copied by python-type, worker"));
+	free(s);
+	tm_opts.per_process = true;
+	tm_opts.top = 1;
+	s = tm_render(cs_render_text, &m);
+	tm_opts.per_process = false;
+	tm_opts.top = 5;
+	assert_has(s,
+		   "\ncopied by python-type, worker 1 of 3 (pid 101):\n"
+		   "    COPIED P-UNSHARED (MiB)  SHARE  LABEL\n"
+		   "      <0.1          0        43.3%  A\n"
+		   "      <0.1       <0.1        21.7%  rest (1 row)\n"
+		   "      <0.1          0        35.0%  not labelled\n");
+	free(s);
 }
 
 int main(void)
@@ -324,6 +386,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_sums, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
