@@ -17,11 +17,13 @@ enum cs_fold_by {
 	CS_BY_WRITER,   /* the code that wrote them (format 1.5) */
 	CS_BY_MAPPING,  /* the mapping that holds them */
 	CS_BY_PROCESS,  /* the process (role and pid) that copied them */
+	CS_BY_LABEL,    /* format 1.6: the labels of one kind (label_kind) that cover them */
 };
 
 typedef struct cs_render_opts {
 	unsigned top; /* mappings and allocation sites listed per child or group in the text report */
 	int by;       /* enum cs_fold_by */
+	const char *label_kind; /* CS_BY_LABEL: the kind ("python-type", "python-line") */
 	int sort; /* enum cs_sort (story.h): what tables rank by; AUTO: the run's dominant figure */
 	bool all; /* text: every process, none folded as not significant */
 	bool per_process; /* text: each member of a sibling group in detail, not only the group */

@@ -12,10 +12,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <zlib.h>
 #include "analyze.h"
 #include "cs_testmodel.h"
 #include "cs_testutil.h"
 #include "model.h"
+#include "profile.pb-c.h"
 #include "render.h"
 
 #define MS 1000000ull
@@ -378,6 +380,103 @@ static void test_text(void **state)
 	free(s);
 }
 
+/* Folded --by label:KIND: a line per label summed over the children, rounded pages. */
+static void test_folded(void **state)
+{
+	char *s;
+
+	(void)state;
+	load();
+	tm_opts.by = CS_BY_LABEL;
+	tm_opts.label_kind = "python-type";
+	s = tm_render(cs_render_folded, &m);
+	assert_string_equal(s, "A 4\nB 2\nC 5\n[not labelled] 4\n");
+	free(s);
+	tm_opts.label_kind = "python-line";
+	s = tm_render(cs_render_folded, &m);
+	/* page 0 and 1 of each of the 3 children; 9 pages not labelled */
+	assert_string_equal(s,
+			    "/srv/app.py:5;/srv/lib/mod.py:12 3\n"
+			    "[not labelled] 9\n"
+			    "a.py:1;b.py:2;c.py:3;d.py:4;/x/e.py:5;f.py:6 3\n");
+	free(s);
+	tm_opts.by = CS_BY_SITE;
+	tm_opts.label_kind = NULL;
+}
+
+typedef Perftools__Profiles__Profile profile_t;
+
+/* The model rendered as pprof --by label:kind, decoded. */
+static profile_t *pprof_of(const char *kind)
+{
+	cs_render_opts_t o = { .top = 5, .by = CS_BY_LABEL, .label_kind = kind };
+	char *buf = NULL;
+	size_t n = 0, cap = 1 << 20;
+	FILE *f = open_memstream(&buf, &n);
+	uint8_t *raw = malloc(cap);
+	z_stream z = { 0 };
+	profile_t *p;
+
+	assert_non_null(f);
+	assert_int_equal(cs_render_pprof(f, &m, &o), 0);
+	fclose(f);
+	z.next_in = (Bytef *)buf;
+	z.avail_in = (uInt)n;
+	z.next_out = raw;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+	p = perftools__profiles__profile__unpack(NULL, z.total_out, raw);
+	inflateEnd(&z);
+	assert_non_null(p);
+	free(raw);
+	free(buf);
+	return p;
+}
+
+/* Function name, file and line of location id's only line. */
+static const Perftools__Profiles__Function *func_of(const profile_t *p, uint64_t id, int64_t *line)
+{
+	const Perftools__Profiles__Location *l = p->location[id - 1];
+
+	assert_int_equal(l->n_line, 1);
+	*line = l->line[0]->line;
+	return p->function[l->line[0]->function_id - 1];
+}
+
+/* pprof --by label:python-line: a sample per (child, label), a location per frame. */
+static void test_pprof(void **state)
+{
+	profile_t *p;
+	size_t hits = 0;
+
+	(void)state;
+	load();
+	p = pprof_of("python-line");
+	assert_int_equal(p->n_sample, 3 * 3); /* 3 children: two labels and not labelled */
+	for (size_t i = 0; i < p->n_sample; i++) {
+		const Perftools__Profiles__Sample *s = p->sample[i];
+		const Perftools__Profiles__Function *fn;
+		int64_t line;
+
+		if (s->n_location_id != 2)
+			continue;
+		hits++;
+		fn = func_of(p, s->location_id[0], &line); /* innermost first */
+		assert_string_equal(p->string_table[fn->name], "/srv/lib/mod.py:12");
+		assert_string_equal(p->string_table[fn->filename], "/srv/lib/mod.py");
+		assert_int_equal(line, 12);
+		fn = func_of(p, s->location_id[1], &line);
+		assert_string_equal(p->string_table[fn->name], "/srv/app.py:5");
+		assert_int_equal(s->n_value, 3);
+		assert_int_equal(s->value[0], 1); /* copied */
+		assert_int_equal(s->value[1], 1); /* unshared */
+		assert_int_equal(s->value[2], 0); /* parent-unshared */
+	}
+	assert_int_equal(hits, 3);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +486,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_sums, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pprof, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
