@@ -131,3 +131,107 @@ int cs_ltabs_add(cs_ltab_t **v, size_t *n, const cs_ltab_t *t)
 	d->members += t->members;
 	return 0;
 }
+
+/* ---- diffs ---------------------------------------------------------------------------- */
+
+void cs_ldiffs_free(cs_ldiff_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].rows);
+	free(v);
+}
+
+static double metric(const cs_lrow_t *r, bool split)
+{
+	return split ? r->v[CS_LCOL_CC] : r->v[CS_LCOL_UN];
+}
+
+/* Append t's rows to d's, on side after or before (merged by label later). */
+static int ldiff_add(cs_ldiff_t *d, const cs_ltab_t *t, bool split, bool after)
+{
+	cs_ldiffrow_t *rows = realloc(d->rows, (d->nrows + t->nrows + 1) * sizeof(*rows));
+
+	if (!rows)
+		return -ENOMEM;
+	d->rows = rows;
+	for (size_t i = 0; i < t->nrows; i++) {
+		rows[d->nrows] = (cs_ldiffrow_t){ .label = t->rows[i].label };
+		*(after ? &rows[d->nrows].after : &rows[d->nrows].before) =
+			metric(&t->rows[i], split);
+		d->nrows++;
+	}
+	return 0;
+}
+
+static int cmp_ldiff_label(const void *x, const void *y)
+{
+	return strcmp(((const cs_ldiffrow_t *)x)->label, ((const cs_ldiffrow_t *)y)->label);
+}
+
+static int cmp_ldiffrow(const void *x, const void *y)
+{
+	const cs_ldiffrow_t *a = x, *b = y;
+	double da = a->delta < 0 ? -a->delta : a->delta, db = b->delta < 0 ? -b->delta : b->delta;
+
+	if (da != db)
+		return da > db ? -1 : 1;
+	return strcmp(a->label, b->label);
+}
+
+/* Rows of one label merged into one, deltas set, then sorted by |delta|. */
+static void ldiff_finish(cs_ldiff_t *d)
+{
+	size_t k = 0;
+
+	qsort(d->rows, d->nrows, sizeof(*d->rows), cmp_ldiff_label);
+	for (size_t i = 0; i < d->nrows; i++) {
+		if (k && !strcmp(d->rows[k - 1].label, d->rows[i].label)) {
+			d->rows[k - 1].before += d->rows[i].before;
+			d->rows[k - 1].after += d->rows[i].after;
+			continue;
+		}
+		d->rows[k++] = d->rows[i];
+	}
+	d->nrows = k;
+	for (size_t i = 0; i < d->nrows; i++)
+		d->rows[i].delta = d->rows[i].after - d->rows[i].before;
+	qsort(d->rows, d->nrows, sizeof(*d->rows), cmp_ldiffrow);
+}
+
+/* The diff of kind in *v, added (kinds sorted) if missing. */
+static cs_ldiff_t *ldiff_for(cs_ldiff_t **v, size_t *n, const char *kind)
+{
+	size_t at = 0;
+	cs_ldiff_t *p;
+
+	while (at < *n && strcmp((*v)[at].kind, kind) < 0)
+		at++;
+	if (at < *n && !strcmp((*v)[at].kind, kind))
+		return &(*v)[at];
+	p = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!p)
+		return NULL;
+	*v = p;
+	memmove(&p[at + 1], &p[at], (*n - at) * sizeof(*p));
+	(*n)++;
+	p[at] = (cs_ldiff_t){ .kind = kind };
+	return &p[at];
+}
+
+int cs_ldiff_compute(const cs_ltab_t *b, size_t nb, const cs_ltab_t *a, size_t na, bool split,
+		     cs_ldiff_t **out, size_t *nout)
+{
+	int err = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (size_t i = 0; i < nb + na && !err; i++) {
+		const cs_ltab_t *t = i < nb ? &b[i] : &a[i - nb];
+		cs_ldiff_t *d = ldiff_for(out, nout, t->kind);
+
+		err = d ? ldiff_add(d, t, split, i >= nb) : -ENOMEM;
+	}
+	for (size_t k = 0; k < *nout && !err; k++)
+		ldiff_finish(&(*out)[k]);
+	return err;
+}

@@ -94,4 +94,28 @@ int cs_ltabs_add(cs_ltab_t **v, size_t *n, const cs_ltab_t *t);
 /* The table of kind in v[0..n), or NULL. */
 const cs_ltab_t *cs_ltabs_find(const cs_ltab_t *v, size_t n, const char *kind);
 
+/* One label on either side of a diff: its pages (the diff's metric) before and after. */
+typedef struct cs_ldiffrow {
+	const char *label;
+	double before, after, delta; /* pages; a side without the label: 0 */
+} cs_ldiffrow_t;
+
+/* One kind's labels compared. Rows by |delta| descending, then label. */
+typedef struct cs_ldiff {
+	const char *kind;
+	cs_ldiffrow_t *rows;
+	size_t nrows;
+} cs_ldiff_t;
+
+/*
+ * Compare the label tables of two sides (b[0..nb), a[0..na), each summed over its
+ * children): per kind of either side, every label of either with its child-copied pages
+ * (unshared when !split) before, after and their difference, into *out (kinds sorted;
+ * free with cs_ldiffs_free). Returns 0 or -ENOMEM. O(rows log rows).
+ */
+int cs_ldiff_compute(const cs_ltab_t *b, size_t nb, const cs_ltab_t *a, size_t na, bool split,
+		     cs_ldiff_t **out, size_t *nout);
+
+/* Free diffs v[0..n) and v. */
+void cs_ldiffs_free(cs_ldiff_t *v, size_t n);
 #endif

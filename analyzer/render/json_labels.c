@@ -49,3 +49,24 @@ void cs_json_labels(cs_json_t *j, const cs_ltab_t *v, size_t n)
 		table(j, &v[i]);
 	cs_json_end_arr(j);
 }
+
+void cs_json_ldiffs(cs_json_t *j, const cs_ldiff_t *v, size_t n)
+{
+	cs_json_arr(j, "labels");
+	for (size_t k = 0; k < n; k++) {
+		cs_json_obj(j, NULL);
+		cs_json_str(j, "kind", v[k].kind);
+		cs_json_arr(j, "rows");
+		for (size_t i = 0; i < v[k].nrows; i++) {
+			cs_json_obj(j, NULL);
+			cs_json_str(j, "label", v[k].rows[i].label);
+			pages(j, "before", v[k].rows[i].before);
+			pages(j, "after", v[k].rows[i].after);
+			pages(j, "delta", v[k].rows[i].delta);
+			cs_json_end_obj(j);
+		}
+		cs_json_end_arr(j);
+		cs_json_end_obj(j);
+	}
+	cs_json_end_arr(j);
+}

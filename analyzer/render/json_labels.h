@@ -15,4 +15,10 @@
  */
 void cs_json_labels(cs_json_t *j, const cs_ltab_t *v, size_t n);
 
+/*
+ * The diff's "labels": per kind {kind, rows [{label, before, after, delta}]}, pages of
+ * the diff's metric (child-copied, or unshared where a side cannot split).
+ */
+void cs_json_ldiffs(cs_json_t *j, const cs_ldiff_t *v, size_t n);
+
 #endif

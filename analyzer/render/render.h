@@ -238,6 +238,13 @@ char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size);
 /* Write the diff for a person; top: sites listed. Returns 0 or -EIO. */
 int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top);
 
+/*
+ * The diff's label tables (format 1.6): per kind, the top labels by |change| of the diff's
+ * metric (child-copied, or unshared), BEFORE and AFTER in MiB (page sizes psb and psa).
+ * Returns 0 or -EIO.
+ */
+int cs_render_diff_labels(FILE *f, const cs_diff_t *df, unsigned top, double psb, double psa);
+
 /* Write the diff as JSON (schema_version 1, docs/diff.md); every site. Returns 0 or -EIO. */
 int cs_render_diff_json(FILE *f, const cs_diff_t *df);
 

@@ -192,3 +192,53 @@ int cs_render_text_labels(FILE *f, const cs_model_t *m, const cs_render_opts_t *
 			group_tables(f, m, o, &m->groups[g]);
 	return ferror(f) ? -EIO : 0;
 }
+
+/* ---- cowscope diff -------------------------------------------------------------------- */
+
+/* A signed MiB change, as the diff's other tables: "−2.5", "+0.5", "0". */
+static char *signed_mib(double bytes, char *buf, size_t size)
+{
+	char m[16];
+
+	cs_fmt_mib(bytes < 0 ? -bytes : bytes, m, sizeof(m));
+	if (!strcmp(m, "0"))
+		return strcpy(buf, "0");
+	snprintf(buf, size, "%s%s", bytes < 0 ? "\u2212" : "+", m);
+	return buf;
+}
+
+static void diff_row(FILE *f, const cs_ldiff_t *d, const cs_ldiffrow_t *r, double psb, double psa)
+{
+	char a[16], b[16], c[24], buf[256];
+
+	fprintf(f, "  %9s %9s ", cs_fmt_mib(r->before * psb, a, sizeof(a)),
+		cs_fmt_mib(r->after * psa, b, sizeof(b)));
+	cs_fprint_right(f, signed_mib(r->after * psa - r->before * psb, c, sizeof(c)), 10);
+	fputs("  ", f);
+	if (!strcmp(d->kind, "python-line"))
+		print_line_label(f, r->label);
+	else
+		fprintf(f, "%s\n", cs_clean_text(r->label, strlen(r->label), buf, sizeof(buf)));
+}
+
+int cs_render_diff_labels(FILE *f, const cs_diff_t *df, unsigned top, double psb, double psa)
+{
+	const char *what = df->split ? "copied" : "unshared";
+
+	for (size_t k = 0; k < df->nlabels && top; k++) {
+		const cs_ldiff_t *d = &df->labels[k];
+		size_t shown = 0;
+
+		fprintf(f, "\ntop %u labels (%s) by change in %s MiB:\n  %9s %9s %10s  %s\n", top,
+			d->kind, what, "BEFORE", "AFTER", "CHANGE", "LABEL");
+		for (size_t i = 0; i < d->nrows && shown < top; i++) {
+			if (d->rows[i].delta > -1e-9 && d->rows[i].delta < 1e-9)
+				break; /* sorted by change: the rest did not change */
+			diff_row(f, d, &d->rows[i], psb, psa);
+			shown++;
+		}
+		if (!shown)
+			fprintf(f, "  no label's %s pages changed\n", what);
+	}
+	return ferror(f) ? -EIO : 0;
+}

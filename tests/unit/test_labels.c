@@ -90,9 +90,11 @@ static void cut_short(int fd, uint64_t t_ns)
 }
 
 /* Root 100: labellings 1, 3 and 4, forks at 5 ms (101, 103) and 8 ms (102), labelling 2 at 7 ms. */
+static const char *cur; /* the run directory being written */
+
 static void root(void)
 {
-	int fd = tu_proc_file(dir, 100, 1, CS_ROLE_ROOT, CS_BACKEND_UFFD_WP);
+	int fd = tu_proc_file(cur, 100, 1, CS_ROLE_ROOT, CS_BACKEND_UFFD_WP);
 
 	labelling1(fd, 1 * MS);
 	lines(fd, 1 * MS + 500);
@@ -122,7 +124,7 @@ static void snap(int fd, uint32_t seq, uint8_t reason, const cs_run_t *wr, size_
 static void child(uint32_t pid)
 {
 	cs_run_t wr[] = { { HP, 2 }, { HP + 3, 3 } }, ex[] = { { HP, 2 }, { HP + 3, 4 } };
-	int fd = tu_proc_file(dir, pid, 100, CS_ROLE_CHILD, CS_BACKEND_UFFD_WP);
+	int fd = tu_proc_file(cur, pid, 100, CS_ROLE_CHILD, CS_BACKEND_UFFD_WP);
 
 	snap(fd, 0, CS_SNAP_FORK, NULL, 0, NULL, 0);
 	snap(fd, 1, CS_SNAP_EXIT, wr, 2, ex, 2);
@@ -134,6 +136,7 @@ static void load(void)
 {
 	cs_diag_t d = { "" };
 
+	cur = dir;
 	root();
 	child(101);
 	child(102);
@@ -477,6 +480,72 @@ static void test_pprof(void **state)
 	perftools__profiles__profile__free_unpacked(p, NULL);
 }
 
+/* cowscope diff: per kind, the labels' copied pages before and after, by |change|. */
+static void test_diff(void **state)
+{
+	char *d2 = tu_mkdtemp(), *buf = NULL;
+	cs_model_t m2 = { 0 };
+	cs_diag_t d = { "" };
+	cs_diff_t df = { 0 };
+	size_t n = 0;
+	FILE *f;
+	json_t *j, *rows;
+
+	(void)state;
+	load();
+	cur = d2; /* the same run with only child 102 */
+	root();
+	child(102);
+	assert_int_equal(cs_model_load(&m2, d2, &d), 0);
+	df.before = (cs_side_t){ .m = &m, .phase = -1, .label = "b" };
+	df.after = (cs_side_t){ .m = &m2, .phase = -1, .label = "a" };
+	assert_int_equal(cs_diff_compute(&df), 0);
+	assert_int_equal(df.nlabels, 2);
+	assert_string_equal(df.labels[1].kind, "python-type");
+	assert_int_equal(df.labels[1].nrows, 3);
+	assert_string_equal(df.labels[1].rows[0].label, "A");
+	assert_near(df.labels[1].rows[0].before, 13.0 / 3);
+	assert_near(df.labels[1].rows[0].after, 0);
+	assert_near(df.labels[1].rows[0].delta, -13.0 / 3);
+	assert_string_equal(df.labels[1].rows[1].label, "B");
+	assert_near(df.labels[1].rows[1].delta, -13.0 / 6);
+	assert_string_equal(df.labels[1].rows[2].label, "C");
+	assert_near(df.labels[1].rows[2].delta, 0);
+	assert_string_equal(df.labels[0].rows[0].label, "/srv/app.py:5;/srv/lib/mod.py:12");
+	assert_near(df.labels[0].rows[0].before, 3);
+	assert_near(df.labels[0].rows[0].after, 1);
+	f = open_memstream(&buf, &n);
+	assert_int_equal(cs_render_diff_json(f, &df), 0);
+	fclose(f);
+	j = json_loads(buf, 0, NULL);
+	assert_non_null(j);
+	rows = json_object_get(json_array_get(json_object_get(j, "labels"), 1), "rows");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 2), "label")),
+			    "C");
+	assert_near(json_number_value(json_object_get(json_array_get(rows, 0), "delta")),
+		    -13.0 / 3);
+	assert_int_equal(json_object_size(json_array_get(rows, 0)), 4);
+	json_decref(j);
+	free(buf);
+	f = open_memstream(&buf, &n);
+	assert_int_equal(cs_render_diff_text(f, &df, 5), 0);
+	fclose(f);
+	assert_has(buf,
+		   "\ntop 5 labels (python-type) by change in copied MiB:\n"
+		   "     BEFORE     AFTER     CHANGE  LABEL\n"
+		   "       <0.1         0      \u2212<0.1  A\n"
+		   "       <0.1         0      \u2212<0.1  B\n");
+	assert_null(strstr(buf, "  C\n")); /* no change: not listed */
+	assert_has(buf,
+		   "       <0.1      <0.1      \u2212<0.1  mod.py:12\n"
+		   "                                    app.py:5\n");
+	free(buf);
+	cs_diff_free(&df);
+	cs_model_free(&m2);
+	tu_rmtree(d2);
+	free(d2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +557,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pprof, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
