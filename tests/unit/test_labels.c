@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <jansson.h>
 #include <zlib.h>
@@ -546,7 +547,22 @@ static void test_diff(void **state)
 	free(d2);
 }
 
-int main(void)
+/* `test_labels --write-run DIR`: write the labelled run into new DIR (the JSON schema test). */
+static int write_run(const char *path)
+{
+	if (mkdir(path, 0700)) {
+		perror(path);
+		return 1;
+	}
+	cur = path;
+	root();
+	child(101);
+	child(102);
+	child(103);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_join_exact, setup, teardown),
@@ -560,5 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
 	};
 
+	if (argc == 3 && !strcmp(argv[1], "--write-run"))
+		return write_run(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
