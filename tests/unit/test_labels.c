@@ -547,6 +547,23 @@ static void test_diff(void **state)
 	free(d2);
 }
 
+/* Counts past the record's end are corrupt: the load fails naming the file and record. */
+static void test_bad_counts(void **state)
+{
+	cs_rec_lranges_t r = { .h = { CS_REC_LRANGES, 0, sizeof(r) }, .set = 1, .count = 2 };
+	cs_diag_t d = { "" };
+	int fd;
+
+	(void)state;
+	fd = tu_proc_file(dir, 100, 1, CS_ROLE_ROOT, CS_BACKEND_UFFD_WP);
+	tu_lset(fd, 1, MS, 2, 2 * TU_PAGE, 0, "python-type", ab, 2);
+	tu_put(fd, &r, sizeof(r)); /* 2 ranges announced, none follow */
+	close(fd);
+	assert_int_equal(cs_model_load(&m, dir, &d), -EBADMSG);
+	assert_non_null(strstr(d.msg, "100.0.cst: record 4"));
+	assert_non_null(strstr(d.msg, "bad range count"));
+}
+
 /* `test_labels --write-run DIR`: write the labelled run into new DIR (the JSON schema test). */
 static int write_run(const char *path)
 {
@@ -574,6 +591,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_folded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pprof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_counts, setup, teardown),
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "--write-run"))
