@@ -133,7 +133,10 @@ static void tables(FILE *f, const cs_render_opts_t *o, const cs_ltab_t *v, size_
 		for (size_t i = 0; i < v[k].nrows; i++)
 			lt.total += cs_lrow_key(&v[k], &v[k].rows[i]);
 		heading(f, &v[k], who);
-		table(&lt);
+		if (lt.total > 0)
+			table(&lt);
+		else
+			fputs("  none\n", f);
 	}
 }
 
