@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "analyze.h"
 #include "figures.h"
+#include "lattrib.h"
 #include "model_link.h"
 #include "phases.h"
 #include "rundir.h"
@@ -108,6 +109,8 @@ int cs_model_load_capped(cs_model_t *m, const char *dir, uint64_t max_memory_byt
 		cs_diag_set(d, "out of memory telling the run's story");
 	if (!err)
 		err = cs_sites_compute(m, d);
+	if (!err)
+		err = cs_labels_compute(m, d);
 	if (err)
 		cs_model_free(m);
 	return err;

@@ -26,8 +26,8 @@ _Static_assert(sizeof(formats) / sizeof(formats[0]) == sizeof(renderers) / sizeo
 
 enum { OPT_FORMAT, OPT_TOP, OPT_MAX_MEMORY, OPT_BY, OPT_SORT, OPT_ALL, OPT_PER_PROCESS };
 
-/* --by's words: what folded stacks are, as enum cs_fold_by. */
-static const char *const bys[] = { "site", "writer", "mapping", "process", NULL };
+/* --by's words: what folded stacks are, as enum cs_fold_by ("label:KIND" for CS_BY_LABEL). */
+static const char *const bys[] = { "site", "writer", "mapping", "process", "label", NULL };
 
 /* --sort's words, in the order of enum cs_sort. */
 static const char *const sorts[] = { "auto", "copied", "unshared", "parent-unshared", "new", NULL };
@@ -54,14 +54,15 @@ static const cs_opt_t report_opts[] = {
 		  "trace the sites come from" },
 	{ .id = OPT_BY,
 	  .name = "by",
-	  .kind = CS_ARG_CHOICE,
-	  .arg = "WHAT",
-	  .choices = bys,
+	  .kind = CS_ARG_STR,
+	  .arg = "site|writer|mapping|process|label:KIND",
 	  .help = "folded: stacks of the allocation sites that own the copied\n"
 		  "pages (site, the default), of the code that wrote them\n"
 		  "(writer: runs with --writers), of process and mapping\n"
-		  "(mapping), or of parent and child (process); pprof: its\n"
-		  "samples by site or writer" },
+		  "(mapping), of parent and child (process), or the labels of\n"
+		  "one kind a runtime gave its objects (label:python-type,\n"
+		  "label:python-line); pprof: its samples by site, writer or\n"
+		  "label:KIND" },
 	{ .id = OPT_SORT,
 	  .name = "sort",
 	  .kind = CS_ARG_CHOICE,
@@ -102,6 +103,24 @@ static void report_init(void *vctx)
 	ctx->opts.top = TOP_DEFAULT;
 }
 
+/* --by WHAT: a word of bys, or label:KIND. Returns 0 or a usage error (exit 2). */
+static int by_parse(report_ctx_t *ctx, const char *s)
+{
+	for (int i = 0; bys[i]; i++) {
+		if (i == CS_BY_LABEL && !strncmp(s, "label:", 6) && s[6]) {
+			ctx->opts.by = CS_BY_LABEL;
+			ctx->opts.label_kind = s + 6;
+			return 0;
+		}
+		if (i != CS_BY_LABEL && !strcmp(s, bys[i])) {
+			ctx->opts.by = i;
+			return 0;
+		}
+	}
+	return cs_usage_error(&cs_cmd_report,
+			      "unknown by '%s' (site, writer, mapping, process or label:KIND)", s);
+}
+
 static int report_parse(void *vctx, int id, const cs_optval_t *v)
 {
 	report_ctx_t *ctx = vctx;
@@ -113,7 +132,7 @@ static int report_parse(void *vctx, int id, const cs_optval_t *v)
 	else if (id == OPT_MAX_MEMORY)
 		ctx->max_memory_bytes = (uint64_t)v->num << 20;
 	else if (id == OPT_BY)
-		ctx->opts.by = (int)v->num;
+		return by_parse(ctx, v->str);
 	else if (id == OPT_SORT)
 		ctx->opts.sort = (int)v->num;
 	else if (id == OPT_ALL)
@@ -132,11 +151,12 @@ static int report_args(void *vctx, int argc, char **argv)
 	if (argc > 1)
 		return cs_usage_error(&cs_cmd_report, "one run directory only ('%s' is extra)",
 				      argv[1]);
-	if (ctx->opts.by == CS_BY_WRITER && ctx->render != cs_render_folded &&
-	    ctx->render != cs_render_pprof)
-		return cs_usage_error(&cs_cmd_report,
-				      "--by writer applies to --format folded or pprof");
-	if (ctx->opts.by > CS_BY_WRITER && ctx->render != cs_render_folded)
+	if ((ctx->opts.by == CS_BY_WRITER || ctx->opts.by == CS_BY_LABEL) &&
+	    ctx->render != cs_render_folded && ctx->render != cs_render_pprof)
+		return cs_usage_error(&cs_cmd_report, "--by %s applies to --format folded or pprof",
+				      ctx->opts.by == CS_BY_LABEL ? "label" : "writer");
+	if (ctx->opts.by > CS_BY_WRITER && ctx->opts.by != CS_BY_LABEL &&
+	    ctx->render != cs_render_folded)
 		return cs_usage_error(&cs_cmd_report, "--by %s applies to --format folded",
 				      bys[ctx->opts.by]);
 	ctx->dir = argv[0];
@@ -198,6 +218,11 @@ const cs_cmd_t cs_cmd_report = {
 		"a parent and a child, weighed by the pages that child copied:\n"
 		"  worker 1 of 4 (pid 9117);[heap] 4096\n"
 		"  gunicorn (pid 9116);worker 1 of 4 (pid 9117) 4096\n"
+		"With --by label:KIND (runs whose programs labelled their objects, e.g. Python\n"
+		"with cowscope's helper) a line is a label of that kind, the pages the children\n"
+		"copied charged to it (python-line labels are stacks, outermost frame first):\n"
+		"  dict 3120\n"
+		"  /srv/app.py:5;/srv/app.py:12 812\n"
 		"\n"
 		"trace: Chrome Trace Event JSON for the Perfetto UI (ui.perfetto.dev) or\n"
 		"chrome://tracing: a track per process in fork order, named by its role and\n"
@@ -211,7 +236,8 @@ const cs_cmd_t cs_cmd_report = {
 		"allocation site with the pages it copied, unshared and parent-unshared (and\n"
 		"changed bytes when words were compared), each rounded to whole pages, labelled\n"
 		"pid, role, program and phase; buckets are one frame. --by writer: one sample per\n"
-		"child and writer, copied pages only. Example:\n"
+		"child and writer, copied pages only. --by label:KIND: one sample per child and\n"
+		"label, a frame per ';'-separated part of the label. Example:\n"
 		"  cowscope report --format pprof RUN > copied.pb.gz\n"
 		"  go tool pprof -top copied.pb.gz\n"
 		"\n"

@@ -8,6 +8,7 @@
 #include "load_diff.h"
 #include "load_writers.h"
 #include "load_events.h"
+#include "load_labels.h"
 #include "load_file.h"
 #include "loader.h"
 #include "vec.h"
@@ -461,6 +462,8 @@ static const rec_row_t rows[] = {
 	ROW(CS_REC_WSAMPLES, cs_load_wsamples, cs_rec_wsamples_t, 5, IN_P),
 	ROW(CS_REC_EVDEFS, cs_load_evdefs, cs_rec_evdefs_t, 5, IN_P),
 	ROW(CS_REC_COUNTS, cs_load_counts, cs_rec_counts_t, 5, IN_P),
+	ROW(CS_REC_LSET, cs_load_lset, cs_rec_lset_t, 6, IN_P),
+	ROW(CS_REC_LRANGES, cs_load_lranges, cs_rec_lranges_t, 6, IN_P),
 };
 
 /* The row of a type this analyzer knows, or NULL. */
@@ -545,6 +548,8 @@ int cs_load_proc_file(cs_proc_t *p, cs_trace_t *t, bool samples, cs_diag_t *d)
 	drop_open_snaps(p);
 	if (!err)
 		cs_load_diff_finish(p);
+	if (!err && !samples && cs_load_labels_finish(p))
+		err = cs_load_nomem(&l);
 	if (!samples)
 		cs_allocinfo_finish(&p->alloc);
 	if (samples)

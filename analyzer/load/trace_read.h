@@ -73,6 +73,8 @@ typedef union cs_fixed {
 	cs_rec_wsamples_t wsamples;
 	cs_rec_evdefs_t evdefs;
 	cs_rec_counts_t counts;
+	cs_rec_lset_t lset;
+	cs_rec_lranges_t lranges;
 } cs_fixed_t;
 
 /* Bytes of a record's beginning cs_trace_follow reads: every fixed part fits. */

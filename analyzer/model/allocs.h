@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cowscope/trace_format.h"
+#include "labels.h"
 #include "wsamples.h"
 
 /* A loaded object, from CS_REC_MODULE. */
@@ -118,6 +119,8 @@ typedef struct cs_group {
 	cs_wstack_t *writers; /* format 1.5: the children's writers merged by key */
 	size_t nwriters;
 	uint64_t writer_samples, writer_samples_lost;
+	cs_ltab_t *labels; /* format 1.6: the children's label tables summed, by kind */
+	size_t nlabels;
 } cs_group_t;
 
 #endif

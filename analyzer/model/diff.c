@@ -111,6 +111,20 @@ static int side_writers(cs_side_t *s)
 	return err;
 }
 
+/* The kids' label tables summed by (kind, label). */
+static int side_labels(cs_side_t *s)
+{
+	int err = 0;
+
+	for (size_t k = 0; k < s->nkids && !err; k++) {
+		const cs_labels_t *l = &s->m->procs[s->kids[k]].labels;
+
+		for (size_t t = 0; t < l->ntabs && !err; t++)
+			err = cs_ltabs_add(&s->labels, &s->nlabels, &l->tabs[t]);
+	}
+	return err;
+}
+
 static int side_compute(cs_side_t *s)
 {
 	int err = select_kids(s);
@@ -121,6 +135,8 @@ static int side_compute(cs_side_t *s)
 	err = once_per_parent(s);
 	if (!err)
 		err = side_sites(s);
+	if (!err)
+		err = side_labels(s);
 	return err ? err : side_writers(s);
 }
 
@@ -328,6 +344,9 @@ int cs_diff_compute(cs_diff_t *df)
 	df->amp = df->before.m->has_diff || df->after.m->has_diff;
 	df->npairs = df->before.nkids > df->after.nkids ? df->before.nkids : df->after.nkids;
 	err = site_deltas(df);
+	if (!err)
+		err = cs_ldiff_compute(df->before.labels, df->before.nlabels, df->after.labels,
+				       df->after.nlabels, df->split, &df->labels, &df->nlabels);
 	return err ? err : writer_deltas(df);
 }
 
@@ -336,6 +355,9 @@ static void side_free(cs_side_t *s)
 	cs_writers_free(s->writers, s->nwriters);
 	s->writers = NULL;
 	s->nwriters = 0;
+	cs_ltabs_free(s->labels, s->nlabels);
+	s->labels = NULL;
+	s->nlabels = 0;
 	free(s->kids);
 	free(s->sites);
 	s->kids = NULL;
@@ -353,4 +375,7 @@ void cs_diff_free(cs_diff_t *df)
 	free(df->wdiffs);
 	df->wdiffs = NULL;
 	df->nwdiffs = 0;
+	cs_ldiffs_free(df->labels, df->nlabels);
+	df->labels = NULL;
+	df->nlabels = 0;
 }

@@ -28,7 +28,9 @@ typedef struct cs_side {
 	size_t nsites;
 	cs_wstack_t *writers; /* format 1.5: the kids' writers merged by key (cs_writers_merge) */
 	size_t nwriters;
-	bool has_writers; /* some kid's writers were joined */
+	bool has_writers;  /* some kid's writers were joined */
+	cs_ltab_t *labels; /* format 1.6: the kids' label tables summed, by kind */
+	size_t nlabels;
 } cs_side_t;
 
 /* A site on either side, matched by its symbolized key. */
@@ -59,6 +61,8 @@ typedef struct cs_diff {
 	bool writers;            /* either side has writers (format 1.5, writers on) */
 	cs_writerdiff_t *wdiffs; /* every writer key of either side, largest |delta| first */
 	size_t nwdiffs;
+	cs_ldiff_t *labels; /* format 1.6: per kind, every label of either side by |delta| */
+	size_t nlabels;
 } cs_diff_t;
 
 /*

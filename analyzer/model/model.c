@@ -99,6 +99,7 @@ void cs_proc_free(cs_proc_t *p)
 	free(p->exe);
 	cs_probed_free(p);
 	cs_evinfo_free(&p->ev);
+	cs_labels_free(&p->labels);
 	for (size_t i = 0; i < p->nsnaps; i++)
 		cs_snap_free(&p->snaps[i]);
 	free(p->snaps);

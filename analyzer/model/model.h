@@ -11,6 +11,7 @@
 #include "amp.h"
 #include "arena.h"
 #include "diag.h"
+#include "labels.h"
 #include "perfev.h"
 #include "pageset.h"
 
@@ -297,7 +298,8 @@ typedef struct cs_proc {
 	bool has_writers;     /* writers were joined (a measured child with samples) */
 	cs_wstack_t *writers; /* by pages, most first; the no-writer bucket among them */
 	size_t nwriters;
-	cs_evinfo_t ev; /* format 1.5: perf event counts (perfev.h) */
+	cs_evinfo_t ev;     /* format 1.5: perf event counts (perfev.h) */
+	cs_labels_t labels; /* format 1.6: its labellings; a child's tables (lattrib.h) */
 } cs_proc_t;
 
 /* What run.cst says. */

@@ -27,6 +27,7 @@ static const char *const note_names[] = {
 	[CS_NOTE_FD] = "descriptor",
 	[CS_NOTE_WRITERS] = "writers",
 	[CS_NOTE_EVENTS] = "events",
+	[CS_NOTE_LABELS] = "labels",
 };
 
 #define NAMEOF(table, i, dflt) \

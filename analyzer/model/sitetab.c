@@ -116,6 +116,7 @@ void cs_groups_free(cs_model_t *m)
 		free(m->groups[i].children);
 		free(m->groups[i].sites);
 		cs_writers_free(m->groups[i].writers, m->groups[i].nwriters);
+		cs_ltabs_free(m->groups[i].labels, m->groups[i].nlabels);
 	}
 	free(m->groups);
 	m->groups = NULL;

@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "render.h"
 #include "json_amp.h"
+#include "json_labels.h"
 #include "json_writer.h"
 
 #define CS_DIFF_SCHEMA_VERSION 1
@@ -316,6 +317,7 @@ int cs_render_diff_json(FILE *f, const cs_diff_t *df)
 			writer(&j, &df->wdiffs[i]);
 	}
 	cs_json_end_arr(&j);
+	cs_json_ldiffs(&j, df->labels, df->nlabels);
 	cs_json_end_obj(&j);
 	return cs_json_finish(&j);
 }

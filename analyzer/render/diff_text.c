@@ -415,5 +415,6 @@ int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top)
 	children(&t);
 	sites(&t);
 	writers(&t);
+	cs_render_diff_labels(f, df, top, side_ps(&df->before), side_ps(&df->after));
 	return ferror(f) ? -EIO : 0;
 }

@@ -270,14 +270,45 @@ static int process_line(lines_t *ls, const cs_model_t *m, size_t i)
 	return err ? err : add_line(ls, child_pages(&m->procs[i]));
 }
 
+/*
+ * --by label:KIND: a line per label of each child's table of kind (its frames, outermost
+ * first, split on ';' as python-line labels are), and "[not labelled]".
+ */
+static int label_lines(lines_t *ls, const cs_model_t *m, size_t i, const char *kind)
+{
+	const cs_proc_t *p = &m->procs[i];
+	const cs_ltab_t *t = cs_ltabs_find(p->labels.tabs, p->labels.ntabs, kind);
+	int err = 0;
+
+	for (size_t k = 0; t && k <= t->nrows && !err; k++) {
+		const cs_lrow_t *r = k < t->nrows ? &t->rows[k] : &t->rest;
+		const char *s = k < t->nrows ? r->label : "[not labelled]";
+		double w = cs_lrow_key(t, r);
+
+		ls->b.n = 0;
+		for (const char *e; !err && (e = strchr(s, ';')); s = e + 1)
+			err = put(&ls->b, s, (size_t)(e - s)) ? -ENOMEM : sep(&ls->b);
+		err = err ? err : puts_(&ls->b, s);
+		if (!err && w > 0 && CS_VEC_GROW(ls->v, ls->n, ls->cap))
+			err = -ENOMEM;
+		if (!err && w > 0 && !(ls->v[ls->n].text = strndup(ls->b.p, ls->b.n)))
+			err = -ENOMEM;
+		if (!err && w > 0)
+			ls->v[ls->n++].weight = w;
+	}
+	return err;
+}
+
 /* --by mapping and --by process: lines per measured child, sorted, printed. */
-static int fold_children(FILE *f, const cs_model_t *m, int by)
+static int fold_children(FILE *f, const cs_model_t *m, int by, const char *kind)
 {
 	lines_t ls = { 0 };
 	int err = 0;
 
 	for (size_t i = 0; i < m->nprocs && !err; i++)
-		if (child_pages(&m->procs[i]) > 0)
+		if (by == CS_BY_LABEL)
+			err = label_lines(&ls, m, i, kind);
+		else if (child_pages(&m->procs[i]) > 0)
 			err = by == CS_BY_MAPPING ? mapping_lines(&ls, m, i)
 						  : process_line(&ls, m, i);
 	if (!err)
@@ -298,8 +329,8 @@ int cs_render_folded(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	size_t n = 0, nlines = 0;
 	int err;
 
-	if (o && (o->by == CS_BY_MAPPING || o->by == CS_BY_PROCESS))
-		return fold_children(f, m, o->by);
+	if (o && (o->by == CS_BY_MAPPING || o->by == CS_BY_PROCESS || o->by == CS_BY_LABEL))
+		return fold_children(f, m, o->by, o->label_kind ? o->label_kind : "");
 	err = o && o->by == CS_BY_WRITER ? writers_of_run(m, &v, &n) : cs_sites_of_run(m, &v, &n);
 	if (!err && !(lines = calloc(n + 1, sizeof(*lines))))
 		err = -ENOMEM;

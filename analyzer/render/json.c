@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "figures.h"
 #include "json_amp.h"
+#include "json_labels.h"
 #include "json_story.h"
 #include "json_events.h"
 #include "json_writer.h"
@@ -259,6 +260,7 @@ static void lists(cs_json_t *j, const cs_model_t *m, const cs_proc_t *p)
 	cs_json_writers(j, p->writers, p->nwriters, cs_json_v15(m), p->ws.present, p->ws.n,
 			p->ws.lost);
 	timeline(j, &p->fig);
+	cs_json_labels(j, p->labels.tabs, p->labels.ntabs);
 }
 
 static void figures(cs_json_t *j, const cs_figures_t *f)
@@ -405,6 +407,7 @@ static void sibling_groups(cs_json_t *j, const cs_model_t *m)
 			cs_json_writers(j, g->writers, g->nwriters, true,
 					g->writer_samples || g->nwriters, g->writer_samples,
 					g->writer_samples_lost);
+		cs_json_labels(j, g->labels, g->nlabels);
 		cs_json_end_obj(j);
 	}
 	cs_json_end_arr(j);

@@ -205,6 +205,22 @@ static bool nonzero(const int64_t *v)
 	return false;
 }
 
+/* End sample s (its locations pushed since it began): the process's labels, values v. */
+static int sample_end(pctx_t *c, cs_pp_sample_t *s, const int64_t *v)
+{
+	int err = proc_labels(c);
+
+	if (!err && CS_VEC_GROW(c->pp.samples, c->pp.nsamples, c->pp.capsamples))
+		err = -ENOMEM;
+	if (err)
+		return err;
+	s->nlocs = c->pp.nlocids - s->first_loc;
+	s->nlabels = c->pp.nlabels - s->first_label;
+	memcpy(s->value, v, sizeof(s->value));
+	c->pp.samples[c->pp.nsamples++] = *s;
+	return 0;
+}
+
 /* A sample of the current process: its stack, values v and labels. Nothing when v is all 0. */
 static int sample(pctx_t *c, const cs_frame_t *f, size_t nframes, const char *bucket,
 		  const int64_t *v)
@@ -215,16 +231,7 @@ static int sample(pctx_t *c, const cs_frame_t *f, size_t nframes, const char *bu
 	if (!nonzero(v))
 		return 0;
 	err = stack_locs(c, f, nframes, bucket);
-	err = err ? err : proc_labels(c);
-	if (!err && CS_VEC_GROW(c->pp.samples, c->pp.nsamples, c->pp.capsamples))
-		err = -ENOMEM;
-	if (err)
-		return err;
-	s.nlocs = c->pp.nlocids - s.first_loc;
-	s.nlabels = c->pp.nlabels - s.first_label;
-	memcpy(s.value, v, sizeof(s.value));
-	c->pp.samples[c->pp.nsamples++] = s;
-	return 0;
+	return err ? err : sample_end(c, &s, v);
 }
 
 /* One sample per site of the current process (changed bytes only with changed words). */
@@ -259,6 +266,77 @@ static int writer_samples(pctx_t *c)
 	return err;
 }
 
+/*
+ * A label frame's location ("/srv/app.py:5": function "/srv/app.py:5", file "/srv/app.py",
+ * line 5; "dict": function "dict"), n bytes at s. 0 or -ENOMEM.
+ */
+static int label_loc(pctx_t *c, const char *s, size_t n, uint64_t *id)
+{
+	char name[512], file[512];
+	const char *colon;
+	char *end;
+	long line = 0;
+
+	snprintf(name, sizeof(name), "%.*s", (int)n, s);
+	colon = strrchr(name, ':');
+	if (colon && colon[1])
+		line = strtol(colon + 1, &end, 10);
+	if (line > 0 && !*end)
+		snprintf(file, sizeof(file), "%.*s", (int)(colon - name), name);
+	else
+		line = 0;
+	c->lines[0].line = line;
+	if (cs_pprof_func(&c->pp, name, line ? file : NULL, &c->lines[0].function_id))
+		return -ENOMEM;
+	return cs_pprof_loc(&c->pp, 0, 0, c->lines, 1, id);
+}
+
+/* A label's locations, innermost first: its ';'-joined frames (outermost first) reversed. */
+static int label_locs(pctx_t *c, const char *label)
+{
+	const char *e = label + strlen(label);
+	uint64_t id;
+	int err = 0;
+
+	while (!err) {
+		const char *b = e;
+
+		while (b > label && b[-1] != ';')
+			b--;
+		err = label_loc(c, b, (size_t)(e - b), &id);
+		err = err ? err : push_loc(c, id);
+		if (b == label)
+			break;
+		e = b - 1;
+	}
+	return err;
+}
+
+/* One sample per label of the current process's table of kind (--by label:KIND). */
+static int label_samples(pctx_t *c, const char *kind)
+{
+	const cs_proc_t *p = &c->m->procs[c->pi];
+	const cs_ltab_t *t = cs_ltabs_find(p->labels.tabs, p->labels.ntabs, kind);
+	int err = 0;
+
+	for (size_t k = 0; t && k <= t->nrows && !err; k++) {
+		const cs_lrow_t *r = k < t->nrows ? &t->rows[k] : &t->rest;
+		int64_t v[CS_PP_MAX_VALUES] = { t->split ? whole(r->v[CS_LCOL_CC]) : 0,
+						whole(r->v[CS_LCOL_UN]),
+						t->split ? whole(r->v[CS_LCOL_PU]) : 0 };
+		cs_pp_sample_t s = { .first_loc = c->pp.nlocids, .first_label = c->pp.nlabels };
+		uint64_t id;
+
+		if (!nonzero(v))
+			continue;
+		err = k < t->nrows                           ? label_locs(c, r->label)
+			: bucket_loc(c, "not labelled", &id) ? -ENOMEM
+							     : push_loc(c, id);
+		err = err ? err : sample_end(c, &s, v);
+	}
+	return err;
+}
+
 /* The sample types: by writer copied only; else copied, unshared, parent-unshared (, changed). */
 static void types_of(const cs_model_t *m, bool by_writer, cs_pp_types_t *t)
 {
@@ -275,7 +353,7 @@ static void types_of(const cs_model_t *m, bool by_writer, cs_pp_types_t *t)
 
 int cs_render_pprof(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 {
-	bool by_writer = o && o->by == CS_BY_WRITER;
+	bool by_writer = o && o->by == CS_BY_WRITER, by_label = o && o->by == CS_BY_LABEL;
 	pctx_t *c = calloc(1, sizeof(*c));
 	cs_pp_types_t t;
 	int err = c ? cs_pprof_init(&c->pp) : -ENOMEM;
@@ -284,12 +362,15 @@ int cs_render_pprof(FILE *f, const cs_model_t *m, const cs_render_opts_t *o)
 	for (size_t i = 0; c && i < m->nprocs && !err; i++) {
 		const cs_proc_t *p = &m->procs[i];
 
-		if (by_writer ? !p->has_writers : !p->has_sites)
+		if (by_label ? !p->labels.ntabs : by_writer ? !p->has_writers : !p->has_sites)
 			continue;
 		c->m = m;
 		c->pi = i;
 		modules_of(c, i);
-		err = by_writer ? writer_samples(c) : site_samples(c, m->has_diff);
+		if (by_label)
+			err = label_samples(c, o->label_kind ? o->label_kind : "");
+		else
+			err = by_writer ? writer_samples(c) : site_samples(c, m->has_diff);
 	}
 	if (!err)
 		err = cs_pprof_write(f, &c->pp, &t);

@@ -17,11 +17,13 @@ enum cs_fold_by {
 	CS_BY_WRITER,   /* the code that wrote them (format 1.5) */
 	CS_BY_MAPPING,  /* the mapping that holds them */
 	CS_BY_PROCESS,  /* the process (role and pid) that copied them */
+	CS_BY_LABEL,    /* format 1.6: the labels of one kind (label_kind) that cover them */
 };
 
 typedef struct cs_render_opts {
 	unsigned top; /* mappings and allocation sites listed per child or group in the text report */
 	int by;       /* enum cs_fold_by */
+	const char *label_kind; /* CS_BY_LABEL: the kind ("python-type", "python-line") */
 	int sort; /* enum cs_sort (story.h): what tables rank by; AUTO: the run's dominant figure */
 	bool all; /* text: every process, none folded as not significant */
 	bool per_process; /* text: each member of a sibling group in detail, not only the group */
@@ -60,6 +62,16 @@ int cs_render_text(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
  * Returns 0 or -ENOMEM.
  */
 int cs_render_text_sites(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
+
+/*
+ * The text report's label tables (format 1.6, docs/reading-the-report.md "Copied by
+ * label"): per kind, the top o->top labels by copied MiB (unshared where not split) of
+ * each listed child not told through its group, then of each sibling group of two or
+ * more, with a "rest (N rows)" row, a "not labelled" row and a footnote for a sampled
+ * labelling; python-line labels print their frames' basenames, innermost first, at most
+ * 4. Returns 0 or -EIO.
+ */
+int cs_render_text_labels(FILE *f, const cs_model_t *m, const cs_render_opts_t *o);
 
 /*
  * The text report's writer sections (format 1.5, docs/writers.md): the top
@@ -225,6 +237,13 @@ char *cs_diff_headline(const cs_diff_t *df, char *buf, size_t size);
 
 /* Write the diff for a person; top: sites listed. Returns 0 or -EIO. */
 int cs_render_diff_text(FILE *f, const cs_diff_t *df, unsigned top);
+
+/*
+ * The diff's label tables (format 1.6): per kind, the top labels by |change| of the diff's
+ * metric (child-copied, or unshared), BEFORE and AFTER in MiB (page sizes psb and psa).
+ * Returns 0 or -EIO.
+ */
+int cs_render_diff_labels(FILE *f, const cs_diff_t *df, unsigned top, double psb, double psa);
 
 /* Write the diff as JSON (schema_version 1, docs/diff.md); every site. Returns 0 or -EIO. */
 int cs_render_diff_json(FILE *f, const cs_diff_t *df);

@@ -1133,6 +1133,8 @@ static int sections(text_t *t)
 	if (!err)
 		err = cs_render_text_sites(t->f, t->m, t->o);
 	if (!err)
+		err = cs_render_text_labels(t->f, t->m, t->o);
+	if (!err)
 		err = cs_render_text_writers(t->f, t->m, t->o);
 	notes(t);
 	shim_line(t);

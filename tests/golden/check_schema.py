@@ -167,6 +167,31 @@ def check_synthetic(cowscope, mk_amp_run, report_v, diff_v):
     return out
 
 
+def check_labels(cowscope, test_labels, report_v, diff_v):
+    """The 1.6 keys: a labelled run's report (labels per process and group) and its diff with
+    itself validate; a report with a label row's key renamed does not."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "labels")
+        subprocess.run([os.path.abspath(test_labels), "--write-run", d], check=True, timeout=60)
+        rep = cowscope_json(cowscope, "report", [d])
+        out += problems(report_v, rep, "synthetic 1.6 run")
+        ci = next((i for i, p in enumerate(rep["processes"]) if p["labels"]), None)
+        if ci is None or not rep["sibling_groups"][0]["labels"]:
+            return out + ["synthetic 1.6 run: no labels"]
+        m = copy.deepcopy(rep)
+        row = m["processes"][ci]["labels"][0]["rows"][0]
+        row["copied"] = row.pop("child_copied_pages")
+        out += check_mutants(report_v, [("a label row's key renamed", m,
+                                         ["processes", ci, "labels", 0, "rows", 0])],
+                             "1.6 report")
+        diff = cowscope_json(cowscope, "diff", [d, d])
+        out += problems(diff_v, diff, "synthetic 1.6 diff")
+        if not diff["labels"]:
+            out.append("synthetic 1.6 diff: no labels")
+    return out
+
+
 def check_mutants(validator, cases, what):
     """Each mutant must fail, with an error at (or under) the place that was broken."""
     out = []
@@ -182,6 +207,7 @@ def check_mutants(validator, cases, what):
 def main():
     cowscope, golden, schema_dir = sys.argv[1:4]
     mk_amp_run = sys.argv[4] if len(sys.argv) > 4 else None
+    test_labels = sys.argv[5] if len(sys.argv) > 5 else None
     v = validators(schema_dir)
     if v is None:
         print("SKIP: python3 cannot import jsonschema (Debian: python3-jsonschema, tools/deps)")
@@ -216,6 +242,8 @@ def main():
         out += check_mutants(diff_v, diff_mutants(json.load(f)), "diff")
     if mk_amp_run:
         out += check_synthetic(cowscope, mk_amp_run, report_v, diff_v)
+    if test_labels:
+        out += check_labels(cowscope, test_labels, report_v, diff_v)
     for p in out:
         print("FAIL:", p)
     print(f"{len(dirs)} golden reports, {ndiffs} golden diffs validated" if not out

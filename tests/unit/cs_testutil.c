@@ -486,3 +486,32 @@ void tu_words(int fd, uint32_t seq, uint8_t side, const uint64_t *pages, const u
 	}
 	rec_finish(fd, &b);
 }
+
+void tu_lset(int fd, uint32_t set, uint64_t t_ns, uint64_t nranges, uint64_t bytes, uint32_t flags,
+	     const char *kind, const char *const *names, uint32_t nnames)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_lset_t *r = cs_rec_begin(&b, CS_REC_LSET, sizeof(*r));
+
+	r->set = set;
+	r->nnames = nnames;
+	r->nranges = nranges;
+	r->t_ns = t_ns;
+	r->bytes = bytes;
+	r->flags = flags;
+	cs_rec_put_str(&b, kind, strlen(kind));
+	for (uint32_t i = 0; i < nnames; i++)
+		cs_rec_put_str(&b, names[i], strlen(names[i]));
+	rec_finish(fd, &b);
+}
+
+void tu_lranges(int fd, uint32_t set, const cs_lrange_t *v, uint32_t n)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_lranges_t *r = cs_rec_begin(&b, CS_REC_LRANGES, sizeof(*r));
+
+	r->set = set;
+	r->count = n;
+	cs_rec_put(&b, v, (size_t)n * sizeof(*v));
+	rec_finish(fd, &b);
+}

@@ -116,6 +116,11 @@ void tu_diff(int fd, uint32_t seq, uint8_t side, const tu_diff_t *v);
 void tu_words(int fd, uint32_t seq, uint8_t side, const uint64_t *pages, const uint64_t *bitmaps,
 	      uint32_t count);
 
+/* Format 1.6: a labelling (LSET) and ranges of it (LRANGES). */
+void tu_lset(int fd, uint32_t set, uint64_t t_ns, uint64_t nranges, uint64_t bytes, uint32_t flags,
+	     const char *kind, const char *const *names, uint32_t nnames);
+void tu_lranges(int fd, uint32_t set, const cs_lrange_t *v, uint32_t n);
+
 /* A file's whole content (malloc'd, *n its size). */
 char *tu_slurp(const char *path, size_t *n);
 

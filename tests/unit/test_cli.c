@@ -158,7 +158,7 @@ static void test_usage_line(void **state)
 		o.out,
 		"usage: cowscope report [--format text|json|folded|pprof|trace] "
 		"[--top N]\n"
-		"                       [--max-memory MIB] [--by site|writer|mapping|process]\n"
+		"                       [--max-memory MIB] [--by site|writer|mapping|process|label:KIND]\n"
 		"                       [--sort auto|copied|unshared|parent-unshared|new] "
 		"[--all]\n"
 		"                       [--per-process] RUN\n\n"));
