@@ -8,7 +8,7 @@
 #include "boot.h"
 #include "events.h"
 #include "guard.h"
-#include "labels.h"
+#include "labelling.h"
 #include "track.h"
 
 #define CS_API __attribute__((visibility("default")))

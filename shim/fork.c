@@ -15,7 +15,7 @@
 #include "evbuf.h"
 #include "fork.h"
 #include "guard.h"
-#include "labels.h"
+#include "labelling.h"
 #include "modules.h"
 #include "perfcount.h"
 #include "sampling.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Labelled ranges: the records of cowscope_label_ranges() (trace format 1.6), owned by labels.c. */
-#ifndef CS_LABELS_H
-#define CS_LABELS_H
+/* Labelled ranges: the records of cowscope_label_ranges() (trace format 1.6), owned by labelling.c. */
+#ifndef CS_LABELLING_H
+#define CS_LABELLING_H
 
 #include <stddef.h>
 

@@ -11,7 +11,7 @@
 #include "prim.h"
 #include "record.h"
 #include "events.h"
-#include "labels.h"
+#include "labelling.h"
 #include "trace.h"
 
 /* The caller's ranges are written as they are: the public struct is the on-disk one. */
