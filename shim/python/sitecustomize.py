@@ -138,6 +138,17 @@ def _traceback_at():
         return None
 
 
+# The allocator's alignment: pymalloc (and glibc's malloc) hand out blocks in multiples of 16
+# bytes on 64-bit builds (CPython 3.8+: ALIGNMENT 16), so an object's block is its size rounded
+# up to 16. Labelling the whole block charges a page of objects to them, not partly to padding.
+_ALIGN = 16
+
+
+def _block(size):
+    """The bytes of the block an object of `size` bytes occupies."""
+    return (size + _ALIGN - 1) & -_ALIGN
+
+
 def _type_name(t):
     mod = getattr(t, "__module__", None)
     qual = getattr(t, "__qualname__", None) or getattr(t, "__name__", "?")
@@ -179,7 +190,7 @@ class _Walk:
             lab = self.tlabels[name] = len(self.tnames)
             self.tnames.append(name)
         self.lab[t], self.pre[t] = lab, pre
-        self.fixed[t] = 0 if t in _INLINE else pre + t.__basicsize__
+        self.fixed[t] = 0 if t in _INLINE else _block(pre + t.__basicsize__)
 
     def managed(self, t):
         return bool(t.__flags__ & _MANAGED_DICT)
@@ -200,8 +211,11 @@ class _Walk:
         types = list(itertools.chain(itertools.compress(types, mask),
                                      itertools.compress(types, inline)))
         self.addr.extend(map(operator.sub, map(id, objs), map(self.pre.__getitem__, types)))
+        sizes = map(sys.getsizeof, itertools.compress(objs, inline))
         self.len.extend(itertools.chain(itertools.compress(fixed, mask),
-                                         map(sys.getsizeof, itertools.compress(objs, inline))))
+                                         map(operator.and_, map(operator.add, sizes,
+                                                                itertools.repeat(_ALIGN - 1)),
+                                             itertools.repeat(-_ALIGN))))
         self.tlab.extend(map(self.lab.__getitem__, types))
         if self.tb is not None:
             self.add_lines(objs, types, len(self.addr) - len(objs))

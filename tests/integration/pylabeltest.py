@@ -156,8 +156,10 @@ def recorder(c, lines=False):
     a = by_label(names, ranges, "__main__.A")
     b = by_label(names, ranges, "__main__.B")
     eq((len(a), len(b)), (N, N), "A and B ranges")
-    size = PRE_311 + 24
-    check(all(r[1] == size and r[2] == size for r in a + b), "A/B ranges of 56 bytes, weight 56")
+    # the pre-header (32) and the object (24: its header and weakref slot) in a 16-byte
+    # aligned pymalloc block: 64 bytes
+    size = (PRE_311 + 24 + 15) & -16
+    check(all(r[1] == size and r[2] == size for r in a + b), "A/B ranges of 64 bytes, weight 64")
     addrs = {r[0] for r in b}
     check(f["b"][0] - PRE_311 in addrs and f["b"][1] - PRE_311 in addrs,
           f"the first and last B at their id - {PRE_311}")
@@ -207,7 +209,7 @@ def records(c):
     check(lab.complete, f"labelling complete: {len(lab.ranges)} of {lab.nranges}")
     b = by_label(lab.names, lab.ranges, "__main__.B")
     check("__main__.A" in lab.names, "__main__.A labelled")
-    bbytes = N * (PRE_311 + 24)
+    bbytes = N * ((PRE_311 + 24 + 15) & -16)
     check(len(b) >= N or sum(r[2] for r in b) >= bbytes, f"{len(b)} B ranges")
     lo, hi = min(r[0] for r in b), max(r[0] + r[1] for r in b)
     check(lo <= f["b"][0] - PRE_311 < hi, "B ranges around the first B")
