@@ -237,11 +237,25 @@ class _Walk:
         self.llab.extend(map(self.lines.__getitem__, raws))
 
 
+def _frame_locals():
+    """The local variables of every thread's frames but the helper's own. A running frame's
+    locals are not its referents for the collector (3.11 traverses only frames it owns), so they
+    are read through f_locals, as a debugger reads them."""
+    out = []
+    for f in sys._current_frames().values():
+        while f is not None:
+            if f.f_globals is not globals():
+                out.extend(f.f_locals.values())
+            f = f.f_back
+    return out
+
+
 def _walk(layout):
     """Every object reachable from the collector's lists and sys.modules, each once, in a _Walk.
 
     gc.get_objects() lists the tracked objects of the three generations, each once, but not those
-    gc.freeze() moved to the permanent one. Untracked objects (str, int, float, bytes, tuples of
+    gc.freeze() moved to the permanent one: after a freeze the walk also starts from the modules
+    and every thread's frames. Untracked objects (str, int, float, bytes, tuples of
     them) and, after a freeze, the frozen ones are found as the referents of what is listed,
     breadth first, by batches; without a freeze only untracked referents are new. The list is
     taken first, so the walk's own objects are not in it."""
@@ -251,9 +265,13 @@ def _walk(layout):
     todo = gc.get_objects()
     frozen = gc.get_freeze_count() > 0
     seen = set(map(id, todo)) if frozen else set()
-    if frozen and id(sys.modules) not in seen:
-        seen.add(id(sys.modules))
-        todo.append(sys.modules)
+    if frozen:
+        # the roots of what gc.freeze() hid: the modules, and every thread's frames (a
+        # function's locals, e.g. main()'s list of the objects it built, reach no module)
+        for root in [sys.modules] + _frame_locals():
+            if id(root) not in seen:
+                seen.add(id(root))
+                todo.append(root)
     w = _Walk(layout)
     while todo:
         found = {}

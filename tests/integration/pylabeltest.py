@@ -260,20 +260,44 @@ def lines(c):
     check(on >= 0.9 * total, f"the B line's share {on} of {total}")
 
 
+def diff_rows(c, before, after):
+    """`cowscope diff --format json BEFORE AFTER`'s python-type rows: {label: (before, after)}."""
+    df = json.loads(run([c.o.cowscope, "diff", "--format", "json", before, after]))
+    kinds = [k for k in df["labels"] if k["kind"] == "python-type"]
+    eq(len(kinds), 1, "python-type in the diff's labels")
+    return {r["label"]: (r["before"] or 0, r["after"] or 0) for r in kinds[0]["rows"]}
+
+
 def freeze(c):
+    """gc.freeze() before the fork: a collection in the child no longer writes the tracked
+    objects' GC headers (A, B and the lists holding them: their copies go), while reading the
+    Bs still writes their reference counts (B's copies stay)."""
     if not has_label_api(c):
         raise Skip("the shim has no cowscope_label_ranges yet (task labshim)")
+    runs = {name: c.cowscope_run(name, *args)[0] for name, args in (
+        ("collect", ["--collect"]), ("collect-frozen", ["--collect", "--freeze"]),
+        ("read", []), ("read-frozen", ["--freeze"]))}
     got = {}
-    for name, args in (("collect", ["--collect"]), ("freeze", ["--collect", "--freeze"])):
-        d, _ = c.cowscope_run(name, *args)
-        _, t = labels_of(c.report(d), "python-type")
+    for name in ("collect", "collect-frozen"):
+        _, t = labels_of(c.report(runs[name]), "python-type")
         got[name] = {r["label"]: copied(r) for r in t["rows"]}
     tracked = ("__main__.A", "__main__.B", "list")
     before = sum(got["collect"].get(k, 0) for k in tracked)
-    after = sum(got["freeze"].get(k, 0) for k in tracked)
+    after = sum(got["collect-frozen"].get(k, 0) for k in tracked)
     print(f"GC-tracked types' copies: {before} pages without gc.freeze(), {after} with")
     check(before >= 0.8 * 2 * N * 64 / 4096, f"collect copied only {before} pages of A and B")
     check(after <= 0.1 * before, f"after freeze {after}, before {before}")
+    # the same through cowscope diff: the GC-header copies gone ...
+    rows = diff_rows(c, runs["collect"], runs["collect-frozen"])
+    for k in ("__main__.A", "__main__.B"):
+        b, a = rows.get(k, (0, 0))
+        print(f"diff, collect: {k} {b} -> {a}")
+        check(b >= 0.8 * N * 64 / 4096 and a <= 0.1 * b, f"diff collect {k}: {b} -> {a}")
+    # ... the reference-count copies of reading the Bs unchanged (within 10%)
+    rows = diff_rows(c, runs["read"], runs["read-frozen"])
+    b, a = rows.get("__main__.B", (0, 0))
+    print(f"diff, read: __main__.B {b} -> {a}")
+    check(b >= 0.8 * N * 64 / 4096 and abs(a - b) <= 0.1 * b, f"diff read B: {b} -> {a}")
 
 
 TESTS = {"inert": inert, "recorder": recorder,
