@@ -50,6 +50,7 @@ typedef struct run_ctx {
 	unsigned linger_s;
 	bool quiet;
 	bool no_python;        /* --no-python: no CPython helper on PYTHONPATH */
+	bool no_py_labels;     /* --no-python-labels: the helper labels no objects */
 	char python_lines[8];  /* --python-lines[=N]: COWSCOPE_PYTHON_LINES, "" when not given */
 	bool writers;          /* --writers: COWSCOPE_WRITERS=1 (docs/writers.md) */
 	bool allow_shared_dir; /* --allow-shared-dir: a symlinked, foreign or shared run dir */
@@ -134,6 +135,7 @@ enum {
 	OPT_DIFF,
 	OPT_EVENTS,
 	OPT_NO_PYTHON,
+	OPT_NO_PYTHON_LABELS,
 	OPT_PYTHON_LINES,
 	OPT_WRITERS,
 	OPT_QUIET,
@@ -216,6 +218,11 @@ static const cs_opt_t run_opts[] = {
 	{ .id = OPT_NO_PYTHON,
 	  .name = "no-python",
 	  .help = "do not put cowscope's CPython helper on PYTHONPATH (below)" },
+	{ .id = OPT_NO_PYTHON_LABELS,
+	  .name = "no-python-labels",
+	  .help = "the CPython helper labels no objects before a fork (it still\n"
+		  "takes the working snapshot at exit): the walk's freed buffers\n"
+		  "then stay out of the parent's heap (docs/python.md, Cost)" },
 	{ .id = OPT_PYTHON_LINES,
 	  .name = "python-lines",
 	  .kind = CS_ARG_UINT,
@@ -241,6 +248,8 @@ static int run_flag(run_ctx_t *ctx, int id)
 		ctx->quiet = true;
 	else if (id == OPT_NO_PYTHON)
 		ctx->no_python = true;
+	else if (id == OPT_NO_PYTHON_LABELS)
+		ctx->no_py_labels = true;
 	else if (id == OPT_WRITERS)
 		ctx->writers = true;
 	else if (id == OPT_ALLOW_SHARED_DIR)
@@ -516,7 +525,7 @@ static char *env_entry(const char *key, const char *a, const char *b)
 }
 
 /* What cowscope sets in CMD's environment, besides LD_PRELOAD; NULL values are left alone. */
-#define ENV_SETS 9
+#define ENV_SETS 10
 
 static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
 {
@@ -531,6 +540,7 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 	keys[7] = "COWSCOPE_EVENTS", vals[7] = ctx->events;
 	keys[8] = "COWSCOPE_PYTHON_LINES",
 	vals[8] = ctx->python_lines[0] ? ctx->python_lines : NULL;
+	keys[9] = "COWSCOPE_PYTHON_LABELS", vals[9] = ctx->no_py_labels ? "0" : NULL;
 }
 
 /*
@@ -793,7 +803,8 @@ const cs_cmd_t cs_cmd_run = {
 		"environment: COWSCOPE_SHIM overrides the shim's path (absolute). CMD gets\n"
 		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, when given, COWSCOPE_BACKEND,\n"
 		"COWSCOPE_SAMPLE_BYTES, COWSCOPE_STACK_DEPTH, COWSCOPE_DIFF, COWSCOPE_EVENTS and\n"
-		"COWSCOPE_PYTHON_LINES (--python-lines), and PYTHONPATH starts with cowscope's\n"
+		"COWSCOPE_PYTHON_LINES (--python-lines), COWSCOPE_PYTHON_LABELS=0\n"
+		"(--no-python-labels), and PYTHONPATH starts with cowscope's\n"
 		"CPython helper (a sitecustomize module that chains to the one it hides): a forked\n"
 		"Python child then takes its working snapshot when its atexit handlers run, before\n"
 		"the interpreter frees its memory, and a parent labels its objects by type before\n"

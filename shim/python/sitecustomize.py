@@ -356,6 +356,8 @@ def _label_objects():
     import gc
     was = gc.isenabled()
     try:
+        if os.environ.get("COWSCOPE_PYTHON_LABELS") == "0":  # cowscope run --no-python-labels
+            return
         if _label_fn is _UNKNOWN:
             _label_fn = _lookup_label()
         layout = _layout()

@@ -300,7 +300,21 @@ def freeze(c):
     check(b >= 0.8 * N * 64 / 4096 and abs(a - b) <= 0.1 * b, f"diff read B: {b} -> {a}")
 
 
-TESTS = {"inert": inert, "recorder": recorder,
+def off(c):
+    """`cowscope run --no-python-labels`: no labelling in the parent's trace, none in the report,
+    the child still measured (the fixture's child leaves with os._exit: its last snapshot)."""
+    if not has_label_api(c):
+        raise Skip("the shim has no cowscope_label_ranges yet (task labshim)")
+    d, f = c.cowscope_run("off", opts=["--no-python-labels"])
+    eq(trace_of(d, f["pid"]).labellings(), [], "labellings in the parent's trace")
+    kids = [p for p in c.report(d)["processes"] if p["role"] == "child"]
+    eq([(k["labels"], k["figures_from"]) for k in kids], [([], "_exit")],
+       "the child: no labels, figures from its _exit snapshot")
+    check(kids[0]["child_copied_pages"] >= 0.8 * N * 64 / 4096,
+          f"the child copied the Bs' pages: {kids[0]['child_copied_pages']}")
+
+
+TESTS = {"inert": inert, "off": off, "recorder": recorder,
          "recorder-lines": lambda c: recorder(c, lines=True),
          "records": records, "report": report, "lines": lines, "freeze": freeze}
 
