@@ -339,8 +339,9 @@ static void test_json(void **state)
 
 static void assert_has(const char *s, const char *want)
 {
-	if (!strstr(s, want))
-		fail_msg("no\n%s\nin\n%s", want, s);
+	assert_non_null(s);
+	if (!s || !strstr(s, want))
+		fail_msg("no\n%s\nin\n%s", want, s ? s : "(nothing)");
 }
 
 /* The text tables: the group's, in the default report; each child's with --per-process. */
