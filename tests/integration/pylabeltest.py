@@ -253,11 +253,17 @@ def report(c):
 
 
 def lines(c):
+    """--python-lines: the copies charged to a line are the B line's. Under tracemalloc the child
+    also copies a few hundred pages of tracemalloc's own tables (its after-fork allocations are
+    traced), which no object covers: "not labelled". So: the B line holds >= 95% of what lines
+    hold, and >= 85% of all the child copied (90-94% measured)."""
     total, rows = shares(c, "lines", opts=["--python-lines"], kind="python-line")
     want = f"{c.o.fixture}:{b_line(c.o)}"
     on = sum(v for k, v in rows.items() if k.split(";")[-1] == want)
-    print(f"child copied {total} pages, {on} on {want}")
-    check(on >= 0.9 * total, f"the B line's share {on} of {total}")
+    labelled = sum(rows.values())
+    print(f"child copied {total} pages, {labelled} charged to lines, {on} on {want}")
+    check(on >= 0.95 * labelled, f"the B line's share {on} of the {labelled} charged to lines")
+    check(on >= 0.85 * total, f"the B line's share {on} of {total}")
 
 
 def diff_rows(c, before, after):
