@@ -13,12 +13,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 
 from cstest import SKIP, Failure, check, children, free_port, wait_until
+
+# The RESP client of the Redis recipe (docs/recipes/redis-bgsave.md), one copy for both.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "tools", "examples"))
+from recipe_redis_bgsave import Resp  # noqa: E402
 
 KEYS = 30000
 # Values up to half a page: a Redis 7 save child releases (MADV_DONTNEED) each larger value's pages
@@ -26,59 +30,6 @@ KEYS = 30000
 # copied nor unshared in it (JSON released_pages).
 VALUE = 2000
 DEADLINE_S = 60
-
-
-class Resp:
-    """A minimal RESP client: enough for SET, CONFIG, BGSAVE, INFO, SHUTDOWN."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_S)
-        self.buf = b""
-
-    @staticmethod
-    def encode(*args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise Failure("redis closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def reply(self):
-        line = self.line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"-":
-            raise Failure(f"redis error: {rest.decode()}")
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self.buf += self.s.recv(65536)
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data
-        if kind == b"*":
-            return [self.reply() for _ in range(int(rest))]
-        return rest
-
-    def call(self, *args):
-        self.s.sendall(self.encode(*args))
-        return self.reply()
-
-    def pipeline(self, cmds, batch=500):
-        for i in range(0, len(cmds), batch):
-            part = cmds[i:i + batch]
-            self.s.sendall(b"".join(self.encode(*c) for c in part))
-            for _ in part:
-                self.reply()
 
 
 def connect(port, server):
@@ -122,7 +73,7 @@ def bgsave_run(opts, backend, work):
         check(b"rdb_last_bgsave_status:ok" in info, "BGSAVE succeeded")
         try:
             r.call("SHUTDOWN", "NOSAVE")
-        except Failure:
+        except ConnectionError:
             pass  # the server closes the connection as it shuts down
         _, err = server.communicate(timeout=DEADLINE_S)
         check(server.returncode == 0, f"cowscope run exit status {server.returncode}: {err!r}")
