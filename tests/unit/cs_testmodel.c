@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include "analyze.h"
 #include "cs_testmodel.h"
 #include "cs_testutil.h"
 
@@ -41,5 +42,37 @@ char *tm_render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *),
 	fclose(f);
 	if (getenv("CS_TEST_DUMP")) /* to look at a report while changing it */
 		fputs(buf, stderr);
+	return buf;
+}
+
+char *tm_render_loaded(void (*load)(cs_model_t *m),
+		       int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
+{
+	cs_model_t m;
+	char *buf;
+
+	load(&m);
+	buf = tm_render(fn, &m);
+	cs_model_free(&m);
+	return buf;
+}
+
+static void load_dir(const char *dir, cs_model_t *m)
+{
+	cs_diag_t d = { "" };
+
+	if (cs_model_load(m, dir, &d))
+		fail_msg("cs_model_load %s: %s", dir, d.msg);
+}
+
+char *tm_render_dir(const char *dir,
+		    int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
+{
+	cs_model_t m;
+	char *buf;
+
+	load_dir(dir, &m);
+	buf = tm_render(fn, &m);
+	cs_model_free(&m);
 	return buf;
 }

@@ -20,6 +20,14 @@ extern cs_render_opts_t tm_opts;
 char *tm_render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *),
 		const cs_model_t *m);
 
+/* tm_render of the model load() fills (then freed). */
+char *tm_render_loaded(void (*load)(cs_model_t *m),
+		       int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *));
+
+/* tm_render of run directory dir, loaded with cs_model_load (then freed). */
+char *tm_render_dir(const char *dir,
+		    int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *));
+
 /*
  * A test file's temporary directory and the model loaded from it: declares
  * `static char *dirvar` and `static cs_model_t mvar`, and the cmocka fixtures

@@ -234,13 +234,7 @@ static void test_totals(void **state)
 
 static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
 {
-	cs_model_t m;
-	char *buf;
-
-	load(&m);
-	buf = tm_render(fn, &m);
-	cs_model_free(&m);
-	return buf;
+	return tm_render_loaded(load, fn);
 }
 
 /* The process's part of the JSON report that begins at "pid": pid. */

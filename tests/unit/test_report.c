@@ -112,14 +112,7 @@ static void example_run(void)
 
 static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
 {
-	cs_diag_t d = { "" };
-	cs_model_t m;
-	char *buf;
-
-	assert_int_equal(cs_model_load(&m, dir, &d), 0);
-	buf = tm_render(fn, &m);
-	cs_model_free(&m);
-	return buf;
+	return tm_render_dir(dir, fn);
 }
 
 /* --- a minimal JSON syntax checker ------------------------------------------------------ */

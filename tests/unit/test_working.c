@@ -238,13 +238,7 @@ static void test_killed_child_last_sample(void **state)
 
 static char *render(int (*fn)(FILE *, const cs_model_t *, const cs_render_opts_t *))
 {
-	cs_model_t m;
-	char *buf;
-
-	load(&m);
-	buf = tm_render(fn, &m);
-	cs_model_free(&m);
-	return buf;
+	return tm_render_loaded(load, fn);
 }
 
 static void test_json_keys(void **state)
