@@ -292,7 +292,7 @@ static bool same_group(const kid_t *a, const kid_t *b)
 		!cmp_cmd(a, b);
 }
 
-static int collect_kids(const cs_model_t *m, const cs_story_t *s, kid_t **out, size_t *n)
+static int collect_kids(const cs_model_t *m, kid_t **out, size_t *n)
 {
 	kid_t *v = malloc((m->nprocs + 1) * sizeof(*v));
 
@@ -312,13 +312,12 @@ static int collect_kids(const cs_model_t *m, const cs_story_t *s, kid_t **out, s
 				     .len = p->cmdline_len,
 				     .fork_ns = fork_ns(m, i) };
 	}
-	(void)s;
 	qsort(v, *n, sizeof(*v), cmp_kid);
 	*out = v;
 	return 0;
 }
 
-static int make_sibs(const cs_model_t *m, cs_story_t *s, const kid_t *k, size_t n)
+static int make_sibs(cs_story_t *s, const kid_t *k, size_t n)
 {
 	s->sibs = calloc(n + 1, sizeof(*s->sibs));
 	if (!s->sibs)
@@ -341,7 +340,6 @@ static int make_sibs(const cs_model_t *m, cs_story_t *s, const kid_t *k, size_t 
 			g->members[g->n++] = k[j].i;
 	}
 	qsort(s->sibs, s->nsibs, sizeof(*s->sibs), cmp_sib);
-	(void)m;
 	return 0;
 }
 
@@ -613,9 +611,9 @@ int cs_story_compute(const cs_model_t *m, cs_story_t *s)
 	for (size_t i = 0; i < m->nprocs; i++)
 		s->p[i].sib = -1;
 	chains(m, s);
-	err = collect_kids(m, s, &kids, &nk);
+	err = collect_kids(m, &kids, &nk);
 	if (!err)
-		err = make_sibs(m, s, kids, nk);
+		err = make_sibs(s, kids, nk);
 	free(kids);
 	if (!err)
 		err = roles(m, s);
