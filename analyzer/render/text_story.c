@@ -189,6 +189,19 @@ static const cs_site_t *top_site(const cs_site_t *v, size_t n, bool split, int s
 	return best;
 }
 
+/*
+ * A site's first frame with a name among its innermost four (a stripped module leaves some
+ * unnamed, python3.11+0x… ← PyList_New), else its first: a name further out says where the
+ * program started, not what allocated.
+ */
+static const cs_frame_t *first_named(const cs_site_t *s)
+{
+	for (size_t i = 0; i < s->nframes && i < 4; i++)
+		if (s->frames[i].function)
+			return &s->frames[i];
+	return &s->frames[0];
+}
+
 /* "; most of it: PyUnicode_New [python3.11]" when the group's sites are known. */
 static void most_of_it(line_t *l, const cs_model_t *m, size_t g, int sort)
 {
@@ -204,7 +217,7 @@ static void most_of_it(line_t *l, const cs_model_t *m, size_t g, int sort)
 	if (top->bucket)
 		snprintf(label, sizeof(label), "[%s]", top->bucket);
 	else if (top->nframes)
-		cs_frame_label(&top->frames[0], label, sizeof(label));
+		cs_frame_label(first_named(top), label, sizeof(label));
 	else
 		return;
 	add(l, "; most of it: %s", cs_clean_text(label, strlen(label), label, sizeof(label)));
