@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The cowscope trace file format, version 1.6: the contract between shim and analyzer. */
+/* The cowscope trace file format, version 1.7: the contract between shim and analyzer. */
 #ifndef COWSCOPE_TRACE_FORMAT_H
 #define COWSCOPE_TRACE_FORMAT_H
 
@@ -43,7 +43,7 @@
 #define CS_TRACE_MAGIC "COWSCOPE"
 #define CS_TRACE_MAGIC_LEN 8
 #define CS_TRACE_MAJOR 1
-#define CS_TRACE_MINOR 6
+#define CS_TRACE_MINOR 7
 #define CS_TRACE_BYTE_ORDER 0x01020304u
 #define CS_REC_MAX_BYTES (16u << 20)
 #define CS_TRACE_SUFFIX ".cst"
@@ -114,6 +114,9 @@ enum cs_rec_type {
 	/* 1.6: labelled ranges (cowscope_label_ranges: a runtime's objects by type, by line) */
 	CS_REC_LSET = 30,    /* cs_rec_lset_t + str kind + str names: a labelling begins */
 	CS_REC_LRANGES = 31, /* cs_rec_lranges_t + cs_lrange_t[]: ranges of that labelling */
+	/* 1.7: packed events and live-set checkpoints */
+	CS_REC_EVPACK = 32,  /* cs_rec_evpack_t + packed events: a thread's allocations and frees */
+	CS_REC_LIVESET = 33, /* cs_rec_evpack_t + packed allocations: the live sampled set */
 };
 
 /* Process roles. */
@@ -361,6 +364,7 @@ enum cs_note_code {
 			       * permitted, no PMU): err and text say which and why */
 	CS_NOTE_WRITERS = 13, /* page-fault sampling could not start or lost samples */
 	CS_NOTE_LABELS = 14,  /* 1.6: a labelling was refused or cut short: err and text say why */
+	CS_NOTE_COMPACT = 15, /* 1.7: live-set compaction is off in this process: text says why */
 };
 
 typedef struct cs_rec_note {
@@ -735,6 +739,65 @@ typedef struct cs_lrange {
 } cs_lrange_t;
 
 /*
+ * ---- 1.7: packed events and live-set checkpoints ----
+ *
+ * A 1.7 shim writes allocations and frees as CS_REC_EVPACK instead of
+ * CS_REC_ALLOCS/CS_REC_FREES (a reader still reads both): one record holds one
+ * thread's events of both kinds in the order the thread made them, packed:
+ *
+ *   per event   size     field
+ *   tag         1 byte   bits 0-1 what (CS_PEV_ALLOC 1, CS_PEV_FREE 2), bits 2-4 kind
+ *                        (enum cs_alloc_kind / cs_free_kind), bit 5 CS_PEV_SEQ_NEXT
+ *                        (seq = previous seq + 1, no seq field), bits 6-7 zero
+ *   seq         varint   zigzag(seq - previous seq), absent with CS_PEV_SEQ_NEXT
+ *   ptr         varint   zigzag(ptr - previous ptr)
+ *   ALLOC:      varint size (bytes requested), varint stack (CS_REC_STACK id, 0 none)
+ *   FREE:       varint len (munmap/mremap bytes; 0 for free)
+ *
+ * Varints are unsigned LEB128 (7 bits a byte, low first, at most 10 bytes);
+ * zigzag(d) = (d << 1) ^ (d >> 63) of the 64-bit two's-complement difference.
+ * The "previous" seq and ptr of the first event are the record's seq and 0.
+ * Events carry no weight: a reader computes it from the process's
+ * CS_REC_SAMPLING mean (cs_sample_weight in the analyzer: size for an mmap
+ * region or in exact mode, else size / (1 - exp(-size / mean))).
+ *
+ * codec CS_CODEC_RAW: raw_bytes bytes of packed events follow the header;
+ * CS_CODEC_ZSTD: one zstd frame follows that decompresses to exactly
+ * raw_bytes bytes of packed events. Either way the record is zero-padded to 8.
+ *
+ * CS_REC_LIVESET (same header, same packing, ALLOC events only, tid 0, each
+ * with its own seq) is a checkpoint: the process's live sampled allocations
+ * once every event with seq < cut (the header's seq field) has happened. It
+ * replaces that history: a reader sets the process's live set to exactly these
+ * allocations at cut and applies only later events after it (events with seq
+ * < cut that come before it in the file are superseded; none come after it).
+ * A shim writes one at a point that needs the live set (a fork, a snapshot, a
+ * mark, the end) instead of the events it dropped since the previous point, so
+ * that a long-running process's trace grows with its live set, not its run
+ * time (docs/trace-format.md).
+ */
+typedef struct cs_rec_evpack {
+	cs_rec_hdr_t h;
+	uint32_t count;     /* events packed */
+	uint32_t tid;       /* the thread (EVPACK); 0 (LIVESET) */
+	uint64_t seq;       /* EVPACK: the first event's "previous seq"; LIVESET: the cut */
+	uint32_t raw_bytes; /* bytes of packed events (after decompression) */
+	uint16_t codec;     /* enum cs_codec */
+	uint16_t flags;     /* 0 */
+	/* then the packed events (CS_CODEC_RAW) or a zstd frame of them, padded to 8 */
+} cs_rec_evpack_t;
+
+enum cs_codec { CS_CODEC_RAW = 0, CS_CODEC_ZSTD = 1 };
+
+/* Packed event tag bits. */
+#define CS_PEV_ALLOC 1u
+#define CS_PEV_FREE 2u
+#define CS_PEV_WHAT_MASK 3u
+#define CS_PEV_KIND_SHIFT 2
+#define CS_PEV_KIND_MASK 7u
+#define CS_PEV_SEQ_NEXT 0x20u
+
+/*
  * ---- The pinned layout ----
  *
  * The size of every on-disk struct and the offset and size of every field, as
@@ -1066,6 +1129,20 @@ CS_PIN_FIELD(cs_lrange_t, flags, 28, 4);
 CS_PIN_ASSERT(CS_REC_LSET == 30 && CS_REC_LRANGES == 31 && CS_NOTE_LABELS == 14 &&
 		      CS_LSETF_SAMPLED == 1,
 	      "1.6 numbers never move");
+
+/* 1.7: packed events and live-set checkpoints. */
+CS_PIN_SIZE(cs_rec_evpack_t, 32);
+CS_PIN_FIELD(cs_rec_evpack_t, h, 0, 8);
+CS_PIN_FIELD(cs_rec_evpack_t, count, 8, 4);
+CS_PIN_FIELD(cs_rec_evpack_t, tid, 12, 4);
+CS_PIN_FIELD(cs_rec_evpack_t, seq, 16, 8);
+CS_PIN_FIELD(cs_rec_evpack_t, raw_bytes, 24, 4);
+CS_PIN_FIELD(cs_rec_evpack_t, codec, 28, 2);
+CS_PIN_FIELD(cs_rec_evpack_t, flags, 30, 2);
+CS_PIN_ASSERT(CS_REC_EVPACK == 32 && CS_REC_LIVESET == 33 && CS_NOTE_COMPACT == 15 &&
+		      CS_CODEC_RAW == 0 && CS_CODEC_ZSTD == 1 && CS_PEV_ALLOC == 1 &&
+		      CS_PEV_FREE == 2 && CS_PEV_KIND_SHIFT == 2 && CS_PEV_SEQ_NEXT == 0x20,
+	      "1.7 numbers never move");
 
 /* Counter slots (CS_REC_COUNTERS values are written in this order). */
 CS_PIN_ASSERT(CS_CNT_TRACE_REOPEN == 0 && CS_CNT_WRITE_FAIL == 1 && CS_CNT_ARM_FAIL == 2 &&
