@@ -765,16 +765,22 @@ typedef struct cs_lrange {
  * CS_CODEC_ZSTD: one zstd frame follows that decompresses to exactly
  * raw_bytes bytes of packed events. Either way the record is zero-padded to 8.
  *
- * CS_REC_LIVESET (same header, same packing, ALLOC events only, tid 0, each
- * with its own seq) is a checkpoint: the process's live sampled allocations
- * once every event with seq < cut (the header's seq field) has happened. It
- * replaces that history: a reader sets the process's live set to exactly these
- * allocations at cut and applies only later events after it (events with seq
- * < cut that come before it in the file are superseded; none come after it).
- * A shim writes one at a point that needs the live set (a fork, a snapshot, a
- * mark, the end) instead of the events it dropped since the previous point, so
- * that a long-running process's trace grows with its live set, not its run
- * time (docs/trace-format.md).
+ * CS_REC_LIVESET (same header, same packing, tid 0) is a checkpoint: the
+ * process's live sampled malloc-kind allocations (ALLOC events of kind
+ * CS_ALLOC_MALLOC, each with its own seq) once every event with seq < cut (the
+ * header's seq field) has happened. It supersedes the malloc-kind history
+ * before it in the file: a reader sets the process's malloc blocks to exactly
+ * this set at cut, ignores the CS_ALLOC_MALLOC allocations and CS_FREE_FREE
+ * frees that come before it in the file, and applies every event that comes
+ * after it in the file, whatever its seq (an event may be numbered just before
+ * the cut yet written after it). mmap-kind events (CS_ALLOC_MMAP regions,
+ * CS_FREE_MUNMAP, CS_FREE_MREMAP) are never superseded: a shim writes every
+ * one. A shim writes a checkpoint where the live set is needed (a fork, a
+ * snapshot, a mark, the end) instead of the malloc-kind events it dropped
+ * since the previous such point, so that a long-running process's trace grows
+ * with its live set, not its run time (docs/trace-format.md). A checkpoint
+ * with cut c answers "what was live at seq s" for s >= c: it, then the events
+ * after it in the file with seq < s.
  */
 typedef struct cs_rec_evpack {
 	cs_rec_hdr_t h;
