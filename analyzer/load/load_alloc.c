@@ -173,7 +173,8 @@ int cs_load_allocs(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cu
 							.weight = e.weight_bytes,
 							.stack = e.stack,
 							.what = CS_AEV_ALLOC,
-							.kind = e.kind };
+							.kind = e.kind,
+							.ckpt = (uint32_t)a->nckpts };
 	}
 	return err;
 }
@@ -205,7 +206,8 @@ int cs_load_frees(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur
 							.ptr = e.ptr,
 							.len = e.kind == CS_FREE_FREE ? 0 : e.len,
 							.what = CS_AEV_FREE,
-							.kind = e.kind };
+							.kind = e.kind,
+							.ckpt = (uint32_t)a->nckpts };
 	}
 	return err;
 }

@@ -39,7 +39,14 @@ typedef struct cs_aev {
 	uint32_t stack;  /* ALLOC: stack id, 0 if none */
 	uint8_t what;    /* enum cs_aev_what */
 	uint8_t kind;    /* enum cs_alloc_kind or enum cs_free_kind */
+	bool in_ckpt;    /* 1.7: an allocation listed by LIVESET number ckpt, not an event */
+	uint32_t ckpt;   /* 1.7: LIVESETs before it in the file (its own number if in_ckpt) */
 } cs_aev_t;
+
+/* A LIVESET checkpoint (format 1.7), numbered from 1 in file order; its entries are in evs. */
+typedef struct cs_ckpt {
+	uint64_t cut; /* the live set once every event with seq < cut happened */
+} cs_ckpt_t;
 
 /* A frame of a symbolized stack. Strings live in the model's arena. */
 typedef struct cs_frame {
@@ -99,6 +106,8 @@ typedef struct cs_allocinfo {
 	size_t nstacks, capstacks;
 	cs_aev_t *evs; /* sorted by seq after loading */
 	size_t nevs, capevs;
+	cs_ckpt_t *ckpts; /* 1.7: LIVESET checkpoints in file order; ckpts[k - 1] is number k */
+	size_t nckpts, capckpts;
 	/* the memory cap (cs_model_load_capped): events past max_evs are counted, not kept */
 	uint64_t max_evs; /* 0: no cap */
 	uint64_t skipped_evs;

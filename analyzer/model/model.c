@@ -75,6 +75,7 @@ void cs_allocinfo_free(cs_allocinfo_t *a)
 		free(a->stacks[i].ra);
 	free(a->stacks);
 	free(a->evs);
+	free(a->ckpts);
 	memset(a, 0, sizeof(*a));
 }
 
