@@ -439,6 +439,22 @@ static int put_mapping(cs_harvest_t *h, const cs_vma_t *v, uint8_t kind, uint16_
 	return put(h, buf, cs_rec_finish(&b));
 }
 
+#define HUGE_BYTES (2ull << 20)
+
+/*
+ * Whether a PMD-mapped huge page can sit in v: only a 2 MiB-aligned 2 MiB span
+ * inside it can hold one (the kernel maps a THP by PMD only there), so a
+ * mapping without such a span skips the PAGE_IS_HUGE scan (and THP "never",
+ * h->thp 0, skips it everywhere). A mapping clipped to a range (h->hi) may
+ * cut a huge page: always scanned.
+ */
+static int may_hold_huge(const cs_vma_t *v)
+{
+	uint64_t first = (v->start + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+
+	return first >= v->start && first + HUGE_BYTES <= v->end;
+}
+
 /*
  * One private mapping: arm it (fork snapshot), then its present, exclusive and
  * pfn sets, the written set (uffd-wp snapshots) and its huge pages, the last
@@ -456,7 +472,7 @@ static int scan_private(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, ui
 		return r; /* too large to walk: no written or huge set either (bounded cost) */
 	if (r == 0 && h->scan && h->backend == CS_BACKEND_UFFD_WP && h->reason != CS_SNAP_FORK)
 		r = scan_one(h, m, v, PAGE_IS_WRITTEN, CS_SET_WRITTEN, flags);
-	if (r == 0 && h->scan && h->thp && v->end - v->start >= (2u << 20))
+	if (r == 0 && h->scan && h->thp && (h->hi || may_hold_huge(v)))
 		r = scan_one(h, m, v, PAGE_IS_HUGE, CS_SET_HUGE, flags);
 	return r;
 }

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -68,6 +70,7 @@ typedef struct run_ctx {
 	size_t nowned; /* envp[0..nowned) were allocated by build_env */
 	pid_t root;
 	uint64_t start_ns;
+	int held[4]; /* the default software events, held open for the run (hold_events) */
 } run_ctx_t;
 
 static int set_backend(run_ctx_t *ctx, const char *name)
@@ -264,6 +267,8 @@ static void run_init(void *vctx)
 	ctx->interval_ms = INTERVAL_DEFAULT_MS;
 	ctx->linger_s = LINGER_DEFAULT_S;
 	ctx->dirfd = ctx->runfd = ctx->sigfd = -1;
+	for (int i = 0; i < 4; i++)
+		ctx->held[i] = -1;
 }
 
 static int run_parse(void *vctx, int id, const cs_optval_t *v)
@@ -680,6 +685,39 @@ static int put_run(run_ctx_t *ctx)
 	return 0;
 }
 
+/*
+ * Hold one of each default software event (page faults, minor and major
+ * faults, context switches) open on cowscope itself, disabled, for the whole
+ * run. The first such event in the system turns a kernel static key on
+ * (perf_swevent_init: static_key_slow_inc, which patches kernel text and sends
+ * an IPI to every CPU, ~0.15-0.2 ms) and the last one turns it off again: held
+ * here, the traced processes' own opens and closes find it on and are cheap.
+ * A disabled event on cowscope counts nothing and changes no count a traced
+ * process reports (its events are its own). Failure is harmless: no step fails.
+ * docs/events.md, "Cost".
+ */
+static int hold_events(run_ctx_t *ctx)
+{
+	static const uint64_t cfg[4] = { PERF_COUNT_SW_PAGE_FAULTS, PERF_COUNT_SW_PAGE_FAULTS_MIN,
+					 PERF_COUNT_SW_PAGE_FAULTS_MAJ,
+					 PERF_COUNT_SW_CONTEXT_SWITCHES };
+
+	if (ctx->events && strcmp(ctx->events, "none") == 0)
+		return 0; /* the traced processes open none */
+	for (int i = 0; i < 4; i++) {
+		struct perf_event_attr a = { .size = sizeof(a),
+					     .type = PERF_TYPE_SOFTWARE,
+					     .config = cfg[i],
+					     .disabled = 1,
+					     .exclude_kernel = 1,
+					     .exclude_hv = 1 };
+
+		ctx->held[i] =
+			(int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	}
+	return 0;
+}
+
 static int spawn(run_ctx_t *ctx)
 {
 	ctx->start_ns = cs_now_ns();
@@ -759,8 +797,8 @@ static int supervise(run_ctx_t *ctx)
 
 /* The steps before CMD runs, in order; each returns 0 or an exit code. */
 static int (*const steps[])(run_ctx_t *ctx) = {
-	resolve_shim,  resolve_pyhelper, check_backend, make_run_dir,
-	open_run_file, build_env,        block_signals, spawn,
+	resolve_shim, resolve_pyhelper, check_backend, make_run_dir, open_run_file,
+	build_env,    block_signals,    hold_events,   spawn,
 };
 
 static void run_fini(void *vctx)
@@ -777,6 +815,9 @@ static void run_fini(void *vctx)
 		close(ctx->runfd);
 	if (ctx->sigfd >= 0)
 		close(ctx->sigfd);
+	for (int i = 0; i < 4; i++)
+		if (ctx->held[i] >= 0)
+			close(ctx->held[i]);
 }
 
 static int run_run(void *vctx, const cs_cli_t *cli)

@@ -144,7 +144,35 @@ def test_list(opts, tmp):
         check(name in names, f"{name} listed")
 
 
-TESTS = {"minflt": test_minflt, "cpu-clock": test_cpu_clock, "bogus": test_bogus,
+PERF_FDS = """
+import os, sys
+def link(path):
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""  # listdir's own descriptor, closed since
+def perf(pid):
+    d = f"/proc/{pid}/fd"
+    return sum(1 for f in os.listdir(d) if link(f"{d}/{f}") == "anon_inode:[perf_event]")
+print(perf(os.getppid()), perf(os.getpid()))
+"""
+
+
+def test_held(opts, tmp):
+    """`cowscope run` holds the 4 default software events open on itself (docs/events.md): the
+    traced root sees exactly 4 perf descriptors in its parent, cowscope, and only its own 4 (none
+    inherited); with --events none, none at all; the counts of test_minflt still hold."""
+    for extra, want in (([], "4 4"), (["--events", "none"], "0 0")):
+        out = os.path.join(tmp, "held" + str(len(extra)))
+        p = subprocess.run([opts.cowscope, "run", "-q", "-o", out, "--interval", "0", "--no-python"]
+                           + extra + ["--", sys.executable, "-c", PERF_FDS],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        eq(p.returncode, 0, f"exit status {extra}: {p.stderr.decode()}")
+        eq(p.stdout.decode().strip(), want, f"perf descriptors of cowscope, of CMD {extra}")
+    test_minflt(opts, tmp)
+
+
+TESTS = {"held": test_held, "minflt": test_minflt, "cpu-clock": test_cpu_clock, "bogus": test_bogus,
          "preload-bad-name": test_preload_bad_name, "denied": test_denied, "list": test_list}
 
 

@@ -1,97 +1,269 @@
 /* SPDX-License-Identifier: MIT */
-/* Benchmark: fork latency and snapshot (harvest) time for a given amount of tracked memory. */
+/* Benchmark: fork, arming and harvest cost for a given amount of tracked memory, and the kernel primitives they are made of. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/userfaultfd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cowscope.h>
 
 /*
- * Usage: fork_cost_bin MIB REPS
- * Prints one line: "MIB fork_return_ms child_start_ms snapshot_ms" (medians).
- *   fork_return_ms: fork() call to its return in the parent;
- *   child_start_ms: fork() call to the child's first instruction after fork()
- *                   (with the shim this includes arming and the fork snapshot);
- *   snapshot_ms:    one cowscope_snapshot() in the child ("-" without the shim).
+ * Usage: fork_cost_bin fork MIB   (once, with or without the shim)
+ *   One fork of a process with MIB MiB present. Prints one line:
+ *   "ret_wall start_wall start_cpu snap_wall snap_cpu exit_cpu private_dirty_kib"
+ *   (ms, except the last): fork() to its return in the parent (wall); fork() to
+ *   the child's first instruction (wall) and the child's CPU until then (with
+ *   the shim: arming and the fork snapshot); one cowscope_snapshot() in the
+ *   child, wall and CPU (- without the shim); the child's CPU from its last
+ *   instruction through exit (wait4); the child's Private_Dirty (smaps_rollup).
+ * Usage: fork_cost_bin prim MIB   (never under the shim)
+ *   The kernel primitives over MIB MiB present, once each:
+ *   "fork_wall wp_wall mincore_wall pagemap_wall written_wall" (ms): fork()
+ *   of this process (the child exits at once), PAGEMAP_SCAN write-protect
+ *   (PM_SCAN_WP_MATCHING, after UFFDIO_REGISTER, not timed), mincore(), a full
+ *   pread of the pagemap entries, PAGEMAP_SCAN PAGE_IS_WRITTEN with 16 pages
+ *   written (the harvest's floor).
  */
 
-static uint64_t now_ns(void)
+#ifndef PAGEMAP_SCAN
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_WPALLOWED (1 << 0)
+#define PAGE_IS_WRITTEN (1 << 1)
+#define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_SWAPPED (1 << 4)
+#define PM_SCAN_WP_MATCHING (1 << 0)
+#define PM_SCAN_CHECK_WPASYNC (1 << 1)
+struct page_region {
+	uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+		category_mask, category_anyof_mask, return_mask;
+};
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+static double wall_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int cmp(const void *a, const void *b)
+static double cpu_ms(void)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	struct timespec ts;
 
-	return x < y ? -1 : x > y;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static double median_ms(uint64_t *v, int n)
+static long private_dirty_kib(void)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return v[n / 2] / 1e6;
+	char buf[4096], *p;
+	int fd = open("/proc/self/smaps_rollup", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "Private_Dirty:");
+	return p ? strtol(p + 14, NULL, 10) : -1;
 }
 
-/* One fork: the child reports when it started and how long a snapshot took. */
-static int one(uint64_t *ret_ns, uint64_t *start_ns, uint64_t *snap_ns, int *snap_ok)
+/* The child: its start, one snapshot, its memory, then exit. */
+static void child(int wfd, double t0)
 {
-	uint64_t msg[2];
+	double v[6];
+	double t1 = wall_ms(), c1 = cpu_ms(), t2, c2;
+	int r = cowscope_snapshot();
+
+	t2 = wall_ms();
+	c2 = cpu_ms();
+	v[0] = t1 - t0;
+	v[1] = c1;
+	v[2] = r == 0 ? t2 - t1 : -1;
+	v[3] = r == 0 ? c2 - c1 : -1;
+	v[4] = (double)private_dirty_kib();
+	v[5] = cpu_ms();
+	if (write(wfd, v, sizeof(v)) != sizeof(v))
+		_exit(1);
+	_exit(0);
+}
+
+static int do_fork(char *mem, size_t bytes)
+{
+	double v[6], t0, ret, exit_cpu;
+	struct rusage ru;
 	int fds[2], st;
-	uint64_t t0;
 	pid_t pid;
 
+	(void)mem;
+	(void)bytes;
 	if (pipe(fds))
-		return -1;
-	t0 = now_ns();
+		return 1;
+	t0 = wall_ms();
 	pid = fork();
-	if (pid == 0) {
-		uint64_t t1 = now_ns(), t2;
-		int r = cowscope_snapshot();
+	if (pid == 0)
+		child(fds[1], t0);
+	ret = wall_ms() - t0;
+	if (pid < 0 || read(fds[0], v, sizeof(v)) != sizeof(v) || wait4(pid, &st, 0, &ru) != pid)
+		return 1;
+	exit_cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3 - v[5];
+	printf("%.3f %.3f %.3f ", ret, v[0], v[1]);
+	if (v[2] >= 0)
+		printf("%.3f %.3f ", v[2], v[3]);
+	else
+		printf("- - ");
+	printf("%.3f %.0f\n", exit_cpu < 0 ? 0 : exit_cpu, v[4]);
+	return 0;
+}
 
-		t2 = now_ns();
-		msg[0] = t1;
-		msg[1] = r == 0 ? t2 - t1 : UINT64_MAX;
-		if (write(fds[1], msg, sizeof(msg)) != sizeof(msg))
-			_exit(1);
-		_exit(0);
-	}
-	*ret_ns = now_ns() - t0;
-	if (pid < 0 || read(fds[0], msg, sizeof(msg)) != sizeof(msg))
+/* Write-protect the region the way arming does; the registration is not timed. */
+static double time_wp(int pm, char *mem, size_t bytes)
+{
+	static struct page_region vec[128];
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
+	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	struct uffdio_register reg = { .range = { (uint64_t)(uintptr_t)mem, bytes },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
+	uint64_t start = (uint64_t)(uintptr_t)mem, end = start + bytes;
+	double t0;
+
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) || ioctl(uffd, UFFDIO_REGISTER, &reg))
 		return -1;
+	t0 = wall_ms();
+	while (start < end) {
+		struct pm_scan_arg a = { .size = sizeof(a),
+					 .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+					 .start = start,
+					 .end = end,
+					 .vec = (uint64_t)(uintptr_t)vec,
+					 .vec_len = 128,
+					 .category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+					 .return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED };
+
+		if (ioctl(pm, PAGEMAP_SCAN, &a) < 0 || a.walk_end <= start)
+			return -1;
+		start = a.walk_end;
+	}
+	t0 = wall_ms() - t0;
+	for (size_t i = 0; i < 16; i++)
+		mem[i * bytes / 16] = 2; /* 16 pages written: what the floor finds */
+	return t0; /* uffd stays open: the protection stays for the written scan */
+}
+
+static double time_written(int pm, char *mem, size_t bytes)
+{
+	static struct page_region vec[1024];
+	uint64_t start = (uint64_t)(uintptr_t)mem, end = start + bytes;
+	double t0 = wall_ms();
+
+	while (start < end) {
+		struct pm_scan_arg a = { .size = sizeof(a),
+					 .start = start,
+					 .end = end,
+					 .vec = (uint64_t)(uintptr_t)vec,
+					 .vec_len = 1024,
+					 .category_mask = PAGE_IS_WRITTEN,
+					 .return_mask = PAGE_IS_WRITTEN };
+
+		if (ioctl(pm, PAGEMAP_SCAN, &a) < 0 || a.walk_end <= start)
+			return -1;
+		start = a.walk_end;
+	}
+	return wall_ms() - t0;
+}
+
+static double time_mincore(char *mem, size_t bytes)
+{
+	static unsigned char vec[1u << 20];
+	size_t chunk = sizeof(vec) * 4096u;
+	double t0 = wall_ms();
+
+	for (size_t off = 0; off < bytes; off += chunk)
+		if (mincore(mem + off, bytes - off < chunk ? bytes - off : chunk, vec))
+			return -1;
+	return wall_ms() - t0;
+}
+
+static double time_pagemap(int pm, char *mem, size_t bytes)
+{
+	static uint64_t buf[1024];
+	uint64_t first = (uint64_t)(uintptr_t)mem / 4096, n = bytes / 4096;
+	double t0 = wall_ms();
+
+	for (uint64_t i = 0; i < n; i += 1024) {
+		size_t k = n - i < 1024 ? n - i : 1024;
+
+		if (pread(pm, buf, k * 8, (off_t)((first + i) * 8)) != (ssize_t)(k * 8))
+			return -1;
+	}
+	return wall_ms() - t0;
+}
+
+static double time_fork(void)
+{
+	double t0 = wall_ms(), t;
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(0);
+	t = wall_ms() - t0;
 	waitpid(pid, &st, 0);
-	close(fds[0]);
-	close(fds[1]);
-	*start_ns = msg[0] - t0;
-	*snap_ok = msg[1] != UINT64_MAX;
-	*snap_ns = *snap_ok ? msg[1] : 0;
+	return pid < 0 ? -1 : t;
+}
+
+static int do_prim(char *mem, size_t bytes)
+{
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	double f, w, m, p, s;
+
+	if (pm < 0)
+		return 1;
+	f = time_fork();
+	m = time_mincore(mem, bytes);
+	p = time_pagemap(pm, mem, bytes);
+	w = time_wp(pm, mem, bytes);
+	s = time_written(pm, mem, bytes);
+	printf("%.3f %.3f %.3f %.3f %.3f\n", f, w, m, p, s);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
-	int reps = argc > 2 ? atoi(argv[2]) : 5, ok = 1;
-	uint64_t ret[64], start[64], snap[64];
-	char *mem = malloc(mib << 20);
+	const char *mode = argc > 1 ? argv[1] : "fork";
+	size_t mib = argc > 2 ? strtoul(argv[2], NULL, 0) : 256, bytes = mib << 20;
+	char *mem = bytes
+		? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+		: NULL;
 
-	if (!mem || reps < 1 || reps > 64)
+	if (bytes && mem == MAP_FAILED)
 		return 2;
-	memset(mem, 1, mib << 20); /* every page present: all of it is shared at fork */
-	for (int i = 0; i < reps; i++)
-		if (one(&ret[i], &start[i], &snap[i], &ok) < 0)
-			return 1;
-	printf("%zu %.2f %.2f ", mib, median_ms(ret, reps), median_ms(start, reps));
-	if (ok)
-		printf("%.2f\n", median_ms(snap, reps));
-	else
-		printf("-\n");
-	free(mem);
-	return 0;
+	if (bytes) {
+		madvise(mem, bytes, MADV_NOHUGEPAGE); /* base pages: the figures are per page */
+		memset(mem, 1, bytes);                /* every page present: all of it shared */
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	return strcmp(mode, "prim") == 0 ? do_prim(mem, bytes) : do_fork(mem, bytes);
 }
