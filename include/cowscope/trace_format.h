@@ -205,6 +205,9 @@ typedef struct cs_rec_snap_end {
 } cs_rec_snap_end_t;
 
 #define CS_SNAPF_TRUNCATED 1u /* some set was cut short (limit or error); see notes */
+#define CS_SNAPF_NO_EXCL \
+	2u /* 1.7: no exclusive set was read (COWSCOPE_PARENT_UNSHARED=off): parent-unshared, \
+	    * and so unshared and the split, are unknown in this snapshot */
 
 /* Mapping kinds. */
 enum cs_map_kind {
@@ -1147,7 +1150,8 @@ CS_PIN_FIELD(cs_rec_evpack_t, codec, 28, 2);
 CS_PIN_FIELD(cs_rec_evpack_t, flags, 30, 2);
 CS_PIN_ASSERT(CS_REC_EVPACK == 32 && CS_REC_LIVESET == 33 && CS_NOTE_COMPACT == 15 &&
 		      CS_CODEC_RAW == 0 && CS_CODEC_ZSTD == 1 && CS_PEV_ALLOC == 1 &&
-		      CS_PEV_FREE == 2 && CS_PEV_KIND_SHIFT == 2 && CS_PEV_SEQ_NEXT == 0x20,
+		      CS_PEV_FREE == 2 && CS_PEV_KIND_SHIFT == 2 && CS_PEV_SEQ_NEXT == 0x20 &&
+		      CS_SNAPF_NO_EXCL == 2,
 	      "1.7 numbers never move");
 
 /* Counter slots (CS_REC_COUNTERS values are written in this order). */
