@@ -302,20 +302,46 @@ static void drain_all(void)
 			drain_ring(i);
 }
 
+/* Fault on our poke page, so this CPU's ring gets the LOST record it owes. */
+static void poke_here(void)
+{
+	if (cs_prim_madvise(poke, 1ull << cs_proc()->page_shift, MADV_DONTNEED) == 0)
+		*(volatile uint8_t *)poke = 1;
+}
+
+/* Run on CPU cpu only (sched_setaffinity migrates the caller before it returns): 0 or -errno. */
+static long pin_to(uint32_t cpu)
+{
+	uint64_t one[CS_WRITERS_MAX_CPUS / 64] = { 0 };
+
+	one[cpu / 64] = 1ull << (cpu % 64);
+	return cs_prim_syscall6(SYS_sched_setaffinity, 0, sizeof(one), (long)one, 0, 0, 0);
+}
+
 /*
  * The kernel writes a ring's PERF_RECORD_LOST only before its next sample
- * there. After a full ring, take one user-space fault on a page of ours (its
- * sample lies outside every figure) so this CPU's ring gets it, and drain
- * again. Other CPUs' full rings count as one lost sample each until theirs.
+ * there. So for each full ring, take one user-space fault on a page of ours
+ * (its sample lies outside every figure) on that ring's CPU, moving the
+ * thread there for the moment (a child that migrated after its ring filled
+ * would otherwise leave that ring's losses unsaid: they would count as one),
+ * then put the thread's CPU mask back and drain again. A CPU the thread may
+ * not run on keeps counting as one lost sample until its next sample.
  */
 static void flush_lost(void)
 {
-	size_t pg = 1ull << cs_proc()->page_shift;
+	uint64_t mask[CS_WRITERS_MAX_CPUS / 64];
+	long n;
 
 	if (!poke || !lost_floor())
 		return;
-	if (cs_prim_madvise(poke, pg, MADV_DONTNEED) == 0)
-		*(volatile uint8_t *)poke = 1;
+	n = cs_prim_syscall6(SYS_sched_getaffinity, 0, sizeof(mask), (long)mask, 0, 0, 0);
+	if (n > 0)
+		for (uint32_t i = 0; i < ncpus; i++)
+			if (full[i] && pin_to(i) == 0)
+				poke_here();
+	if (n > 0)
+		cs_prim_syscall6(SYS_sched_setaffinity, 0, n, (long)mask, 0, 0, 0);
+	poke_here();
 	drain_all();
 }
 
