@@ -44,7 +44,7 @@ typedef struct cs_evbuf {
 #define LIVE_MAX ((CS_REC_MAX_BYTES - ROOM - 8u) / CS_PEV_MAX_BYTES)
 
 /* Compaction's write budget: the floor, and bytes counted per live block. */
-#define BUDGET_MIN_BYTES (1u << 20)
+#define BUDGET_MIN_BYTES (256u << 10)
 #define LIVE_EST_BYTES 12u
 #define ZSTD_LEVEL 1
 
