@@ -91,23 +91,24 @@ def child_sites(opts, compact):
         rep = report(opts, out)
         kids = [p for p in rep["processes"] if p["role"] == "child"]
         eq(len(kids), 1, "one child")
-        sites = {tuple(f.get("function") for f in s["frames"]): s["child_copied_pages"]
-                 for s in kids[0]["sites"]}
-        return sites, kids[0]["child_copied_pages"], notes(root_trace(out))
+        sites = {tuple(f.get("function") for f in s["frames"]):
+                 (s["child_copied_pages"], s["samples"], s["estimated_bytes"])
+                 for s in kids[0]["sites"] if s["bucket"] is None}  # buckets: stack, anon...
+        return sites, notes(root_trace(out))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
 
 def test_sites(opts):
-    """The child's allocation sites with compaction on are exactly those with it off, and
-    keep_blocks owns the 128 pages the child wrote."""
-    on, copied_on, notes_on = child_sites(opts, "on")
-    off, copied_off, notes_off = child_sites(opts, "off")
+    """The child's allocation sites (copied pages, live samples at the fork, bytes) with
+    compaction on are exactly those with it off, and keep_blocks owns the 128 pages the child
+    wrote."""
+    on, notes_on = child_sites(opts, "on")
+    off, notes_off = child_sites(opts, "off")
     eq([t for c, t in notes_off if c == 15], ["COWSCOPE_COMPACT=off"], "note with it off")
     eq([c for c, _ in notes_on if c == 15], [], "no compaction note with it on")
-    eq(copied_on, copied_off, "child-copied pages, on vs off")
-    eq(on, off, "child allocation sites (frames -> copied pages), on vs off")
-    keep = sum(v for k, v in on.items() if "keep_blocks" in k)
+    eq(on, off, "child allocation sites (frames -> copied pages, samples, bytes), on vs off")
+    keep = sum(v[0] for k, v in on.items() if "keep_blocks" in k)
     eq(keep, WRITTEN_PAGES, "pages charged to keep_blocks")
 
 
