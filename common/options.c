@@ -113,6 +113,14 @@ static int parse_obj_capacity(cs_options_t *o, const char *v)
 	return r;
 }
 
+static int parse_compact(cs_options_t *o, const char *v)
+{
+	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+		return -EINVAL;
+	o->compact_off = v[1] == 'f';
+	return 0;
+}
+
 static int parse_diff(cs_options_t *o, const char *v)
 {
 	static const char *const names[] = {
@@ -192,6 +200,7 @@ static const option_def_t table[] = {
 	  "compared per side and snapshot in auto mode",
 	  parse_diff_budget },
 	{ "COWSCOPE_WRITERS", "0 or 1", parse_writers },
+	{ "COWSCOPE_COMPACT", "on or off", parse_compact },
 	{ "COWSCOPE_WRITERS_BUFFER",
 	  "a power of two from 8k to 256M bytes (k and M suffixes allowed), per CPU",
 	  parse_writers_buffer },

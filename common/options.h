@@ -27,6 +27,7 @@ typedef struct cs_options {
 				   * in auto mode (0 = CS_DIFF_DEFAULT_BUDGET) */
 	uint8_t writers;          /* COWSCOPE_WRITERS: page-fault sampling in fork children */
 	uint64_t writers_buffer;  /* COWSCOPE_WRITERS_BUFFER: ring bytes per CPU, a power of two */
+	uint8_t compact_off;      /* COWSCOPE_COMPACT=off: write every sampled event */
 	const char *events;       /* COWSCOPE_EVENTS: perf event names, comma-separated (NULL =
 				   * the default four; "none" = no events); points into a static
 				   * buffer of options.c (kept out of this struct: a fork child

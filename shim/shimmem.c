@@ -4,16 +4,22 @@
 #include <string.h>
 #include "prim.h"
 #include "shimmem.h"
+#include "cowscope/trace_format.h"
 
 #define STACK_TABLE_BYTES ((size_t)CS_STACK_SLOTS * 16u)
 #define BLOOM_BYTES ((size_t)CS_BLOOM_BITS / 8u)
 
-/* Event buffers get what is left: 64 MiB (1024 threads' worth), or less if memory is tight. */
-static const size_t tries[] = { 80u << 20, 24u << 20, 8u << 20 };
+/*
+ * Event buffers get what is left: 64 MiB (1024 threads' worth), or less if
+ * memory is tight; the live-block table a third of what is left (evbuf.c uses at most what
+ * a LIVESET record can hold), the checkpoint scratch 16 MiB.
+ */
+static const size_t tries[] = { 136u << 20, 40u << 20, 24u << 20 };
 
 int cs_shimmem_init(cs_shimmem_t *m)
 {
-	size_t fixed = BLOOM_BYTES + STACK_TABLE_BYTES + CS_MODULES_BYTES;
+	size_t fixed = BLOOM_BYTES + STACK_TABLE_BYTES + CS_MODULES_BYTES + CS_ZSTD_BYTES +
+		CS_REC_MAX_BYTES;
 
 	memset(m, 0, sizeof(*m));
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]) && !m->base; i++) {
@@ -25,8 +31,12 @@ int cs_shimmem_init(cs_shimmem_t *m)
 	m->bloom = (uint64_t *)m->base;
 	m->stacks = m->base + BLOOM_BYTES;
 	m->modules = m->stacks + STACK_TABLE_BYTES;
-	m->evbufs = m->modules + CS_MODULES_BYTES;
-	m->evbufs_bytes = m->bytes - fixed;
+	m->zstd = m->modules + CS_MODULES_BYTES;
+	m->ckpt = m->zstd + CS_ZSTD_BYTES;
+	m->livetab = m->ckpt + CS_REC_MAX_BYTES;
+	m->livetab_bytes = (m->bytes - fixed) / 3;
+	m->evbufs = m->livetab + m->livetab_bytes;
+	m->evbufs_bytes = m->bytes - fixed - m->livetab_bytes;
 	return 0;
 }
 

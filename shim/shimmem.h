@@ -19,13 +19,18 @@ typedef struct cs_shimmem {
 	uint64_t *bloom;  /* CS_BLOOM_BITS bits */
 	uint8_t *stacks;  /* the stack table */
 	uint8_t *modules; /* encoded CS_REC_MODULE records */
-	uint8_t *evbufs;  /* per-thread event buffers */
+	uint8_t *zstd;    /* CS_ZSTD_BYTES: the compression context and its output */
+	uint8_t *ckpt;    /* CS_REC_MAX_BYTES: a LIVESET record being packed */
+	uint8_t *livetab; /* the live sampled blocks (livetab.c) */
+	size_t livetab_bytes;
+	uint8_t *evbufs; /* per-thread event buffers */
 	size_t evbufs_bytes;
 } cs_shimmem_t;
 
 #define CS_BLOOM_BITS (1u << 20) /* 128 KiB, one probe per free */
 #define CS_STACK_SLOTS (1u << 18)
 #define CS_MODULES_BYTES (256u * 1024u)
+#define CS_ZSTD_BYTES (512u * 1024u)
 
 /* Reserve and carve; 0 or -ENOMEM. init-only. */
 int cs_shimmem_init(cs_shimmem_t *m);

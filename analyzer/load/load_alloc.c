@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Loading allocation records (format 1.1): the record table's handlers, every field checked. */
+/* Loading allocation records (formats 1.1 and 1.7): the record table's handlers, every field checked. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
+#include "evpack.h"
 #include "load_alloc.h"
 #include "model.h"
 #include "vec.h"
+#include "weight.h"
 
 /* A kind this reader does not know is an error, unless a newer minor wrote it. */
 static bool newer_minor(const cs_loader_t *l)
@@ -212,6 +215,174 @@ int cs_load_frees(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur
 	return err;
 }
 
+/* ---- 1.7: packed events and live-set checkpoints ---------------------------------------- */
+
+/* Whether n bytes at p are all zero (a record's padding). */
+static bool zeros(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* The rest of the record is one zstd frame (then padding) of exactly raw bytes: into *buf. */
+static int unzstd(cs_loader_t *l, const cs_rec_t *r, cs_cur_t *c, uint32_t raw, void **buf)
+{
+	size_t left = cs_cur_left(c), n, got;
+	const void *src;
+
+	cs_cur_bytes(c, left, &src);
+	n = ZSTD_findFrameCompressedSize(src, left);
+	if (ZSTD_isError(n) || !zeros((const uint8_t *)src + n, left - n))
+		return cs_load_bad(l, r, "packed events are not one zstd frame");
+	*buf = malloc(raw ? raw : 1);
+	if (!*buf)
+		return cs_load_nomem(l);
+	got = ZSTD_decompress(*buf, raw, src, n);
+	if (ZSTD_isError(got) || got != raw)
+		return cs_load_bad(l, r, "zstd frame does not decompress to raw_bytes");
+	return 0;
+}
+
+/*
+ * The packed bytes of an EVPACK or LIVESET (rec->raw_bytes of them): in the
+ * record, or decompressed into *buf (the caller frees it). 1 with *out set,
+ * 0 for a codec of a newer minor (skipped), -EBADMSG or -ENOMEM.
+ */
+static int packed_bytes(cs_loader_t *l, const cs_rec_t *r, const cs_rec_evpack_t *rec, cs_cur_t *c,
+			const uint8_t **out, void **buf)
+{
+	const void *p;
+	int err;
+
+	*buf = NULL;
+	if (rec->raw_bytes > CS_REC_MAX_BYTES)
+		return cs_load_bad(l, r, "packed events over 16 MiB");
+	if (rec->codec == CS_CODEC_RAW) {
+		if (cs_cur_bytes(c, rec->raw_bytes, &p) ||
+		    !zeros((const uint8_t *)p + rec->raw_bytes, cs_cur_left(c)))
+			return cs_load_bad(l, r, "raw_bytes does not match the record");
+		*out = p;
+		return 1;
+	}
+	if (rec->codec != CS_CODEC_ZSTD)
+		return newer_minor(l) ? 0 : cs_load_bad(l, r, "unknown packed-event codec");
+	err = unzstd(l, r, c, rec->raw_bytes, buf);
+	*out = *buf;
+	return err ? err : 1;
+}
+
+/* One unpacked event checked as ALLOCS and FREES check theirs: 1 keep, 0 skip, or -EBADMSG. */
+static int check_pev(cs_loader_t *l, const cs_rec_t *r, const cs_pev_t *e, bool liveset)
+{
+	if (e->what == CS_PEV_FREE && liveset)
+		return newer_minor(l) ? 0 : cs_load_bad(l, r, "a free in a live set");
+	if (e->what == CS_PEV_FREE)
+		return check_free(l, r,
+				  &(cs_free_ev_t){ .ptr = e->ptr, .len = e->len, .kind = e->kind });
+	if (liveset && e->kind != CS_ALLOC_MALLOC)
+		return newer_minor(l)
+			? 0
+			: cs_load_bad(l, r, "a live-set entry that is not a malloc block");
+	return check_alloc(l, r,
+			   &(cs_alloc_ev_t){ .ptr = e->ptr, .size = e->len, .kind = e->kind });
+}
+
+static cs_aev_t aev_of(const cs_pev_t *e, const cs_allocinfo_t *a, bool liveset)
+{
+	bool alloc = e->what == CS_PEV_ALLOC;
+
+	return (cs_aev_t){ .seq = e->seq,
+			   .ptr = e->ptr,
+			   .len = alloc || e->kind != CS_FREE_FREE ? e->len : 0,
+			   .stack = alloc ? e->stack : 0,
+			   .what = alloc ? CS_AEV_ALLOC : CS_AEV_FREE,
+			   .kind = e->kind,
+			   .in_ckpt = liveset,
+			   .unweighed = alloc,
+			   .ckpt = (uint32_t)a->nckpts };
+}
+
+/* Unpack n bytes of rec->count events into a->evs (room reserved). */
+static int unpack(cs_loader_t *l, const cs_rec_t *r, const cs_rec_evpack_t *rec, const uint8_t *p,
+		  size_t n, bool liveset)
+{
+	cs_allocinfo_t *a = &l->p->alloc;
+	uint32_t seen = 0;
+	cs_evdec_t d;
+	cs_pev_t e;
+	int got, keep;
+
+	cs_evdec_start(&d, p, n, rec->seq);
+	while ((got = cs_evdec_next(&d, &e)) > 0 && seen++ < rec->count) {
+		keep = check_pev(l, r, &e, liveset);
+		if (keep < 0)
+			return keep;
+		if (keep)
+			a->evs[a->nevs++] = aev_of(&e, a, liveset);
+	}
+	if (got < 0)
+		return cs_load_bad(l, r, "malformed packed events");
+	if (got > 0 || seen != rec->count)
+		return cs_load_bad(l, r, "event count does not match the packed events");
+	return 0;
+}
+
+/* Past the memory cap: the record's events counted, not kept. Whether it was. */
+static bool over_cap(cs_allocinfo_t *a, const cs_rec_t *r, uint32_t count)
+{
+	if (!a->max_evs || a->nevs + count <= a->max_evs)
+		return false;
+	if (!a->skipped_evs)
+		a->skipped_from = r->off;
+	a->skipped_evs += count;
+	return true;
+}
+
+/* An EVPACK's or LIVESET's events into a->evs. */
+static int load_packed(cs_loader_t *l, const cs_rec_t *r, const cs_rec_evpack_t *rec, cs_cur_t *c,
+		       bool liveset)
+{
+	cs_allocinfo_t *a = &l->p->alloc;
+	const uint8_t *p = NULL;
+	void *buf = NULL;
+	int err = packed_bytes(l, r, rec, c, &p, &buf);
+
+	if (err <= 0)
+		goto out;
+	err = 0;
+	/* every packed event takes at least 3 bytes: tag, ptr, and len or size */
+	if (rec->count > rec->raw_bytes / 3)
+		err = cs_load_bad(l, r, "event count does not match the packed events");
+	else if (cs_vec_reserve((void **)&a->evs, &a->capevs, a->nevs, rec->count, sizeof(*a->evs)))
+		err = cs_load_nomem(l);
+	else
+		err = unpack(l, r, rec, p, rec->raw_bytes, liveset);
+out:
+	free(buf);
+	return err;
+}
+
+int cs_load_evpack(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
+{
+	if (over_cap(&l->p->alloc, r, f->evpack.count))
+		return 0;
+	return load_packed(l, r, &f->evpack, c, false);
+}
+
+int cs_load_liveset(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
+{
+	cs_allocinfo_t *a = &l->p->alloc;
+
+	if (over_cap(a, r, f->evpack.count))
+		return 0; /* no checkpoint: the replay falls back on the events it has */
+	if (CS_VEC_GROW(a->ckpts, a->nckpts, a->capckpts))
+		return cs_load_nomem(l);
+	a->ckpts[a->nckpts++] = (cs_ckpt_t){ .cut = f->evpack.seq };
+	return load_packed(l, r, &f->evpack, c, true);
+}
+
 int cs_load_fork_point(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c)
 {
 	cs_allocinfo_t *a = &l->p->alloc;
@@ -234,7 +405,11 @@ static int cmp_aev(const void *x, const void *y)
 		return a->seq < b->seq ? -1 : 1;
 	if (a->what != b->what)
 		return a->what < b->what ? -1 : 1;
-	return (a->ptr > b->ptr) - (a->ptr < b->ptr);
+	if (a->ptr != b->ptr)
+		return a->ptr < b->ptr ? -1 : 1;
+	if (a->in_ckpt != b->in_ckpt) /* a checkpoint repeats its blocks' seqs: a fixed order */
+		return a->in_ckpt < b->in_ckpt ? -1 : 1;
+	return (a->ckpt > b->ckpt) - (a->ckpt < b->ckpt);
 }
 
 /* By id; repeats of an id in a fixed order (depth, then frames) so the first kept is stable. */
@@ -249,10 +424,25 @@ static int cmp_stack(const void *x, const void *y)
 	return memcmp(a->ra, b->ra, (size_t)a->depth * 8);
 }
 
+/* The weights 1.7 events do not carry: from the process's SAMPLING mean. */
+static void weigh(cs_allocinfo_t *a)
+{
+	for (size_t i = 0; i < a->nevs; i++) {
+		cs_aev_t *e = &a->evs[i];
+
+		if (!e->unweighed)
+			continue;
+		e->weight = e->kind == CS_ALLOC_MMAP ? e->len
+						     : cs_weight_bytes(e->len, a->mean_bytes);
+		e->unweighed = false;
+	}
+}
+
 void cs_allocinfo_finish(cs_allocinfo_t *a)
 {
 	size_t n = 0;
 
+	weigh(a);
 	if (a->nevs > 1)
 		qsort(a->evs, a->nevs, sizeof(*a->evs), cmp_aev);
 	if (a->nstacks > 1)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Loading the allocation records of format 1.1 into a process (internal to the model). */
+/* Loading the allocation records of formats 1.1 and 1.7 into a process (internal to the model). */
 #ifndef CS_LOAD_ALLOC_H
 #define CS_LOAD_ALLOC_H
 
@@ -23,12 +23,26 @@ int cs_load_stack(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur
 int cs_load_allocs(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
 /* CS_REC_FREES: frees (kinds of a newer minor skipped). */
 int cs_load_frees(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
+/*
+ * CS_REC_EVPACK (1.7): a thread's packed allocations and frees, raw or one zstd
+ * frame of exactly raw_bytes (<= 16 MiB), each event checked as ALLOCS and
+ * FREES check theirs; a malformed packing or a count that does not match is
+ * refused. Weights are computed by cs_allocinfo_finish. Past the memory cap the
+ * events are counted, not kept.
+ */
+int cs_load_evpack(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
+/*
+ * CS_REC_LIVESET (1.7): a checkpoint, appended to ckpts; its entries (malloc
+ * blocks only) become ALLOC events with in_ckpt set and ckpt its number.
+ */
+int cs_load_liveset(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
 /* CS_REC_FORK_POINT: the first one counts. */
 int cs_load_fork_point(cs_loader_t *l, const cs_rec_t *r, const cs_fixed_t *f, cs_cur_t *c);
 
 /*
- * After the file is read: sort the events by seq and the stacks by id,
- * dropping repeated stack ids. O(n log n).
+ * After the file is read: weigh the 1.7 events (an mmap region or exact mode:
+ * its size; else cs_weight_bytes with the SAMPLING mean), sort the events by
+ * seq and the stacks by id, dropping repeated stack ids. O(n log n).
  */
 void cs_allocinfo_finish(cs_allocinfo_t *a);
 

@@ -464,6 +464,8 @@ static const rec_row_t rows[] = {
 	ROW(CS_REC_COUNTS, cs_load_counts, cs_rec_counts_t, 5, IN_P),
 	ROW(CS_REC_LSET, cs_load_lset, cs_rec_lset_t, 6, IN_P),
 	ROW(CS_REC_LRANGES, cs_load_lranges, cs_rec_lranges_t, 6, IN_P),
+	ROW(CS_REC_EVPACK, cs_load_evpack, cs_rec_evpack_t, 7, IN_P),
+	ROW(CS_REC_LIVESET, cs_load_liveset, cs_rec_evpack_t, 7, IN_P),
 };
 
 /* The row of a type this analyzer knows, or NULL. */

@@ -75,6 +75,7 @@ typedef union cs_fixed {
 	cs_rec_counts_t counts;
 	cs_rec_lset_t lset;
 	cs_rec_lranges_t lranges;
+	cs_rec_evpack_t evpack;
 } cs_fixed_t;
 
 /* Bytes of a record's beginning cs_trace_follow reads: every fixed part fits. */

@@ -30,7 +30,8 @@ typedef struct cs_stack {
 /* What an event does. */
 enum cs_aev_what { CS_AEV_ALLOC = 1, CS_AEV_FREE = 2 };
 
-/* One allocation or free event, from CS_REC_ALLOCS or CS_REC_FREES. */
+/* One allocation or free event, from CS_REC_ALLOCS or CS_REC_FREES (1.1), or CS_REC_EVPACK or
+ * CS_REC_LIVESET (1.7). */
 typedef struct cs_aev {
 	uint64_t seq;
 	uint64_t ptr;
@@ -40,6 +41,7 @@ typedef struct cs_aev {
 	uint8_t what;    /* enum cs_aev_what */
 	uint8_t kind;    /* enum cs_alloc_kind or enum cs_free_kind */
 	bool in_ckpt;    /* 1.7: an allocation listed by LIVESET number ckpt, not an event */
+	bool unweighed;  /* 1.7: weight not known yet (cs_allocinfo_finish computes it) */
 	uint32_t ckpt;   /* 1.7: LIVESETs before it in the file (its own number if in_ckpt) */
 } cs_aev_t;
 

@@ -10,7 +10,14 @@ struct cs_replay {
 	const cs_model_t *m;
 	size_t proc;
 	const cs_allocinfo_t *a;
-	size_t next;    /* the next event to apply */
+	size_t next;     /* the next event to consider for the mmap regions */
+	size_t next_mal; /* the next event to consider for the malloc blocks */
+	uint32_t ck;     /* 1.7: the checkpoint the malloc blocks restarted from, 0 none */
+	size_t *ent;     /* 1.7: indices of checkpoint entries, checkpoint k's at [entoff[k - 1],
+			  * entoff[k]), by seq; built at the first restart */
+	size_t *entoff;
+	size_t *late; /* 1.7: malloc-kind events after a checkpoint with seq below its cut */
+	size_t nlate;
 	cs_live_t *tab; /* open addressing on ptr; ptr 0 marks an empty slot */
 	size_t cap;     /* a power of two, or 0 */
 	size_t n;
@@ -214,6 +221,7 @@ static int apply(cs_replay_t *r, const cs_aev_t *ev)
 	if (ev->what == CS_AEV_FREE)
 		return ev->len ? unmap(r, ev->ptr, ev->ptr + ev->len) : 0;
 	e = (cs_live_t){ .ptr = ev->ptr,
+			 .seq = ev->seq,
 			 .size = ev->len,
 			 .weight = ev->weight,
 			 .kind = ev->kind,
@@ -223,12 +231,146 @@ static int apply(cs_replay_t *r, const cs_aev_t *ev)
 	return e.size ? map(r, &e) : 0;
 }
 
-int cs_replay_until(cs_replay_t *r, uint64_t cut)
+/* Whether an event changes the malloc blocks (else the mmap regions). */
+static bool is_mal(const cs_aev_t *ev)
 {
+	return ev->what == CS_AEV_ALLOC ? ev->kind == CS_ALLOC_MALLOC : ev->kind == CS_FREE_FREE;
+}
+
+/* ---- 1.7 checkpoints -------------------------------------------------------------------- */
+
+/* The checkpoint whose malloc blocks answer "live at seq s": the last in the file with cut <= s. */
+static uint32_t ckpt_for(const cs_allocinfo_t *a, uint64_t s)
+{
+	for (size_t k = a->nckpts; k > 0; k--)
+		if (a->ckpts[k - 1].cut <= s)
+			return (uint32_t)k;
+	return 0;
+}
+
+/* Index of the first event with seq >= s. */
+static size_t first_seq(const cs_allocinfo_t *a, uint64_t s)
+{
+	size_t lo = 0, hi = a->nevs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a->evs[mid].seq < s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Group the checkpoint entries by checkpoint (a counting sort keeps seq order). */
+static int index_entries(cs_replay_t *r)
+{
+	const cs_allocinfo_t *a = r->a;
+	size_t nk = a->nckpts, *at;
+
+	r->entoff = calloc(nk + 2, sizeof(*r->entoff));
+	at = calloc(nk + 2, sizeof(*at));
+	r->ent = malloc((a->nevs ? a->nevs : 1) * sizeof(*r->ent));
+	if (!r->entoff || !at || !r->ent) {
+		free(at);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < a->nevs; i++)
+		if (a->evs[i].in_ckpt && a->evs[i].ckpt >= 1 && a->evs[i].ckpt <= nk)
+			r->entoff[a->evs[i].ckpt]++;
+	for (size_t k = 1; k <= nk; k++)
+		r->entoff[k] += r->entoff[k - 1];
+	for (size_t k = nk; k >= 1; k--)
+		at[k] = r->entoff[k - 1];
+	for (size_t i = 0; i < a->nevs; i++)
+		if (a->evs[i].in_ckpt && a->evs[i].ckpt >= 1 && a->evs[i].ckpt <= nk)
+			r->ent[at[a->evs[i].ckpt]++] = i;
+	free(at);
+	return 0;
+}
+
+/* The malloc-kind events written after a checkpoint but numbered below its cut (or an earlier one's). */
+static int index_late(cs_replay_t *r)
+{
+	const cs_allocinfo_t *a = r->a;
+	uint64_t *maxcut = calloc(a->nckpts + 1, sizeof(*maxcut));
+
+	r->late = malloc((a->nevs ? a->nevs : 1) * sizeof(*r->late));
+	if (!maxcut || !r->late) {
+		free(maxcut);
+		return -ENOMEM;
+	}
+	for (size_t k = 1; k <= a->nckpts; k++)
+		maxcut[k] = a->ckpts[k - 1].cut > maxcut[k - 1] ? a->ckpts[k - 1].cut
+								: maxcut[k - 1];
+	for (size_t i = 0; i < a->nevs; i++) {
+		const cs_aev_t *e = &a->evs[i];
+
+		if (!e->in_ckpt && is_mal(e) && e->ckpt >= 1 && e->ckpt <= a->nckpts &&
+		    e->seq < maxcut[e->ckpt])
+			r->late[r->nlate++] = i;
+	}
+	free(maxcut);
+	return 0;
+}
+
+/*
+ * A late event (written after checkpoint k, numbered below its cut): applied
+ * unless the block at its ptr is younger (allocated after it: the checkpoint
+ * already holds what happened at that address).
+ */
+static int apply_late(cs_replay_t *r, const cs_aev_t *ev)
+{
+	size_t i;
+
+	if (r->cap && r->tab[i = probe(r, ev->ptr)].ptr && r->tab[i].seq > ev->seq)
+		return 0;
+	return apply(r, ev);
+}
+
+/* Restart the malloc blocks from checkpoint k: its entries, then its late events. */
+static int restart(cs_replay_t *r, uint32_t k)
+{
+	const cs_allocinfo_t *a = r->a;
+	uint64_t cut = a->ckpts[k - 1].cut;
 	int err = 0;
 
-	for (; !err && r->next < r->a->nevs && r->a->evs[r->next].seq < cut; r->next++)
-		err = apply(r, &r->a->evs[r->next]);
+	if (!r->ent && (index_entries(r) || index_late(r)))
+		return -ENOMEM;
+	if (r->cap)
+		memset(r->tab, 0, r->cap * sizeof(*r->tab));
+	r->n = 0;
+	for (size_t i = r->entoff[k - 1]; i < r->entoff[k] && !err; i++)
+		err = apply(r, &a->evs[r->ent[i]]);
+	for (size_t i = 0; i < r->nlate && !err; i++) {
+		const cs_aev_t *e = &a->evs[r->late[i]];
+
+		if (e->ckpt >= k && e->seq < cut)
+			err = apply_late(r, e);
+	}
+	r->ck = k;
+	r->next_mal = first_seq(a, cut);
+	return err;
+}
+
+int cs_replay_until(cs_replay_t *r, uint64_t cut)
+{
+	const cs_allocinfo_t *a = r->a;
+	uint32_t k = a->nckpts ? ckpt_for(a, cut) : 0;
+	int err = k > r->ck ? restart(r, k) : 0;
+	const cs_aev_t *e;
+
+	for (; !err && r->next_mal < a->nevs && a->evs[r->next_mal].seq < cut; r->next_mal++) {
+		e = &a->evs[r->next_mal];
+		if (is_mal(e) && !e->in_ckpt && e->ckpt >= r->ck)
+			err = apply(r, e);
+	}
+	for (; !err && r->next < a->nevs && a->evs[r->next].seq < cut; r->next++) {
+		e = &a->evs[r->next];
+		if (!is_mal(e) && !e->in_ckpt)
+			err = apply(r, e);
+	}
 	return err;
 }
 
@@ -287,7 +429,38 @@ void cs_replay_free(cs_replay_t *r)
 		return;
 	free(r->tab);
 	free(r->rg);
+	free(r->ent);
+	free(r->entoff);
+	free(r->late);
 	free(r);
+}
+
+/* By (ptr, seq). */
+static int cmp_ptr_seq(const void *x, const void *y)
+{
+	const cs_live_t *a = x, *b = y;
+
+	if (a->ptr != b->ptr)
+		return a->ptr < b->ptr ? -1 : 1;
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* 1.7: the blocks of s missing from the child's first checkpoint were freed before its cut. */
+static void mark_missing(cs_liveset_t *s, const cs_allocinfo_t *a)
+{
+	cs_live_t *v = malloc((a->nevs ? a->nevs : 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return; /* no memory: as if none was freed before the checkpoint */
+	for (size_t i = 0; i < a->nevs; i++)
+		if (a->evs[i].in_ckpt && a->evs[i].ckpt == 1)
+			v[n++] = (cs_live_t){ .ptr = a->evs[i].ptr, .seq = a->evs[i].seq };
+	qsort(v, n, sizeof(*v), cmp_ptr_seq);
+	for (size_t i = 0; i < s->nmal; i++)
+		if (!n || !bsearch(&s->mal[i], v, n, sizeof(*v), cmp_ptr_seq))
+			s->mal[i].freed = true;
+	free(v);
 }
 
 void cs_liveset_mark_frees(cs_liveset_t *s, const cs_allocinfo_t *a)
@@ -296,9 +469,12 @@ void cs_liveset_mark_frees(cs_liveset_t *s, const cs_allocinfo_t *a)
 
 	if (!s->nmal)
 		return; /* bsearch must not see a NULL array, even with 0 members (C11 7.22.5) */
+	if (a->nckpts)
+		mark_missing(s, a);
 	for (size_t i = 0; i < a->nevs; i++) {
-		if (a->evs[i].what != CS_AEV_FREE || a->evs[i].kind != CS_FREE_FREE)
-			continue;
+		if (a->evs[i].what != CS_AEV_FREE || a->evs[i].kind != CS_FREE_FREE ||
+		    (a->nckpts && a->evs[i].ckpt < 1))
+			continue; /* with a checkpoint, the frees before it are in what it lacks */
 		key.ptr = a->evs[i].ptr;
 		e = bsearch(&key, s->mal, s->nmal, sizeof(*s->mal), cmp_live);
 		if (e)

@@ -11,6 +11,7 @@
 /* A live allocation. */
 typedef struct cs_live {
 	uint64_t ptr;
+	uint64_t seq; /* of its allocation event (or checkpoint entry) */
 	uint64_t size;
 	uint64_t weight;         /* bytes it stands for (== size in exact mode) */
 	const cs_stack_t *stack; /* NULL: no stack, or one no trace holds */
@@ -42,8 +43,17 @@ int cs_replay_start(cs_replay_t **out, const cs_model_t *m, size_t proc, const c
  * replaces what it overlaps), a free removes the exact ptr, munmap and mremap
  * remove or trim the regions overlapping [ptr, ptr + len). Frees of unknown
  * pointers are ignored. Stack ids resolve in the process, then in its
- * ancestors for ids below each one's FORK_POINT.stack_id. Returns 0 or
- * -ENOMEM. O(events) amortized, O(regions) per region change.
+ * ancestors for ids below each one's FORK_POINT.stack_id.
+ *
+ * Format 1.7 checkpoints: when the last checkpoint k in the file with cut_k <=
+ * cut is later than the one the malloc blocks stand on, they restart from it
+ * (what was inherited included): its entries, then the malloc-kind events
+ * after it in the file, in seq order (one numbered below cut_k is skipped
+ * where the block at its ptr is younger than it). Malloc-kind events before
+ * that checkpoint in the file are ignored; mmap regions always replay from
+ * every event. Without such a checkpoint, every event applies, never a
+ * checkpoint's entries. Call with increasing cuts. Returns 0 or -ENOMEM.
+ * O(events) amortized, O(regions) per region change, O(events) per restart.
  */
 int cs_replay_until(cs_replay_t *r, uint64_t cut);
 
@@ -56,8 +66,10 @@ void cs_replay_free(cs_replay_t *r);
 /*
  * Flag the malloc blocks of s that the child's own frees (a) freed. Only a
  * block live at the fork can be freed before the child allocates at its
- * address again, so the first free of a ptr is the one that counts.
- * O(frees × log |s|).
+ * address again, so the first free of a ptr is the one that counts. With a
+ * checkpoint (1.7) in the child, a block whose (ptr, seq) its first checkpoint
+ * does not list was freed before that cut, and only frees after that
+ * checkpoint in the file count. O(frees × log |s|), O(entries log entries).
  */
 void cs_liveset_mark_frees(cs_liveset_t *s, const cs_allocinfo_t *a);
 

@@ -1,14 +1,21 @@
 # SPDX-License-Identifier: MIT
 """A small reader of cowscope process traces for tests: records by type, snapshots, page sets,
-changed words (CS_REC_DIFF / CS_REC_WORDS), labellings (CS_REC_LSET / CS_REC_LRANGES). Offsets
-follow include/cowscope/trace_format.h."""
+changed words (CS_REC_DIFF / CS_REC_WORDS), labellings (CS_REC_LSET / CS_REC_LRANGES), packed
+allocation events (CS_REC_EVPACK, zstd frames through the zstd program) and live-set checkpoints
+(CS_REC_LIVESET). Offsets follow include/cowscope/trace_format.h."""
 import glob
 import os
 import struct
+import subprocess
 
 REC_SNAP_BEGIN, REC_PAGES, REC_SNAP_END, REC_COUNTERS = 3, 5, 7, 12
 REC_DIFF, REC_WORDS = 25, 26
 REC_LSET, REC_LRANGES = 30, 31
+REC_EVPACK, REC_LIVESET = 32, 33
+PEV_ALLOC, PEV_FREE, PEV_SEQ_NEXT = 1, 2, 0x20
+ALLOC_MALLOC, ALLOC_MMAP = 1, 2
+FREE_FREE, FREE_MUNMAP, FREE_MREMAP = 1, 2, 3
+CODEC_RAW, CODEC_ZSTD = 0, 1
 SET_PRESENT, SET_WRITTEN, SET_EXCL, SET_HUGE = 1, 2, 3, 4
 SET_NOOP, SET_UNKNOWN, SET_PNOOP, SET_PUNKNOWN = 5, 6, 7, 8
 SIDE_CHILD, SIDE_PARENT = 0, 1
@@ -64,6 +71,91 @@ class Labelling:
     @property
     def complete(self):
         return len(self.ranges) == self.nranges
+
+
+class Event:
+    """One packed event (format 1.7): what (PEV_ALLOC/PEV_FREE), kind, seq, ptr, len (ALLOC:
+    size; FREE: munmap/mremap bytes), stack (ALLOC)."""
+    __slots__ = ("what", "kind", "seq", "ptr", "len", "stack")
+
+    def __init__(self, what, kind, seq, ptr, ln, stack):
+        self.what, self.kind, self.seq, self.ptr, self.len, self.stack = \
+            what, kind, seq, ptr, ln, stack
+
+    def __repr__(self):
+        w = "alloc" if self.what == PEV_ALLOC else "free"
+        return f"<{w} kind={self.kind} seq={self.seq} ptr={self.ptr:#x} len={self.len}>"
+
+
+class Pack:
+    """One CS_REC_EVPACK or CS_REC_LIVESET, decoded (cs_rec_evpack_t, 32 bytes)."""
+
+    def __init__(self, rtype, b):
+        (self.count, self.tid, self.seq, self.raw_bytes, self.codec,
+         self.flags) = struct.unpack_from("<IIQIHH", b, 8)
+        self.type, self.stored = rtype, len(b)
+        body = b[32:]
+        if self.codec == CODEC_ZSTD:
+            body = _unzstd(body, self.raw_bytes)
+        elif self.codec != CODEC_RAW:
+            raise ValueError(f"unknown codec {self.codec}")
+        if len(body) < self.raw_bytes:
+            raise ValueError("packed events shorter than raw_bytes")
+        self.events = _unpack(body[:self.raw_bytes], self.seq)
+        if len(self.events) != self.count:
+            raise ValueError(f"{len(self.events)} events packed, header says {self.count}")
+
+
+def _unzstd(frame, raw_bytes):
+    """Decompress one zstd frame followed by zero padding (the zstd program stops at the frame's
+    end only with trailing zero bytes cut: find the frame's length by trying shorter tails)."""
+    for cut in range(0, 8):
+        data = frame[:len(frame) - cut] if cut else frame
+        r = subprocess.run(["zstd", "-d", "-q", "-c"], input=data, capture_output=True)
+        if r.returncode == 0 and len(r.stdout) == raw_bytes:
+            return r.stdout
+    raise ValueError("zstd frame does not decompress to raw_bytes")
+
+
+def _varint(b, off):
+    x, shift = 0, 0
+    while True:
+        if off >= len(b) or shift >= 70:
+            raise ValueError("bad varint")
+        c = b[off]
+        off += 1
+        x |= (c & 0x7f) << shift
+        shift += 7
+        if not c & 0x80:
+            return x, off
+
+
+def _unzz(z):
+    return (z >> 1) ^ -(z & 1)
+
+
+def _unpack(b, seq0):
+    """Packed events of one record, as Event objects (seq and ptr as unsigned 64-bit)."""
+    out, off, seq, ptr, m = [], 0, seq0, 0, (1 << 64) - 1
+    while off < len(b):
+        tag = b[off]
+        off += 1
+        what, kind = tag & 3, (tag >> 2) & 7
+        if tag & 0xc0 or what not in (PEV_ALLOC, PEV_FREE):
+            raise ValueError(f"bad tag {tag:#x}")
+        if tag & PEV_SEQ_NEXT:
+            seq = (seq + 1) & m
+        else:
+            d, off = _varint(b, off)
+            seq = (seq + _unzz(d)) & m
+        d, off = _varint(b, off)
+        ptr = (ptr + _unzz(d)) & m
+        ln, off = _varint(b, off)
+        stack = 0
+        if what == PEV_ALLOC:
+            stack, off = _varint(b, off)
+        out.append(Event(what, kind, seq, ptr, ln, stack))
+    return out
 
 
 class Snapshot:
@@ -157,6 +249,30 @@ class Trace:
                     raise ValueError("LRANGES of a set with no LSET before it")
                 lab.add(b)
         return out
+
+    def packs(self):
+        """Every CS_REC_EVPACK and CS_REC_LIVESET in file order, decoded (Pack objects)."""
+        return [Pack(t, b) for t, b in self.records if t in (REC_EVPACK, REC_LIVESET)]
+
+    def events(self):
+        """Every packed event of the EVPACK records, in file order."""
+        return [e for p in self.packs() if p.type == REC_EVPACK for e in p.events]
+
+    def live_malloc(self):
+        """The malloc blocks live at the end as {ptr: Event}: the last LIVESET (if any), then
+        the malloc-kind events after it in the file, by seq (format 1.7 replay)."""
+        live, after = {}, []
+        for p in self.packs():
+            if p.type == REC_LIVESET:
+                live, after = {e.ptr: e for e in p.events}, []
+            else:
+                after.extend(p.events)
+        for e in sorted(after, key=lambda e: e.seq):
+            if e.what == PEV_ALLOC and e.kind == ALLOC_MALLOC:
+                live[e.ptr] = e
+            elif e.what == PEV_FREE and e.kind == FREE_FREE:
+                live.pop(e.ptr, None)
+        return live
 
     def snapshot(self, reason):
         """The last complete snapshot of that reason, or None."""

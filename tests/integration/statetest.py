@@ -14,9 +14,10 @@ import subprocess
 import sys
 import tempfile
 
+import cstrace
 from cstest import check, eq, verdict
 
-REC_ALLOCS, REC_MARK = 20, 23
+REC_MARK = 23
 
 
 def run(opts, args, sample_bytes=None):
@@ -83,13 +84,10 @@ def test_threads(opts):
         r = root(rep)
         eq(r["counters"].get("alloc_events_dropped", 0), 0, "allocation events dropped")
         pid, got = r["pid"], 0
-        for typ, body in records(root_trace(out, pid)):
-            count, tid = struct.unpack_from("<II", body, 8)
-            if typ != REC_ALLOCS or tid == pid:
+        for p in cstrace.Trace(root_trace(out, pid)).packs():  # format 1.7: EVPACK records
+            if p.type != cstrace.REC_EVPACK or p.tid == pid:
                 continue
-            for i in range(count):
-                (size,) = struct.unpack_from("<Q", body, 16 + 40 * i + 16)
-                got += size == 100
+            got += sum(1 for e in p.events if e.what == cstrace.PEV_ALLOC and e.len == 100)
         eq(got, n, "100-byte allocations recorded from the short-lived threads")
     finally:
         shutil.rmtree(d, ignore_errors=True)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 #include "cs_testutil.h"
 #include "record.h"
 
@@ -514,4 +515,57 @@ void tu_lranges(int fd, uint32_t set, const cs_lrange_t *v, uint32_t n)
 	r->count = n;
 	cs_rec_put(&b, v, (size_t)n * sizeof(*v));
 	rec_finish(fd, &b);
+}
+
+size_t tu_pack(uint64_t seq0, const cs_pev_t *ev, uint32_t n, uint8_t *out)
+{
+	cs_evenc_t e;
+	size_t len = 0;
+
+	cs_evenc_start(&e, seq0);
+	for (uint32_t i = 0; i < n; i++)
+		len += cs_evenc_put(&e, out + len, &ev[i]);
+	return len;
+}
+
+void tu_evpack_bytes(int fd, uint16_t type, uint32_t count, uint64_t seq, uint32_t raw_bytes,
+		     uint16_t codec, const void *p, size_t n)
+{
+	cs_recbuf_t b = rec_start();
+	cs_rec_evpack_t *r = cs_rec_begin(&b, type, sizeof(*r));
+
+	r->count = count;
+	r->tid = type == CS_REC_EVPACK ? 7 : 0;
+	r->seq = seq;
+	r->raw_bytes = raw_bytes;
+	r->codec = codec;
+	if (cs_rec_put(&b, p, n))
+		abort();
+	rec_finish(fd, &b);
+}
+
+void tu_evpack(int fd, uint16_t type, uint64_t seq0, const cs_pev_t *ev, uint32_t n, uint16_t codec)
+{
+	size_t cap = (size_t)n * CS_PEV_MAX_BYTES + 1, len, zcap;
+	uint8_t *raw = malloc(cap), *z;
+
+	len = tu_pack(seq0, ev, n, raw);
+	if (codec == CS_CODEC_RAW) {
+		tu_evpack_bytes(fd, type, n, seq0, (uint32_t)len, codec, raw, len);
+		free(raw);
+		return;
+	}
+	zcap = ZSTD_compressBound(len);
+	z = malloc(zcap);
+	zcap = ZSTD_compress(z, zcap, raw, len, 3);
+	if (ZSTD_isError(zcap))
+		abort();
+	tu_evpack_bytes(fd, type, n, seq0, (uint32_t)len, codec, z, zcap);
+	free(z);
+	free(raw);
+}
+
+void tu_liveset(int fd, uint64_t cut, const cs_pev_t *ev, uint32_t n)
+{
+	tu_evpack(fd, CS_REC_LIVESET, cut, ev, n, CS_CODEC_RAW);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cowscope/trace_format.h"
+#include "evpack.h"
 
 #define TU_PAGE 4096u
 
@@ -120,6 +121,21 @@ void tu_words(int fd, uint32_t seq, uint8_t side, const uint64_t *pages, const u
 void tu_lset(int fd, uint32_t set, uint64_t t_ns, uint64_t nranges, uint64_t bytes, uint32_t flags,
 	     const char *kind, const char *const *names, uint32_t nnames);
 void tu_lranges(int fd, uint32_t set, const cs_lrange_t *v, uint32_t n);
+
+/*
+ * Format 1.7: an EVPACK (type CS_REC_EVPACK, thread 7) or LIVESET (CS_REC_LIVESET, tid 0,
+ * seq0 the cut) of n events packed with common/evpack after seq0, raw (CS_CODEC_RAW) or as
+ * one zstd frame (CS_CODEC_ZSTD).
+ */
+void tu_evpack(int fd, uint16_t type, uint64_t seq0, const cs_pev_t *ev, uint32_t n,
+	       uint16_t codec);
+/* A LIVESET of n allocations with cut `cut`, raw. */
+void tu_liveset(int fd, uint64_t cut, const cs_pev_t *ev, uint32_t n);
+/* An EVPACK or LIVESET record as given: header fields, then the n payload bytes, padded. */
+void tu_evpack_bytes(int fd, uint16_t type, uint32_t count, uint64_t seq, uint32_t raw_bytes,
+		     uint16_t codec, const void *p, size_t n);
+/* Pack n events after seq0 into out (room for n * CS_PEV_MAX_BYTES); bytes. */
+size_t tu_pack(uint64_t seq0, const cs_pev_t *ev, uint32_t n, uint8_t *out);
 
 /* A file's whole content (malloc'd, *n its size). */
 char *tu_slurp(const char *path, size_t *n);

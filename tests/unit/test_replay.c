@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: allocation replay, inheritance over two fork levels, frees and munmap trimming. */
+/* Unit tests: allocation replay, inheritance over two fork levels, frees, munmap, checkpoints. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -298,6 +298,195 @@ static void test_child_frees_with_empty_liveset(void **state)
 	cs_liveset_free(&s);
 }
 
+/* ---- 1.7 checkpoints -------------------------------------------------------------------- */
+
+static cs_pev_t pa(uint8_t kind, uint64_t seq, uint64_t ptr, uint64_t len)
+{
+	return (cs_pev_t){
+		.what = CS_PEV_ALLOC, .kind = kind, .seq = seq, .ptr = ptr, .len = len, .stack = 1
+	};
+}
+
+static cs_pev_t pf(uint8_t kind, uint64_t seq, uint64_t ptr, uint64_t len)
+{
+	return (cs_pev_t){ .what = CS_PEV_FREE, .kind = kind, .seq = seq, .ptr = ptr, .len = len };
+}
+
+/* The ptrs of s's malloc blocks (sorted), then its regions as [start, end) pairs. */
+static void assert_blocks(const cs_liveset_t *s, const uint64_t *ptr, size_t n)
+{
+	assert_int_equal(s->nmal, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(s->mal[i].ptr == ptr[i]);
+		assert_true(s->mal[i].weight == s->mal[i].size); /* exact mode */
+		assert_non_null(s->mal[i].stack);
+	}
+}
+
+static void assert_regions(const cs_liveset_t *s, const uint64_t *se, size_t n)
+{
+	assert_int_equal(s->nmm, n);
+	for (size_t i = 0; i < n; i++)
+		assert_true(s->mm[i].ptr == se[2 * i] &&
+			    s->mm[i].ptr + s->mm[i].size == se[2 * i + 1]);
+}
+
+/*
+ * 100, exact mode: A, B allocated, A freed, region M mapped, part of it unmapped, G and H
+ * allocated (seqs 9 and 10), then a checkpoint at cut 10 listing B and C (C's own event
+ * dropped; G and H superseded: written before it, whatever their seq); after
+ * it: B freed (seq 8, late), E allocated (seq 6, late), a late free (seq 4) at C's address of
+ * an older block, D allocated (12), region N mapped (13).
+ */
+static void checkpointed(void)
+{
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+	cs_pev_t before[7] = {
+		pa(CS_ALLOC_MALLOC, 1, 0x1000, 100),    pa(CS_ALLOC_MALLOC, 2, 0x2000, 200),
+		pf(CS_FREE_FREE, 3, 0x1000, 0),         pa(CS_ALLOC_MMAP, 4, 0x10000, 0x8000),
+		pf(CS_FREE_MUNMAP, 7, 0x12000, 0x2000), pa(CS_ALLOC_MALLOC, 9, 0x7000, 70),
+		pa(CS_ALLOC_MALLOC, 10, 0x8000, 80)
+	};
+	cs_pev_t ck[2] = { pa(CS_ALLOC_MALLOC, 2, 0x2000, 200),
+			   pa(CS_ALLOC_MALLOC, 5, 0x3000, 50) };
+	cs_pev_t after[5] = { pf(CS_FREE_FREE, 8, 0x2000, 0), pa(CS_ALLOC_MALLOC, 6, 0x5000, 60),
+			      pf(CS_FREE_FREE, 4, 0x3000, 0), pa(CS_ALLOC_MALLOC, 12, 0x4000, 40),
+			      pa(CS_ALLOC_MMAP, 13, 0x20000, 0x1000) };
+
+	tu_sampling(fd, 1, 64);
+	stack1(fd, 1, 0xa1);
+	tu_evpack(fd, CS_REC_EVPACK, 0, before, 7, CS_CODEC_RAW);
+	tu_liveset(fd, 10, ck, 2);
+	tu_evpack(fd, CS_REC_EVPACK, 7, after, 5, CS_CODEC_ZSTD);
+	close(fd);
+}
+
+static void test_checkpoint_replay(void **state)
+{
+	static const uint64_t at6[] = { 0x2000 }, at11[] = { 0x3000, 0x5000 },
+			      at13[] = { 0x3000, 0x4000, 0x5000 };
+	static const uint64_t m6[] = { 0x10000, 0x18000 },
+			      m11[] = { 0x10000, 0x12000, 0x14000, 0x18000 },
+			      m14[] = { 0x10000, 0x12000, 0x14000, 0x18000, 0x20000, 0x21000 };
+	cs_liveset_t s = { 0 };
+	cs_replay_t *r;
+
+	(void)state;
+	checkpointed();
+	load();
+	assert_int_equal(cs_replay_start(&r, &m, idx(100), NULL), 0);
+	/* before the cut: the events, as without checkpoints (the entries never) */
+	assert_int_equal(cs_replay_until(r, 6), 0);
+	assert_int_equal(cs_replay_snapshot(r, &s), 0);
+	assert_blocks(&s, at6, 1);
+	assert_true(s.mal[0].seq == 2 && s.mal[0].size == 200);
+	assert_regions(&s, m6, 1);
+	cs_liveset_free(&s);
+	/* past the cut: the checkpoint, its late events; G and H (before it in the file) superseded */
+	assert_int_equal(cs_replay_until(r, 11), 0);
+	assert_int_equal(cs_replay_snapshot(r, &s), 0);
+	assert_blocks(&s, at11, 2);
+	assert_true(s.mal[0].seq == 5 && s.mal[0].size == 50 && s.mal[0].stack->ra[0] == 0xa1);
+	assert_true(s.mal[1].seq == 6 && s.mal[1].size == 60);
+	assert_regions(&s, m11, 2); /* the munmap before the checkpoint still applies */
+	cs_liveset_free(&s);
+	assert_int_equal(cs_replay_until(r, 13), 0);
+	assert_int_equal(cs_replay_snapshot(r, &s), 0);
+	assert_blocks(&s, at13, 3);
+	assert_regions(&s, m11, 2);
+	cs_liveset_free(&s);
+	assert_int_equal(cs_replay_until(r, 14), 0);
+	assert_int_equal(cs_replay_snapshot(r, &s), 0);
+	assert_blocks(&s, at13, 3);
+	assert_regions(&s, m14, 3);
+	cs_liveset_free(&s);
+	cs_replay_free(r);
+	/* a fresh replay straight to 11 agrees */
+	assert_int_equal(cs_replay_start(&r, &m, idx(100), NULL), 0);
+	assert_int_equal(cs_replay_until(r, 11), 0);
+	assert_int_equal(cs_replay_snapshot(r, &s), 0);
+	assert_blocks(&s, at11, 2);
+	assert_regions(&s, m11, 2);
+	cs_liveset_free(&s);
+	cs_replay_free(r);
+}
+
+/* Children forked before and after the cut, through the whole model (sites' walk order). */
+static void test_checkpoint_forks(void **state)
+{
+	static const uint64_t at6[] = { 0x2000 }, at11[] = { 0x3000, 0x5000 };
+	cs_liveset_t s = { 0 };
+	int fd;
+
+	(void)state;
+	checkpointed();
+	fd = proc_file(101, 100, CS_ROLE_CHILD);
+	tu_fork_point(fd, 11, 2);
+	close(fd);
+	fd = proc_file(102, 100, CS_ROLE_CHILD);
+	tu_fork_point(fd, 6, 2);
+	close(fd);
+	load();
+	live_at(100, 102, NULL, &s);
+	assert_blocks(&s, at6, 1);
+	cs_liveset_free(&s);
+	live_at(100, 101, NULL, &s);
+	assert_blocks(&s, at11, 2);
+	cs_liveset_free(&s);
+}
+
+/*
+ * 100 has A, B, C, D live when it forks 101 (at 10). 101 frees A and allocates A' at its
+ * address (both written), frees D (its event dropped), checkpoints {A', B, C} at 14, then
+ * frees C (15) and forks 102 (at 16).
+ */
+static void test_child_checkpoint_frees(void **state)
+{
+	int fd = proc_file(100, 1, CS_ROLE_ROOT);
+	cs_pev_t a[4] = { pa(CS_ALLOC_MALLOC, 1, 0x1000, 10), pa(CS_ALLOC_MALLOC, 2, 0x2000, 20),
+			  pa(CS_ALLOC_MALLOC, 3, 0x3000, 30), pa(CS_ALLOC_MALLOC, 4, 0x4000, 40) };
+	cs_pev_t b[2] = { pf(CS_FREE_FREE, 11, 0x1000, 0), pa(CS_ALLOC_MALLOC, 12, 0x1000, 11) };
+	cs_pev_t ck[3] = { pa(CS_ALLOC_MALLOC, 12, 0x1000, 11), pa(CS_ALLOC_MALLOC, 2, 0x2000, 20),
+			   pa(CS_ALLOC_MALLOC, 3, 0x3000, 30) };
+	cs_pev_t c = pf(CS_FREE_FREE, 15, 0x3000, 0);
+	static const uint64_t inherited[] = { 0x1000, 0x2000, 0x3000, 0x4000 },
+			      grand[] = { 0x1000, 0x2000 };
+	cs_liveset_t s = { 0 }, g = { 0 };
+
+	(void)state;
+	tu_sampling(fd, 1, 64);
+	stack1(fd, 1, 0xa1);
+	tu_evpack(fd, CS_REC_EVPACK, 0, a, 4, CS_CODEC_RAW);
+	tu_fork(fd, 101, 1, MS);
+	close(fd);
+	fd = proc_file(101, 100, CS_ROLE_CHILD);
+	tu_fork_point(fd, 10, 2);
+	tu_sampling(fd, 1, 64);
+	tu_evpack(fd, CS_REC_EVPACK, 10, b, 2, CS_CODEC_RAW);
+	tu_liveset(fd, 14, ck, 3);
+	tu_evpack(fd, CS_REC_EVPACK, 14, &c, 1, CS_CODEC_RAW);
+	tu_fork(fd, 102, 1, MS);
+	close(fd);
+	fd = proc_file(102, 101, CS_ROLE_CHILD);
+	tu_fork_point(fd, 16, 2);
+	close(fd);
+	load();
+	live_at(100, 101, NULL, &s);
+	assert_blocks(&s, inherited, 4);
+	cs_liveset_mark_frees(&s, &m.procs[idx(101)].alloc);
+	assert_true(s.mal[0].freed);  /* A: (0x1000, 1) is not in the checkpoint: A' is */
+	assert_false(s.mal[1].freed); /* B: listed, never freed */
+	assert_true(s.mal[2].freed);  /* C: listed, freed after the checkpoint */
+	assert_true(s.mal[3].freed);  /* D: not listed, though no free of it was written */
+	/* the grandchild: 101's blocks restart from its checkpoint, what it inherited included */
+	live_at(101, 102, &s, &g);
+	assert_blocks(&g, grand, 2);
+	assert_true(g.mal[0].seq == 12 && g.mal[0].size == 11 && g.mal[1].seq == 2);
+	assert_false(g.mal[0].freed || g.mal[1].freed);
+	cs_liveset_free(&g);
+	cs_liveset_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +498,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_child_frees_flag_inherited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_frees_with_empty_liveset, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_forks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_checkpoint_frees, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
