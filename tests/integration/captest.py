@@ -15,7 +15,7 @@ import tempfile
 
 PER_REC = 1000            # events per ALLOCS record
 RECS = 1250               # 1.25 M events, 40 bytes each in the file: 50 MB
-AEV_BYTES = 40            # sizeof(cs_aev_t) in the analyzer: what one kept event costs
+AEV_BYTES = 48            # sizeof(cs_aev_t) in the analyzer: what one kept event costs
 CAP_MIB = 16
 
 
