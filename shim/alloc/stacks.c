@@ -95,14 +95,33 @@ int cs_stacks_unwind_available(void)
 #endif
 }
 
+/*
+ * libunwind's process-wide set-up (tdep_init: its lock, memory pools, DWARF
+ * tables), here at init rather than inside a hook: one unw_init_local. A
+ * thread's trace cache (256 KiB, written whole: 64 page faults, ~160k
+ * instructions) is built by its first unw_backtrace, at its first sample
+ * (cs_stack_capture): a process or thread that never samples never pays it.
+ */
+static void unwind_prepare(void)
+{
+#ifdef CS_HAVE_LIBUNWIND
+	unw_context_t uc;
+	unw_cursor_t c;
+
+	if (!cs_stacks_loader_enter())
+		return;
+	if (unw_getcontext(&uc) == 0)
+		unw_init_local(&c, &uc);
+	cs_stacks_loader_leave();
+#endif
+}
+
 void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth)
 {
-	void *warm[8];
-
 	table = (slot_t *)m->stacks;
 	depth_max = depth < 1 ? 1 : depth > CS_STACK_MAX_DEPTH ? CS_STACK_MAX_DEPTH : depth;
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)cs_stack_capture);
-	unwind(warm, 8);
+	unwind_prepare();
 }
 
 int cs_stacks_loader_enter(void)
@@ -238,10 +257,26 @@ static uint32_t intern_shared(void *const *f, int n, uint64_t h)
 	return 0;
 }
 
+/* Whether this thread has unwound before (its trace cache is built). */
+static __thread uint8_t warmed __attribute__((tls_model("initial-exec")));
+
+/*
+ * A thread's first unwind builds libunwind's trace cache and runs deeper than
+ * the later ones (7.6 KiB of stack measured, with lazy binding): wipe what it
+ * left (cs_stacks_wipe says why), a bounded 12 KiB that any thread stack able
+ * to run libunwind has.
+ */
+#define CS_FIRST_UNWIND_WIPE_BYTES (12u * 1024u)
+
 uint32_t cs_stack_capture(void)
 {
 	void *f[CS_STACK_MAX_DEPTH + 16];
 	int n = unwind(f, (int)depth_max + 16), skip = 0;
+
+	if (__builtin_expect(!warmed, 0)) {
+		warmed = 1;
+		cs_stacks_wipe(CS_FIRST_UNWIND_WIPE_BYTES);
+	}
 
 	while (skip < n && (uintptr_t)f[skip] >= shim_lo && (uintptr_t)f[skip] < shim_hi)
 		skip++;

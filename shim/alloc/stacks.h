@@ -10,8 +10,9 @@
 
 /*
  * Set up: the table in m, the depth kept per stack, and the shim's own code
- * range (frames inside it are dropped). Warms libunwind up with one unwind so
- * later ones do not allocate. init-only.
+ * range (frames inside it are dropped); libunwind's process-wide set-up. Each
+ * thread's trace cache is built by its first sample (cs_stack_capture), so a
+ * process that never samples costs no unwinding at all. init-only.
  */
 void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth);
 
@@ -22,7 +23,8 @@ void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth);
  * Boehm's) takes them for live references, keeps objects alive, and changes
  * the program's heap and so what its children copy (Ruby 3.1 with allocation
  * tracking on but no sample taken: a child dirtied 11.5 MiB instead of 7.7 in
- * some runs, until the init wiped what libunwind's warm-up left). hook-safe.
+ * some runs, until the init wiped what libunwind's warm-up left). A thread's
+ * first sample wipes what its first unwind left. hook-safe.
  */
 void cs_stacks_wipe(size_t bytes);
 
