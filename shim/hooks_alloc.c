@@ -90,13 +90,16 @@ static int tracking(void)
 	return cs_sampling()->on && !cs_guard_held();
 }
 
-static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight)
+/* The hook frame's record, where the frame-pointer unwinder starts (fp0 of cs_stack_capture). */
+#define CS_HOOK_FRAME() ((const void *)__builtin_frame_address(0))
+
+static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight, const void *fp0)
 {
 	cs_alloc_ev_t e = {
 		.ptr = (uint64_t)(uintptr_t)p, .size = n, .weight_bytes = weight, .kind = kind
 	};
 
-	e.stack = cs_stack_capture();
+	e.stack = cs_stack_capture(fp0);
 	e.seq = cs_sampling_next_seq();
 	cs_ev_alloc(&e);
 	if (cs_sampling()->sample_bytes != 1 ||
@@ -144,20 +147,20 @@ static void not_tracking(void)
 }
 
 /* The guard is held: sample this block (exact mode: record it), then restart the countdown. */
-static void sample_held(const void *p, size_t n)
+static void sample_held(const void *p, size_t n, const void *fp0)
 {
 	uint64_t mean = cs_sampling()->sample_bytes;
 
 	if (mean == 1) {
 		bytes_left = 0;
-		record_alloc(p, n, CS_ALLOC_MALLOC, n);
+		record_alloc(p, n, CS_ALLOC_MALLOC, n, fp0);
 		return;
 	}
 	if (!rng && !first_look(n, mean))
 		return;
 	while (bytes_left <= 0)
 		bytes_left += draw(mean);
-	record_alloc(p, n, CS_ALLOC_MALLOC, cs_sample_weight(n, mean));
+	record_alloc(p, n, CS_ALLOC_MALLOC, cs_sample_weight(n, mean), fp0);
 }
 
 /*
@@ -165,7 +168,7 @@ static void sample_held(const void *p, size_t n)
  * gives its bytes back; else sample p if sampling is on here. errno is kept
  * (the unwinder's system calls may set it).
  */
-static CS_COLD void sampled(const void *p, size_t n)
+static CS_COLD void sampled(const void *p, size_t n, const void *fp0)
 {
 	int saved = errno;
 
@@ -179,7 +182,7 @@ static CS_COLD void sampled(const void *p, size_t n)
 		not_tracking();
 		return;
 	}
-	sample_held(p, n);
+	sample_held(p, n, fp0);
 	cs_guard_leave();
 	errno = saved;
 }
@@ -250,7 +253,7 @@ static CS_COLD void *malloc_slow(size_t n)
 {
 	void *p = CS_ALLOC_CALL(malloc)(n);
 
-	sampled(p, n);
+	sampled(p, n, CS_HOOK_FRAME());
 	return p;
 }
 
@@ -292,7 +295,7 @@ static CS_COLD void *calloc_slow(size_t n, size_t size)
 {
 	void *p = CS_ALLOC_CALL(calloc)(n, size);
 
-	sampled(p, n * size);
+	sampled(p, n * size, CS_HOOK_FRAME());
 	return p;
 }
 
@@ -314,7 +317,7 @@ static CS_COLD void *realloc_slow(void *old, size_t n)
 	int saved = errno; /* a failed realloc's ENOMEM reaches the caller */
 
 	realloc_end(f, old, p, n);
-	sampled(p, n);
+	sampled(p, n, CS_HOOK_FRAME());
 	errno = saved;
 	return p;
 }
@@ -335,7 +338,7 @@ static CS_COLD void *reallocarray_slow(void *old, size_t n, size_t size, size_t 
 	int saved = errno;
 
 	realloc_end(f, old, p, total);
-	sampled(p, total);
+	sampled(p, total, CS_HOOK_FRAME());
 	errno = saved;
 	return p;
 }
@@ -362,7 +365,7 @@ CS_HOOK int posix_memalign(void **out, size_t align, size_t n)
 	if (!count_down(n))
 		return CS_ALLOC_CALL(posix_memalign)(out, align, n);
 	r = CS_ALLOC_CALL(posix_memalign)(out, align, n);
-	sampled(r == 0 ? *out : NULL, n);
+	sampled(r == 0 ? *out : NULL, n, CS_HOOK_FRAME());
 	return r;
 }
 
@@ -375,7 +378,7 @@ CS_HOOK int posix_memalign(void **out, size_t align, size_t n)
 		if (!count_down(n))                      \
 			return CS_ALLOC_CALL(name) args; \
 		p = CS_ALLOC_CALL(name) args;            \
-		sampled(p, n);                           \
+		sampled(p, n, CS_HOOK_FRAME());          \
 		return p;                                \
 	}
 
@@ -393,11 +396,11 @@ CS_HOOK size_t malloc_usable_size(void *p)
 
 /* ---- anonymous private mmap: runtimes' own arenas (pymalloc, Ruby heap pages, jemalloc) ---- */
 
-static void on_map(const void *p, size_t len)
+static void on_map(const void *p, size_t len, const void *fp0)
 {
 	if (!tracking() || !cs_guard_enter())
 		return;
-	record_alloc(p, len, CS_ALLOC_MMAP, len);
+	record_alloc(p, len, CS_ALLOC_MMAP, len, fp0);
 	cs_guard_leave();
 }
 
@@ -420,7 +423,7 @@ CS_HOOK void *cs_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, 
 	void *p = REAL(mmap)(addr, len, prot, flags, fd, off);
 
 	if (p != MAP_FAILED && is_anon_private(flags) && (prot & PROT_WRITE))
-		on_map(p, len);
+		on_map(p, len, CS_HOOK_FRAME());
 	return p;
 }
 
@@ -450,7 +453,7 @@ CS_HOOK void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	p = REAL(mremap)(old, old_len, new_len, flags, target);
 	if (p != MAP_FAILED && tracking() && cs_bloom_maybe(&cs_sampling()->mem, old)) {
 		on_unmap(old, old_len, CS_FREE_MREMAP);
-		on_map(p, new_len);
+		on_map(p, new_len, CS_HOOK_FRAME());
 	}
 	return p;
 }

@@ -8,6 +8,8 @@
 #include "evbuf.h"
 #include "prim.h"
 #include "counters.h"
+#include "fpunwind.h"
+#include "options.h"
 #include "stacks.h"
 #ifdef CS_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
@@ -35,6 +37,7 @@ static uintptr_t shim_lo, shim_hi;
  */
 static uint32_t in_loader;
 static uint8_t stacks_off; /* set in a fork child (and its descendants) that inherited one */
+static uint8_t use_fp;     /* COWSCOPE_UNWIND=fp */
 
 #define MAX_PROBES 64
 
@@ -86,6 +89,26 @@ static int unwind(void **frames, int n)
 #endif
 }
 
+/* The frame-pointer walk from fp0, inside this thread's stack from here up. No locks: not bracketed. */
+static int fp_unwind(const void *fp0, void **frames, int n)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top = cs_fp_stack_top(sp);
+
+	return top ? cs_fp_walk((uintptr_t)fp0, sp, top, frames, n) : 0;
+}
+
+void cs_stacks_set_unwinder(uint8_t unwinder)
+{
+	use_fp = unwinder == CS_UNWIND_FP;
+}
+
+uint32_t cs_stacks_sampling_flags(void)
+{
+	if (use_fp)
+		return CS_SAMPLINGF_FP_UNWIND;
+	return cs_stacks_unwind_available() ? 0 : CS_SAMPLINGF_NO_UNWIND;
+}
+
 int cs_stacks_unwind_available(void)
 {
 #ifdef CS_HAVE_LIBUNWIND
@@ -121,7 +144,8 @@ void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth)
 	table = (slot_t *)m->stacks;
 	depth_max = depth < 1 ? 1 : depth > CS_STACK_MAX_DEPTH ? CS_STACK_MAX_DEPTH : depth;
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)cs_stack_capture);
-	unwind_prepare();
+	if (!use_fp)
+		unwind_prepare();
 }
 
 int cs_stacks_loader_enter(void)
@@ -268,15 +292,25 @@ static __thread uint8_t warmed __attribute__((tls_model("initial-exec")));
  */
 #define CS_FIRST_UNWIND_WIPE_BYTES (12u * 1024u)
 
-uint32_t cs_stack_capture(void)
+/* The frames, by the unwinder in use; a thread's first libunwind unwind wiped after. */
+static int unwind_any(const void *fp0, void **f, int max)
 {
-	void *f[CS_STACK_MAX_DEPTH + 16];
-	int n = unwind(f, (int)depth_max + 16), skip = 0;
+	int n;
 
+	if (use_fp)
+		return fp_unwind(fp0, f, max);
+	n = unwind(f, max);
 	if (__builtin_expect(!warmed, 0)) {
 		warmed = 1;
 		cs_stacks_wipe(CS_FIRST_UNWIND_WIPE_BYTES);
 	}
+	return n;
+}
+
+uint32_t cs_stack_capture(const void *fp0)
+{
+	void *f[CS_STACK_MAX_DEPTH + 16];
+	int n = unwind_any(fp0, f, (int)depth_max + 16), skip = 0;
 
 	while (skip < n && (uintptr_t)f[skip] >= shim_lo && (uintptr_t)f[skip] < shim_hi)
 		skip++;

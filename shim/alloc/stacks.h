@@ -29,6 +29,9 @@ void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth);
 void cs_stacks_wipe(size_t bytes);
 
 /*
+ * fp0: the frame record of the shim's outermost frame on this stack that has
+ * one (__builtin_frame_address(0) in the hook's slow path), where the frame
+ * pointer unwinder starts; libunwind ignores it.
  * Unwind the caller's stack and return its id, writing a CS_REC_STACK the
  * first time this process (or its ancestors before the fork) saw it. 0 when
  * there is no stack (no libunwind, or the table is full). Cost: about 8 ns a
@@ -36,7 +39,20 @@ void cs_stacks_wipe(size_t bytes);
  * may allocate on a thread's first unwind). Never in an atfork or signal
  * handler (libunwind takes the loader lock).
  */
-uint32_t cs_stack_capture(void);
+uint32_t cs_stack_capture(const void *fp0);
+
+/*
+ * Choose the unwinder (CS_UNWIND_LIBUNWIND or CS_UNWIND_FP, common/options.h)
+ * before cs_stacks_init. With CS_UNWIND_FP, cs_stack_capture walks the frame
+ * pointer chain from fp0 (cs_fp_walk), bounded by this thread's stack:
+ * programs built with -fno-omit-frame-pointer, at a fraction of libunwind's
+ * cost; a frame without a frame pointer ends the walk or skips its caller.
+ * init-only.
+ */
+void cs_stacks_set_unwinder(uint8_t unwinder);
+
+/* The CS_REC_SAMPLING flags of the unwinder in use (CS_SAMPLINGF_*). hook-safe. */
+uint32_t cs_stacks_sampling_flags(void);
 
 /*
  * Bracket a call into libunwind or dl_iterate_phdr: enter returns 0 (and the
