@@ -76,6 +76,17 @@ static int parse_stack_depth(cs_options_t *o, const char *v)
 	return r;
 }
 
+static int parse_unwind(cs_options_t *o, const char *v)
+{
+	if (!strcmp(v, "libunwind"))
+		o->unwind = CS_UNWIND_LIBUNWIND;
+	else if (!strcmp(v, "fp"))
+		o->unwind = CS_UNWIND_FP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_obj_layout(cs_options_t *o, const char *v)
 {
 	if (strcmp(v, "inline") == 0)
@@ -189,6 +200,7 @@ static const option_def_t table[] = {
 	  "allocation, 0 turns allocation tracking off",
 	  parse_sample_bytes },
 	{ "COWSCOPE_STACK_DEPTH", "a frame count from 1 to 64", parse_stack_depth },
+	{ "COWSCOPE_UNWIND", "libunwind or fp", parse_unwind },
 	{ "COWSCOPE_OBJ_LAYOUT", "inline or outofline", parse_obj_layout },
 	{ "COWSCOPE_OBJ_IMMORTAL", "0 or 1", parse_obj_immortal },
 	{ "COWSCOPE_ALLOW_SHARED_DIR", "0 or 1", parse_allow_shared_dir },

@@ -10,6 +10,8 @@
 #define CS_DEFAULT_SAMPLE_BYTES 65536
 #define CS_DEFAULT_STACK_DEPTH 32
 #define CS_DEFAULT_WRITERS_BUFFER (512u * 1024u)
+#define CS_UNWIND_LIBUNWIND 0 /* COWSCOPE_UNWIND=libunwind: DWARF unwinding, any code */
+#define CS_UNWIND_FP 1        /* COWSCOPE_UNWIND=fp: frame pointers (code built with them) */
 
 typedef struct cs_options {
 	char out[CS_PATH_MAX]; /* COWSCOPE_OUT: run directory ("" = ${TMPDIR:-/tmp}/cowscope-<uid>/<program>.<pid>) */
@@ -17,6 +19,7 @@ typedef struct cs_options {
 	uint8_t verbose;       /* COWSCOPE_VERBOSE: 0..2 */
 	uint64_t sample_bytes; /* COWSCOPE_SAMPLE_BYTES: mean bytes between samples; 1 all; 0 off */
 	uint32_t stack_depth;  /* COWSCOPE_STACK_DEPTH: frames kept per stack, 1..64 */
+	uint8_t unwind;        /* COWSCOPE_UNWIND: CS_UNWIND_LIBUNWIND (default) or CS_UNWIND_FP */
 	uint8_t obj_layout; /* COWSCOPE_OBJ_LAYOUT: COWSCOPE_LAYOUT_*, 0 = the default (out of line) */
 	uint8_t obj_immortal;  /* COWSCOPE_OBJ_IMMORTAL: cowscope_freeze() makes objects immortal */
 	uint32_t obj_capacity; /* COWSCOPE_OBJ_CAPACITY: header table slots, 0 = the default */

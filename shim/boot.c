@@ -302,8 +302,7 @@ static void put_sampling(void)
 	cs_rec_sampling_t r = { .h = { CS_REC_SAMPLING, 0, sizeof(r) },
 				.mean_bytes = cs_sampling()->sample_bytes,
 				.max_depth = P.opt.stack_depth,
-				.flags = cs_stacks_unwind_available() ? 0
-								      : CS_SAMPLINGF_NO_UNWIND };
+				.flags = cs_stacks_sampling_flags() };
 
 	cs_trace_put(&r, sizeof(r));
 }
@@ -362,6 +361,7 @@ static int boot_steps(void)
 	if ((r = make_arena()) < 0 || (r = resolve_out()) < 0 || (r = open_out_dir()) < 0)
 		return r;
 	cs_sampling_reserve(P.opt.sample_bytes, P.opt.writers);
+	cs_stacks_set_unwinder(P.opt.unwind);
 	if (P.opt.writers)
 		cs_writers_init();
 	cs_track_choose(P.opt.backend);

@@ -56,9 +56,33 @@ __attribute__((constructor(101))) static void resolve_alloc(void)
 
 #define REAL(name) (real_##name ? real_##name : (resolve_others(), real_##name))
 
-/* Per-thread sampler: bytes left before the next sampled byte, and its generator. */
+/*
+ * Per-thread sampler: bytes left before the next sampled byte, and its
+ * generator. Every allocation counts its bytes down here first, whatever the
+ * state (one TLS read-modify-write); only a countdown that crosses zero takes
+ * the out-of-line path, which checks whether sampling is on and the guard is
+ * free. Exact mode keeps it at 0 (every allocation crosses); a process that
+ * will never sample parks it at CS_LEFT_IDLE.
+ */
 static __thread int64_t bytes_left __attribute__((tls_model("initial-exec")));
 static __thread uint64_t rng __attribute__((tls_model("initial-exec")));
+
+#define CS_LEFT_IDLE (INT64_C(1) << 62)
+#define CS_LEFT_MAX (INT64_C(1) << 61) /* bound on one interval: no overflow */
+#define CS_COLD __attribute__((cold, noinline))
+
+/*
+ * Count an allocation of n bytes down: 1 (rarely) when the slow path must
+ * look. n >= 2^63 (a request no allocator can serve) goes there too: in the
+ * unsigned subtraction it would wrap into a bogus credit. hook-safe.
+ */
+static inline int count_down(size_t n)
+{
+	uint64_t left = (uint64_t)bytes_left - n;
+
+	bytes_left = (int64_t)left;
+	return __builtin_expect((int64_t)(left | n) <= 0, 0);
+}
 
 /* Sampling is on and the caller is not inside the shim (then it only forwards). hook-safe. */
 static int tracking(void)
@@ -66,13 +90,16 @@ static int tracking(void)
 	return cs_sampling()->on && !cs_guard_held();
 }
 
-static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight)
+/* The hook frame's record, where the frame-pointer unwinder starts (fp0 of cs_stack_capture). */
+#define CS_HOOK_FRAME() ((const void *)__builtin_frame_address(0))
+
+static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight, const void *fp0)
 {
 	cs_alloc_ev_t e = {
 		.ptr = (uint64_t)(uintptr_t)p, .size = n, .weight_bytes = weight, .kind = kind
 	};
 
-	e.stack = cs_stack_capture();
+	e.stack = cs_stack_capture(fp0);
 	e.seq = cs_sampling_next_seq();
 	cs_ev_alloc(&e);
 	if (cs_sampling()->sample_bytes != 1 ||
@@ -92,64 +119,86 @@ static void record_free(const void *p, size_t len, uint8_t kind, uint64_t seq)
 	cs_ev_free(&e);
 }
 
-/* The countdown crossed zero (or this thread's sampler is new): maybe sample this one. */
-static void sample_slow(const void *p, size_t n)
+/* The next interval, bounded so the countdown cannot overflow. */
+static int64_t draw(uint64_t mean)
+{
+	int64_t v = cs_sample_interval(&rng, mean);
+
+	return v > CS_LEFT_MAX ? CS_LEFT_MAX : v;
+}
+
+/* This thread's first look since sampling started: seed, then start the countdown at this block. */
+static int first_look(size_t n, uint64_t mean)
+{
+	/* Seeded by thread ordinal: a single-threaded program samples the same way each run. */
+	static uint64_t threads;
+
+	rng = (__atomic_add_fetch(&threads, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ull) | 1;
+	bytes_left =
+		-(int64_t)n + draw(mean); /* what counted down before sampling started is moot */
+	return bytes_left <= 0;
+}
+
+/* Sampling is not running (or the guard is held): when it never will, stop looking. */
+static void not_tracking(void)
+{
+	if (cs_sampling()->idle)
+		bytes_left = CS_LEFT_IDLE;
+}
+
+/* The guard is held: sample this block (exact mode: record it), then restart the countdown. */
+static void sample_held(const void *p, size_t n, const void *fp0)
 {
 	uint64_t mean = cs_sampling()->sample_bytes;
 
-	if (!cs_guard_enter())
-		return; /* not reached: the caller checked tracking() */
-	if (!rng) {
-		/* Seeded by thread ordinal: a single-threaded program samples the same way each run. */
-		static uint64_t threads;
-
-		rng = (__atomic_add_fetch(&threads, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ull) |
-			1;
-		bytes_left += cs_sample_interval(&rng, mean);
-		if (bytes_left > 0)
-			goto out;
+	if (mean == 1) {
+		bytes_left = 0;
+		record_alloc(p, n, CS_ALLOC_MALLOC, n, fp0);
+		return;
 	}
+	if (!rng && !first_look(n, mean))
+		return;
 	while (bytes_left <= 0)
-		bytes_left += cs_sample_interval(&rng, mean);
-	record_alloc(p, n, CS_ALLOC_MALLOC, cs_sample_weight(n, mean));
-out:
-	cs_guard_leave();
-}
-
-static void on_alloc(const void *p, size_t n)
-{
-	if (!p || !tracking())
-		return;
-	if (cs_sampling()->sample_bytes == 1) {
-		int saved = errno; /* the unwinder's system calls may set it */
-
-		if (cs_guard_enter()) {
-			record_alloc(p, n, CS_ALLOC_MALLOC, n);
-			cs_guard_leave();
-		}
-		errno = saved;
-		return;
-	}
-	bytes_left -= (int64_t)(n > INT64_MAX ? INT64_MAX : n);
-	if (bytes_left <= 0) {
-		int saved = errno;
-
-		sample_slow(p, n);
-		errno = saved;
-	}
+		bytes_left += draw(mean);
+	record_alloc(p, n, CS_ALLOC_MALLOC, cs_sample_weight(n, mean), fp0);
 }
 
 /*
- * Frees the filter cannot rule out are written (all of them in exact mode).
- * munmap is rare and may cut any part of a region, whose address the filter
- * never saw: always written.
+ * The countdown crossed zero after the allocation p of n bytes: a failed one
+ * gives its bytes back; else sample p if sampling is on here. errno is kept
+ * (the unwinder's system calls may set it).
  */
-static int free_wanted(const void *p, uint8_t kind)
+static CS_COLD void sampled(const void *p, size_t n, const void *fp0)
 {
-	if (!p || !tracking())
-		return 0;
-	return kind != CS_FREE_FREE || cs_sampling()->sample_bytes == 1 ||
-		cs_bloom_maybe(&cs_sampling()->mem, p);
+	int saved = errno;
+
+	if (!p) {
+		bytes_left = (int64_t)((uint64_t)bytes_left + n);
+		return;
+	}
+	if (bytes_left > 0)
+		return; /* realloc's slow path for its free half only */
+	if (!tracking() || !cs_guard_enter()) {
+		not_tracking();
+		return;
+	}
+	sample_held(p, n, fp0);
+	cs_guard_leave();
+	errno = saved;
+}
+
+/*
+ * Whether a free of p is written: the filter cannot rule p out (every free in
+ * exact mode). One load of the state word, then the inline filter probe; the
+ * guard is checked out of line. hook-safe.
+ */
+static inline int free_wanted(const void *p)
+{
+	uint8_t on = cs_sampling()->on;
+
+	return __builtin_expect(on != 0, 1) &&
+		__builtin_expect((on & CS_SAMPLING_EXACT) || cs_bloom_maybe(&cs_sampling()->mem, p),
+				 0);
 }
 
 static void free_record(const void *p, size_t len, uint8_t kind, uint64_t seq)
@@ -162,9 +211,13 @@ static void free_record(const void *p, size_t len, uint8_t kind, uint64_t seq)
 	cs_guard_leave();
 }
 
-static void on_free(const void *p, size_t len, uint8_t kind)
+/*
+ * munmap and mremap: rare, and they may cut any part of a region, whose
+ * address the filter never saw: always written.
+ */
+static void on_unmap(const void *p, size_t len, uint8_t kind)
 {
-	if (free_wanted(p, kind))
+	if (p && tracking())
 		free_record(p, len, kind, next_seq());
 }
 
@@ -183,7 +236,7 @@ typedef struct realloc_free {
 
 static realloc_free_t realloc_begin(const void *old)
 {
-	realloc_free_t f = { .want = free_wanted(old, CS_FREE_FREE) };
+	realloc_free_t f = { .want = old && free_wanted(old) && tracking() };
 
 	if (f.want)
 		f.seq = next_seq();
@@ -196,12 +249,32 @@ static void realloc_end(realloc_free_t f, const void *old, const void *p, size_t
 		free_record(old, 0, CS_FREE_FREE, f.seq);
 }
 
-CS_HOOK void *malloc(size_t n)
+static CS_COLD void *malloc_slow(size_t n)
 {
 	void *p = CS_ALLOC_CALL(malloc)(n);
 
-	on_alloc(p, n);
+	sampled(p, n, CS_HOOK_FRAME());
 	return p;
+}
+
+/* The common path: count down, forward (a tail call: no frame). */
+CS_HOOK void *malloc(size_t n)
+{
+	if (count_down(n))
+		return malloc_slow(n);
+	return CS_ALLOC_CALL(malloc)(n);
+}
+
+/* A free the filter could not rule out: written (unless inside the shim), then forwarded. */
+static CS_COLD void free_slow(void *p)
+{
+	if (p && !cs_guard_held()) {
+		int saved = errno;
+
+		free_record(p, 0, CS_FREE_FREE, next_seq());
+		errno = saved;
+	}
+	CS_ALLOC_CALL(free)(p);
 }
 
 /* Pool blocks (the bootstrap's) never reach the allocator: one compare on every free. */
@@ -211,37 +284,68 @@ CS_HOOK void free(void *p)
 		cs_pool_free(&cs_alloc_pool, p);
 		return;
 	}
-	on_free(p, 0, CS_FREE_FREE);
+	if (free_wanted(p)) {
+		free_slow(p);
+		return;
+	}
 	CS_ALLOC_CALL(free)(p);
+}
+
+static CS_COLD void *calloc_slow(size_t n, size_t size)
+{
+	void *p = CS_ALLOC_CALL(calloc)(n, size);
+
+	sampled(p, n * size, CS_HOOK_FRAME());
+	return p;
 }
 
 CS_HOOK void *calloc(size_t n, size_t size)
 {
-	void *p = CS_ALLOC_CALL(calloc)(n, size);
+	size_t total;
 
-	on_alloc(p, n * size); /* calloc checked the product */
+	if (__builtin_mul_overflow(n, size, &total))
+		return CS_ALLOC_CALL(calloc)(n, size); /* it fails: nothing to count */
+	if (count_down(total))
+		return calloc_slow(n, size);
+	return CS_ALLOC_CALL(calloc)(n, size);
+}
+
+static CS_COLD void *realloc_slow(void *old, size_t n)
+{
+	realloc_free_t f = realloc_begin(old);
+	void *p = CS_ALLOC_CALL(realloc)(old, n);
+	int saved = errno; /* a failed realloc's ENOMEM reaches the caller */
+
+	realloc_end(f, old, p, n);
+	sampled(p, n, CS_HOOK_FRAME());
+	errno = saved;
 	return p;
 }
 
 CS_HOOK void *realloc(void *old, size_t n)
 {
-	realloc_free_t f;
-	void *p;
-
 	if (__builtin_expect(cs_alloc_in_pool(old), 0))
 		return cs_alloc_pool_realloc(old, n);
-	f = realloc_begin(old);
-	p = CS_ALLOC_CALL(realloc)(old, n);
-	realloc_end(f, old, p, n);
-	on_alloc(p, n);
+	if (count_down(n) | free_wanted(old))
+		return realloc_slow(old, n);
+	return CS_ALLOC_CALL(realloc)(old, n);
+}
+
+static CS_COLD void *reallocarray_slow(void *old, size_t n, size_t size, size_t total)
+{
+	realloc_free_t f = realloc_begin(old);
+	void *p = CS_ALLOC_CALL(reallocarray)(old, n, size);
+	int saved = errno;
+
+	realloc_end(f, old, p, total);
+	sampled(p, total, CS_HOOK_FRAME());
+	errno = saved;
 	return p;
 }
 
 CS_HOOK void *reallocarray(void *old, size_t n, size_t size)
 {
-	realloc_free_t f;
 	size_t total;
-	void *p;
 
 	if (__builtin_mul_overflow(n, size, &total)) {
 		errno = ENOMEM;
@@ -249,53 +353,39 @@ CS_HOOK void *reallocarray(void *old, size_t n, size_t size)
 	}
 	if (__builtin_expect(cs_alloc_in_pool(old), 0))
 		return cs_alloc_pool_realloc(old, total);
-	f = realloc_begin(old);
-	p = CS_ALLOC_CALL(reallocarray)(old, n, size);
-	realloc_end(f, old, p, total);
-	on_alloc(p, total);
-	return p;
+	if (count_down(total) | free_wanted(old))
+		return reallocarray_slow(old, n, size, total);
+	return CS_ALLOC_CALL(reallocarray)(old, n, size);
 }
 
 CS_HOOK int posix_memalign(void **out, size_t align, size_t n)
 {
-	int r = CS_ALLOC_CALL(posix_memalign)(out, align, n);
+	int r;
 
-	if (r == 0)
-		on_alloc(*out, n);
+	if (!count_down(n))
+		return CS_ALLOC_CALL(posix_memalign)(out, align, n);
+	r = CS_ALLOC_CALL(posix_memalign)(out, align, n);
+	sampled(r == 0 ? *out : NULL, n, CS_HOOK_FRAME());
 	return r;
 }
 
-CS_HOOK void *aligned_alloc(size_t align, size_t n)
-{
-	void *p = CS_ALLOC_CALL(aligned_alloc)(align, n);
+/* The rest of the family: count down, forward, and sample when the countdown crossed zero. */
+#define CS_ALIGNED_HOOK(name, params, args, n)           \
+	CS_HOOK void *name params                        \
+	{                                                \
+		void *p;                                 \
+                                                         \
+		if (!count_down(n))                      \
+			return CS_ALLOC_CALL(name) args; \
+		p = CS_ALLOC_CALL(name) args;            \
+		sampled(p, n, CS_HOOK_FRAME());          \
+		return p;                                \
+	}
 
-	on_alloc(p, n);
-	return p;
-}
-
-CS_HOOK void *memalign(size_t align, size_t n)
-{
-	void *p = CS_ALLOC_CALL(memalign)(align, n);
-
-	on_alloc(p, n);
-	return p;
-}
-
-CS_HOOK void *valloc(size_t n)
-{
-	void *p = CS_ALLOC_CALL(valloc)(n);
-
-	on_alloc(p, n);
-	return p;
-}
-
-CS_HOOK void *pvalloc(size_t n)
-{
-	void *p = CS_ALLOC_CALL(pvalloc)(n);
-
-	on_alloc(p, n);
-	return p;
-}
+CS_ALIGNED_HOOK(aligned_alloc, (size_t align, size_t n), (align, n), n)
+CS_ALIGNED_HOOK(memalign, (size_t align, size_t n), (align, n), n)
+CS_ALIGNED_HOOK(valloc, (size_t n), (n), n)
+CS_ALIGNED_HOOK(pvalloc, (size_t n), (n), n)
 
 CS_HOOK size_t malloc_usable_size(void *p)
 {
@@ -306,11 +396,11 @@ CS_HOOK size_t malloc_usable_size(void *p)
 
 /* ---- anonymous private mmap: runtimes' own arenas (pymalloc, Ruby heap pages, jemalloc) ---- */
 
-static void on_map(const void *p, size_t len)
+static void on_map(const void *p, size_t len, const void *fp0)
 {
 	if (!tracking() || !cs_guard_enter())
 		return;
-	record_alloc(p, len, CS_ALLOC_MMAP, len);
+	record_alloc(p, len, CS_ALLOC_MMAP, len, fp0);
 	cs_guard_leave();
 }
 
@@ -333,7 +423,7 @@ CS_HOOK void *cs_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, 
 	void *p = REAL(mmap)(addr, len, prot, flags, fd, off);
 
 	if (p != MAP_FAILED && is_anon_private(flags) && (prot & PROT_WRITE))
-		on_map(p, len);
+		on_map(p, len, CS_HOOK_FRAME());
 	return p;
 }
 
@@ -345,7 +435,7 @@ CS_HOOK void *cs_hook_mmap64(void *addr, size_t len, int prot, int flags, int fd
 CS_HOOK int munmap(void *addr, size_t len)
 {
 	cs_snapshot_unmap((uintptr_t)addr, (uintptr_t)addr + len); /* copies there are kept */
-	on_free(addr, len, CS_FREE_MUNMAP);
+	on_unmap(addr, len, CS_FREE_MUNMAP);
 	return REAL(munmap)(addr, len);
 }
 
@@ -362,8 +452,8 @@ CS_HOOK void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	cs_snapshot_remap((uintptr_t)old, old_len, new_len, flags);
 	p = REAL(mremap)(old, old_len, new_len, flags, target);
 	if (p != MAP_FAILED && tracking() && cs_bloom_maybe(&cs_sampling()->mem, old)) {
-		on_free(old, old_len, CS_FREE_MREMAP);
-		on_map(p, new_len);
+		on_unmap(old, old_len, CS_FREE_MREMAP);
+		on_map(p, new_len, CS_HOOK_FRAME());
 	}
 	return p;
 }

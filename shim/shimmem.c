@@ -41,35 +41,25 @@ int cs_shimmem_init(cs_shimmem_t *m)
 }
 
 /*
- * One bit per 16-byte address granule, modulo 16 MiB of address space, not a
- * hash: neighbouring blocks share filter words, so a free() probes a line that
- * the heap's own locality keeps in cache. (A hashed index missed cache on every
- * free and cost 11% of a malloc-heavy run.) False positives, addresses 16 MiB
- * apart, only make the shim write a free the analyzer ignores.
+ * The filter's bit (cs_bloom_bit) is one per 16-byte address granule, modulo
+ * 16 MiB of address space, not a hash: neighbouring blocks share filter words,
+ * so a free() probes a line that the heap's own locality keeps in cache. (A
+ * hashed index missed cache on every free and cost 11% of a malloc-heavy run.)
+ * False positives, addresses 16 MiB apart, only make the shim write a free the
+ * analyzer ignores.
  */
-static uint32_t bloom_bit(const void *p)
-{
-	return (uint32_t)((uintptr_t)p >> 4) & (CS_BLOOM_BITS - 1);
-}
 
 void cs_bloom_add(const cs_shimmem_t *m, const void *p)
 {
-	uint32_t b = bloom_bit(p);
+	uint32_t b = cs_bloom_bit(p);
 
 	if (!(__atomic_load_n(&m->bloom[b / 64], __ATOMIC_RELAXED) >> (b % 64) & 1))
 		__atomic_fetch_or(&m->bloom[b / 64], 1ull << (b % 64), __ATOMIC_RELAXED);
 }
 
-int cs_bloom_maybe(const cs_shimmem_t *m, const void *p)
-{
-	uint32_t b = bloom_bit(p);
-
-	return (int)(__atomic_load_n(&m->bloom[b / 64], __ATOMIC_RELAXED) >> (b % 64) & 1);
-}
-
 void cs_bloom_remove(const cs_shimmem_t *m, const void *p)
 {
-	uint32_t b = bloom_bit(p);
+	uint32_t b = cs_bloom_bit(p);
 
 	__atomic_fetch_and(&m->bloom[b / 64], ~(1ull << (b % 64)), __ATOMIC_RELAXED);
 }

@@ -43,7 +43,23 @@ int cs_shimmem_init(cs_shimmem_t *m);
  * lock-free.
  */
 void cs_bloom_add(const cs_shimmem_t *m, const void *p);
-int cs_bloom_maybe(const cs_shimmem_t *m, const void *p);
 void cs_bloom_remove(const cs_shimmem_t *m, const void *p);
+
+/*
+ * The filter bit of p: one bit per 16-byte address granule, modulo 16 MiB of
+ * address space, not a hash (see shimmem.c). hook-safe.
+ */
+static inline uint32_t cs_bloom_bit(const void *p)
+{
+	return (uint32_t)((uintptr_t)p >> 4) & (CS_BLOOM_BITS - 1);
+}
+
+/* Whether p may be a live sampled pointer: inline, since every free() asks. hook-safe. */
+static inline int cs_bloom_maybe(const cs_shimmem_t *m, const void *p)
+{
+	uint32_t b = cs_bloom_bit(p);
+
+	return (int)(__atomic_load_n(&m->bloom[b / 64], __ATOMIC_RELAXED) >> (b % 64) & 1);
+}
 
 #endif

@@ -447,6 +447,7 @@ typedef struct cs_rec_sampling {
 } cs_rec_sampling_t;
 
 #define CS_SAMPLINGF_NO_UNWIND 1u /* built without libunwind: stacks are empty */
+#define CS_SAMPLINGF_FP_UNWIND 2u /* 1.6: stacks walked by frame pointers (COWSCOPE_UNWIND=fp) */
 
 typedef struct cs_seg {
 	uint64_t start; /* runtime address of a PT_LOAD segment */
@@ -1138,6 +1139,7 @@ CS_PIN_FIELD(cs_lrange_t, flags, 28, 4);
 CS_PIN_ASSERT(CS_REC_LSET == 30 && CS_REC_LRANGES == 31 && CS_NOTE_LABELS == 14 &&
 		      CS_LSETF_SAMPLED == 1,
 	      "1.6 numbers never move");
+CS_PIN_ASSERT(CS_SAMPLINGF_FP_UNWIND == 2, "1.6 numbers never move");
 
 /* 1.7: packed events and live-set checkpoints. */
 CS_PIN_SIZE(cs_rec_evpack_t, 32);

@@ -10,8 +10,12 @@
  * Written only by alloc/sampling.c; the hooks read it on every allocation
  * through cs_sampling(), a const view (one load, no call).
  */
+#define CS_SAMPLING_ON 1u    /* `on`: allocation sampling is running */
+#define CS_SAMPLING_EXACT 2u /* `on`: and records every allocation and free */
+
 typedef struct cs_sampling {
-	volatile uint8_t on;   /* allocation sampling is running */
+	volatile uint8_t on;   /* 0, or CS_SAMPLING_ON with CS_SAMPLING_EXACT in exact mode */
+	volatile uint8_t idle; /* off for good in this process: it will never start */
 	uint64_t sample_bytes; /* mean sampling interval; 1: every allocation; 0: off */
 	uint64_t seq;          /* next allocation event sequence number (atomic) */
 	cs_shimmem_t mem;      /* allocation tracking's own memory (base NULL: none) */

@@ -8,6 +8,8 @@
 #include "evbuf.h"
 #include "prim.h"
 #include "counters.h"
+#include "fpunwind.h"
+#include "options.h"
 #include "stacks.h"
 #ifdef CS_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
@@ -35,6 +37,7 @@ static uintptr_t shim_lo, shim_hi;
  */
 static uint32_t in_loader;
 static uint8_t stacks_off; /* set in a fork child (and its descendants) that inherited one */
+static uint8_t use_fp;     /* COWSCOPE_UNWIND=fp */
 
 #define MAX_PROBES 64
 
@@ -86,6 +89,26 @@ static int unwind(void **frames, int n)
 #endif
 }
 
+/* The frame-pointer walk from fp0, inside this thread's stack from here up. No locks: not bracketed. */
+static int fp_unwind(const void *fp0, void **frames, int n)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top = cs_fp_stack_top(sp);
+
+	return top ? cs_fp_walk((uintptr_t)fp0, sp, top, frames, n) : 0;
+}
+
+void cs_stacks_set_unwinder(uint8_t unwinder)
+{
+	use_fp = unwinder == CS_UNWIND_FP;
+}
+
+uint32_t cs_stacks_sampling_flags(void)
+{
+	if (use_fp)
+		return CS_SAMPLINGF_FP_UNWIND;
+	return cs_stacks_unwind_available() ? 0 : CS_SAMPLINGF_NO_UNWIND;
+}
+
 int cs_stacks_unwind_available(void)
 {
 #ifdef CS_HAVE_LIBUNWIND
@@ -95,14 +118,34 @@ int cs_stacks_unwind_available(void)
 #endif
 }
 
+/*
+ * libunwind's process-wide set-up (tdep_init: its lock, memory pools, DWARF
+ * tables), here at init rather than inside a hook: one unw_init_local. A
+ * thread's trace cache (256 KiB, written whole: 64 page faults, ~160k
+ * instructions) is built by its first unw_backtrace, at its first sample
+ * (cs_stack_capture): a process or thread that never samples never pays it.
+ */
+static void unwind_prepare(void)
+{
+#ifdef CS_HAVE_LIBUNWIND
+	unw_context_t uc;
+	unw_cursor_t c;
+
+	if (!cs_stacks_loader_enter())
+		return;
+	if (unw_getcontext(&uc) == 0)
+		unw_init_local(&c, &uc);
+	cs_stacks_loader_leave();
+#endif
+}
+
 void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth)
 {
-	void *warm[8];
-
 	table = (slot_t *)m->stacks;
 	depth_max = depth < 1 ? 1 : depth > CS_STACK_MAX_DEPTH ? CS_STACK_MAX_DEPTH : depth;
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)cs_stack_capture);
-	unwind(warm, 8);
+	if (!use_fp)
+		unwind_prepare();
 }
 
 int cs_stacks_loader_enter(void)
@@ -238,10 +281,36 @@ static uint32_t intern_shared(void *const *f, int n, uint64_t h)
 	return 0;
 }
 
-uint32_t cs_stack_capture(void)
+/* Whether this thread has unwound before (its trace cache is built). */
+static __thread uint8_t warmed __attribute__((tls_model("initial-exec")));
+
+/*
+ * A thread's first unwind builds libunwind's trace cache and runs deeper than
+ * the later ones (7.6 KiB of stack measured, with lazy binding): wipe what it
+ * left (cs_stacks_wipe says why), a bounded 12 KiB that any thread stack able
+ * to run libunwind has.
+ */
+#define CS_FIRST_UNWIND_WIPE_BYTES (12u * 1024u)
+
+/* The frames, by the unwinder in use; a thread's first libunwind unwind wiped after. */
+static int unwind_any(const void *fp0, void **f, int max)
+{
+	int n;
+
+	if (use_fp)
+		return fp_unwind(fp0, f, max);
+	n = unwind(f, max);
+	if (__builtin_expect(!warmed, 0)) {
+		warmed = 1;
+		cs_stacks_wipe(CS_FIRST_UNWIND_WIPE_BYTES);
+	}
+	return n;
+}
+
+uint32_t cs_stack_capture(const void *fp0)
 {
 	void *f[CS_STACK_MAX_DEPTH + 16];
-	int n = unwind(f, (int)depth_max + 16), skip = 0;
+	int n = unwind_any(fp0, f, (int)depth_max + 16), skip = 0;
 
 	while (skip < n && (uintptr_t)f[skip] >= shim_lo && (uintptr_t)f[skip] < shim_hi)
 		skip++;

@@ -10,8 +10,9 @@
 
 /*
  * Set up: the table in m, the depth kept per stack, and the shim's own code
- * range (frames inside it are dropped). Warms libunwind up with one unwind so
- * later ones do not allocate. init-only.
+ * range (frames inside it are dropped); libunwind's process-wide set-up. Each
+ * thread's trace cache is built by its first sample (cs_stack_capture), so a
+ * process that never samples costs no unwinding at all. init-only.
  */
 void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth);
 
@@ -22,11 +23,15 @@ void cs_stacks_init(const cs_shimmem_t *m, uint32_t depth);
  * Boehm's) takes them for live references, keeps objects alive, and changes
  * the program's heap and so what its children copy (Ruby 3.1 with allocation
  * tracking on but no sample taken: a child dirtied 11.5 MiB instead of 7.7 in
- * some runs, until the init wiped what libunwind's warm-up left). hook-safe.
+ * some runs, until the init wiped what libunwind's warm-up left). A thread's
+ * first sample wipes what its first unwind left. hook-safe.
  */
 void cs_stacks_wipe(size_t bytes);
 
 /*
+ * fp0: the frame record of the shim's outermost frame on this stack that has
+ * one (__builtin_frame_address(0) in the hook's slow path), where the frame
+ * pointer unwinder starts; libunwind ignores it.
  * Unwind the caller's stack and return its id, writing a CS_REC_STACK the
  * first time this process (or its ancestors before the fork) saw it. 0 when
  * there is no stack (no libunwind, or the table is full). Cost: about 8 ns a
@@ -34,7 +39,20 @@ void cs_stacks_wipe(size_t bytes);
  * may allocate on a thread's first unwind). Never in an atfork or signal
  * handler (libunwind takes the loader lock).
  */
-uint32_t cs_stack_capture(void);
+uint32_t cs_stack_capture(const void *fp0);
+
+/*
+ * Choose the unwinder (CS_UNWIND_LIBUNWIND or CS_UNWIND_FP, common/options.h)
+ * before cs_stacks_init. With CS_UNWIND_FP, cs_stack_capture walks the frame
+ * pointer chain from fp0 (cs_fp_walk), bounded by this thread's stack:
+ * programs built with -fno-omit-frame-pointer, at a fraction of libunwind's
+ * cost; a frame without a frame pointer ends the walk or skips its caller.
+ * init-only.
+ */
+void cs_stacks_set_unwinder(uint8_t unwinder);
+
+/* The CS_REC_SAMPLING flags of the unwinder in use (CS_SAMPLINGF_*). hook-safe. */
+uint32_t cs_stacks_sampling_flags(void);
 
 /*
  * Bracket a call into libunwind or dl_iterate_phdr: enter returns 0 (and the

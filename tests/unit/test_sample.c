@@ -30,11 +30,29 @@ static void test_weight_is_size_over_probability(void **state)
 	assert_int_equal(cs_sample_weight(1u << 30, 65536), 1u << 30);
 }
 
+/* The fast -ln(u) against libm's over u's whole range, from 2^-53 to 1. */
+static void test_neg_log_matches_libm(void **state)
+{
+	uint64_t rng = 7;
+
+	(void)state;
+	assert_true(cs_neg_log(1.0) == 0.0);
+	assert_true(fabs(cs_neg_log(0x1.0p-53) - 53 * M_LN2) < 1e-9);
+	assert_true(fabs(cs_neg_log(0.5) - M_LN2) < 1e-12);
+	for (int i = 0; i < 1000000; i++) {
+		/* Uniform exponent and mantissa: every binade is covered, not just the top. */
+		uint64_t r = cs_rand_next(&rng);
+		double u = ldexp(1.0 + (double)(r >> 11) * 0x1.0p-53, -(int)(r % 53) - 1);
+
+		assert_true(fabs(cs_neg_log(u) + log(u)) < 1e-9);
+	}
+}
+
 static void test_intervals_have_the_mean(void **state)
 {
 	uint64_t rng = 12345, mean = 65536;
-	double sum = 0;
-	int n = 200000;
+	double sum = 0, sq = 0;
+	int n = 1000000, below_mean = 0;
 
 	(void)state;
 	for (int i = 0; i < n; i++) {
@@ -42,9 +60,14 @@ static void test_intervals_have_the_mean(void **state)
 
 		assert_true(v >= 1);
 		sum += (double)v;
+		sq += (double)v * (double)v;
+		below_mean += v < (int64_t)mean;
 	}
-	/* Standard error of the mean: mean / sqrt(n) = 0.22% of it; allow 1%. */
+	/* Standard error of the mean: mean / sqrt(n) = 0.1% of it; allow 1%. */
 	assert_true(fabs(sum / n / (double)mean - 1.0) < 0.01);
+	/* Exponential, not just the right mean: variance mean^2, P(X < mean) = 1 - 1/e. */
+	assert_true(fabs((sq / n - (sum / n) * (sum / n)) / ((double)mean * mean) - 1.0) < 0.02);
+	assert_true(fabs((double)below_mean / n - (1.0 - exp(-1.0))) < 0.003);
 }
 
 /* Simulate the shim's sampler over a stream of equal blocks: the weights add up to the bytes. */
@@ -88,6 +111,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact_mode_weight_is_size),
 		cmocka_unit_test(test_weight_is_size_over_probability),
+		cmocka_unit_test(test_neg_log_matches_libm),
 		cmocka_unit_test(test_intervals_have_the_mean),
 		cmocka_unit_test(test_estimate_is_unbiased),
 		cmocka_unit_test(test_filter_add_test_remove),
