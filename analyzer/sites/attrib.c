@@ -546,10 +546,12 @@ static void word(join_t *j, uint64_t addr)
 
 static void word_pass(join_t *j, const cs_sdiff_t *sd, const cs_pageset_t *wc)
 {
+	size_t at = 0; /* entries are sorted by page (cs_load_diff_finish) */
+
 	for (size_t i = 0; i < sd->nwords; i++) {
 		const uint64_t *e = cs_sdiff_entry(sd, i);
 
-		if (!cs_pageset_contains(wc, e[0]))
+		if (!cs_pageset_contains_from(wc, &at, e[0]))
 			continue;
 		for (size_t k = 0; k < sd->bitmap_words; k++)
 			for (uint64_t b = e[1 + k]; b; b &= b - 1)
