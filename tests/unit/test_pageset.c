@@ -327,6 +327,34 @@ static void test_contains_from(void **state)
 	cs_pageset_free(&s);
 }
 
+/* upper_bound: first element above x; the cursor form agrees with it in any query order. */
+static void test_upper_bound(void **state)
+{
+	const uint64_t v[] = { 2, 4, 4, 4, 9, 20, 20, 31, 40, 40, 41, 60, 77 };
+	size_t n = sizeof(v) / sizeof(*v), at = 0;
+	uint64_t x = 3;
+
+	(void)state;
+	assert_int_equal(cs_upper_bound_u64(v, n, 0), 0);
+	assert_int_equal(cs_upper_bound_u64(v, n, 2), 1);
+	assert_int_equal(cs_upper_bound_u64(v, n, 4), 4);
+	assert_int_equal(cs_upper_bound_u64(v, n, 39), 8);
+	assert_int_equal(cs_upper_bound_u64(v, n, 77), n);
+	assert_int_equal(cs_upper_bound_u64(v, 0, 5), 0);
+	for (uint64_t q = 0; q < 90; q++) /* ascending: walks and gallops */
+		assert_int_equal(cs_upper_bound_from(v, n, &at, q), cs_upper_bound_u64(v, n, q));
+	for (uint64_t q = 90; q-- > 0;) /* descending: searched afresh */
+		assert_int_equal(cs_upper_bound_from(v, n, &at, q), cs_upper_bound_u64(v, n, q));
+	for (int i = 0; i < 2000; i++) {
+		x = (x * 6364136223846793005ull + 1442695040888963407ull) >> 33;
+		assert_int_equal(cs_upper_bound_from(v, n, &at, x % 100),
+				 cs_upper_bound_u64(v, n, x % 100));
+	}
+	at = 0; /* one jump from the start to the end gallops there */
+	assert_int_equal(cs_upper_bound_from(v, n, &at, 76), n - 1);
+	assert_int_equal(at, n - 1);
+}
+
 static void test_popcount(void **state)
 {
 	const uint64_t w[] = { 0, ~0ull, 1ull << 63, 0x5555555555555555ull, 0xf0f0ull, 1 };
@@ -362,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_normalize_direct_unsorted_runs),
 		cmocka_unit_test(test_normalize_direct_sorted_runs),
 		cmocka_unit_test(test_contains_from),
+		cmocka_unit_test(test_upper_bound),
 		cmocka_unit_test(test_popcount),
 	};
 
