@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include "amp.h"
+#include "bits.h"
 #include "model.h"
 
 unsigned cs_field_bin(uint64_t offset)
@@ -91,15 +92,16 @@ static int64_t count_both(const cs_pageset_t *a, const cs_pageset_t *b, cs_prang
 /* Changed pages and words of the WORDS entries within r and base. */
 static void count_words(cs_amp_t *a, const cs_sdiff_t *sd, const cs_pageset_t *base, cs_prange_t r)
 {
+	size_t at = 0; /* entries are sorted by page (cs_load_diff_finish) */
+
 	a->changed_pages = a->changed_words = 0;
 	for (size_t i = 0; i < sd->nwords; i++) {
 		const uint64_t *e = cs_sdiff_entry(sd, i);
-		int64_t w = 0;
+		int64_t w;
 
-		if (e[0] < r.lo || e[0] >= r.hi || !cs_pageset_contains(base, e[0]))
+		if (e[0] < r.lo || e[0] >= r.hi || !cs_pageset_contains_from(base, &at, e[0]))
 			continue;
-		for (size_t k = 1; k <= sd->bitmap_words; k++)
-			w += __builtin_popcountll(e[k]);
+		w = (int64_t)cs_popcount_words(e + 1, sd->bitmap_words);
 		a->changed_pages += w > 0;
 		a->changed_words += w;
 	}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "figures.h"
 #include "model_link.h"
+#include "sort.h"
 #include "vec.h"
 
 /* A process to add because another record names it. */
@@ -54,8 +55,7 @@ static void normalize_snap(cs_snap_t *s)
 {
 	for (size_t i = 0; i < CS_NSETS; i++)
 		cs_pageset_normalize(&s->sets[i]);
-	if (s->npfns > 1)
-		qsort(s->pfns, s->npfns, sizeof(*s->pfns), cmp_pfnrun);
+	cs_sort(s->pfns, s->npfns, sizeof(*s->pfns), cmp_pfnrun);
 }
 
 static void normalize_all(cs_model_t *m)
@@ -65,8 +65,7 @@ static void normalize_all(cs_model_t *m)
 
 		for (size_t k = 0; k < p->nsnaps; k++)
 			normalize_snap(&p->snaps[k]);
-		if (p->nsnaps > 1)
-			qsort(p->snaps, p->nsnaps, sizeof(*p->snaps), cmp_snap);
+		cs_sort(p->snaps, p->nsnaps, sizeof(*p->snaps), cmp_snap);
 	}
 }
 

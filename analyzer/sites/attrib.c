@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "attrib.h"
+#include "sort.h"
 #include "figures.h"
 #include "vec.h"
 
@@ -30,9 +31,12 @@ typedef struct join {
 	int mode;
 	uint64_t ps;
 	unsigned shift;
-	uint64_t *malmax;          /* malmax[i]: the largest end of mal[0..i] */
-	size_t *malown, *mmown;    /* the owner of each block and region */
-	const cs_stack_t **stacks; /* distinct stacks, sorted by address */
+	uint64_t *malmax;             /* malmax[i]: the largest end of mal[0..i] */
+	uint64_t *mmend;              /* mmend[i]: the end of mm[i] (regions do not overlap) */
+	uint64_t *mapstart;           /* mapstart[i]: maps[i]->start */
+	size_t at_mal, at_mm, at_map; /* cursors: the passes look addresses up in order */
+	size_t *malown, *mmown;       /* the owner of each block and region */
+	const cs_stack_t **stacks;    /* distinct stacks, sorted by address */
 	size_t nstacks;
 	const cs_mapping_t **maps; /* the fork snapshot's mappings, sorted by start */
 	size_t nmaps;
@@ -154,7 +158,8 @@ static int owners_of_allocs(join_t *j)
 	j->malmax = malloc((l->nmal + 1) * sizeof(*j->malmax));
 	j->malown = malloc((l->nmal + 1) * sizeof(*j->malown));
 	j->mmown = malloc((l->nmm + 1) * sizeof(*j->mmown));
-	if (!j->malmax || !j->malown || !j->mmown)
+	j->mmend = malloc((l->nmm + 1) * sizeof(*j->mmend));
+	if (!j->malmax || !j->malown || !j->mmown || !j->mmend)
 		return -ENOMEM;
 	for (size_t i = 0; i < l->nmal; i++) {
 		max = end_of(&l->mal[i]) > max ? end_of(&l->mal[i]) : max;
@@ -164,6 +169,7 @@ static int owners_of_allocs(join_t *j)
 		j->own[j->malown[i]].samples++;
 	}
 	for (size_t i = 0; i < l->nmm; i++) {
+		j->mmend[i] = end_of(&l->mm[i]);
 		j->mmown[i] = stack_owner(j, l->mm[i].stack);
 		j->own[j->mmown[i]].bytes += l->mm[i].weight;
 		j->own[j->mmown[i]].samples++;
@@ -182,6 +188,11 @@ static int sort_maps(join_t *j)
 		if (!(f->maps[i].flags & CS_MAPF_SHIM))
 			j->maps[j->nmaps++] = &f->maps[i];
 	qsort(j->maps, j->nmaps, sizeof(*j->maps), cmp_map);
+	j->mapstart = malloc((j->nmaps + 1) * sizeof(*j->mapstart));
+	if (!j->mapstart)
+		return -ENOMEM;
+	for (size_t i = 0; i < j->nmaps; i++)
+		j->mapstart[i] = j->maps[i]->start;
 	return 0;
 }
 
@@ -208,6 +219,8 @@ static int join_init(join_t *j)
 static void join_free(join_t *j)
 {
 	free(j->malmax);
+	free(j->mmend);
+	free(j->mapstart);
 	free(j->malown);
 	free(j->mmown);
 	free(j->stacks);
@@ -221,33 +234,15 @@ static void join_free(join_t *j)
 }
 
 /* Index of the first malloc block that ends after addr (by the running maximum of ends). */
-static size_t first_mal(const join_t *j, uint64_t addr)
+static size_t first_mal(join_t *j, uint64_t addr)
 {
-	size_t lo = 0, hi = j->live->nmal, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (j->malmax[mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return cs_upper_bound_from(j->malmax, j->live->nmal, &j->at_mal, addr);
 }
 
 /* Index of the first mmap region that ends after addr (regions do not overlap). */
-static size_t first_mm(const join_t *j, uint64_t addr)
+static size_t first_mm(join_t *j, uint64_t addr)
 {
-	size_t lo = 0, hi = j->live->nmm, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (end_of(&j->live->mm[mid]) <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return cs_upper_bound_from(j->mmend, j->live->nmm, &j->at_mm, addr);
 }
 
 static int add_share(join_t *j, size_t owner, double v, bool freed)
@@ -308,22 +303,13 @@ static int region_part(join_t *j, uint64_t lo, uint64_t hi, size_t m, double sum
 }
 
 /* Index of the first mapping starting after addr. */
-static size_t map_after(const join_t *j, uint64_t addr)
+static size_t map_after(join_t *j, uint64_t addr)
 {
-	size_t lo = 0, hi = j->nmaps, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (j->maps[mid]->start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return cs_upper_bound_from(j->mapstart, j->nmaps, &j->at_map, addr);
 }
 
 /* The fork-time mapping holding addr (index in maps), or nmaps for none. */
-static size_t map_of(const join_t *j, uint64_t addr)
+static size_t map_of(join_t *j, uint64_t addr)
 {
 	size_t i = map_after(j, addr);
 
@@ -336,7 +322,7 @@ static uint64_t min64(uint64_t a, uint64_t b)
 }
 
 /* Where the malloc blocks stop looking like they do at [lo, hi) (lo itself: not alike). */
-static uint64_t mal_limit(const join_t *j, uint64_t lo, uint64_t hi)
+static uint64_t mal_limit(join_t *j, uint64_t lo, uint64_t hi)
 {
 	const cs_liveset_t *l = j->live;
 	size_t i = first_mal(j, lo);
@@ -354,7 +340,7 @@ static uint64_t mal_limit(const join_t *j, uint64_t lo, uint64_t hi)
  * How many pages from lo share out like the page at lo: none of them holds the
  * start or end of an allocation or a mapping. At least 1.
  */
-static uint64_t alike_pages(const join_t *j, uint64_t lo, uint64_t hi)
+static uint64_t alike_pages(join_t *j, uint64_t lo, uint64_t hi)
 {
 	size_t k = first_mm(j, lo), m = map_after(j, lo);
 	uint64_t b = mal_limit(j, lo, hi);
@@ -455,7 +441,7 @@ static int share_set(join_t *j, const cs_pageset_t *s, int col)
 }
 
 /* Whether an allocation of the live set lies in [lo, hi). */
-static bool traced_in(const join_t *j, uint64_t lo, uint64_t hi)
+static bool traced_in(join_t *j, uint64_t lo, uint64_t hi)
 {
 	size_t i = first_mal(j, lo), k = first_mm(j, lo);
 
@@ -502,7 +488,7 @@ static int collect(join_t *j, cs_arena_t *arena, cs_owner_t **owners, size_t *no
 enum { W_NONE, W_MALLOC, W_REGION };
 
 /* The owner of the word at addr: a malloc block (*off its offset there), an mmap region. */
-static int word_owner(const join_t *j, uint64_t addr, size_t *owner, double *r, uint64_t *off)
+static int word_owner(join_t *j, uint64_t addr, size_t *owner, double *r, uint64_t *off)
 {
 	const cs_liveset_t *l = j->live;
 	size_t k;
@@ -546,10 +532,12 @@ static void word(join_t *j, uint64_t addr)
 
 static void word_pass(join_t *j, const cs_sdiff_t *sd, const cs_pageset_t *wc)
 {
+	size_t at = 0; /* entries are sorted by page (cs_load_diff_finish) */
+
 	for (size_t i = 0; i < sd->nwords; i++) {
 		const uint64_t *e = cs_sdiff_entry(sd, i);
 
-		if (!cs_pageset_contains(wc, e[0]))
+		if (!cs_pageset_contains_from(wc, &at, e[0]))
 			continue;
 		for (size_t k = 0; k < sd->bitmap_words; k++)
 			for (uint64_t b = e[1 + k]; b; b &= b - 1)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "pageset.h"
+#include "sort.h"
 #include "vec.h"
 
 void cs_pageset_free(cs_pageset_t *s)
@@ -45,8 +46,7 @@ void cs_pageset_normalize(cs_pageset_t *s)
 {
 	size_t i, n = 0;
 
-	if (s->n > 1)
-		qsort(s->r, s->n, sizeof(*s->r), cmp_range);
+	cs_sort(s->r, s->n, sizeof(*s->r), cmp_range); /* sets from the trace are sorted */
 	for (i = 0; i < s->n; i++) {
 		if (n && s->r[i].lo <= s->r[n - 1].hi) {
 			if (s->r[i].hi > s->r[n - 1].hi)
@@ -197,5 +197,18 @@ bool cs_pageset_contains(const cs_pageset_t *s, uint64_t p)
 {
 	size_t i = first_after(s, p);
 
+	return i < s->n && s->r[i].lo <= p;
+}
+
+bool cs_pageset_contains_from(const cs_pageset_t *s, size_t *at, uint64_t p)
+{
+	size_t i = *at;
+
+	if (i > s->n || (i > 0 && s->r[i - 1].hi > p))
+		i = first_after(s, p); /* p went back: search afresh */
+	else
+		while (i < s->n && s->r[i].hi <= p)
+			i++;
+	*at = i;
 	return i < s->n && s->r[i].lo <= p;
 }

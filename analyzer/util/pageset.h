@@ -46,7 +46,7 @@ void cs_pageset_free(cs_pageset_t *s);
  */
 int cs_pageset_add(cs_pageset_t *s, uint64_t lo, uint64_t hi);
 
-/* Sort and merge overlapping or adjacent runs. O(n log n). */
+/* Sort and merge overlapping or adjacent runs. O(n) when sorted already, else O(n log n). */
 void cs_pageset_normalize(cs_pageset_t *s);
 
 /*
@@ -69,5 +69,13 @@ uint64_t cs_pageset_count_within(const cs_pageset_t *s, uint64_t lo, uint64_t hi
 
 /* Whether a normalized set holds page p. O(log n). */
 bool cs_pageset_contains(const cs_pageset_t *s, uint64_t p);
+
+/*
+ * cs_pageset_contains() for pages asked in ascending order: *at is a cursor
+ * into s (0 before the first call) that moves forward, so that n ascending
+ * queries cost O(n + runs) in all. Any order stays correct: a page below the
+ * previous one is searched afresh (O(log n)).
+ */
+bool cs_pageset_contains_from(const cs_pageset_t *s, size_t *at, uint64_t p);
 
 #endif

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: page sets built from unsorted, overlapping runs, and their set algebra. */
+/* Unit tests: page sets (unsorted, overlapping, sorted runs), their set algebra, and the sort and bit-count helpers. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "bits.h"
 #include "pageset.h"
+#include "sort.h"
 
 /* Build a set from [lo, hi) pairs in the order given, then normalize it. */
 static cs_pageset_t make(size_t n, const uint64_t (*r)[2])
@@ -238,6 +240,135 @@ static void test_many_shuffled_pages(void **state)
 	cs_pageset_free(&s);
 }
 
+static int ncmp; /* comparisons made by cmp_u64 */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	ncmp++;
+	return (x > y) - (x < y);
+}
+
+/* cs_sort on a sorted array: n − 1 comparisons (no qsort), the array unchanged. */
+static void test_sort_skips_sorted_input(void **state)
+{
+	uint64_t v[] = { 1, 2, 2, 5, 9, 9, 40 };
+
+	(void)state;
+	assert_true(cs_is_sorted(v, 7, sizeof(*v), cmp_u64));
+	ncmp = 0;
+	cs_sort(v, 7, sizeof(*v), cmp_u64);
+	assert_int_equal(ncmp, 6);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[3], 5);
+	assert_int_equal(v[6], 40);
+	assert_true(cs_is_sorted(v, 0, sizeof(*v), cmp_u64));
+	assert_true(cs_is_sorted(v, 1, sizeof(*v), cmp_u64));
+}
+
+/* cs_sort on an unsorted array (out of order only at the end): sorted all the same. */
+static void test_sort_falls_back_when_unsorted(void **state)
+{
+	uint64_t v[] = { 3, 4, 8, 10, 11, 2 }, want[] = { 2, 3, 4, 8, 10, 11 };
+
+	(void)state;
+	assert_false(cs_is_sorted(v, 6, sizeof(*v), cmp_u64));
+	cs_sort(v, 6, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(v[i], want[i]);
+}
+
+/* Runs written into r[] directly (as a loader does, dirty unset) out of order still get sorted. */
+static void test_normalize_direct_unsorted_runs(void **state)
+{
+	cs_prange_t r[] = { { 50, 60 }, { 10, 20 }, { 20, 25 }, { 5, 8 }, { 55, 70 } };
+	cs_pageset_t s = { .r = r, .n = 5, .cap = 5 };
+
+	(void)state;
+	cs_pageset_normalize(&s);
+	EXPECT(&s, { 5, 8 }, { 10, 25 }, { 50, 70 });
+}
+
+/* Sorted runs written directly that touch or overlap: merged without sorting. */
+static void test_normalize_direct_sorted_runs(void **state)
+{
+	cs_prange_t r[] = { { 1, 3 }, { 3, 4 }, { 6, 9 }, { 6, 12 }, { 11, 13 }, { 20, 21 } };
+	cs_pageset_t s = { .r = r, .n = 6, .cap = 6 };
+
+	(void)state;
+	cs_pageset_normalize(&s);
+	EXPECT(&s, { 1, 4 }, { 6, 13 }, { 20, 21 });
+}
+
+/* The cursor form answers as cs_pageset_contains does, in ascending and in any order. */
+static void test_contains_from(void **state)
+{
+	cs_pageset_t s = MAKE({ 10, 20 }, { 30, 31 }, { 100, 200 });
+	size_t at = 0;
+	uint64_t x = 7;
+
+	(void)state;
+	for (uint64_t p = 0; p < 220; p++)
+		assert_int_equal(cs_pageset_contains_from(&s, &at, p), cs_pageset_contains(&s, p));
+	at = 0;
+	for (uint64_t p = 220; p-- > 0;)
+		assert_int_equal(cs_pageset_contains_from(&s, &at, p), cs_pageset_contains(&s, p));
+	for (int i = 0; i < 1000; i++) {
+		x = (x * 1103515245 + 12345) % 256;
+		assert_int_equal(cs_pageset_contains_from(&s, &at, x), cs_pageset_contains(&s, x));
+	}
+	assert_false(cs_pageset_contains_from(&s, &at, 20));
+	assert_true(cs_pageset_contains_from(&s, &at, 30));
+	assert_true(cs_pageset_contains_from(&s, &at, 199));
+	assert_false(cs_pageset_contains_from(&s, &at, 200));
+	at = 0;
+	assert_false(cs_pageset_contains_from(&(cs_pageset_t){ 0 }, &at, 0));
+	cs_pageset_free(&s);
+}
+
+/* upper_bound: first element above x; the cursor form agrees with it in any query order. */
+static void test_upper_bound(void **state)
+{
+	const uint64_t v[] = { 2, 4, 4, 4, 9, 20, 20, 31, 40, 40, 41, 60, 77 };
+	size_t n = sizeof(v) / sizeof(*v), at = 0;
+	uint64_t x = 3;
+
+	(void)state;
+	assert_int_equal(cs_upper_bound_u64(v, n, 0), 0);
+	assert_int_equal(cs_upper_bound_u64(v, n, 2), 1);
+	assert_int_equal(cs_upper_bound_u64(v, n, 4), 4);
+	assert_int_equal(cs_upper_bound_u64(v, n, 39), 8);
+	assert_int_equal(cs_upper_bound_u64(v, n, 77), n);
+	assert_int_equal(cs_upper_bound_u64(v, 0, 5), 0);
+	for (uint64_t q = 0; q < 90; q++) /* ascending: walks and gallops */
+		assert_int_equal(cs_upper_bound_from(v, n, &at, q), cs_upper_bound_u64(v, n, q));
+	for (uint64_t q = 90; q-- > 0;) /* descending: searched afresh */
+		assert_int_equal(cs_upper_bound_from(v, n, &at, q), cs_upper_bound_u64(v, n, q));
+	for (int i = 0; i < 2000; i++) {
+		x = (x * 6364136223846793005ull + 1442695040888963407ull) >> 33;
+		assert_int_equal(cs_upper_bound_from(v, n, &at, x % 100),
+				 cs_upper_bound_u64(v, n, x % 100));
+	}
+	at = 0; /* one jump from the start to the end gallops there */
+	assert_int_equal(cs_upper_bound_from(v, n, &at, 76), n - 1);
+	assert_int_equal(at, n - 1);
+}
+
+static void test_popcount(void **state)
+{
+	const uint64_t w[] = { 0, ~0ull, 1ull << 63, 0x5555555555555555ull, 0xf0f0ull, 1 };
+
+	(void)state;
+	assert_int_equal(cs_popcount64(0), 0);
+	assert_int_equal(cs_popcount64(~0ull), 64);
+	assert_int_equal(cs_popcount64(1ull << 63), 1);
+	assert_int_equal(cs_popcount64(0x5555555555555555ull), 32);
+	assert_int_equal(cs_popcount64(0x8000000000000001ull), 2);
+	assert_int_equal(cs_popcount_words(w, 6), 0 + 64 + 1 + 32 + 8 + 1);
+	assert_int_equal(cs_popcount_words(w, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +385,13 @@ int main(void)
 		cmocka_unit_test(test_extreme_page_numbers),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_many_shuffled_pages),
+		cmocka_unit_test(test_sort_skips_sorted_input),
+		cmocka_unit_test(test_sort_falls_back_when_unsorted),
+		cmocka_unit_test(test_normalize_direct_unsorted_runs),
+		cmocka_unit_test(test_normalize_direct_sorted_runs),
+		cmocka_unit_test(test_contains_from),
+		cmocka_unit_test(test_upper_bound),
+		cmocka_unit_test(test_popcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
