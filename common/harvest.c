@@ -152,11 +152,11 @@ static int pfn_add(cs_harvest_t *h, pfn_builder_t *b, uint64_t page, uint64_t pf
 #define RF_EXCL 2u
 #define RF_SD 4u
 
-static unsigned raw_flags(uint64_t e, int want_sd)
+static unsigned raw_flags(uint64_t e, int want_sd, uint64_t excl)
 {
 	if (!cs_pm_private(e))
 		return 0;
-	return RF_PRIVATE | ((e & CS_PM_EXCLUSIVE) ? RF_EXCL : 0) |
+	return RF_PRIVATE | ((e & excl) ? RF_EXCL : 0) |
 		((want_sd && (e & CS_PM_SOFT_DIRTY)) ? RF_SD : 0);
 }
 
@@ -174,17 +174,24 @@ static int add_run(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n, un
 	return r;
 }
 
+/* Bit 56 is not wanted: COWSCOPE_PARENT_UNSHARED=off, uffd-wp, this process. */
+static int no_excl(const cs_harvest_t *h)
+{
+	return h->no_excl && h->backend == CS_BACKEND_UFFD_WP && h->proc_fd < 0;
+}
+
 /* The k entries in m->raw, from page first: a run of equal flags at a time, frames one by one. */
 static int feed_raw(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t k, int want_sd)
 {
-	unsigned f = raw_flags(m->raw[0], want_sd), g;
+	uint64_t excl = no_excl(h) ? 0 : CS_PM_EXCLUSIVE;
+	unsigned f = raw_flags(m->raw[0], want_sd, excl), g;
 	uint64_t start = 0;
 	int r = 0;
 
 	for (uint64_t i = 0; i < k && r == 0; i++) {
 		if (h->backend == CS_BACKEND_PFN && (f & RF_PRIVATE))
 			r = pfn_add(h, &m->pfn, first + i, cs_pm_pfn(m->raw[i]));
-		g = i + 1 < k ? raw_flags(m->raw[i + 1], want_sd) : ~0u;
+		g = i + 1 < k ? raw_flags(m->raw[i + 1], want_sd, excl) : ~0u;
 		if (g == f || r < 0)
 			continue;
 		r = add_run(h, m, first + start, i + 1 - start, f);
@@ -260,6 +267,8 @@ static int scan_one(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint64
  */
 static int residency_only(const cs_harvest_t *h, const cs_vma_t *v, uint8_t kind)
 {
+	if (no_excl(h))
+		return kind == CS_MAP_ANON || kind == CS_MAP_HEAP || kind == CS_MAP_STACK;
 	return h->reason == CS_SNAP_FORK && (kind == CS_MAP_ANON || kind == CS_MAP_HEAP) &&
 		v->end - v->start > CS_HARVEST_E0_LIMIT_BYTES && h->backend != CS_BACKEND_PFN;
 }
@@ -267,11 +276,18 @@ static int residency_only(const cs_harvest_t *h, const cs_vma_t *v, uint8_t kind
 /* Add the resident pages of the mincore vector to the present set. */
 static int add_resident(cs_harvest_t *h, harvest_mem_t *m, uint64_t first, uint64_t n)
 {
+	uint64_t i = 0, j;
 	int r = 0;
 
-	for (uint64_t i = 0; i < n && r == 0; i++)
-		if (m->resident[i] & 1)
-			r = set_add(h, m, CS_SET_PRESENT, first + i, 1);
+	while (i < n && r == 0) {
+		for (; i < n && !(m->resident[i] & 1); i++)
+			;
+		for (j = i; j < n && (m->resident[j] & 1); j++)
+			;
+		if (j > i)
+			r = set_add(h, m, CS_SET_PRESENT, first + i, j - i); /* a run at once */
+		i = j;
+	}
 	return r;
 }
 
@@ -575,6 +591,8 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 	h->snap_flags = 0;
 	h->mappings = h->skipped = 0;
 	h->raw_entries = 0;
+	if (no_excl(h))
+		h->snap_flags |= CS_SNAPF_NO_EXCL;
 	r = cs_maps_open(&mr, h->proc_fd, m.maps, MAPS_BYTES);
 	if (r < 0)
 		return r;

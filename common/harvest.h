@@ -38,6 +38,9 @@ typedef struct cs_harvest {
 	uint64_t lo, hi;  /* only [lo, hi) (mappings clipped to it); 0, 0: everything */
 	uint8_t read_all; /* proc_fd >= 0: read every pagemap entry, not only from present
 			       * pages on (the reference for tests and benchmarks) */
+	uint8_t no_excl;  /* uffd-wp, this process: no pagemap bit 56 (COWSCOPE_PARENT_UNSHARED=
+			   * off): anonymous mappings take their present set from mincore(),
+			   * others from their entries without CS_SET_EXCL; CS_SNAPF_NO_EXCL */
 	cs_writer_t *w;
 	uint8_t *scratch; /* CS_HARVEST_SCRATCH bytes, owned by the caller */
 	/* Called after the page sets, before CS_REC_SNAP_END (records of the same snapshot, e.g.
@@ -64,7 +67,9 @@ typedef struct cs_harvest {
  * every entry, which h->read_all forces. With a range (h->hi != 0), only the
  * mappings that intersect [h->lo, h->hi), clipped to it, and their pages are
  * written, and reading the maps stops past h->hi; a range with no mapping left
- * gives an empty snapshot. Returns 0 or -errno (the snapshot then has
+ * gives an empty snapshot. With h->no_excl (uffd-wp backend, proc_fd < 0)
+ * no CS_SET_EXCL is written and the end record carries CS_SNAPF_NO_EXCL: the
+ * harvest is then mincore + the written set (docs/backends.md). Returns 0 or -errno (the snapshot then has
  * no end record and readers ignore it). fork-child-safe; not reentrant (uses
  * h->scratch).
  */

@@ -178,6 +178,15 @@ static int parse_writers_buffer(cs_options_t *o, const char *v)
 	return r;
 }
 
+/* on (the default) or off: off skips pagemap bit 56 in every snapshot. */
+static int parse_parent_unshared(cs_options_t *o, const char *v)
+{
+	if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+		return -EINVAL;
+	o->no_parent_unshared = v[1] == 'f';
+	return 0;
+}
+
 /* Names only: the shim encodes them at init (docs/events.md), where a bad one becomes a note. */
 static int parse_events(cs_options_t *o, const char *v)
 {
@@ -216,6 +225,7 @@ static const option_def_t table[] = {
 	{ "COWSCOPE_WRITERS_BUFFER",
 	  "a power of two from 8k to 256M bytes (k and M suffixes allowed), per CPU",
 	  parse_writers_buffer },
+	{ "COWSCOPE_PARENT_UNSHARED", "on or off", parse_parent_unshared },
 	{ "COWSCOPE_EVENTS",
 	  "perf event names as libpfm4 spells them, comma-separated, shorter than 1024 bytes "
 	  "(none: no events)",

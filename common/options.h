@@ -31,7 +31,9 @@ typedef struct cs_options {
 	uint8_t writers;          /* COWSCOPE_WRITERS: page-fault sampling in fork children */
 	uint64_t writers_buffer;  /* COWSCOPE_WRITERS_BUFFER: ring bytes per CPU, a power of two */
 	uint8_t compact_off;      /* COWSCOPE_COMPACT=off: write every sampled event */
-	const char *events;       /* COWSCOPE_EVENTS: perf event names, comma-separated (NULL =
+	uint8_t no_parent_unshared; /* COWSCOPE_PARENT_UNSHARED=off: snapshots read no pagemap
+				     * bit 56 (parent-unshared unknown, docs/backends.md) */
+	const char *events;         /* COWSCOPE_EVENTS: perf event names, comma-separated (NULL =
 				   * the default four; "none" = no events); points into a static
 				   * buffer of options.c (kept out of this struct: a fork child
 				   * writes its state pages, and 1 KiB here cost it one more) */

@@ -567,7 +567,7 @@ static int run_side(cs_diff_t *d, uint8_t side)
 
 int cs_diff_run(cs_diff_t *d)
 {
-	int r = run_side(d, CS_DIFF_CHILD), r2 = run_side(d, CS_DIFF_PARENT);
+	int r = run_side(d, CS_DIFF_CHILD), r2 = d->no_parent ? 0 : run_side(d, CS_DIFF_PARENT);
 
 	return r < 0 ? r : r2;
 }

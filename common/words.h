@@ -18,14 +18,16 @@ enum cs_diff_mode { CS_DIFF_AUTO = 0, CS_DIFF_ALL = 1, CS_DIFF_OFF = 2 };
 
 typedef struct cs_diff {
 	/* Set by the caller. */
-	int self_pm_fd;  /* this process's pagemap (its written and exclusive pages) */
-	int view_mem_fd; /* the parent's memory (/proc/self/mem the parent opened), or -1 */
-	int view_pm_fd;  /* the parent's pagemap, the same way, or -1 */
-	uint8_t backend; /* enum cs_backend: which written set (uffd-wp or soft-dirty) */
-	uint8_t no_view; /* the view is not usable: every page is CS_DIFFW_NO_VIEW */
-	uint8_t all;     /* no budget (CS_DIFFF_ALL) */
-	uint32_t budget; /* pages per side when !all (0: CS_DIFF_DEFAULT_BUDGET) */
-	uint32_t seq;    /* the snapshot */
+	int self_pm_fd;    /* this process's pagemap (its written and exclusive pages) */
+	int view_mem_fd;   /* the parent's memory (/proc/self/mem the parent opened), or -1 */
+	int view_pm_fd;    /* the parent's pagemap, the same way, or -1 */
+	uint8_t backend;   /* enum cs_backend: which written set (uffd-wp or soft-dirty) */
+	uint8_t no_view;   /* the view is not usable: every page is CS_DIFFW_NO_VIEW */
+	uint8_t all;       /* no budget (CS_DIFFF_ALL) */
+	uint8_t no_parent; /* child side only: the parent side's candidates need bit 56
+			    * (COWSCOPE_PARENT_UNSHARED=off reads none) */
+	uint32_t budget;   /* pages per side when !all (0: CS_DIFF_DEFAULT_BUDGET) */
+	uint32_t seq;      /* the snapshot */
 	unsigned page_shift;
 	const char *shim_path; /* mappings of this file are the shim's: never compared */
 	uint64_t own[3][2];    /* [start, end) ranges of the shim's own memory */

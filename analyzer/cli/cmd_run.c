@@ -53,6 +53,7 @@ typedef struct run_ctx {
 	bool quiet;
 	bool no_python;        /* --no-python: no CPython helper on PYTHONPATH */
 	bool no_py_labels;     /* --no-python-labels: the helper labels no objects */
+	bool no_punshared;     /* --no-parent-unshared: COWSCOPE_PARENT_UNSHARED=off */
 	char python_lines[8];  /* --python-lines[=N]: COWSCOPE_PYTHON_LINES, "" when not given */
 	bool writers;          /* --writers: COWSCOPE_WRITERS=1 (docs/writers.md) */
 	bool allow_shared_dir; /* --allow-shared-dir: a symlinked, foreign or shared run dir */
@@ -141,6 +142,7 @@ enum {
 	OPT_NO_PYTHON_LABELS,
 	OPT_PYTHON_LINES,
 	OPT_WRITERS,
+	OPT_NO_PARENT_UNSHARED,
 	OPT_QUIET,
 };
 
@@ -210,6 +212,12 @@ static const cs_opt_t run_opts[] = {
 	  .help = "sample page faults in the children to name the code that\n"
 		  "wrote each copied page (docs/writers.md: needs perf events;\n"
 		  "costs a few microseconds per fault in the children)" },
+	{ .id = OPT_NO_PARENT_UNSHARED,
+	  .name = "no-parent-unshared",
+	  .help = "children's snapshots skip pagemap bit 56 (uffd-wp backend):\n"
+		  "cheaper snapshots (mincore + the written set); parent-unshared,\n"
+		  "unshared and share retained are then unknown, child-copied\n"
+		  "stays exact (docs/backends.md)" },
 	{ .id = OPT_EVENTS,
 	  .name = "events",
 	  .letter = 'e',
@@ -255,6 +263,8 @@ static int run_flag(run_ctx_t *ctx, int id)
 		ctx->no_py_labels = true;
 	else if (id == OPT_WRITERS)
 		ctx->writers = true;
+	else if (id == OPT_NO_PARENT_UNSHARED)
+		ctx->no_punshared = true;
 	else if (id == OPT_ALLOW_SHARED_DIR)
 		ctx->allow_shared_dir = true;
 	return 0;
@@ -530,7 +540,7 @@ static char *env_entry(const char *key, const char *a, const char *b)
 }
 
 /* What cowscope sets in CMD's environment, besides LD_PRELOAD; NULL values are left alone. */
-#define ENV_SETS 10
+#define ENV_SETS 11
 
 static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const char *vals[ENV_SETS])
 {
@@ -546,6 +556,7 @@ static void env_sets(const run_ctx_t *ctx, const char *keys[ENV_SETS], const cha
 	keys[8] = "COWSCOPE_PYTHON_LINES",
 	vals[8] = ctx->python_lines[0] ? ctx->python_lines : NULL;
 	keys[9] = "COWSCOPE_PYTHON_LABELS", vals[9] = ctx->no_py_labels ? "0" : NULL;
+	keys[10] = "COWSCOPE_PARENT_UNSHARED", vals[10] = ctx->no_punshared ? "off" : NULL;
 }
 
 /*
@@ -845,7 +856,8 @@ const cs_cmd_t cs_cmd_run = {
 		"LD_PRELOAD (the shim first), COWSCOPE_OUT and, when given, COWSCOPE_BACKEND,\n"
 		"COWSCOPE_SAMPLE_BYTES, COWSCOPE_STACK_DEPTH, COWSCOPE_DIFF, COWSCOPE_EVENTS and\n"
 		"COWSCOPE_PYTHON_LINES (--python-lines), COWSCOPE_PYTHON_LABELS=0\n"
-		"(--no-python-labels), and PYTHONPATH starts with cowscope's\n"
+		"(--no-python-labels), COWSCOPE_PARENT_UNSHARED=off (--no-parent-unshared),\n"
+		"and PYTHONPATH starts with cowscope's\n"
 		"CPython helper (a sitecustomize module that chains to the one it hides): a forked\n"
 		"Python child then takes its working snapshot when its atexit handlers run, before\n"
 		"the interpreter frees its memory, and a parent labels its objects by type before\n"

@@ -15,6 +15,7 @@ typedef struct zsets {
 	cs_pageset_t unshared; /* wc ∪ wp ∪ pages whose side is unknown */
 	cs_pageset_t child_new;
 	bool split; /* wc and wp are known */
+	bool no_wp; /* but wp is not: no bit 56 in this snapshot (CS_SNAPF_NO_EXCL) */
 	bool known; /* unshared is known */
 } zsets_t;
 
@@ -121,6 +122,24 @@ static int note_blind(cs_proc_t *p)
 		return -ENOMEM;
 	}
 	p->notes[p->nnotes++] = (cs_note_t){ .code = CS_NOTE_BLIND, .text = text };
+	return 0;
+}
+
+/* Say why parent-unshared is unknown when the working snapshot read no bit 56. 0 or -ENOMEM. */
+static int note_no_excl(cs_proc_t *p)
+{
+	char *text;
+
+	if (!p->fig.no_wp || has_note(p, CS_NOTE_A_NO_EXCL))
+		return 0;
+	text = strdup("parent-unshared, unshared and share retained unknown: snapshots did not "
+		      "read pagemap bit 56 (COWSCOPE_PARENT_UNSHARED=off, cowscope run "
+		      "--no-parent-unshared); child-copied is exact");
+	if (!text || CS_VEC_GROW(p->notes, p->nnotes, p->capnotes)) {
+		free(text);
+		return -ENOMEM;
+	}
+	p->notes[p->nnotes++] = (cs_note_t){ .code = CS_NOTE_A_NO_EXCL, .text = text };
 	return 0;
 }
 
@@ -362,14 +381,18 @@ static int split(const fctx_t *fc, const cs_pageset_t *exs, zsets_t *o)
 	return err;
 }
 
-/* child_new = (Z.PRESENT ∩ Z.EXCL ∩ tracked(Z)) − S. */
+/*
+ * child_new = (Z.PRESENT ∩ Z.EXCL ∩ tracked(Z)) − S; without bit 56
+ * (CS_SNAPF_NO_EXCL) every private present page outside S: the same, except
+ * pages the child shares with a child of its own (docs/backends.md).
+ */
 static int child_new(const fctx_t *fc, const cs_snap_t *z, cs_pageset_t *out)
 {
 	int err = tracked(fc, z, out);
 
 	if (!err)
 		err = cs_pageset_intersect(out, out, &z->sets[CS_SET_PRESENT]);
-	if (!err)
+	if (!err && !(z->end_flags & CS_SNAPF_NO_EXCL))
 		err = cs_pageset_intersect(out, out, &z->sets[CS_SET_EXCL]);
 	if (!err)
 		err = cs_pageset_diff(out, out, &fc->s);
@@ -387,9 +410,11 @@ static int compute_z(const fctx_t *fc, const cs_snap_t *z, zsets_t *o)
 	if (!err)
 		err = cs_pageset_intersect(&exs, &z->sets[CS_SET_EXCL], &sp);
 	if (!err && have && methods[fc->backend].wc) {
-		o->split = o->known = true;
+		o->split = true;
+		o->no_wp = z->end_flags & CS_SNAPF_NO_EXCL;
+		o->known = !o->no_wp;
 		err = methods[fc->backend].wc(fc, z, &sp, &o->wc);
-		if (!err)
+		if (!err && o->known)
 			err = split(fc, &exs, o);
 	} else if (!err && have && methods[fc->backend].unshared) {
 		o->known = true;
@@ -422,7 +447,7 @@ static int add_point(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z, co
 	t->t_ms = (double)(int64_t)(z->t_ns - fc->f->t_ns) / 1e6;
 	t->reason = z->reason;
 	t->child_copied = count_if(o->split, &o->wc);
-	t->parent_unshared = count_if(o->split, &o->wp);
+	t->parent_unshared = count_if(o->split && !o->no_wp, &o->wp);
 	t->unshared = count_if(o->known, &o->unshared);
 	return 0;
 }
@@ -463,7 +488,7 @@ static int fork_mapfig(cs_figures_t *fig, const fctx_t *fc, const cs_mapping_t *
 		return -ENOMEM;
 	mf->shared_at_fork = t ? (int64_t)cs_pageset_count_within(&fc->s, r.lo, r.hi) : 0;
 	mf->child_copied = t ? within_if(z && o->split, &o->wc, r) : 0;
-	mf->parent_unshared = t ? within_if(z && o->split, &o->wp, r) : 0;
+	mf->parent_unshared = t ? within_if(z && o->split && !o->no_wp, &o->wp, r) : 0;
 	mf->unshared = t ? within_if(z && o->known, &o->unshared, r) : 0;
 	mf->child_new = t ? within_if(z, &o->child_new, r) : 0;
 	mf->approximate |= t && (huge_in(fc->f, r) || huge_in(z, r));
@@ -523,7 +548,7 @@ static void work_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
 	if (!z)
 		return;
 	fig->child_copied = count_if(o->split, &o->wc);
-	fig->parent_unshared = count_if(o->split, &o->wp);
+	fig->parent_unshared = count_if(o->split && !o->no_wp, &o->wp);
 	fig->unshared = count_if(o->known, &o->unshared);
 	fig->child_new = (int64_t)cs_pageset_count(&o->child_new);
 	fig->minor_faults = (int64_t)z->minflt;
@@ -536,6 +561,7 @@ static void work_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z,
 static void keep_sets(cs_figures_t *fig, zsets_t *o)
 {
 	fig->split = o->split;
+	fig->no_wp = o->no_wp;
 	fig->known = o->known;
 	fig->wc = o->wc;
 	fig->wp = o->wp;
@@ -558,7 +584,7 @@ static int add_unmap(const fctx_t *fc, const cs_snap_t *u, zsets_t *work)
 	if (!err)
 		err = add_known(&work->wc, work->split, &o.wc, o.split);
 	if (!err)
-		err = add_known(&work->wp, work->split, &o.wp, o.split);
+		err = add_known(&work->wp, work->split && !work->no_wp, &o.wp, o.split && !o.no_wp);
 	if (!err)
 		err = add_known(&work->unshared, work->known, &o.unshared, o.known);
 	zsets_free(&o);
@@ -618,7 +644,7 @@ static int end_counts(cs_figures_t *fig, const fctx_t *fc, const cs_snap_t *z, c
 
 	fig->has_end = true;
 	e->child_copied = count_if(o->split, &o->wc);
-	e->parent_unshared = count_if(o->split, &o->wp);
+	e->parent_unshared = count_if(o->split && !o->no_wp, &o->wp);
 	e->unshared = count_if(o->known, &o->unshared);
 	e->child_new = (int64_t)cs_pageset_count(&o->child_new);
 	if (o->known && s > 0)
@@ -720,6 +746,8 @@ int cs_figures_compute(cs_proc_t *p, cs_diag_t *d)
 	err = fork_sets(&fc);
 	if (!err)
 		err = child_figures(&p->fig, &fc);
+	if (!err)
+		err = note_no_excl(p);
 	fctx_free(&fc);
 	if (err)
 		cs_diag_set(d, "out of memory computing the figures of process %u", p->pid);

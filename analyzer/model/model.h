@@ -24,7 +24,8 @@
  */
 #define CS_NOTE_A_SYMBOLS 1000u
 #define CS_NOTE_A_ALLOCS 1001u
-#define CS_NOTE_A_WORDS 1002u /* changed words past the memory cap were not kept */
+#define CS_NOTE_A_WORDS 1002u   /* changed words past the memory cap were not kept */
+#define CS_NOTE_A_NO_EXCL 1003u /* snapshots without bit 56: parent-unshared unknown */
 
 /* Page sets in a snapshot, indexed by enum cs_pageset (1.4: up to CS_SET_PUNKNOWN). */
 #define CS_NSETS 9
@@ -212,6 +213,7 @@ typedef struct cs_figures {
 	cs_pageset_t wp;  /* parent-unshared, when split */
 	cs_pageset_t uns; /* unshared, when known */
 	bool split;       /* wc and wp are known */
+	bool no_wp;       /* but wp is not (CS_SNAPF_NO_EXCL): wc alone is known */
 	bool known;       /* uns is known */
 	/* working vs end (format 1.3) */
 	uint8_t from; /* enum cs_snap_reason of the working snapshot; 0: no figures */

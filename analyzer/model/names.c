@@ -51,6 +51,8 @@ const char *cs_note_code_name(uint32_t code)
 		return "allocations";
 	if (code == CS_NOTE_A_WORDS)
 		return "changed_words";
+	if (code == CS_NOTE_A_NO_EXCL)
+		return "parent_unshared";
 	return code < sizeof(note_names) / sizeof(note_names[0]) && note_names[code]
 		? note_names[code]
 		: "other";

@@ -366,7 +366,7 @@ static int site_of(sctx_t *c, cs_proc_t *p, const cs_owner_t *o, cs_site_t *s)
 	int err = name_site(c, p, o, s);
 
 	s->child_copied = split ? o->v[CS_COL_CC] : NAN;
-	s->parent_unshared = split ? o->v[CS_COL_PU] : NAN;
+	s->parent_unshared = split && !p->fig.no_wp ? o->v[CS_COL_PU] : NAN;
 	s->freed_in_child = split ? o->v[CS_COL_FREED] : NAN;
 	s->unshared = known ? o->v[CS_COL_UN] : NAN;
 	s->estimated_bytes = o->bytes;

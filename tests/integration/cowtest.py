@@ -22,13 +22,13 @@ ALLOWANCE = 16
 class Run:
     """One `cowscope run` of the fixture, with its report."""
 
-    def __init__(self, opts, args, interval=100, env=None):
+    def __init__(self, opts, args, interval=100, env=None, flags=()):
         self.dir = tempfile.mkdtemp(prefix="cowtest.")
         self.info = os.path.join(self.dir, "info")
         self.out = os.path.join(self.dir, "run")
         e = dict(os.environ, COW_FIXTURE_INFO=self.info, **(env or {}))
         cmd = [opts.cowscope, "run", "-q", "-o", self.out, "--interval", str(interval),
-               "--backend", opts.backend, "--", opts.fixture] + [str(a) for a in args]
+               "--backend", opts.backend, *flags, "--", opts.fixture] + [str(a) for a in args]
         p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=120)
         self.status, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
@@ -129,6 +129,52 @@ def scenario_parent_writes(opts):
             check(c["child_copied_pages"] <= ALLOWANCE, "process child_copied within allowance")
     finally:
         run.cleanup()
+
+
+def scenario_no_parent_unshared(opts):
+    """--no-parent-unshared: the child's copies exact, the parent's unknown (uffd-wp only)."""
+    k, p = 37, 20
+    for flags in ((), ("--no-parent-unshared",)):
+        off = bool(flags) and opts.backend == "uffd-wp"  # other backends read bit 56 anyway
+        run = Run(opts, ["child-writes", N, k, "exit"], interval=0, flags=flags)
+        try:
+            c = run.children()[0]
+            reg = run.region(c)
+            eq(reg["shared_at_fork_pages"], N, f"{flags}: region shared_at_fork")
+            if off:
+                eq(reg["child_copied_pages"], k, f"{flags}: region child_copied")
+                eq(reg["parent_unshared_pages"], None, f"{flags}: region parent_unshared")
+                eq(c["parent_unshared_pages"], None, "process parent_unshared")
+                eq(c["unshared_pages"], None, "process unshared")
+                eq(c["share_retained"], None, "process share_retained")
+                notes = [n for n in c["notes"] if n["code"] == "parent_unshared"]
+                eq(len(notes), 1, f"one note saying why: {c['notes']}")
+                check("COWSCOPE_PARENT_UNSHARED=off" in notes[0]["text"], "the note's reason")
+                r = subprocess.run([opts.cowscope, "report", run.out], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=120)
+                text = " ".join(r.stdout.decode().split())  # wrapped at any width
+                check("parent_unshared: parent-unshared, unshared and share retained unknown: "
+                      "snapshots did not read pagemap bit 56" in text,
+                      f"the text report says why: {text}")
+            else:
+                expect_copied(opts, c, reg, k, f"{flags}child-writes")
+        finally:
+            run.cleanup()
+        run = Run(opts, ["parent-writes", N, p], interval=0, flags=flags)
+        try:
+            c = run.children()[0]
+            reg = run.region(c)
+            if off:
+                eq(reg["child_copied_pages"], 0, "parent-writes, off: region child_copied")
+                eq(reg["parent_unshared_pages"], None, "parent-writes, off: parent_unshared")
+                eq(reg["unshared_pages"], None, "parent-writes, off: unshared")
+            elif exclusive(opts):
+                eq(reg["unshared_pages"], p, f"{flags}: region unshared")
+            else:
+                eq(reg["parent_unshared_pages"], p, f"{flags}: region parent_unshared")
+                eq(reg["child_copied_pages"], 0, f"{flags}: region child_copied")
+        finally:
+            run.cleanup()
 
 
 def scenario_child_new(opts):
@@ -393,6 +439,7 @@ def scenario_child_releases(opts):
 
 
 SCENARIOS = {
+    "no-parent-unshared": scenario_no_parent_unshared,
     "child-writes-exit": lambda o: scenario_child_writes(o, "exit"),
     "child-writes-_exit": lambda o: scenario_child_writes(o, "_exit"),
     "child-writes-exec": lambda o: scenario_child_writes(o, "exec"),

@@ -169,8 +169,8 @@ static void test_usage_line(void **state)
 	cowscope(&o, "run", "--help", NULL);
 	assert_non_null(strstr(o.out, "\n                    [--linger SECONDS] "));
 	assert_non_null(strstr(o.out, "[--quiet] -- CMD [ARG...]\n\n"));
-	assert_non_null(strstr(o.out, "\n  -q, --quiet             do not print the report"));
-	assert_non_null(strstr(o.out, "\n      --no-python         do not put"));
+	assert_non_null(strstr(o.out, "\n  -q, --quiet               do not print the report"));
+	assert_non_null(strstr(o.out, "\n      --no-python           do not put"));
 }
 
 /* The command list of `cowscope help` and `cowscope --help` is the table's, in its order. */
