@@ -48,6 +48,12 @@ CASES = [
     ("1.4 WORDS: count <-> pad2", "v1.4/incdec", "v1.4/incdec.expected.json",
      dict(region_start="7fc29d13d000", copied="32"),
      26, "cs_rec_words_t", "count", "pad2", False, 4, "changed_bytes"),
+    ("1.7 LIVESET: seq <-> raw_bytes+codec+flags", "v1.7/churn", "v1.7/churn.expected.json",
+     dict(region_start="55bc8ba14000", copied="128", raw=True, sites=["128,2097152,128,0"]),
+     33, "cs_rec_evpack_t", "seq", "raw_bytes", False, 1, "raw_bytes does not match"),
+    ("1.7 EVPACK: count <-> tid", "v1.7/churn", "v1.7/churn.expected.json",
+     dict(region_start="55bc8ba14000", copied="128", raw=True, sites=["128,2097152,128,0"]),
+     32, "cs_rec_evpack_t", "count", "tid", False, 19, "event count does not match"),
 ]
 
 
