@@ -160,7 +160,7 @@ static void sample_held(const void *p, size_t n, const void *fp0)
 		return;
 	while (bytes_left <= 0)
 		bytes_left += draw(mean);
-	record_alloc(p, n, CS_ALLOC_MALLOC, cs_sample_weight(n, mean), fp0);
+	record_alloc(p, n, CS_ALLOC_MALLOC, 0, fp0); /* events carry no weight (format 1.7) */
 }
 
 /*

@@ -52,13 +52,3 @@ int64_t cs_sample_interval(uint64_t *state, uint64_t mean)
 
 	return v < 1.0 ? 1 : v > 9.0e18 ? INT64_MAX : (int64_t)v;
 }
-
-uint64_t cs_sample_weight(uint64_t size, uint64_t mean)
-{
-	double p;
-
-	if (mean <= 1 || size == 0)
-		return size;
-	p = -expm1(-(double)size / (double)mean);
-	return p <= 0.0 ? size : (uint64_t)((double)size / p + 0.5);
-}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Byte sampling of allocations: geometric intervals and unbiased weights (pure). */
+/* Byte sampling of allocations: geometric intervals (pure; the weights are common/weight.h's). */
 #ifndef CS_SAMPLE_H
 #define CS_SAMPLE_H
 
@@ -13,12 +13,5 @@ double cs_neg_log(double u);
 
 /* A geometric (exponential) byte interval of the given mean, >= 1. hook-safe. */
 int64_t cs_sample_interval(uint64_t *state, uint64_t mean);
-
-/*
- * Bytes a sampled allocation of `size` stands for: size / P(sampled) with
- * P = 1 - exp(-size / mean), so the sum of weights estimates bytes without
- * bias. mean <= 1 (exact mode): size. hook-safe.
- */
-uint64_t cs_sample_weight(uint64_t size, uint64_t mean);
 
 #endif

@@ -7,27 +7,28 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include "sample.h"
+#include "weight.h"
 #include "shimmem.h"
 
 static void test_exact_mode_weight_is_size(void **state)
 {
 	(void)state;
-	assert_int_equal(cs_sample_weight(100, 1), 100);
-	assert_int_equal(cs_sample_weight(0, 65536), 0);
+	assert_int_equal(cs_weight_bytes(100, 1), 100);
+	assert_int_equal(cs_weight_bytes(0, 65536), 0);
 }
 
 static void test_weight_is_size_over_probability(void **state)
 {
 	/* size == mean: P = 1 - e^-1 = 0.632, weight = size / P = 1.582 * size. */
-	uint64_t w = cs_sample_weight(65536, 65536);
+	uint64_t w = cs_weight_bytes(65536, 65536);
 
 	(void)state;
 	assert_true(w >= 103674 && w <= 103676);
 	/* Tiny block: P ~ size/mean, weight ~ mean + size/2. */
-	w = cs_sample_weight(64, 65536);
+	w = cs_weight_bytes(64, 65536);
 	assert_true(w >= 65567 && w <= 65569);
 	/* Huge block: always sampled, weight ~ size. */
-	assert_int_equal(cs_sample_weight(1u << 30, 65536), 1u << 30);
+	assert_int_equal(cs_weight_bytes(1u << 30, 65536), 1u << 30);
 }
 
 /* The fast -ln(u) against libm's over u's whole range, from 2^-53 to 1. */
@@ -84,7 +85,7 @@ static void test_estimate_is_unbiased(void **state)
 			continue;
 		while (left <= 0)
 			left += cs_sample_interval(&rng, mean);
-		est += (double)cs_sample_weight(size, mean);
+		est += (double)cs_weight_bytes(size, mean);
 	}
 	/* 100 MiB in 256-byte blocks: ~1600 samples, relative error ~2.5%: allow 8%. */
 	assert_true(fabs(est / (double)(size * blocks) - 1.0) < 0.08);
