@@ -20,7 +20,8 @@ static int take_sample(cs_loader_t *l, const cs_rec_t *r, cs_cur_t *c)
 	if (CS_VEC_GROW(ws->v, ws->n, ws->cap) ||
 	    cs_vec_reserve((void **)&ws->ra, &ws->capra, ws->nra, s.depth, 8))
 		return cs_load_nomem(l);
-	memcpy(ws->ra + ws->nra, p, (size_t)s.depth * 8);
+	if (s.depth) /* no call chain: ra may still be NULL */
+		memcpy(ws->ra + ws->nra, p, (size_t)s.depth * 8);
 	ws->v[ws->n++] = (cs_wsamp_t){
 		.addr = s.addr, .ip = s.ip, .tid = s.tid, .depth = s.depth, .first = ws->nra
 	};
