@@ -34,8 +34,10 @@ cs_evval_t cs_evval_of(const cs_evinfo_t *e, const cs_evread_t *r, size_t i)
 	v.value = c->value;
 	if (c->running_ns < c->enabled_ns) {
 		v.scaled = true;
-		v.value = (uint64_t)((double)c->value * (double)c->enabled_ns /
-				     (double)c->running_ns);
+		double x = (double)c->value * (double)c->enabled_ns / (double)c->running_ns;
+
+		v.value = x < 18446744073709549568.0 ? (uint64_t)x
+						     : UINT64_MAX; /* a forged trace */
 	}
 	return v;
 }
