@@ -31,7 +31,7 @@ typedef struct pfn_builder {
 } pfn_builder_t;
 
 _Static_assert(MAPS_BYTES + RAW_ENTRIES * 9 + SCAN_REGIONS * sizeof(struct page_region) +
-			       NSETS * SET_BYTES + PFN_BYTES <=
+			       NSETS * SET_BYTES + PFN_BYTES + CS_HARVEST_RUNS_BYTES <=
 		       CS_HARVEST_SCRATCH,
 	       "harvest scratch too small");
 
@@ -43,6 +43,8 @@ typedef struct harvest_mem {
 	unsigned char *resident;
 	set_builder_t sets[NSETS + 1]; /* indexed by enum cs_pageset */
 	pfn_builder_t pfn;
+	cs_run_t *excl; /* the kept exclusive runs: the scratch's tail */
+	uint8_t keep;   /* keep this mapping's exclusive runs */
 } harvest_mem_t;
 
 static int put(cs_harvest_t *h, const void *rec, uint32_t size)
@@ -78,6 +80,8 @@ static void carve(cs_harvest_t *h, harvest_mem_t *m)
 	m->pfn.pfns = (uint64_t *)(p + sizeof(cs_rec_pfns_t));
 	m->pfn.cap = (PFN_BYTES - sizeof(cs_rec_pfns_t)) / 8;
 	m->pfn.rec->count = 0;
+	m->excl = (cs_run_t *)(h->scratch + CS_HARVEST_SCRATCH - CS_HARVEST_RUNS_BYTES);
+	m->keep = 0;
 }
 
 static int set_flush(cs_harvest_t *h, set_builder_t *b, uint8_t set)
@@ -160,6 +164,22 @@ static unsigned raw_flags(uint64_t e, int want_sd, uint64_t excl)
 		((want_sd && (e & CS_PM_SOFT_DIRTY)) ? RF_SD : 0);
 }
 
+/* Keep exclusive pages [p, p + n) for the comparison (merged with the last run). */
+static void keep_excl(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n)
+{
+	cs_run_t *last = h->excl_n ? &m->excl[h->excl_n - 1] : NULL;
+
+	if (last && last->first_page + last->npages == p) {
+		last->npages += n;
+		return;
+	}
+	if (h->excl_n == CS_HARVEST_RUNS_MAX) {
+		h->excl_lost = 1;
+		return;
+	}
+	m->excl[h->excl_n++] = (cs_run_t){ .first_page = p, .npages = n };
+}
+
 /* n pages from p that share the flags f, into the sets at once. */
 static int add_run(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n, unsigned f)
 {
@@ -167,6 +187,8 @@ static int add_run(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n, un
 
 	if (f & RF_PRIVATE)
 		r = set_add(h, m, CS_SET_PRESENT, p, n);
+	if ((f & RF_EXCL) && m->keep)
+		keep_excl(h, m, p, n);
 	if (r == 0 && (f & RF_EXCL))
 		r = set_add(h, m, CS_SET_EXCL, p, n);
 	if (r == 0 && (f & RF_SD))
@@ -481,7 +503,13 @@ static int scan_private(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, ui
 {
 	int r;
 
+	m->keep = h->keep_excl && !(*flags & CS_MAPF_SHIM) && (v->prot & PROT_READ);
+	if (m->keep && residency_only(h, v, kind))
+		h->excl_lost = 1; /* no entries read here: bit 56 unknown */
 	r = walk_vma(h, m, v, kind, flags);
+	if (r < 0 && m->keep)
+		h->excl_lost = 1;
+	m->keep = 0;
 	if (h->arm && h->reason == CS_SNAP_FORK)
 		*flags |= (uint16_t)h->arm(h->arm_arg, v);
 	if (*flags & CS_MAPF_SKIPPED)
@@ -591,6 +619,8 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 	h->snap_flags = 0;
 	h->mappings = h->skipped = 0;
 	h->raw_entries = 0;
+	h->excl_n = 0;
+	h->excl_lost = 0;
 	if (no_excl(h))
 		h->snap_flags |= CS_SNAPF_NO_EXCL;
 	r = cs_maps_open(&mr, h->proc_fd, m.maps, MAPS_BYTES);
@@ -613,4 +643,11 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 	if (r == 0 && h->before_end && h->before_end(h->before_end_arg) < 0)
 		h->snap_flags |= CS_SNAPF_TRUNCATED;
 	return r ? r : put_end(h, t0);
+}
+
+const cs_run_t *cs_harvest_excl(const cs_harvest_t *h)
+{
+	if (!h->keep_excl || h->excl_lost || no_excl(h) || h->proc_fd >= 0)
+		return NULL;
+	return (const cs_run_t *)(h->scratch + CS_HARVEST_SCRATCH - CS_HARVEST_RUNS_BYTES);
 }

@@ -23,7 +23,8 @@
 
 _Static_assert(MAPS_BYTES + CHUNK_BYTES + REGIONS * sizeof(struct page_region) +
 			       (PREGIONS + SREGIONS) * sizeof(struct page_region) +
-			       RAW_ENTRIES * 8 + WORDS_BYTES + 2 * SET_BYTES + BITMAP_BYTES <=
+			       RAW_ENTRIES * 8 + WORDS_BYTES + 2 * SET_BYTES + BITMAP_BYTES +
+			       CS_HARVEST_RUNS_BYTES <=
 		       CS_DIFF_SCRATCH,
 	       "diff scratch too small");
 
@@ -454,6 +455,29 @@ static int eligible(const cs_diff_t *d, cs_vma_t *v)
 	return 1;
 }
 
+/*
+ * Parent side from the harvest's exclusive runs: their present, unwritten
+ * pages (written meanwhile, e.g. the stack under the shim, drops out) are
+ * the candidates, with no pagemap entry read.
+ */
+static int pass_excl(dctx_t *c)
+{
+	const self_scan_t unwritten = { .mask = PAGE_IS_PRESENT | written_cat(c->d),
+					.inverted = written_cat(c->d),
+					.vec = c->reg,
+					.vec_len = REGIONS,
+					.fn = emit_region };
+	int r = 0;
+
+	for (uint32_t i = 0; i < c->d->nexcl && r == 0; i++)
+		r = scan_self(c, c->d->excl[i].first_page * c->ps,
+			      (c->d->excl[i].first_page + c->d->excl[i].npages) * c->ps,
+			      &unwritten);
+	if (!c->counting)
+		batch_flush(c);
+	return r;
+}
+
 /* One pass over the mappings: count the candidates, or compare the chosen ones. */
 static int pass(dctx_t *c)
 {
@@ -470,6 +494,8 @@ static int pass(dctx_t *c)
 	cs_vma_t v;
 	int r, more;
 
+	if (c->side == CS_DIFF_PARENT && c->d->excl)
+		return pass_excl(c);
 	r = cs_maps_open(&mr, -1, c->maps, MAPS_BYTES);
 	if (r < 0)
 		return r;

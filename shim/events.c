@@ -132,6 +132,8 @@ static int run_diff(void *arg)
 			 { (uint64_t)(uintptr_t)__bss_start, (uint64_t)(uintptr_t)_end } },
 		.lo = h->lo,
 		.hi = h->hi,
+		.excl = cs_harvest_excl(h),
+		.nexcl = h->excl_n,
 		.w = h->w,
 		.scratch = h->scratch,
 	};
@@ -173,6 +175,7 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 	if (wants_diff(reason) && h.pagemap_fd >= 0) {
 		h.before_end = run_diff;
 		h.before_end_arg = &h;
+		h.keep_excl = 1; /* the comparison's parent side reads no pagemap itself */
 	}
 	if (cs_sampling()->on)
 		cs_evbuf_flush_all(); /* the analyzer needs the allocations up to this snapshot */
