@@ -14,7 +14,8 @@
 #define SCAN_REGIONS 1024u
 #define SET_BYTES (16u * 1024u)
 #define PFN_BYTES (32u * 1024u)
-#define NSETS 4 /* CS_SET_PRESENT .. CS_SET_HUGE */
+#define NSETS 4               /* CS_SET_PRESENT .. CS_SET_HUGE */
+#define SMALL_CHUNK_PAGES 16u /* chunks read without asking mincore first */
 
 /* Builder of one CS_REC_PAGES record: header then runs, flushed when full. */
 typedef struct set_builder {
@@ -24,14 +25,18 @@ typedef struct set_builder {
 	uint32_t cap;
 } set_builder_t;
 
+/* Builder of CS_REC_PFNS; its count lives here, so only the pfn backend touches rec's page. */
 typedef struct pfn_builder {
 	cs_rec_pfns_t *rec;
 	uint64_t *pfns;
+	uint64_t first_page;
+	uint32_t count;
 	uint32_t cap;
 } pfn_builder_t;
 
 _Static_assert(MAPS_BYTES + RAW_ENTRIES * 9 + SCAN_REGIONS * sizeof(struct page_region) +
-			       NSETS * SET_BYTES + PFN_BYTES + CS_HARVEST_RUNS_BYTES <=
+			       NSETS * SET_BYTES + PFN_BYTES + CS_HARVEST_RUNS_BYTES +
+			       CS_HARVEST_SPARE_BYTES <=
 		       CS_HARVEST_SCRATCH,
 	       "harvest scratch too small");
 
@@ -79,7 +84,7 @@ static void carve(cs_harvest_t *h, harvest_mem_t *m)
 	m->pfn.rec = (cs_rec_pfns_t *)p;
 	m->pfn.pfns = (uint64_t *)(p + sizeof(cs_rec_pfns_t));
 	m->pfn.cap = (PFN_BYTES - sizeof(cs_rec_pfns_t)) / 8;
-	m->pfn.rec->count = 0;
+	m->pfn.count = 0;
 	m->excl = (cs_run_t *)(h->scratch + CS_HARVEST_SCRATCH - CS_HARVEST_RUNS_BYTES);
 	m->keep = 0;
 }
@@ -120,9 +125,7 @@ static int set_add(cs_harvest_t *h, harvest_mem_t *m, uint8_t set, uint64_t firs
 
 static int pfn_flush(cs_harvest_t *h, pfn_builder_t *b)
 {
-	uint32_t count = b->rec->count, size = (uint32_t)(sizeof(cs_rec_pfns_t) + count * 8u);
-	uint64_t first = b->rec->first_page;
-	int r;
+	uint32_t count = b->count, size = (uint32_t)(sizeof(cs_rec_pfns_t) + count * 8u);
 
 	if (count == 0)
 		return 0;
@@ -130,24 +133,22 @@ static int pfn_flush(cs_harvest_t *h, pfn_builder_t *b)
 	b->rec->h.type = CS_REC_PFNS;
 	b->rec->h.size = size;
 	b->rec->seq = h->seq;
-	b->rec->first_page = first;
+	b->rec->first_page = b->first_page;
 	b->rec->count = count;
-	r = put(h, b->rec, size);
-	b->rec->count = 0;
-	return r;
+	b->count = 0;
+	return put(h, b->rec, size);
 }
 
 static int pfn_add(cs_harvest_t *h, pfn_builder_t *b, uint64_t page, uint64_t pfn)
 {
 	int r;
 
-	if (b->rec->count &&
-	    (b->rec->first_page + b->rec->count != page || b->rec->count == b->cap))
+	if (b->count && (b->first_page + b->count != page || b->count == b->cap))
 		if ((r = pfn_flush(h, b)) < 0)
 			return r;
-	if (b->rec->count == 0)
-		b->rec->first_page = page;
-	b->pfns[b->rec->count++] = pfn;
+	if (b->count == 0)
+		b->first_page = page;
+	b->pfns[b->count++] = pfn;
 	return 0;
 }
 
@@ -417,8 +418,12 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 			break;
 		n = last - first < RAW_ENTRIES ? last - first : RAW_ENTRIES;
 
-		/* mincore of another process's memory is not possible: read all then. */
-		if (h->proc_fd >= 0 ||
+		/*
+		 * mincore of another process's memory is not possible: read all
+		 * then. A small chunk (a library's .data, a few pages) is read
+		 * whole: asking first would cost as much as reading it.
+		 */
+		if (h->proc_fd >= 0 || (!fast && n <= SMALL_CHUNK_PAGES) ||
 		    cs_prim_mincore((void *)(uintptr_t)(first << h->page_shift), n << h->page_shift,
 				    m->resident) < 0)
 			memset(m->resident, 1, n);

@@ -12,17 +12,21 @@
 #define CS_HARVEST_SCRATCH (192u * 1024u)
 
 /*
- * The last CS_HARVEST_RUNS_BYTES of the scratch: the exclusive runs kept for
- * the changed-word comparison (h->keep_excl), left intact for before_end.
+ * The scratch's tail: CS_HARVEST_SPARE_BYTES left to the caller (the shim
+ * gathers a snapshot's records there, cs_writer_batch_begin), then the
+ * exclusive runs kept for the changed-word comparison (h->keep_excl), left
+ * intact for before_end: in a small process one page holds both.
  */
-#define CS_HARVEST_RUNS_BYTES (32u * 1024u)
+#define CS_HARVEST_SPARE_BYTES (3u * 1024u)
+#define CS_HARVEST_RUNS_BYTES (29u * 1024u)
 #define CS_HARVEST_RUNS_MAX (CS_HARVEST_RUNS_BYTES / 16u)
+#define CS_HARVEST_SPARE_OFF (CS_HARVEST_SCRATCH - CS_HARVEST_RUNS_BYTES - CS_HARVEST_SPARE_BYTES)
 
 /* Mappings larger than this are not scanned (flagged skipped). */
 #define CS_HARVEST_RAW_LIMIT_BYTES (64ull << 30)
 
 /* Mappings larger than this skip their holes with PAGEMAP_SCAN instead of mincore chunks. */
-#define CS_HARVEST_HOLES_BYTES (256ull << 20)
+#define CS_HARVEST_HOLES_BYTES (16ull << 20)
 
 /* At the fork, anonymous mappings larger than this take their present set from mincore(). */
 #define CS_HARVEST_E0_LIMIT_BYTES (8ull << 20)
