@@ -14,7 +14,8 @@
 #define SCAN_REGIONS 1024u
 #define SET_BYTES (16u * 1024u)
 #define PFN_BYTES (32u * 1024u)
-#define NSETS 4 /* CS_SET_PRESENT .. CS_SET_HUGE */
+#define NSETS 4               /* CS_SET_PRESENT .. CS_SET_HUGE */
+#define SMALL_CHUNK_PAGES 16u /* chunks read without asking mincore first */
 
 /* Builder of one CS_REC_PAGES record: header then runs, flushed when full. */
 typedef struct set_builder {
@@ -24,14 +25,18 @@ typedef struct set_builder {
 	uint32_t cap;
 } set_builder_t;
 
+/* Builder of CS_REC_PFNS; its count lives here, so only the pfn backend touches rec's page. */
 typedef struct pfn_builder {
 	cs_rec_pfns_t *rec;
 	uint64_t *pfns;
+	uint64_t first_page;
+	uint32_t count;
 	uint32_t cap;
 } pfn_builder_t;
 
 _Static_assert(MAPS_BYTES + RAW_ENTRIES * 9 + SCAN_REGIONS * sizeof(struct page_region) +
-			       NSETS * SET_BYTES + PFN_BYTES <=
+			       NSETS * SET_BYTES + PFN_BYTES + CS_HARVEST_RUNS_BYTES +
+			       CS_HARVEST_SPARE_BYTES <=
 		       CS_HARVEST_SCRATCH,
 	       "harvest scratch too small");
 
@@ -43,6 +48,8 @@ typedef struct harvest_mem {
 	unsigned char *resident;
 	set_builder_t sets[NSETS + 1]; /* indexed by enum cs_pageset */
 	pfn_builder_t pfn;
+	cs_run_t *excl; /* the kept exclusive runs: the scratch's tail */
+	uint8_t keep;   /* keep this mapping's exclusive runs */
 } harvest_mem_t;
 
 static int put(cs_harvest_t *h, const void *rec, uint32_t size)
@@ -77,7 +84,9 @@ static void carve(cs_harvest_t *h, harvest_mem_t *m)
 	m->pfn.rec = (cs_rec_pfns_t *)p;
 	m->pfn.pfns = (uint64_t *)(p + sizeof(cs_rec_pfns_t));
 	m->pfn.cap = (PFN_BYTES - sizeof(cs_rec_pfns_t)) / 8;
-	m->pfn.rec->count = 0;
+	m->pfn.count = 0;
+	m->excl = (cs_run_t *)(h->scratch + CS_HARVEST_SCRATCH - CS_HARVEST_RUNS_BYTES);
+	m->keep = 0;
 }
 
 static int set_flush(cs_harvest_t *h, set_builder_t *b, uint8_t set)
@@ -116,9 +125,7 @@ static int set_add(cs_harvest_t *h, harvest_mem_t *m, uint8_t set, uint64_t firs
 
 static int pfn_flush(cs_harvest_t *h, pfn_builder_t *b)
 {
-	uint32_t count = b->rec->count, size = (uint32_t)(sizeof(cs_rec_pfns_t) + count * 8u);
-	uint64_t first = b->rec->first_page;
-	int r;
+	uint32_t count = b->count, size = (uint32_t)(sizeof(cs_rec_pfns_t) + count * 8u);
 
 	if (count == 0)
 		return 0;
@@ -126,24 +133,22 @@ static int pfn_flush(cs_harvest_t *h, pfn_builder_t *b)
 	b->rec->h.type = CS_REC_PFNS;
 	b->rec->h.size = size;
 	b->rec->seq = h->seq;
-	b->rec->first_page = first;
+	b->rec->first_page = b->first_page;
 	b->rec->count = count;
-	r = put(h, b->rec, size);
-	b->rec->count = 0;
-	return r;
+	b->count = 0;
+	return put(h, b->rec, size);
 }
 
 static int pfn_add(cs_harvest_t *h, pfn_builder_t *b, uint64_t page, uint64_t pfn)
 {
 	int r;
 
-	if (b->rec->count &&
-	    (b->rec->first_page + b->rec->count != page || b->rec->count == b->cap))
+	if (b->count && (b->first_page + b->count != page || b->count == b->cap))
 		if ((r = pfn_flush(h, b)) < 0)
 			return r;
-	if (b->rec->count == 0)
-		b->rec->first_page = page;
-	b->pfns[b->rec->count++] = pfn;
+	if (b->count == 0)
+		b->first_page = page;
+	b->pfns[b->count++] = pfn;
 	return 0;
 }
 
@@ -160,6 +165,22 @@ static unsigned raw_flags(uint64_t e, int want_sd, uint64_t excl)
 		((want_sd && (e & CS_PM_SOFT_DIRTY)) ? RF_SD : 0);
 }
 
+/* Keep exclusive pages [p, p + n) for the comparison (merged with the last run). */
+static void keep_excl(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n)
+{
+	cs_run_t *last = h->excl_n ? &m->excl[h->excl_n - 1] : NULL;
+
+	if (last && last->first_page + last->npages == p) {
+		last->npages += n;
+		return;
+	}
+	if (h->excl_n == CS_HARVEST_RUNS_MAX) {
+		h->excl_lost = 1;
+		return;
+	}
+	m->excl[h->excl_n++] = (cs_run_t){ .first_page = p, .npages = n };
+}
+
 /* n pages from p that share the flags f, into the sets at once. */
 static int add_run(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n, unsigned f)
 {
@@ -167,6 +188,8 @@ static int add_run(cs_harvest_t *h, harvest_mem_t *m, uint64_t p, uint64_t n, un
 
 	if (f & RF_PRIVATE)
 		r = set_add(h, m, CS_SET_PRESENT, p, n);
+	if ((f & RF_EXCL) && m->keep)
+		keep_excl(h, m, p, n);
 	if (r == 0 && (f & RF_EXCL))
 		r = set_add(h, m, CS_SET_EXCL, p, n);
 	if (r == 0 && (f & RF_SD))
@@ -395,8 +418,12 @@ static int walk_vma(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, uint8_
 			break;
 		n = last - first < RAW_ENTRIES ? last - first : RAW_ENTRIES;
 
-		/* mincore of another process's memory is not possible: read all then. */
-		if (h->proc_fd >= 0 ||
+		/*
+		 * mincore of another process's memory is not possible: read all
+		 * then. A small chunk (a library's .data, a few pages) is read
+		 * whole: asking first would cost as much as reading it.
+		 */
+		if (h->proc_fd >= 0 || (!fast && n <= SMALL_CHUNK_PAGES) ||
 		    cs_prim_mincore((void *)(uintptr_t)(first << h->page_shift), n << h->page_shift,
 				    m->resident) < 0)
 			memset(m->resident, 1, n);
@@ -481,7 +508,13 @@ static int scan_private(cs_harvest_t *h, harvest_mem_t *m, const cs_vma_t *v, ui
 {
 	int r;
 
+	m->keep = h->keep_excl && !(*flags & CS_MAPF_SHIM) && (v->prot & PROT_READ);
+	if (m->keep && residency_only(h, v, kind))
+		h->excl_lost = 1; /* no entries read here: bit 56 unknown */
 	r = walk_vma(h, m, v, kind, flags);
+	if (r < 0 && m->keep)
+		h->excl_lost = 1;
+	m->keep = 0;
 	if (h->arm && h->reason == CS_SNAP_FORK)
 		*flags |= (uint16_t)h->arm(h->arm_arg, v);
 	if (*flags & CS_MAPF_SKIPPED)
@@ -591,6 +624,8 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 	h->snap_flags = 0;
 	h->mappings = h->skipped = 0;
 	h->raw_entries = 0;
+	h->excl_n = 0;
+	h->excl_lost = 0;
 	if (no_excl(h))
 		h->snap_flags |= CS_SNAPF_NO_EXCL;
 	r = cs_maps_open(&mr, h->proc_fd, m.maps, MAPS_BYTES);
@@ -613,4 +648,11 @@ int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt)
 	if (r == 0 && h->before_end && h->before_end(h->before_end_arg) < 0)
 		h->snap_flags |= CS_SNAPF_TRUNCATED;
 	return r ? r : put_end(h, t0);
+}
+
+const cs_run_t *cs_harvest_excl(const cs_harvest_t *h)
+{
+	if (!h->keep_excl || h->excl_lost || no_excl(h) || h->proc_fd >= 0)
+		return NULL;
+	return (const cs_run_t *)(h->scratch + CS_HARVEST_SCRATCH - CS_HARVEST_RUNS_BYTES);
 }

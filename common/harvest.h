@@ -4,17 +4,29 @@
 #define CS_HARVEST_H
 
 #include <stdint.h>
+#include "cowscope/trace_format.h"
 #include "maps.h"
 #include "writer.h"
 
 /* Scratch memory a harvest needs (maps buffer, pagemap chunk, scan vector, record builders). */
 #define CS_HARVEST_SCRATCH (192u * 1024u)
 
+/*
+ * The scratch's tail: CS_HARVEST_SPARE_BYTES left to the caller (the shim
+ * gathers a snapshot's records there, cs_writer_batch_begin), then the
+ * exclusive runs kept for the changed-word comparison (h->keep_excl), left
+ * intact for before_end: in a small process one page holds both.
+ */
+#define CS_HARVEST_SPARE_BYTES (3u * 1024u)
+#define CS_HARVEST_RUNS_BYTES (29u * 1024u)
+#define CS_HARVEST_RUNS_MAX (CS_HARVEST_RUNS_BYTES / 16u)
+#define CS_HARVEST_SPARE_OFF (CS_HARVEST_SCRATCH - CS_HARVEST_RUNS_BYTES - CS_HARVEST_SPARE_BYTES)
+
 /* Mappings larger than this are not scanned (flagged skipped). */
 #define CS_HARVEST_RAW_LIMIT_BYTES (64ull << 30)
 
 /* Mappings larger than this skip their holes with PAGEMAP_SCAN instead of mincore chunks. */
-#define CS_HARVEST_HOLES_BYTES (256ull << 20)
+#define CS_HARVEST_HOLES_BYTES (16ull << 20)
 
 /* At the fork, anonymous mappings larger than this take their present set from mincore(). */
 #define CS_HARVEST_E0_LIMIT_BYTES (8ull << 20)
@@ -43,6 +55,10 @@ typedef struct cs_harvest {
 			   * others from their entries without CS_SET_EXCL; CS_SNAPF_NO_EXCL */
 	cs_writer_t *w;
 	uint8_t *scratch; /* CS_HARVEST_SCRATCH bytes, owned by the caller */
+	/* Keep the exclusive runs (CS_SET_EXCL) of the readable private mappings
+	 * not the shim's, in address order, for before_end (cs_harvest_excl):
+	 * the comparison's parent side then reads no pagemap entry itself. */
+	uint8_t keep_excl;
 	/* Called after the page sets, before CS_REC_SNAP_END (records of the same snapshot, e.g.
 	 * the changed words); h->scratch is free again then. A failure only truncates. */
 	int (*before_end)(void *arg);
@@ -52,6 +68,9 @@ typedef struct cs_harvest {
 	uint32_t mappings;    /* mappings written */
 	uint32_t skipped;     /* mappings too large or unreadable */
 	uint64_t raw_entries; /* pagemap entries read (its cost grows with them) */
+	uint32_t excl_n;      /* keep_excl: runs kept */
+	uint8_t excl_lost;    /* keep_excl: not all kept (too many runs, or a mapping read
+			       * without entries): the kept runs are not to be used */
 } cs_harvest_t;
 
 /*
@@ -74,5 +93,12 @@ typedef struct cs_harvest {
  * h->scratch).
  */
 int cs_harvest_run(cs_harvest_t *h, uint64_t minflt, uint64_t majflt);
+
+/*
+ * The exclusive runs the last cs_harvest_run kept (h->keep_excl), h->excl_n of
+ * them in the scratch's tail; NULL if none were kept or some were lost.
+ * Valid until the scratch's tail is written again. fork-child-safe.
+ */
+const cs_run_t *cs_harvest_excl(const cs_harvest_t *h);
 
 #endif

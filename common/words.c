@@ -13,17 +13,21 @@
 #define MAPS_BYTES (16u * 1024u)
 #define CHUNK_BYTES (64u * 1024u) /* parent pages read per pread */
 #define CHUNK_MAX (CHUNK_BYTES >> 12)
-#define REGIONS 256u
+#define REGIONS 170u /* one page */
 #define PREGIONS 64u
 #define SREGIONS 64u
 #define RAW_ENTRIES 1024u
 #define WORDS_BYTES (16u * 1024u)
-#define SET_BYTES (8u * 1024u)
-#define BITMAP_BYTES 1024u /* page size up to 64 KiB */
+#define SET_BYTES (2u * 1024u) /* both builders on one page */
+#define BITMAP_BYTES 1024u     /* page size up to 64 KiB */
 
-_Static_assert(MAPS_BYTES + CHUNK_BYTES + REGIONS * sizeof(struct page_region) +
-			       (PREGIONS + SREGIONS) * sizeof(struct page_region) +
-			       RAW_ENTRIES * 8 + WORDS_BYTES + 2 * SET_BYTES + BITMAP_BYTES <=
+/* The small parts a comparison always touches, on one page (carve). */
+#define SMALL_BYTES 4096u
+_Static_assert((PREGIONS + SREGIONS) * sizeof(struct page_region) + BITMAP_BYTES <= SMALL_BYTES &&
+		       REGIONS * sizeof(struct page_region) <= 4096u,
+	       "the small parts fit a page each");
+_Static_assert(MAPS_BYTES + CHUNK_BYTES + SMALL_BYTES + 4096u + 2 * SET_BYTES + WORDS_BYTES +
+			       RAW_ENTRIES * 8 + CS_HARVEST_RUNS_BYTES + CS_HARVEST_SPARE_BYTES <=
 		       CS_DIFF_SCRATCH,
 	       "diff scratch too small");
 
@@ -454,6 +458,29 @@ static int eligible(const cs_diff_t *d, cs_vma_t *v)
 	return 1;
 }
 
+/*
+ * Parent side from the harvest's exclusive runs: their present, unwritten
+ * pages (written meanwhile, e.g. the stack under the shim, drops out) are
+ * the candidates, with no pagemap entry read.
+ */
+static int pass_excl(dctx_t *c)
+{
+	const self_scan_t unwritten = { .mask = PAGE_IS_PRESENT | written_cat(c->d),
+					.inverted = written_cat(c->d),
+					.vec = c->reg,
+					.vec_len = REGIONS,
+					.fn = emit_region };
+	int r = 0;
+
+	for (uint32_t i = 0; i < c->d->nexcl && r == 0; i++)
+		r = scan_self(c, c->d->excl[i].first_page * c->ps,
+			      (c->d->excl[i].first_page + c->d->excl[i].npages) * c->ps,
+			      &unwritten);
+	if (!c->counting)
+		batch_flush(c);
+	return r;
+}
+
 /* One pass over the mappings: count the candidates, or compare the chosen ones. */
 static int pass(dctx_t *c)
 {
@@ -470,6 +497,8 @@ static int pass(dctx_t *c)
 	cs_vma_t v;
 	int r, more;
 
+	if (c->side == CS_DIFF_PARENT && c->d->excl)
+		return pass_excl(c);
 	r = cs_maps_open(&mr, -1, c->maps, MAPS_BYTES);
 	if (r < 0)
 		return r;
@@ -489,6 +518,15 @@ static int pass(dctx_t *c)
 	return r < 0 ? r : more;
 }
 
+/*
+ * Scratch layout, in the order of the pages a comparison touches, so that an
+ * idle fork child writes few of them (each is one of the shim's private
+ * pages there): the maps buffer and the parent's pages where the harvest's
+ * maps and entries were, then one page for the parent scan vectors and the
+ * bitmap (where the harvest kept its exclusive set), one for the written-set
+ * vector, one for both set builders, then the words and the entries (read
+ * only without the harvest's exclusive runs).
+ */
 static void carve(cs_diff_t *d, dctx_t *c, uint8_t side)
 {
 	uint8_t *p = d->scratch;
@@ -500,23 +538,14 @@ static void carve(cs_diff_t *d, dctx_t *c, uint8_t side)
 	c->bw = (uint32_t)(c->ps / 8 / 64);
 	c->bmax = (uint32_t)(CHUNK_BYTES / c->ps);
 	c->maps = (char *)p;
-	p += MAPS_BYTES;
-	c->buf = p;
-	p += CHUNK_BYTES;
-	c->reg = (struct page_region *)p;
-	p += REGIONS * sizeof(struct page_region);
+	c->buf = p + MAPS_BYTES;
+	p += MAPS_BYTES + CHUNK_BYTES;
 	c->preg = (struct page_region *)p;
-	p += PREGIONS * sizeof(struct page_region);
-	c->sreg = (struct page_region *)p;
-	p += SREGIONS * sizeof(struct page_region);
-	c->raw = (uint64_t *)p;
-	p += RAW_ENTRIES * 8;
-	c->words = (cs_rec_words_t *)p;
-	memset(c->words, 0, sizeof(*c->words));
-	c->wcap = (uint32_t)((WORDS_BYTES - sizeof(cs_rec_words_t)) / (8 + c->bw * 8));
-	p += WORDS_BYTES;
-	c->bitmap = (uint64_t *)p;
-	p += BITMAP_BYTES;
+	c->sreg = c->preg + PREGIONS;
+	c->bitmap = (uint64_t *)(c->sreg + SREGIONS);
+	p += SMALL_BYTES;
+	c->reg = (struct page_region *)p;
+	p += 4096u;
 	for (int i = 0; i < 2; i++, p += SET_BYTES) {
 		set_b_t *b = i ? &c->unk : &c->noop;
 
@@ -524,6 +553,11 @@ static void carve(cs_diff_t *d, dctx_t *c, uint8_t side)
 		b->runs = (cs_run_t *)(p + sizeof(cs_rec_pages_t));
 		b->cap = (uint32_t)((SET_BYTES - sizeof(cs_rec_pages_t)) / sizeof(cs_run_t));
 	}
+	c->words = (cs_rec_words_t *)p;
+	memset(c->words, 0, sizeof(*c->words));
+	c->wcap = (uint32_t)((WORDS_BYTES - sizeof(cs_rec_words_t)) / (8 + c->bw * 8));
+	p += WORDS_BYTES;
+	c->raw = (uint64_t *)p;
 	c->noop.set = side == CS_DIFF_CHILD ? CS_SET_NOOP : CS_SET_PNOOP;
 	c->unk.set = side == CS_DIFF_CHILD ? CS_SET_UNKNOWN : CS_SET_PUNKNOWN;
 }

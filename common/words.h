@@ -32,6 +32,10 @@ typedef struct cs_diff {
 	const char *shim_path; /* mappings of this file are the shim's: never compared */
 	uint64_t own[3][2];    /* [start, end) ranges of the shim's own memory */
 	uint64_t lo, hi;       /* only [lo, hi); 0, 0: everything */
+	/* The harvest's exclusive runs of this snapshot (cs_harvest_excl), nexcl of
+	 * them, or NULL: the parent side then reads bit 56 from the pagemap itself. */
+	const cs_run_t *excl;
+	uint32_t nexcl;
 	cs_writer_t *w;
 	uint8_t *scratch; /* CS_DIFF_SCRATCH bytes, owned by the caller */
 	/* Results: the two records written (side CS_DIFF_CHILD, CS_DIFF_PARENT). */
@@ -45,8 +49,9 @@ typedef struct cs_diff {
  * and write for each side the CS_REC_WORDS, the CS_REC_PAGES sets
  * (NOOP/UNKNOWN, PNOOP/PUNKNOWN) and one CS_REC_DIFF. Reads this process's
  * own pages directly (readable mappings only), never writes program memory.
- * Cost: two PAGEMAP_SCAN passes over the written set, a pagemap read of the
- * present unwritten pages (twice), then about 1-3 us per compared page.
+ * Cost: two PAGEMAP_SCAN passes over the written set and over the present
+ * unwritten part of the exclusive runs (d->excl; without them, a pagemap read
+ * of the present unwritten pages, twice), then about 1-3 us per compared page.
  * Returns 0 or -errno (write failures). fork-child-safe; not reentrant
  * (d->scratch).
  */

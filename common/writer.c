@@ -240,18 +240,74 @@ static int put_due(cs_writer_t *w, int fd)
 	return r;
 }
 
-static void lose(cs_writer_t *w, int err)
+static void lose(cs_writer_t *w, int err, uint32_t recs)
 {
 	w->failures++;
-	w->lost++;
-	w->lost_total++;
+	w->lost += recs;
+	w->lost_total += recs;
 	w->lost_err = -err;
+}
+
+/* Check the descriptor, write due notes, then iov[0..n) (total bytes, recs records). */
+static int write_out(cs_writer_t *w, const struct iovec *iov, size_t n, size_t total, uint32_t recs)
+{
+	int fd, r, own;
+
+	fd = acquire(w, &own);
+	if (fd < 0) {
+		lose(w, fd, recs);
+		return fd;
+	}
+	r = put_due(w, fd);
+	if (r == 0)
+		r = appendv(fd, iov, n, total);
+	if (r < 0)
+		lose(w, r, recs);
+	if (own)
+		cs_prim_close(fd);
+	return r;
+}
+
+/* A token per thread: which thread owns a batch. */
+static __thread char tls_token __attribute__((tls_model("initial-exec")));
+
+static int batching_here(const cs_writer_t *w)
+{
+	return __atomic_load_n(&w->batch, __ATOMIC_ACQUIRE) &&
+		__atomic_load_n(&w->batch_owner, __ATOMIC_ACQUIRE) == (const void *)&tls_token;
+}
+
+static int batch_flush(cs_writer_t *w)
+{
+	struct iovec v = { .iov_base = w->batch, .iov_len = w->batch_len };
+	uint32_t recs = w->batch_recs;
+
+	if (w->batch_len == 0)
+		return 0;
+	w->batch_len = w->batch_recs = 0;
+	return write_out(w, &v, 1, v.iov_len, recs);
+}
+
+/* Into this thread's batch: flushed first if the record does not fit, alone if it never would. */
+static int batch_put(cs_writer_t *w, const struct iovec *iov, size_t n, size_t total)
+{
+	int r = 0;
+
+	if (total > w->batch_cap - w->batch_len)
+		r = batch_flush(w);
+	if (total > w->batch_cap)
+		return r < 0 ? r : write_out(w, iov, n, total, 1);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(w->batch + w->batch_len, iov[i].iov_base, iov[i].iov_len);
+		w->batch_len += (uint32_t)iov[i].iov_len;
+	}
+	w->batch_recs++;
+	return r;
 }
 
 int cs_writer_putv(cs_writer_t *w, const struct iovec *iov, size_t n)
 {
 	size_t total = 0, i;
-	int fd, r, own;
 
 	if (!w->live)
 		return -EBADF;
@@ -259,19 +315,9 @@ int cs_writer_putv(cs_writer_t *w, const struct iovec *iov, size_t n)
 		return -EINVAL;
 	for (i = 0; i < n; i++)
 		total += iov[i].iov_len;
-	fd = acquire(w, &own);
-	if (fd < 0) {
-		lose(w, fd);
-		return fd;
-	}
-	r = put_due(w, fd);
-	if (r == 0)
-		r = appendv(fd, iov, n, total);
-	if (r < 0)
-		lose(w, r);
-	if (own)
-		cs_prim_close(fd);
-	return r;
+	if (batching_here(w))
+		return batch_put(w, iov, n, total);
+	return write_out(w, iov, n, total, 1);
 }
 
 int cs_writer_put(cs_writer_t *w, const void *p, size_t n)
@@ -281,8 +327,36 @@ int cs_writer_put(cs_writer_t *w, const void *p, size_t n)
 	return cs_writer_putv(w, &v, 1);
 }
 
+int cs_writer_batch_begin(cs_writer_t *w, void *buf, size_t cap)
+{
+	uint8_t *none = NULL;
+
+	if (!w->live || !buf ||
+	    !__atomic_compare_exchange_n(&w->batch, &none, (uint8_t *)buf, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return 0; /* claimed: this thread's (nested) or another's */
+	w->batch_cap = (uint32_t)cap;
+	w->batch_len = w->batch_recs = 0;
+	__atomic_store_n(&w->batch_owner, (const void *)&tls_token, __ATOMIC_RELEASE);
+	return 1;
+}
+
+int cs_writer_batch_end(cs_writer_t *w, int began)
+{
+	int r;
+
+	if (!began || !batching_here(w))
+		return 0;
+	r = batch_flush(w);
+	__atomic_store_n(&w->batch_owner, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->batch, NULL, __ATOMIC_RELEASE);
+	return r;
+}
+
 void cs_writer_close(cs_writer_t *w)
 {
+	if (batching_here(w))
+		cs_writer_batch_end(w, 1);
 	cs_prim_fd_drop(&w->fd, &w->id);
 	w->live = 0;
 }

@@ -28,6 +28,10 @@ typedef struct cs_writer {
 	uint8_t fd_note;     /* a CS_NOTE_FD is due (descriptor not ours, or none high) */
 	uint8_t fd_why;      /* 1: reused by the program, 2: none high */
 	char name[CS_NAME_MAX];
+	/* A batch (cs_writer_batch_begin): the owning thread's records gather in batch. */
+	uint8_t *batch;
+	const void *batch_owner; /* that thread's token */
+	uint32_t batch_cap, batch_len, batch_recs;
 } cs_writer_t;
 
 /*
@@ -72,7 +76,24 @@ int cs_writer_put(cs_writer_t *w, const void *p, size_t n);
  */
 int cs_writer_putv(cs_writer_t *w, const struct iovec *iov, size_t n);
 
-/* Close the kept descriptor, if it is still ours. */
+/*
+ * Gather this thread's following records in buf (cap bytes) and write them
+ * with one writev when it fills and at cs_writer_batch_end: one descriptor
+ * check and one write per batch instead of per record (a snapshot writes
+ * tens to thousands of records). Other threads' records are written at once,
+ * before the batch. A record that does not fit an empty buf is written
+ * alone. A failed batch write loses all its records (counted, noted as for
+ * one record); the put that triggered it returns the error. Returns 1 if
+ * this call began a batch, 0 if one was already open (nested, or another
+ * thread's: then nothing is gathered); pass it to cs_writer_batch_end.
+ * hook-safe.
+ */
+int cs_writer_batch_begin(cs_writer_t *w, void *buf, size_t cap);
+
+/* Write the batch out and end it, if began is 1 (else nothing). 0 or -errno. hook-safe. */
+int cs_writer_batch_end(cs_writer_t *w, int began);
+
+/* Close the kept descriptor, if it is still ours (a batch of this thread is written first). */
 void cs_writer_close(cs_writer_t *w);
 
 #endif

@@ -22,6 +22,19 @@
 #include "view.h"
 #include "writers.h"
 
+/*
+ * The ranges tracked at the fork (below), 16 KiB, declared before the small
+ * state so that the compiler (which lays a file's variables out in reverse)
+ * puts that state beside the other small variables a fork child writes, not
+ * on a page of its own: one page less in every child.
+ */
+#define FORK_RANGES_MAX 1024u
+
+static struct fork_range {
+	uint64_t start;
+	uint64_t end;
+} fork_ranges[FORK_RANGES_MAX];
+
 /* Snapshot state, written only here (reset in a fork child by cs_events_reset_in_child). */
 static int snap_busy;     /* the snapshot lock */
 static uint32_t snap_seq; /* next snapshot number */
@@ -132,6 +145,8 @@ static int run_diff(void *arg)
 			 { (uint64_t)(uintptr_t)__bss_start, (uint64_t)(uintptr_t)_end } },
 		.lo = h->lo,
 		.hi = h->hi,
+		.excl = cs_harvest_excl(h),
+		.nexcl = h->excl_n,
 		.w = h->w,
 		.scratch = h->scratch,
 	};
@@ -166,13 +181,14 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 		.w = cs_trace_writer(),
 		.scratch = p->arena,
 	};
-	int r, own;
+	int r, own, b = cs_trace_batch_begin(); /* the snapshot's records: one write a page */
 
 	h.pagemap_fd = cs_track_pagemap_get(&own);
 	h.seq = snap_seq++;
 	if (wants_diff(reason) && h.pagemap_fd >= 0) {
 		h.before_end = run_diff;
 		h.before_end_arg = &h;
+		h.keep_excl = 1; /* the comparison's parent side reads no pagemap itself */
 	}
 	if (cs_sampling()->on)
 		cs_evbuf_flush_all(); /* the analyzer needs the allocations up to this snapshot */
@@ -186,6 +202,8 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
 	cs_counter_add(CS_CNT_MAPS_SKIPPED, h.skipped);
 	if (r < 0)
 		cs_counter_add(CS_CNT_SNAP_FAIL, 1);
+	if (cs_trace_batch_end(b) < 0 && r == 0)
+		r = -EIO; /* written out at the end: the snapshot did not reach the file */
 	return r;
 }
 
@@ -198,12 +216,7 @@ static int harvest_locked(uint8_t reason, int (*arm)(void *arg, const cs_vma_t *
  * the range is forgotten afterwards (memory mapped there later is not the
  * fork's). Changed under the snapshot lock only.
  */
-#define FORK_RANGES_MAX 1024u
-
-static struct fork_range {
-	uint64_t start;
-	uint64_t end;
-} fork_ranges[FORK_RANGES_MAX];
+/* (fork_ranges: declared at the top of the file.) */
 static uint32_t nfork_ranges;
 static uint8_t fork_ranges_full; /* more than fit: any unmap may matter */
 static int (*fork_arm)(void *arg, const cs_vma_t *v);

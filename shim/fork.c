@@ -377,6 +377,7 @@ void cs_fork_child_start(uint8_t via)
 	int (*arm)(void *, const cs_vma_t *);
 	int stacks_off = cs_stacks_fork_child(); /* before anything here can sample */
 	uint8_t before;
+	int batch;
 
 	if (!cs_proc()->ready)
 		return;
@@ -386,6 +387,7 @@ void cs_fork_child_start(uint8_t via)
 		gate_open();
 		return;
 	}
+	batch = cs_trace_batch_begin(); /* the start's records: one write a page */
 	if (cs_sampling()->on)
 		put_fork_point();
 	else if (cs_proc()->opt.writers)
@@ -407,5 +409,6 @@ void cs_fork_child_start(uint8_t via)
 	if (arm_skipped)
 		note_arm_skipped();
 	cs_writers_child_start(); /* after the fork snapshot: its own work is not sampled */
+	cs_trace_batch_end(batch);
 	gate_open();
 }

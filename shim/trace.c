@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* This process's trace file: owns the writer (created at boot and in each fork child). */
 #include "cowscope/trace_format.h"
+#include "harvest.h"
+#include "boot.h"
 #include "counters.h"
 #include "trace.h"
+
+/* The batch buffer: the harvest scratch's spare bytes (the page where it keeps its runs). */
+#define BATCH_OFF CS_HARVEST_SPARE_OFF
+#define BATCH_BYTES CS_HARVEST_SPARE_BYTES
+_Static_assert(CS_HARVEST_SCRATCH <= CS_ARENA_BYTES, "the arena holds the batch buffer");
 
 /* Written only here (and by the writer's own functions it is passed to). */
 static cs_writer_t w = { .fd = -1 };
@@ -49,4 +56,16 @@ uint32_t cs_trace_reopens(void)
 cs_writer_t *cs_trace_writer(void)
 {
 	return &w;
+}
+
+int cs_trace_batch_begin(void)
+{
+	uint8_t *a = cs_proc()->arena;
+
+	return a ? cs_writer_batch_begin(&w, a + BATCH_OFF, BATCH_BYTES) : 0;
+}
+
+int cs_trace_batch_end(int began)
+{
+	return cs_writer_batch_end(&w, began);
 }

@@ -41,6 +41,19 @@ uint32_t cs_trace_gen(void);
 uint32_t cs_trace_reopens(void);
 
 /*
+ * Gather this thread's records in the arena's batch buffer (3 KiB the
+ * snapshot scratch leaves spare, CS_HARVEST_SPARE_BYTES) and write them together at cs_trace_batch_end or when
+ * it fills (cs_writer_batch_begin). Returns what to pass to the end: 0 when
+ * a batch was already open or there is no arena. Only under the snapshot
+ * lock or in a fork child's start, whose records use that page alone.
+ * hook-safe, fork-child-safe.
+ */
+int cs_trace_batch_begin(void);
+
+/* Write out and end the batch cs_trace_batch_begin returned began for. 0 or -errno. */
+int cs_trace_batch_end(int began);
+
+/*
  * The writer itself, for the harvest (common/harvest.c writes a snapshot's
  * records through it). Only under the snapshot lock (events.c). hook-safe.
  */

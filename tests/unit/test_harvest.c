@@ -177,6 +177,79 @@ static void test_short_write_is_cut_and_noted(void **state)
 	cs_writer_close(&w);
 }
 
+/* A record of n bytes (n a multiple of 8) with type 1 and its first data byte tag. */
+static void mkrec(uint8_t *r, size_t n, uint8_t tag)
+{
+	memset(r, 0, n);
+	r[0] = 1;
+	r[4] = (uint8_t)n;
+	r[8] = tag;
+}
+
+/*
+ * A batch: records gather in the buffer (the file does not grow), a record
+ * that does not fit flushes the batch first, one larger than the buffer is
+ * written alone, a nested begin gathers into the open batch, and the
+ * descriptor is checked once, when the batch is written: replaced meanwhile
+ * (close + dup2 of the program's file), it is reopened, the program's file
+ * stays empty, and the records land in order after a CS_NOTE_FD note.
+ */
+static void test_batch_gathers_then_guards(void **state)
+{
+	size_t hdr = sizeof(cs_file_hdr_t), off;
+	uint8_t buf[64], r16[16], r40[40], r96[96], d[1024];
+	char victim[96];
+	cs_writer_t w;
+	int fd, b, rfd;
+	long got;
+
+	(void)state;
+	assert_int_equal(cs_writer_create(&w, dirfd_, CS_FILE_PROCESS, 48, ".cst"), 0);
+	b = cs_writer_batch_begin(&w, buf, sizeof(buf));
+	assert_int_equal(b, 1);
+	assert_int_equal(cs_writer_batch_begin(&w, buf, sizeof(buf)), 0); /* nested */
+	mkrec(r16, sizeof(r16), 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cs_writer_put(&w, r16, sizeof(r16)), 0);
+	assert_int_equal(file_size("48.0.cst"), hdr); /* gathered, not written */
+	mkrec(r40, sizeof(r40), 2);
+	assert_int_equal(cs_writer_put(&w, r40, sizeof(r40)), 0); /* 48 + 40 > 64: flush first */
+	assert_int_equal(file_size("48.0.cst"), hdr + 48);
+	mkrec(r96, sizeof(r96), 3);
+	assert_int_equal(cs_writer_put(&w, r96, sizeof(r96)),
+			 0); /* never fits: flush, then alone */
+	assert_int_equal(file_size("48.0.cst"), hdr + 48 + 40 + 96);
+	assert_int_equal(cs_writer_put(&w, r16, sizeof(r16)), 0);
+	rfd = w.fd;
+	close(w.fd);
+	snprintf(victim, sizeof(victim), "%s/victim48", dir);
+	fd = open(victim, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	if (fd != rfd) {
+		assert_int_equal(dup2(fd, rfd), rfd);
+		close(fd);
+	}
+	assert_int_equal(cs_writer_batch_end(&w, 0), 0); /* the nested end: nothing yet */
+	assert_int_equal(file_size("48.0.cst"), hdr + 48 + 40 + 96);
+	assert_int_equal(cs_writer_batch_end(&w, b), 0);
+	assert_int_equal(w.reopens, 1);
+	assert_int_equal(file_size("victim48"), 0);
+	off = hdr + 48 + 40 + 96;
+	expect_note("48.0.cst", off, CS_NOTE_FD, EBADF, sizeof(r16));
+	fd = openat(dirfd_, "48.0.cst", O_RDONLY);
+	got = read(fd, d, sizeof(d));
+	close(fd);
+	assert_true(got > 0);
+	assert_int_equal(d[hdr + 8], 1);              /* the three 16-byte records first */
+	assert_int_equal(d[hdr + 48 + 8], 2);         /* then the 40-byte one */
+	assert_int_equal(d[hdr + 48 + 40 + 8], 3);    /* then the large one */
+	assert_int_equal(d[(size_t)got - 16 + 8], 1); /* the last, after the note */
+	assert_int_equal(cs_writer_put(&w, r16, sizeof(r16)), 0); /* no batch: written at once */
+	assert_int_equal(file_size("48.0.cst"), got + 16);
+	cs_writer_close(&w);
+	close(rfd);
+}
+
 /* Count pages of a set in [lo, hi) over every CS_REC_PAGES record of snapshot seq. */
 static uint64_t count_set(const uint8_t *d, size_t n, uint8_t set, uint64_t lo, uint64_t hi)
 {
@@ -199,6 +272,30 @@ static uint64_t count_set(const uint8_t *d, size_t n, uint8_t set, uint64_t lo, 
 		off += h->size;
 	}
 	return total;
+}
+
+/*
+ * The exclusive runs the harvest kept: ascending, disjoint, in scratch's
+ * tail, and covering exactly want pages of [lo, hi).
+ */
+static void expect_kept_runs(const cs_harvest_t *h, uint64_t lo, uint64_t hi, uint64_t want)
+{
+	const cs_run_t *r = cs_harvest_excl(h);
+	uint64_t in = 0, prev_end = 0;
+
+	assert_non_null(r);
+	assert_ptr_equal(r, h->scratch + CS_HARVEST_SCRATCH - CS_HARVEST_RUNS_BYTES);
+	assert_true(h->excl_n > 0 && h->excl_n <= CS_HARVEST_RUNS_MAX);
+	for (uint32_t i = 0; i < h->excl_n; i++) {
+		uint64_t a = r[i].first_page, b = a + r[i].npages;
+
+		assert_true(r[i].npages > 0 && a > prev_end); /* ascending; adjacent runs merged */
+		prev_end = b;
+		a = a < lo ? lo : a;
+		b = b > hi ? hi : b;
+		in += b > a ? b - a : 0;
+	}
+	assert_int_equal(in, want);
 }
 
 static void test_harvest_of_self(void **state)
@@ -232,10 +329,12 @@ static void test_harvest_of_self(void **state)
 	h.page_shift = shift;
 	h.w = &w;
 	h.scratch = scratch;
+	h.keep_excl = 1;
 	assert_int_equal(cs_harvest_run(&h, 0, 0), 0);
 	assert_true(h.mappings > 3);
 	lo = (uint64_t)(uintptr_t)p >> shift;
 	hi = lo + n;
+	expect_kept_runs(&h, lo, hi, 60);
 	fd = openat(dirfd_, "44.0.cst", O_RDONLY);
 	got = read(fd, d, sizeof(d));
 	assert_true(got > 0);
@@ -295,6 +394,7 @@ static void test_harvest_range(void **state)
 	h.lo = (uint64_t)(uintptr_t)(p + 21 * ps);
 	h.hi = (uint64_t)(uintptr_t)(p + 51 * ps);
 	assert_int_equal(cs_harvest_run(&h, 0, 0), 0);
+	assert_null(cs_harvest_excl(&h)); /* none kept unless asked */
 	assert_int_equal(h.mappings, 1);
 	h.lo = (uint64_t)(uintptr_t)p; /* the PROT_NONE guard page alone: nothing to write */
 	h.hi = h.lo + (uint64_t)ps;
@@ -322,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_reused_descriptor_is_not_written),
 		cmocka_unit_test(test_low_limit_keeps_no_descriptor),
 		cmocka_unit_test(test_short_write_is_cut_and_noted),
+		cmocka_unit_test(test_batch_gathers_then_guards),
 		cmocka_unit_test(test_harvest_of_self),
 		cmocka_unit_test(test_harvest_range),
 	};
