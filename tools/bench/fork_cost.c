@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cowscope.h>
+#include "pagemap.h" /* PAGEMAP_SCAN and userfaultfd flags newer than Debian 12's headers */
 
 /*
  * Usage: fork_cost_bin fork MIB   (once, with or without the shim)
@@ -34,29 +35,6 @@
  *   pread of the pagemap entries, PAGEMAP_SCAN PAGE_IS_WRITTEN with 16 pages
  *   written (the harvest's floor).
  */
-
-#ifndef PAGEMAP_SCAN
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_WPALLOWED (1 << 0)
-#define PAGE_IS_WRITTEN (1 << 1)
-#define PAGE_IS_PRESENT (1 << 3)
-#define PAGE_IS_SWAPPED (1 << 4)
-#define PM_SCAN_WP_MATCHING (1 << 0)
-#define PM_SCAN_CHECK_WPASYNC (1 << 1)
-struct page_region {
-	uint64_t start, end, categories;
-};
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
-		category_mask, category_anyof_mask, return_mask;
-};
-#endif
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-#ifndef UFFD_USER_MODE_ONLY
-#define UFFD_USER_MODE_ONLY 1
-#endif
 
 static double wall_ms(void)
 {
