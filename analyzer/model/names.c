@@ -28,6 +28,7 @@ static const char *const note_names[] = {
 	[CS_NOTE_WRITERS] = "writers",
 	[CS_NOTE_EVENTS] = "events",
 	[CS_NOTE_LABELS] = "labels",
+	[CS_NOTE_COMPACT] = "compact",
 };
 
 #define NAMEOF(table, i, dflt) \

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Fresh runs under the shim (allocation sites, several children, phases, a killed child, the
-exclusive backend): their reports and diffs validate against docs/json-*.schema.json."""
+exclusive backend, a run without parent-unshared): their reports and diffs validate against
+docs/json-*.schema.json."""
 import argparse
 import os
 import shutil
@@ -90,6 +91,23 @@ def killed_run(opts, tmp):
     return rep, d
 
 
+def unknown_run(opts, tmp):
+    """cow_fixture child-writes 64 37 exit under --no-parent-unshared, every allocation recorded:
+    parent-unshared null with its note, and exact mode's compaction note (format 1.7)."""
+    d = run(opts, tmp, "no-parent-unshared", [opts.cow_fixture, "child-writes", "64", "37",
+                                              "exit"],
+            extra=["--no-parent-unshared", "--sample-bytes", "1"])
+    rep = cowscope_json(opts.cowscope, "report", [d])
+    c = kids(rep)
+    eq([p["parent_unshared_pages"] for p in c], [None], "no-parent-unshared: parent-unshared")
+    eq(max(m["child_copied_pages"] for m in c[0]["mappings"]), 37,
+       "no-parent-unshared: the region's child-copied pages, exact")
+    codes = [n["code"] for n in c[0]["notes"]]
+    eq((codes.count("parent_unshared"), codes.count("compact")), (1, 1),
+       f"no-parent-unshared: the two notes ({codes})")
+    return rep
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("--cowscope", "--schema-dir", "--site-fixture", "--phase-fixture", "--cow-fixture"):
@@ -109,6 +127,7 @@ def main():
         out += problems(report_v, rep, "exclusive report")
         rep, killed = killed_run(opts, tmp)
         out += problems(report_v, rep, "killed report")
+        out += problems(report_v, unknown_run(opts, tmp), "no-parent-unshared report")
         diff = cowscope_json(opts.cowscope, "diff", [excl, killed])
         eq(diff["headline"]["metric"], "unshared", "exclusive vs uffd-wp diff: metric")
         out += problems(diff_v, diff, "exclusive-killed diff")
@@ -122,7 +141,7 @@ def main():
         return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("ok: 4 fresh reports and 3 diffs validated")
+    print("ok: 5 fresh reports and 3 diffs validated")
     return 0
 
 
