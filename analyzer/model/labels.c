@@ -128,6 +128,7 @@ int cs_ltabs_add(cs_ltab_t **v, size_t *n, const cs_ltab_t *t)
 		d->rest.v[c] += t->rest.v[c];
 	d->sampled = d->sampled || t->sampled;
 	d->split = d->split && t->split;
+	d->no_wp = d->no_wp || t->no_wp;
 	d->members += t->members;
 	return 0;
 }

@@ -46,6 +46,7 @@ typedef struct cs_ltab {
 	uint32_t parent_pid;
 	bool sampled;
 	bool split; /* child-copied and parent-unshared are known (else only unshared) */
+	bool no_wp; /* but parent-unshared is not (COWSCOPE_PARENT_UNSHARED=off) */
 	uint64_t nranges, bytes;
 	double sample_k; /* a sampled labelling: one object in k by bytes (bytes / covered) */
 	cs_lrow_t *rows;

@@ -15,8 +15,8 @@ static void pages(cs_json_t *j, const char *key, double v)
 static void figures(cs_json_t *j, const cs_ltab_t *t, const cs_lrow_t *r)
 {
 	pages(j, "child_copied_pages", t->split ? r->v[CS_LCOL_CC] : NAN);
-	pages(j, "parent_unshared_pages", t->split ? r->v[CS_LCOL_PU] : NAN);
-	pages(j, "unshared_pages", r->v[CS_LCOL_UN]);
+	pages(j, "parent_unshared_pages", t->split && !t->no_wp ? r->v[CS_LCOL_PU] : NAN);
+	pages(j, "unshared_pages", t->no_wp ? NAN : r->v[CS_LCOL_UN]);
 }
 
 static void table(cs_json_t *j, const cs_ltab_t *t)

@@ -32,7 +32,7 @@ static void cells(const ltable_t *lt, const double *v)
 	double key = lt->t->split ? v[CS_LCOL_CC] : v[CS_LCOL_UN];
 
 	fprintf(lt->f, "    %6s %10s %5s %5s%%  ", mib(lt, key, a, sizeof(a)),
-		lt->t->split ? mib(lt, v[CS_LCOL_PU], b, sizeof(b)) : "-", "",
+		lt->t->split && !lt->t->no_wp ? mib(lt, v[CS_LCOL_PU], b, sizeof(b)) : "-", "",
 		cs_fmt_pct(lt->total > 0 ? 100 * key / lt->total : 0, c, sizeof(c)));
 }
 

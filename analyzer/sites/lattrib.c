@@ -196,6 +196,7 @@ static int join(const cs_proc_t *p, const cs_lset_t *s, uint32_t ppid, cs_ltab_t
 			  .parent_pid = ppid,
 			  .sampled = s->flags & CS_LSETF_SAMPLED,
 			  .split = f->split,
+			  .no_wp = f->no_wp,
 			  .nranges = s->nranges,
 			  .bytes = s->bytes,
 			  .members = 1,
@@ -203,10 +204,10 @@ static int join(const cs_proc_t *p, const cs_lset_t *s, uint32_t ppid, cs_ltab_t
 	if (!err)
 		cs_lattrib_charge(s, f->split ? &f->wc : &f->uns, p->page_size, CS_LCOL_CC, acc,
 				  &t->rest.v[CS_LCOL_CC], &err);
-	if (!err && f->split)
+	if (!err && f->split && !f->no_wp)
 		cs_lattrib_charge(s, &f->wp, p->page_size, CS_LCOL_PU, acc, &t->rest.v[CS_LCOL_PU],
 				  &err);
-	if (!err)
+	if (!err && !f->no_wp)
 		cs_lattrib_charge(s, &f->uns, p->page_size, CS_LCOL_UN, acc, &t->rest.v[CS_LCOL_UN],
 				  &err);
 	if (!err)
@@ -252,8 +253,8 @@ static bool measured(const cs_model_t *m, size_t i)
 {
 	const cs_proc_t *p = &m->procs[i];
 
-	return cs_proc_inherits(m, i) && p->page_size && p->fig.known &&
-		m->procs[p->parent].labels.nsets;
+	return cs_proc_inherits(m, i) && p->page_size && (p->fig.known || p->fig.no_wp) &&
+		m->procs[p->parent].labels.nsets; /* no_wp: child-copied known */
 }
 
 /* The label tables of group g: its members' summed (the members its sites sum). */

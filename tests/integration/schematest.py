@@ -102,6 +102,9 @@ def unknown_run(opts, tmp):
     eq([p["parent_unshared_pages"] for p in c], [None], "no-parent-unshared: parent-unshared")
     eq(max(m["child_copied_pages"] for m in c[0]["mappings"]), 37,
        "no-parent-unshared: the region's child-copied pages, exact")
+    eq([(s["child_copied_pages"], s["parent_unshared_pages"]) for s in c[0]["sites"]
+        if "map_region" in [f["function"] for f in s["frames"]]], [(37, None)],
+       "no-parent-unshared: allocation sites still charged (map_region: 37 copied)")
     codes = [n["code"] for n in c[0]["notes"]]
     eq((codes.count("parent_unshared"), codes.count("compact")), (1, 1),
        f"no-parent-unshared: the two notes ({codes})")
