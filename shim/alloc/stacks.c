@@ -286,11 +286,13 @@ static __thread uint8_t warmed __attribute__((tls_model("initial-exec")));
 
 /*
  * A thread's first unwind builds libunwind's trace cache and runs deeper than
- * the later ones (7.6 KiB of stack measured, with lazy binding): wipe what it
- * left (cs_stacks_wipe says why), a bounded 12 KiB that any thread stack able
- * to run libunwind has.
+ * the later ones (7.6 KiB of stack below its caller measured, with lazy
+ * binding): wipe what it left (cs_stacks_wipe says why). 8 KiB: about what
+ * that unwind itself just used below this frame, so a thread with little
+ * stack left that survived the unwind survives the wipe (a larger wipe could
+ * reach its guard page).
  */
-#define CS_FIRST_UNWIND_WIPE_BYTES (12u * 1024u)
+#define CS_FIRST_UNWIND_WIPE_BYTES (8u * 1024u)
 
 /* The frames, by the unwinder in use; a thread's first libunwind unwind wiped after. */
 static int unwind_any(const void *fp0, void **f, int max)
