@@ -93,11 +93,9 @@ static int tracking(void)
 /* The hook frame's record, where the frame-pointer unwinder starts (fp0 of cs_stack_capture). */
 #define CS_HOOK_FRAME() ((const void *)__builtin_frame_address(0))
 
-static void record_alloc(const void *p, size_t n, uint8_t kind, uint64_t weight, const void *fp0)
+static void record_alloc(const void *p, size_t n, uint8_t kind, const void *fp0)
 {
-	cs_alloc_ev_t e = {
-		.ptr = (uint64_t)(uintptr_t)p, .size = n, .weight_bytes = weight, .kind = kind
-	};
+	cs_pev_t e = { .ptr = (uint64_t)(uintptr_t)p, .len = n, .what = CS_PEV_ALLOC, .kind = kind };
 
 	e.stack = cs_stack_capture(fp0);
 	e.seq = cs_sampling_next_seq();
@@ -114,7 +112,11 @@ static uint64_t next_seq(void)
 
 static void record_free(const void *p, size_t len, uint8_t kind, uint64_t seq)
 {
-	cs_free_ev_t e = { .ptr = (uint64_t)(uintptr_t)p, .len = len, .kind = kind, .seq = seq };
+	cs_pev_t e = { .seq = seq,
+		       .ptr = (uint64_t)(uintptr_t)p,
+		       .len = len,
+		       .what = CS_PEV_FREE,
+		       .kind = kind };
 
 	cs_ev_free(&e);
 }
@@ -153,14 +155,14 @@ static void sample_held(const void *p, size_t n, const void *fp0)
 
 	if (mean == 1) {
 		bytes_left = 0;
-		record_alloc(p, n, CS_ALLOC_MALLOC, n, fp0);
+		record_alloc(p, n, CS_ALLOC_MALLOC, fp0);
 		return;
 	}
 	if (!rng && !first_look(n, mean))
 		return;
 	while (bytes_left <= 0)
 		bytes_left += draw(mean);
-	record_alloc(p, n, CS_ALLOC_MALLOC, 0, fp0); /* events carry no weight (format 1.7) */
+	record_alloc(p, n, CS_ALLOC_MALLOC, fp0);
 }
 
 /*
@@ -400,7 +402,7 @@ static void on_map(const void *p, size_t len, const void *fp0)
 {
 	if (!tracking() || !cs_guard_enter())
 		return;
-	record_alloc(p, len, CS_ALLOC_MMAP, len, fp0);
+	record_alloc(p, len, CS_ALLOC_MMAP, fp0);
 	cs_guard_leave();
 }
 

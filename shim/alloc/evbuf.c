@@ -441,21 +441,14 @@ static void alloc_compacted(const cs_pev_t *ev)
 	unspin(&lock);
 }
 
-void cs_ev_alloc(const cs_alloc_ev_t *e)
+void cs_ev_alloc(const cs_pev_t *ev)
 {
-	cs_pev_t ev = { .seq = e->seq,
-			.ptr = e->ptr,
-			.len = e->size,
-			.stack = e->stack,
-			.what = CS_PEV_ALLOC,
-			.kind = e->kind };
-
-	if (e->kind != CS_ALLOC_MALLOC)
-		put_single(&ev);
+	if (ev->kind != CS_ALLOC_MALLOC)
+		put_single(ev);
 	else if (__atomic_load_n(&compact, __ATOMIC_ACQUIRE))
-		alloc_compacted(&ev);
+		alloc_compacted(ev);
 	else
-		append(&ev);
+		append(ev);
 }
 
 /* A free, with compaction: written only if the table held its block. */
@@ -467,18 +460,14 @@ static void free_compacted(const cs_pev_t *ev)
 	unspin(&lock);
 }
 
-void cs_ev_free(const cs_free_ev_t *e)
+void cs_ev_free(const cs_pev_t *ev)
 {
-	cs_pev_t ev = {
-		.seq = e->seq, .ptr = e->ptr, .len = e->len, .what = CS_PEV_FREE, .kind = e->kind
-	};
-
-	if (e->kind != CS_FREE_FREE)
-		put_single(&ev);
+	if (ev->kind != CS_FREE_FREE)
+		put_single(ev);
 	else if (__atomic_load_n(&compact, __ATOMIC_ACQUIRE))
-		free_compacted(&ev);
+		free_compacted(ev);
 	else
-		append(&ev);
+		append(ev);
 }
 
 void cs_ev_record(const void *rec, size_t n)

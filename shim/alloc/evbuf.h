@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cowscope/trace_format.h"
+#include "evpack.h"
 #include "shimmem.h"
 
 #define CS_EVBUF_BYTES (64u * 1024u)
@@ -29,8 +30,8 @@ int cs_evbuf_init(const cs_shimmem_t *m);
  * is dropped and counted. hook-safe: no allocation; a buffer's busy flag and
  * the compaction lock are held only while appending, flushing or checkpointing.
  */
-void cs_ev_alloc(const cs_alloc_ev_t *e);
-void cs_ev_free(const cs_free_ev_t *e);
+void cs_ev_alloc(const cs_pev_t *ev); /* what CS_PEV_ALLOC; len = bytes requested */
+void cs_ev_free(const cs_pev_t *ev);  /* what CS_PEV_FREE; len = munmap/mremap bytes, 0 */
 
 /*
  * Append a whole record (a CS_REC_STACK) to the shared stack buffer, written
