@@ -225,6 +225,12 @@ typedef struct cs_figures {
 	cs_amp_t amp[CS_NSIDES]; /* format 1.4: changed words of the working snapshot, by side */
 } cs_figures_t;
 
+/* A child's pages can be charged to owners: unshared is known, or child-copied without parent-unshared. */
+static inline bool cs_fig_chargeable(const cs_figures_t *f)
+{
+	return f->known || f->no_wp;
+}
+
 typedef struct cs_proc {
 	uint32_t pid;
 	uint32_t gen;

@@ -253,8 +253,8 @@ static bool measured(const cs_model_t *m, size_t i)
 {
 	const cs_proc_t *p = &m->procs[i];
 
-	return cs_proc_inherits(m, i) && p->page_size && (p->fig.known || p->fig.no_wp) &&
-		m->procs[p->parent].labels.nsets; /* no_wp: child-copied known */
+	return cs_proc_inherits(m, i) && p->page_size && cs_fig_chargeable(&p->fig) &&
+		m->procs[p->parent].labels.nsets;
 }
 
 /* The label tables of group g: its members' summed (the members its sites sum). */

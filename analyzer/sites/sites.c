@@ -75,7 +75,7 @@ static int tree_build(sctx_t *c)
 static bool eligible(const cs_proc_t *p)
 {
 	return p->role == CS_ROLE_CHILD && p->fmt_minor >= 1 && p->page_size &&
-		(p->fig.known || p->fig.no_wp) && cs_fork_snap(p); /* no_wp: child-copied known */
+		cs_fig_chargeable(&p->fig) && cs_fork_snap(p);
 }
 
 /* The first process up the fork chain from i (i included) for which has() holds, or -1. */
