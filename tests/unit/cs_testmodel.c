@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 #include "analyze.h"
 #include "cs_testmodel.h"
@@ -75,4 +76,11 @@ char *tm_render_dir(const char *dir,
 	buf = tm_render(fn, &m);
 	cs_model_free(&m);
 	return buf;
+}
+
+void tm_fake_init(tm_fake_t *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->m.procs = f->procs;
+	f->m.root = -1;
 }

@@ -13,6 +13,16 @@ const cs_proc_t *tm_proc(const cs_model_t *m, uint32_t pid, uint32_t gen);
 /* The figures of p's mapping starting at page start_page (TU_PAGE pages); fails if none. */
 const cs_mapfig_t *tm_mapfig(const cs_proc_t *p, uint64_t start_page);
 
+/* A model built in memory over room for TM_FAKE_PROCS processes (tests add them to m.nprocs). */
+#define TM_FAKE_PROCS 16
+typedef struct tm_fake {
+	cs_model_t m;
+	cs_proc_t procs[TM_FAKE_PROCS];
+} tm_fake_t;
+
+/* Empty f: no process, no root; the caller sets what its test needs (run, dir). */
+void tm_fake_init(tm_fake_t *f);
+
 /* The options tm_render uses: --top 5 unless a test changes them (e.g. all, per_process). */
 extern cs_render_opts_t tm_opts;
 

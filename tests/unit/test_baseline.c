@@ -13,9 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "baseline.h"
+#include "cs_testmodel.h"
 #include "cs_testutil.h"
-
-#define MAXP 4
 
 TU_DIR_FIXTURE(dir)
 
@@ -129,16 +128,11 @@ static void test_load_wrong_kind(void **state)
 
 /* ---- comparing: a run model built in memory ---- */
 
-typedef struct fake {
-	cs_model_t m;
-	cs_proc_t procs[MAXP];
-} fake_t;
+typedef tm_fake_t fake_t;
 
 static void fake_init(fake_t *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->m.procs = f->procs;
-	f->m.root = -1;
+	tm_fake_init(f);
 	f->m.dir = f->m.absdir = "/runs/x";
 }
 

@@ -7,21 +7,16 @@
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include "cs_testmodel.h"
 #include "story.h"
 
-#define MAXP 16
 #define MIB_PAGES 256 /* 4 KiB pages in a MiB */
 
-typedef struct fake {
-	cs_model_t m;
-	cs_proc_t procs[MAXP];
-} fake_t;
+typedef tm_fake_t fake_t;
 
 static void fake_init(fake_t *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->m.procs = f->procs;
-	f->m.root = -1;
+	tm_fake_init(f);
 	f->m.run.has_run = true;
 	f->m.run.start_ns = 1000000000ull;
 }
