@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Labelled ranges (format 1.6): freeing, sorting and summing label tables. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "labels.h"
@@ -63,29 +64,50 @@ const cs_ltab_t *cs_ltabs_find(const cs_ltab_t *v, size_t n, const char *kind)
 	return NULL;
 }
 
-/* The table of t's kind in *v, inserted empty (t's identity) in kind order if missing. */
-static cs_ltab_t *tab_for(cs_ltab_t **v, size_t *n, const cs_ltab_t *t)
+/*
+ * The element of kind in *v (n elements of size bytes, each starting with its
+ * const char *kind, kept in kind order), inserted zeroed if missing (*added).
+ * NULL: no memory.
+ */
+_Static_assert(offsetof(cs_ltab_t, kind) == 0 && offsetof(cs_ldiff_t, kind) == 0,
+	       "by_kind reads an element's kind at its start");
+
+static void *by_kind(void **v, size_t *n, size_t size, const char *kind, bool *added)
 {
 	size_t at = 0;
-	cs_ltab_t *p;
+	uint8_t *p = *v;
 
-	while (at < *n && strcmp((*v)[at].kind, t->kind) < 0)
+	*added = false;
+	while (at < *n && strcmp(*(const char *const *)(p + at * size), kind) < 0)
 		at++;
-	if (at < *n && !strcmp((*v)[at].kind, t->kind))
-		return &(*v)[at];
-	p = realloc(*v, (*n + 1) * sizeof(**v));
+	if (at < *n && !strcmp(*(const char *const *)(p + at * size), kind))
+		return p + at * size;
+	p = realloc(*v, (*n + 1) * size);
 	if (!p)
 		return NULL;
 	*v = p;
-	memmove(&p[at + 1], &p[at], (*n - at) * sizeof(*p));
+	memmove(p + (at + 1) * size, p + at * size, (*n - at) * size);
+	memset(p + at * size, 0, size);
 	(*n)++;
-	p[at] = *t;
-	p[at].rows = NULL;
-	p[at].nrows = 0;
-	p[at].rest = (cs_lrow_t){ 0 };
-	p[at].members = 0;
-	p[at].split = true;
-	return &p[at];
+	*added = true;
+	return p + at * size;
+}
+
+/* The table of t's kind in *v, inserted empty (t's identity) in kind order if missing. */
+static cs_ltab_t *tab_for(cs_ltab_t **v, size_t *n, const cs_ltab_t *t)
+{
+	bool added;
+	cs_ltab_t *p = by_kind((void **)v, n, sizeof(**v), t->kind, &added);
+
+	if (p && added) {
+		*p = *t;
+		p->rows = NULL;
+		p->nrows = 0;
+		p->rest = (cs_lrow_t){ 0 };
+		p->members = 0;
+		p->split = true;
+	}
+	return p;
 }
 
 static int cmp_label(const void *x, const void *y)
@@ -202,21 +224,12 @@ static void ldiff_finish(cs_ldiff_t *d)
 /* The diff of kind in *v, added (kinds sorted) if missing. */
 static cs_ldiff_t *ldiff_for(cs_ldiff_t **v, size_t *n, const char *kind)
 {
-	size_t at = 0;
-	cs_ldiff_t *p;
+	bool added;
+	cs_ldiff_t *p = by_kind((void **)v, n, sizeof(**v), kind, &added);
 
-	while (at < *n && strcmp((*v)[at].kind, kind) < 0)
-		at++;
-	if (at < *n && !strcmp((*v)[at].kind, kind))
-		return &(*v)[at];
-	p = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!p)
-		return NULL;
-	*v = p;
-	memmove(&p[at + 1], &p[at], (*n - at) * sizeof(*p));
-	(*n)++;
-	p[at] = (cs_ldiff_t){ .kind = kind };
-	return &p[at];
+	if (p && added)
+		p->kind = kind;
+	return p;
 }
 
 int cs_ldiff_compute(const cs_ltab_t *b, size_t nb, const cs_ltab_t *a, size_t na, bool split,
